@@ -1,0 +1,132 @@
+"""Ripple: the one place that wires config, extensions, blueprints and cross-domain handlers.
+
+`python app.py` serves the API on the embedded defaults (SQLite, embedded Redis, the WeChat stub,
+demo data); production runs `create_app()` under gunicorn (deploy/gunicorn.conf.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+import swagger_ui_bundle
+from flask import Flask, send_from_directory
+from flask_migrate import upgrade
+from flask_smorest import Api
+
+from shop.auth import register_jwt_errors
+from shop.config import DEVELOPMENT, PRODUCTION, load_config, settings_table
+from shop.demo import seed_demo_accounts
+from shop.errors import ErrorSchema, register_error_handlers
+from shop.extensions import db, init_redis, jwt, limiter, migrate
+from shop.health import blp as health_blp
+from shop.jsonprovider import OrjsonProvider
+from shop.members.api import blp as members_blp
+from shop.members.official_account import blp as official_account_blp
+from shop.stores.api import blp as staff_blp
+from shop.stores.cli import staff_cli
+from shop.wechat.gateway import init_wechat
+from shop.wechat.stub.server import WeChatStub, run_forever
+
+ROOT = Path(__file__).resolve().parent
+API_BLUEPRINTS = (members_blp, staff_blp)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app; ``config`` overrides the environment (tests, tools)."""
+    settings = load_config(overrides=config)
+    app = Flask(__name__, instance_path=settings["RIPPLE_INSTANCE_PATH"])
+    app.config.update(settings)
+    app.json = OrjsonProvider(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    register_error_handlers(app)  # after Api: our JSON shape replaces flask-smorest's
+    _wire_domain_handlers()
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(config_table)
+    app.cli.add_command(wechat_stub)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    redis_handle = init_redis(app)
+    app.config["RATELIMIT_STORAGE_URI"] = _limits_uri(redis_handle.url)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    jwt.init_app(app)
+    register_jwt_errors(jwt)
+    limiter.init_app(app)
+    init_wechat(app, redis_handle.client)
+
+
+def _limits_uri(redis_url: str) -> str:
+    """The `limits` package spells a unix-socket Redis as redis+unix://."""
+    return "redis+unix://" + redis_url.removeprefix("unix://") if redis_url.startswith("unix://") else redis_url
+
+
+def _register_blueprints(app: Flask) -> None:
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}})
+    api.ERROR_SCHEMA = ErrorSchema
+    for blueprint in API_BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    app.register_blueprint(official_account_blp)
+    app.register_blueprint(health_blp)
+    app.add_url_rule("/docs/assets/<path:filename>", "swagger_assets",
+                     lambda filename: send_from_directory(swagger_ui_bundle.swagger_ui_path, filename))
+
+
+def _wire_domain_handlers() -> None:
+    """Connect coupons and referral to shop's signals and hooks (they arrive with their issues)."""
+
+
+@click.command("config-table")
+def config_table() -> None:
+    """Print the README's table of environment variables."""
+    click.echo(settings_table())
+
+
+@click.command("wechat-stub")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: WECHAT_STUB_PORT.")
+def wechat_stub(host: str, port: int | None) -> None:
+    """Run the WeChat stub standalone, knowing this app's mini-program and official account."""
+    from flask import current_app  # noqa: PLC0415
+
+    config = current_app.config
+    if config["RIPPLE_ENV"] == PRODUCTION:
+        raise click.ClickException("the WeChat stub never runs in the production profile")
+    click.echo("WeChat stub (Ctrl-C stops it):")
+    run_forever(_stub_for(config), host, port or config["WECHAT_STUB_PORT"])
+
+
+def _stub_for(config: Mapping[str, Any]) -> WeChatStub:
+    """A stub that knows this app's mini-program and official account."""
+    return WeChatStub({config["WECHAT_APPID"]: config["WECHAT_SECRET"],
+                       config["WECHAT_OA_APPID"]: config["WECHAT_OA_SECRET"]})
+
+
+def main() -> None:
+    """Serve the API on the embedded defaults: migrate, seed the demo, start the stub, run."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app()
+    config = app.config
+    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+        created = [] if config["RIPPLE_ENV"] == PRODUCTION else seed_demo_accounts(config["RIPPLE_DEMO_PASSWORD"])
+        db.session.commit()
+    if created:
+        click.echo(f"Demo accounts (demo only): {', '.join(created)} / password {config['RIPPLE_DEMO_PASSWORD']!r}")
+    if config["RIPPLE_ENV"] == DEVELOPMENT and config["WECHAT_API_BASE"].startswith("http://127.0.0.1:"):
+        click.echo(f"WeChat stub: {_stub_for(config).start('127.0.0.1', config['WECHAT_STUB_PORT'])}")
+    click.echo(f"Ripple API: http://{host}:{port}/  (docs: http://{host}:{port}/docs)")
+    app.run(host=host, port=port, use_reloader=False, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

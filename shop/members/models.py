@@ -1,0 +1,75 @@
+"""Members (shoppers), their official-account follow, and the journey events every domain records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.database import BigIntegerPK, UTCDateTime, utcnow
+from shop.extensions import db
+
+
+class Member(db.Model):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), unique=True)
+    unionid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Kept to decrypt data the mini-program sends us later; never shown in the API.
+    session_key: Mapped[str | None] = mapped_column(String(64))
+    nickname: Mapped[str | None] = mapped_column(String(64))
+    avatar_url: Mapped[str | None] = mapped_column(String(512))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    phone_country_code: Mapped[str | None] = mapped_column(String(8))
+    # The scene the member first arrived with (a share, a QR code): the referral issue binds on it.
+    arrival_scene: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    follower: Mapped[OfficialAccountFollower | None] = relationship(back_populates="member", uselist=False)
+
+    @property
+    def is_following(self) -> bool:
+        return bool(self.follower and self.follower.subscribed)
+
+
+class OfficialAccountFollower(db.Model):
+    """A follower of the official account, known by its openid there; linked to a member by unionid."""
+
+    __tablename__ = "oa_followers"
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    oa_openid: Mapped[str] = mapped_column(String(64), unique=True)
+    unionid: Mapped[str | None] = mapped_column(String(64), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), unique=True)
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The scene of the parametric QR code of the latest follow (qrscene_ prefix removed).
+    source_scene: Mapped[str | None] = mapped_column(String(64))
+    first_subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    subscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    member: Mapped[Member | None] = relationship(back_populates="follower")
+
+
+class JourneyEvent(db.Model):
+    """One step of a member's journey (login, follow, view, share, redeem...), for funnels."""
+
+    __tablename__ = "journey_events"
+    __table_args__ = (
+        Index("ix_journey_events_member_occurred", "member_id", "occurred_at"),
+        Index("ix_journey_events_kind_occurred", "kind", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Attribution: where the step happened and what brought the member there.
+    store_id: Mapped[int | None] = mapped_column(BigInteger)
+    share_id: Mapped[int | None] = mapped_column(BigInteger)
+    campaign: Mapped[str | None] = mapped_column(String(64))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
