@@ -7,7 +7,7 @@ mini-program can branch on ``code`` and the status is never chosen at the raise 
 from __future__ import annotations
 
 import logging
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import marshmallow as ma
@@ -19,7 +19,7 @@ from shop.extensions import db
 log = logging.getLogger(__name__)
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(StrEnum):
     """Base for error enums: each member is ("machine_code", http_status)."""
 
     def __new__(cls, code: str, status: int):

@@ -12,6 +12,7 @@ import os
 import secrets
 
 import pytest
+from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import text
 
@@ -52,8 +53,13 @@ def stub():
 
 
 @pytest.fixture(scope="session")
-def app(tmp_path_factory, stub):
-    app = create_app(test_config(tmp_path_factory, stub.url))
+def base_config(tmp_path_factory, stub) -> dict:
+    return test_config(tmp_path_factory, stub.url)
+
+
+@pytest.fixture(scope="session")
+def app(base_config):
+    app = create_app(base_config)
     with app.app_context():
         _drop_everything()
         upgrade(directory=str(ROOT / "migrations"))
@@ -87,6 +93,16 @@ def _clean(request, stub):
                     connection.execute(text(f"DELETE FROM {table}"))
         redis_client().flushdb()
     stub.reset()
+
+
+@pytest.fixture
+def make_app(app, base_config):
+    """Another app on the same database and Redis, with some settings changed (e.g. WeChat down)."""
+
+    def build(**overrides) -> Flask:
+        return create_app({**base_config, **overrides})
+
+    return build
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
+
 from shop.auth import Role, current_member_id, issue_shopper_token, roles_required
 from shop.extensions import db, limiter
 from shop.members import service

@@ -13,7 +13,7 @@ staff_cli = AppGroup("staff", help="Staff, marketing and admin accounts.")
 
 @staff_cli.command("create")
 @click.argument("username")
-@click.option("--role", type=click.Choice(sorted(STAFF_SIDE_ROLES)), default="staff", show_default=True)
+@click.option("--role", type=click.Choice(sorted(role.value for role in STAFF_SIDE_ROLES)), default="staff", show_default=True)
 @click.option("--store-id", "store_ids", type=int, multiple=True, help="A store the clerk works at (repeat).")
 @click.option("--name", "display_name", default=None)
 @click.password_option(help="Prompted for when not given.")

@@ -1,0 +1,35 @@
+# Ripple: `make run` serves the API on the embedded defaults, `make test` runs the tests.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := app
+
+.PHONY: run test lint check install bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## Serve the API on http://$${HOST:-127.0.0.1}:$${PORT:-5000} (SQLite, embedded Redis, WeChat stub, demo data).
+run: install
+	$(BIN)/python app.py
+
+## The test suite (TEST_DATABASE_URL / TEST_REDIS_URL select PostgreSQL and a Redis server).
+test: install
+	$(BIN)/python -m pytest
+
+## Static checks: ruff and the import-linter contracts (migrations = models is a test).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+
+check: test lint
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

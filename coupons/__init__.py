@@ -1,0 +1,1 @@
+"""Coupons: batches, claiming, the wallet, checkout discounts, in-store redemption (issue 5)."""

@@ -1,0 +1,1 @@
+"""Referral: shares, binding, the share tree, rewards and analytics (issue 6)."""

@@ -1,0 +1,93 @@
+"""Settings from the environment; the production profile refuses embedded defaults; probes."""
+
+import os
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from app import create_app
+from shop.config import ConfigError, load_config
+from shop.extensions import db
+
+PRODUCTION_ENV = {
+    "RIPPLE_ENV": "production",
+    "SECRET_KEY": "s" * 40,
+    "DATABASE_URL": "postgresql+psycopg://ripple@db/ripple",
+    "REDIS_URL": "redis://cache:6379/0",
+    "WECHAT_APPID": "wx1234567890abcdef",
+    "WECHAT_SECRET": "real-secret",
+    "WECHAT_OA_APPID": "wxfedcba0987654321",
+    "WECHAT_OA_SECRET": "real-oa-secret",
+    "WECHAT_OA_TOKEN": "real-oa-token",
+}
+
+
+def test_development_runs_on_embedded_defaults():
+    config = load_config(environ={})
+    assert config["DATABASE_URL"].startswith("sqlite:///")
+    assert config["REDIS_URL"] is None
+    assert config["WECHAT_API_BASE"] == "http://127.0.0.1:5001/"
+
+
+def test_production_with_every_variable_set_loads_and_talks_to_real_wechat():
+    config = load_config(environ=PRODUCTION_ENV)
+    assert config["WECHAT_API_BASE"] == "https://api.weixin.qq.com/"
+    assert config["JWT_SECRET_KEY"] == PRODUCTION_ENV["SECRET_KEY"]
+
+
+@pytest.mark.parametrize("missing", ["DATABASE_URL", "REDIS_URL", "WECHAT_APPID", "WECHAT_SECRET",
+                                     "WECHAT_OA_APPID", "WECHAT_OA_SECRET", "WECHAT_OA_TOKEN", "SECRET_KEY"])
+def test_production_refuses_an_embedded_default_and_names_the_variable(missing):
+    environ = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing):
+        load_config(environ=environ)
+
+
+def test_production_refuses_sqlite_and_a_weak_secret():
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        load_config(environ={**PRODUCTION_ENV, "DATABASE_URL": "sqlite:///x.db"})
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config(environ={**PRODUCTION_ENV, "SECRET_KEY": "short"})
+
+
+def test_the_app_itself_refuses_to_start_in_production_on_defaults(monkeypatch):
+    for name in PRODUCTION_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RIPPLE_ENV", "production")
+    with pytest.raises(ConfigError, match="RIPPLE_ENV=production refuses"):
+        create_app()
+
+
+def test_a_malformed_number_or_profile_is_a_clear_config_error():
+    with pytest.raises(ConfigError, match="WECHAT_TIMEOUT_SECONDS"):
+        load_config(environ={"WECHAT_TIMEOUT_SECONDS": "soon"})
+    with pytest.raises(ConfigError, match="RIPPLE_ENV"):
+        load_config(environ={"RIPPLE_ENV": "staging"})
+
+
+def test_the_migrations_build_exactly_the_models(app):
+    with app.app_context(), db.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
+                                       db.metadata)
+    assert differences == []
+
+
+def test_ci_runs_on_the_backend_it_asked_for(app):
+    wanted = os.environ.get("TEST_DATABASE_URL", "sqlite")
+    with app.app_context():
+        assert wanted.startswith(db.engine.dialect.name)
+
+
+def test_healthz_and_readyz_answer_ok(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+
+
+def test_readyz_says_which_part_is_down(make_app):
+    broken = make_app(DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:9/none")
+    response = broken.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"] == {"database": "unavailable", "redis": "ok"}

@@ -1,0 +1,78 @@
+"""Every error is JSON with a stable code; the API documents itself."""
+
+import pytest
+from sqlalchemy import func, select
+
+from shop.extensions import db
+from shop.members.models import Member
+
+
+def test_an_unknown_path_is_404_json(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.is_json and response.get_json()["code"] == "not_found"
+    assert response.get_json()["message"]
+
+
+def test_a_wrong_method_is_405_json(client):
+    response = client.delete("/api/v1/auth/wechat-login")
+    assert response.status_code == 405
+    assert response.get_json()["code"] == "method_not_allowed"
+
+
+def test_invalid_input_is_422_with_per_field_errors(client):
+    response = client.post("/api/v1/auth/staff-login", json={"username": 5})
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["code"] == "validation_error"
+    assert set(body["errors"]) == {"username", "password"}
+
+
+def test_a_huge_body_is_413_json(client):
+    response = client.post("/api/v1/auth/wechat-login", data="x" * (2 * 1024 * 1024),
+                           content_type="application/json")
+    assert response.status_code == 413
+    assert response.get_json()["code"] == "payload_too_large"
+
+
+@pytest.fixture
+def failing_app(make_app):
+    """An app with a view that writes, then fails as a bug would."""
+    app = make_app()
+
+    @app.post("/boom")
+    def boom():
+        db.session.add(Member(openid="written-before-the-crash"))
+        db.session.flush()
+        raise RuntimeError("secret internal detail")
+
+    return app
+
+
+def test_an_unexpected_error_is_500_json_that_leaks_nothing_and_rolls_back(failing_app):
+    response = failing_app.test_client().post("/boom")
+    assert response.status_code == 500
+    body = response.get_json()
+    assert body["code"] == "internal_error"
+    assert "secret" not in response.get_data(as_text=True)
+    with failing_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Member)) == 0
+
+
+def test_the_openapi_spec_lists_the_fixed_paths_and_the_bearer_scheme(client):
+    spec = client.get("/openapi.json").get_json()
+    for path in ("/api/v1/auth/wechat-login", "/api/v1/auth/staff-login", "/api/v1/me", "/api/v1/me/phone"):
+        assert path in spec["paths"], path
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    me = spec["paths"]["/api/v1/me"]["get"]
+    assert me["security"] == [{"bearerAuth": []}] and me["x-roles"] == ["shopper"]
+
+
+def test_the_docs_page_renders_with_assets_served_locally(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/docs/assets/swagger-ui-bundle.js" in html
+    asset = client.get("/docs/assets/swagger-ui-bundle.js")
+    assert asset.status_code == 200 and len(asset.get_data()) > 100_000
+    asset.close()
