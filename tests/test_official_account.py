@@ -17,7 +17,7 @@ from wechatpy.utils import WeChatSigner
 from shop.events import member_followed, member_unfollowed
 from shop.extensions import db
 from shop.members.models import JourneyEvent, Member, OfficialAccountFollower
-from tests.conftest import OA_AES_KEY, OA_TOKEN, OFFICIAL_ACCOUNT, bearer
+from tests.conftest import OA_TOKEN, OFFICIAL_ACCOUNT, bearer
 
 URL = "/wechat/official-account"
 OA_APPID = OFFICIAL_ACCOUNT[0]
@@ -53,8 +53,9 @@ def text_xml(openid: str, content: str) -> str:
             f"<MsgId>1234567890123456</MsgId></xml>")
 
 
-def crypto() -> WeChatCrypto:
-    return WeChatCrypto(OA_TOKEN, OA_AES_KEY, OA_APPID)
+def crypto(app, appid: str | None = None) -> WeChatCrypto:
+    """The app's own EncodingAESKey, as configured."""
+    return WeChatCrypto(OA_TOKEN, app.config["WECHAT_OA_AES_KEY"], appid or OA_APPID)
 
 
 def post_plain(client, xml: str | bytes, query: dict | None = None):
@@ -64,15 +65,15 @@ def post_plain(client, xml: str | bytes, query: dict | None = None):
 def post_encrypted(client, xml: str, *, msg_signature: str | None = None):
     """Safe mode: the body is WeChat's envelope; the query carries msg_signature and the plain signature."""
     query = signed_query(encrypt_type="aes")
-    envelope = crypto().encrypt_message(xml, query["nonce"], query["timestamp"])
+    envelope = crypto(client.application).encrypt_message(xml, query["nonce"], query["timestamp"])
     query["msg_signature"] = msg_signature or xmltodict.parse(envelope)["xml"]["MsgSignature"]
     return client.post(URL, query_string=query, data=envelope, content_type="text/xml")
 
 
-def decrypt_reply(response) -> dict:
+def decrypt_reply(app, response) -> dict:
     """Open an encrypted reply as the WeChat server would, checking its signature."""
     envelope = xmltodict.parse(response.get_data(as_text=True))["xml"]
-    plain = crypto().decrypt_message(response.get_data(as_text=True), envelope["MsgSignature"],
+    plain = crypto(app).decrypt_message(response.get_data(as_text=True), envelope["MsgSignature"],
                                      envelope["TimeStamp"], envelope["Nonce"])
     return xmltodict.parse(plain)["xml"]
 
@@ -271,6 +272,26 @@ def test_a_follower_who_scans_a_parametric_qr_code_is_recorded_with_the_scene(ap
     assert follower.subscribed and follower.source_scene is None  # a scan is not where the follow came from
 
 
+def test_a_scan_from_someone_who_followed_before_our_records_links_them(app, client, login, stub):
+    token = login("alice:1")["token"]
+    with received(member_followed) as follows:
+        response = post_plain(client, event_xml(oa_openid(stub, "alice"), "SCAN", "counter-7"))
+    assert response.status_code == 200
+    assert is_following(client, token) is True
+    assert len(follows) == 1
+    assert [e.attributes for e in journey(app, "scanned_qr")] == [{"scene": "counter-7"}]
+
+
+def test_a_follower_whose_unionid_was_unknown_is_linked_on_their_next_scan(app, client, login, stub, make_app):
+    token = login("alice:1")["token"]
+    openid = oa_openid(stub, "alice")
+    wechat_down = make_app(WECHAT_API_BASE="http://127.0.0.1:9/", WECHAT_TIMEOUT_SECONDS=1).test_client()
+    assert post_plain(wechat_down, event_xml(openid, "subscribe")).status_code == 200
+    assert is_following(client, token) is False
+    post_plain(client, event_xml(openid, "SCAN", "counter-7"))
+    assert is_following(client, token) is True
+
+
 def test_a_follower_without_a_unionid_is_kept_but_not_linked(app, client, login, stub):
     token = login("nounion-dan:1")["token"]
     with received(member_followed) as follows:
@@ -335,7 +356,7 @@ def test_in_encrypted_mode_a_follow_works_and_the_welcome_is_encrypted(app, clie
     body = response.get_data(as_text=True)
     assert app.config["WECHAT_OA_WELCOME"] not in body
     assert "<Encrypt>" in body
-    reply = decrypt_reply(response)
+    reply = decrypt_reply(app, response)
     assert reply["Content"] == app.config["WECHAT_OA_WELCOME"]
     assert reply["ToUserName"] == openid
     assert follows == [{"member_id": member_id, "scene": "secret-scene"}]
@@ -364,7 +385,7 @@ def test_in_encrypted_mode_a_wrong_message_signature_is_refused_and_changes_noth
 
 def test_in_encrypted_mode_a_message_for_another_app_is_refused(app, client, stub):
     query = signed_query(encrypt_type="aes")
-    other = WeChatCrypto(OA_TOKEN, OA_AES_KEY, "wxsomeoneelse000")
+    other = crypto(app, appid="wxsomeoneelse000")
     envelope = other.encrypt_message(event_xml(oa_openid(stub, "alice"), "subscribe"),
                                      query["nonce"], query["timestamp"])
     query["msg_signature"] = xmltodict.parse(envelope)["xml"]["MsgSignature"]
@@ -401,10 +422,11 @@ def test_xml_that_is_not_a_wechat_message_is_a_bad_request(app, client, stub):
 
 
 def test_an_event_with_a_nonsense_create_time_is_a_bad_request(app, client, stub):
-    body = event_xml(oa_openid(stub, "alice"), "subscribe").replace(
-        f"<CreateTime>{int(time.time())}", "<CreateTime>yesterday")
-    assert "yesterday" in body
-    assert_error(post_plain(client, body), 400, "wechat_message_malformed")
+    for nonsense in ("yesterday", "9" * 30, "1e9"):
+        body = event_xml(oa_openid(stub, "alice"), "subscribe", create_time=1700000000).replace(
+            "1700000000", nonsense)
+        assert f"<CreateTime>{nonsense}</CreateTime>" in body
+        assert_error(post_plain(client, body), 400, "wechat_message_malformed")
     assert followers(app) == []
 
 
@@ -420,3 +442,4 @@ def test_a_text_message_is_acknowledged_and_changes_nothing(app, client, login, 
     with app.app_context():
         assert len(db.session.scalars(select(JourneyEvent)).all()) == events_before
         assert db.session.scalars(select(Member)).one().follower is None
+

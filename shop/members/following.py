@@ -28,10 +28,8 @@ def follow(gateway: OfficialAccountGateway, *, oa_openid: str, scene: str | None
     follower.unsubscribed_at = None
     follower.first_subscribed_at = follower.first_subscribed_at or at
     follower.source_scene = scene or follower.source_scene
-    if follower.unionid is None:
-        follower.unionid = _unionid(gateway, oa_openid)
     if follower.member_id is None:
-        _link_to_member(follower)
+        _link_to_member(gateway, follower)
     elif newly:
         _announce_follow(follower)
     return follower
@@ -48,12 +46,15 @@ def unfollow(*, oa_openid: str, at: datetime) -> OfficialAccountFollower:
     return follower
 
 
-def scan(*, oa_openid: str, scene: str | None, at: datetime) -> OfficialAccountFollower:
+def scan(gateway: OfficialAccountGateway, *, oa_openid: str, scene: str | None,
+         at: datetime) -> OfficialAccountFollower:
     """A follower scanned a parametric QR code (only followers get SCAN)."""
     follower = _follower(oa_openid)
     if not follower.subscribed:  # followed before we kept records
         follower.subscribed, follower.subscribed_at = True, at
         follower.first_subscribed_at = follower.first_subscribed_at or at
+    if follower.member_id is None:
+        _link_to_member(gateway, follower)
     if follower.member_id is not None:
         record_event(follower.member_id, JourneyKind.SCANNED_QR, occurred_at=at, scene=scene)
     return follower
@@ -69,7 +70,10 @@ def link_follower(member: Member) -> None:
         _attach(follower, member)
 
 
-def _link_to_member(follower: OfficialAccountFollower) -> None:
+def _link_to_member(gateway: OfficialAccountGateway, follower: OfficialAccountFollower) -> None:
+    """Link by unionid, asking WeChat for it if an earlier event could not get it."""
+    if follower.unionid is None:
+        follower.unionid = _unionid(gateway, follower.oa_openid)
     if not follower.unionid:
         return
     member = db.session.scalar(select(Member).where(Member.unionid == follower.unionid))

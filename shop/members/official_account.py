@@ -34,7 +34,8 @@ blp = Blueprint("official_account", __name__, url_prefix="/wechat")
 def _check_signature(token: str, signature: str, *parts: str) -> None:
     signer = WeChatSigner()
     signer.add_data(token, *parts)
-    if not hmac.compare_digest(signer.signature, signature):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, so a 500).
+    if not hmac.compare_digest(signer.signature.encode(), signature.encode()):
         raise AppError(WeChatError.SIGNATURE_INVALID, "The signature does not match.")
 
 
@@ -89,7 +90,10 @@ def _decrypt(crypto: WeChatCrypto, body: bytes) -> str:
 def _parse(body: bytes | str):
     try:
         message = parse_message(body)
-    except (ExpatError, KeyError, ValueError, TypeError, AttributeError, UnicodeDecodeError):
+        if message is not None:
+            message.create_time  # noqa: B018 -- converted on access; a bad CreateTime is bad input, not a 500
+    except (ExpatError, KeyError, ValueError, TypeError, AttributeError, UnicodeDecodeError, OverflowError,
+            OSError):
         message = None
     if message is None or not getattr(message, "source", None):
         raise AppError(WeChatError.MESSAGE_MALFORMED, "The body is not a WeChat message.")
@@ -108,7 +112,7 @@ def _handle(message) -> TextReply | None:
     if event == "unsubscribe":
         following.unfollow(oa_openid=openid, at=at)
     elif event == "scan":
-        following.scan(oa_openid=openid, scene=message.scene_id or None, at=at)
+        following.scan(wechat().official_account, oa_openid=openid, scene=message.scene_id or None, at=at)
     return None
 
 
