@@ -17,6 +17,7 @@ import swagger_ui_bundle
 from flask import Flask, send_from_directory
 from flask_migrate import upgrade
 from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shop.auth import register_jwt_errors
 from shop.config import DEVELOPMENT, PRODUCTION, load_config, settings_table
@@ -42,6 +43,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=settings["RIPPLE_INSTANCE_PATH"])
     app.config.update(settings)
     app.json = OrjsonProvider(app)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _init_extensions(app)
     _register_blueprints(app)
     register_error_handlers(app)  # after Api: our JSON shape replaces flask-smorest's

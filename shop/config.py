@@ -72,10 +72,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WECHAT_TIMEOUT_SECONDS", 5, "Timeout of each call to WeChat.", int, production_required=False),
     Setting("WECHAT_STUB_PORT", 5001, "Port of the WeChat stub started by `python app.py`.", int,
             production_required=False),
+    Setting("TRUSTED_PROXIES", 0, "How many reverse proxies (nginx) stand in front: their X-Forwarded-For "
+            "gives the client address that rate limits count by.", int, production_required=False),
     Setting("RATELIMIT_ENABLED", True, "Turn rate limits off only for load tests of other limits.", bool,
             production_required=False),
     Setting("RIPPLE_DEMO_PASSWORD", "ripple-demo", "Password of the demo accounts created by "
-            "`python app.py` on a fresh database (never in production).", secret=True,
+            "`python app.py` on a fresh database (never in production).",
             production_required=False),
     Setting("RIPPLE_INSTANCE_PATH", None, "Folder for the embedded SQLite file and Redis socket "
             "(default `instance/` beside app.py).", production_required=False),

@@ -76,3 +76,14 @@ def test_the_docs_page_renders_with_assets_served_locally(client):
     asset = client.get("/docs/assets/swagger-ui-bundle.js")
     assert asset.status_code == 200 and len(asset.get_data()) > 100_000
     asset.close()
+
+
+def test_behind_a_trusted_proxy_rate_limits_count_the_real_client(make_app):
+    client = make_app(TRUSTED_PROXIES=1).test_client()
+    body = {"username": "nobody", "password": "wrong-password"}
+    for _ in range(10):
+        client.post("/api/v1/auth/staff-login", json=body, headers={"X-Forwarded-For": "203.0.113.7"})
+    blocked = client.post("/api/v1/auth/staff-login", json=body, headers={"X-Forwarded-For": "203.0.113.7"})
+    other = client.post("/api/v1/auth/staff-login", json=body, headers={"X-Forwarded-For": "198.51.100.9"})
+    assert blocked.status_code == 429
+    assert other.status_code == 401
