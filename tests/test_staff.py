@@ -1,27 +1,39 @@
 """Staff, marketing and admin accounts: created from the shell, logged in with a password."""
 
+import pytest
 from sqlalchemy import select
 
 from shop.auth import Role
 from shop.demo import seed_demo_accounts
+from shop.errors import AppError
 from shop.extensions import db
 from shop.stores.models import StaffAccount
 from shop.stores.service import create_staff
+from tests.factories import make_store
 
 
-def make_clerk(app, username="clerk1", password="counter-password-1", active=True, store_ids=(7,)):
+def make_clerk(app, username="clerk1", password="counter-password-1", active=True):
+    """A clerk at a new store; returns the store's id."""
     with app.app_context():
-        account = create_staff(username=username, password=password, role=Role.STAFF, store_ids=list(store_ids))
+        store_id = make_store().id
+        account = create_staff(username=username, password=password, role=Role.STAFF, store_ids=[store_id])
         account.active = active
         db.session.commit()
+    return store_id
 
 
 def test_a_clerk_logs_in_and_gets_a_staff_token_with_their_stores(app, client):
-    make_clerk(app)
+    store_id = make_clerk(app)
     response = client.post("/api/v1/auth/staff-login", json={"username": "clerk1", "password": "counter-password-1"})
     assert response.status_code == 200
     body = response.get_json()
-    assert body["role"] == "staff" and body["store_ids"] == [7] and body["token"]
+    assert body["role"] == "staff" and body["store_ids"] == [store_id] and body["token"]
+
+
+def test_a_clerk_cannot_be_bound_to_a_store_that_does_not_exist(app):
+    with app.app_context(), pytest.raises(AppError) as refused:
+        create_staff(username="ghost", password="counter-password-1", role=Role.STAFF, store_ids=[999])
+    assert refused.value.code == "store_not_found"
 
 
 def test_wrong_password_unknown_user_and_disabled_account_fail_alike(app, client):

@@ -4,3 +4,8 @@ from shop.errors import ErrorCode
 class StaffError(ErrorCode):
     LOGIN_FAILED = ("staff_login_failed", 401)
     USERNAME_TAKEN = ("staff_username_taken", 409)
+
+
+class StoreError(ErrorCode):
+    STORE_NOT_FOUND = ("store_not_found", 404)
+    STORE_CODE_TAKEN = ("store_code_taken", 409)

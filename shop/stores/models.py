@@ -1,14 +1,74 @@
-"""Staff accounts (store clerks, marketing, admins). Stores themselves arrive with the catalog issue."""
+"""Stores (with opening hours and dated exceptions) and the staff accounts that work at them."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.database import BigIntegerPK, UTCDateTime, utcnow
 from shop.extensions import db
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+staff_stores = Table(
+    "staff_stores",
+    db.metadata,
+    Column("staff_id", ForeignKey("staff_accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("store_id", ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Store(db.Model):
+    __tablename__ = "stores"
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)  # the brand's own store code
+    name: Mapped[str] = mapped_column(String(128))
+    address: Mapped[str] = mapped_column(String(255))
+    city: Mapped[str] = mapped_column(String(64), index=True)
+    district: Mapped[str | None] = mapped_column(String(64))
+    lat: Mapped[float] = mapped_column(Float)  # GCJ-02
+    lng: Mapped[float] = mapped_column(Float)  # GCJ-02
+    phone: Mapped[str | None] = mapped_column(String(32))
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE)
+    services: Mapped[list[str]] = mapped_column(JSON, default=list)  # pickup, dine_in, delivery
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open, closed, suspended
+    # {"mon": [["09:00", "22:00"]], ..., "sun": [["10:00", "02:00"]]}: local times; a range may cross midnight.
+    weekly_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    exceptions: Mapped[list[StoreHoursException]] = relationship(
+        back_populates="store", cascade="all, delete-orphan", order_by="StoreHoursException.day")
+
+
+class StoreHoursException(db.Model):
+    """A dated change to a store's hours: a holiday, a temporary closing, a late night."""
+
+    __tablename__ = "store_hours_exceptions"
+    __table_args__ = (UniqueConstraint("store_id", "day"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)  # in the store's timezone
+    # [["10:00", "16:00"]]; empty: closed all day.
+    hours: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(String(128))
+
+    store: Mapped[Store] = relationship(back_populates="exceptions")
 
 
 class StaffAccount(db.Model):
@@ -19,8 +79,13 @@ class StaffAccount(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     display_name: Mapped[str | None] = mapped_column(String(64))
-    # Store ids this account works at (staff role); a join table replaces this with the stores issue.
-    store_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    stores: Mapped[list[Store]] = relationship(secondary=staff_stores, order_by="Store.id")
+
+    @property
+    def store_ids(self) -> list[int]:
+        """Stores a clerk works at."""
+        return [store.id for store in self.stores]

@@ -9,8 +9,8 @@ from shop.auth import STAFF_SIDE_ROLES, Role
 from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db
-from shop.stores.errors import StaffError
-from shop.stores.models import StaffAccount
+from shop.stores.errors import StaffError, StoreError
+from shop.stores.models import StaffAccount, Store
 
 MIN_PASSWORD_LENGTH = 8
 # Compared against when the username is unknown, so both failures take the same time.
@@ -26,11 +26,21 @@ def create_staff(*, username: str, password: str, role: Role, store_ids: list[in
     if db.session.scalar(select(StaffAccount.id).where(StaffAccount.username == username)) is not None:
         raise AppError(StaffError.USERNAME_TAKEN, f"The username {username!r} is taken.")
     account = StaffAccount(username=username, password_hash=generate_password_hash(password),
-                           role=Role(role).value, store_ids=sorted(set(store_ids or [])),
+                           role=Role(role).value, stores=stores_by_id(store_ids or []),
                            display_name=display_name, active=True, created_at=utcnow())
     db.session.add(account)
     db.session.flush()
     return account
+
+
+def stores_by_id(store_ids: list[int]) -> list[Store]:
+    """The stores with these ids; every id must exist."""
+    wanted = set(store_ids)
+    stores = db.session.scalars(select(Store).where(Store.id.in_(wanted)).order_by(Store.id)).all() if wanted else []
+    missing = wanted - {store.id for store in stores}
+    if missing:
+        raise AppError(StoreError.STORE_NOT_FOUND, f"No store with id {', '.join(map(str, sorted(missing)))}.")
+    return list(stores)
 
 
 def authenticate(username: str, password: str) -> StaffAccount:
