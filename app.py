@@ -20,21 +20,22 @@ from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shop.auth import register_jwt_errors
+from shop.catalog.api import blp as catalog_blp
 from shop.config import DEVELOPMENT, PRODUCTION, load_config, settings_table
-from shop.demo import seed_demo_accounts
+from shop.demo import seed_demo
 from shop.errors import ErrorSchema, register_error_handlers
 from shop.extensions import db, init_redis, jwt, limiter, migrate
 from shop.health import blp as health_blp
 from shop.jsonprovider import OrjsonProvider
 from shop.members.api import blp as members_blp
 from shop.members.official_account import blp as official_account_blp
-from shop.stores.api import blp as staff_blp
-from shop.stores.cli import staff_cli
+from shop.stores.api import blp as stores_blp
+from shop.stores.cli import staff_cli, stores_cli
 from shop.wechat.gateway import init_wechat
 from shop.wechat.stub.server import WeChatStub, run_forever
 
 ROOT = Path(__file__).resolve().parent
-API_BLUEPRINTS = (members_blp, staff_blp)
+API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -51,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)  # after Api: our JSON shape replaces flask-smorest's
     _wire_domain_handlers()
     app.cli.add_command(staff_cli)
+    app.cli.add_command(stores_cli)
     app.cli.add_command(config_table)
     app.cli.add_command(wechat_stub)
     return app
@@ -122,10 +124,10 @@ def main() -> None:
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
-        created = [] if config["RIPPLE_ENV"] == PRODUCTION else seed_demo_accounts(config["RIPPLE_DEMO_PASSWORD"])
+        created = [] if config["RIPPLE_ENV"] == PRODUCTION else seed_demo(config["RIPPLE_DEMO_PASSWORD"])
         db.session.commit()
-    if created:
-        click.echo(f"Demo accounts (demo only): {', '.join(created)} / password {config['RIPPLE_DEMO_PASSWORD']!r}")
+    for line in created:
+        click.echo(f"Demo data (demo only): {line}")
     if config["RIPPLE_ENV"] == DEVELOPMENT and config["WECHAT_API_BASE"].startswith("http://127.0.0.1:"):
         click.echo(f"WeChat stub: {_stub_for(config).start('127.0.0.1', config['WECHAT_STUB_PORT'])}")
     click.echo(f"Ripple API: http://{host}:{port}/  (docs: http://{host}:{port}/docs)")

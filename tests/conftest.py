@@ -17,8 +17,8 @@ from sqlalchemy import text
 
 from app import ROOT, create_app
 from shop.auth import Role
-from shop.extensions import db, redis_client
-from shop.stores.service import create_staff
+from shop.extensions import db, limiter, redis_client
+from shop.stores.staff import create_staff
 from shop.wechat.stub.server import WeChatStub
 
 MINIPROGRAM = ("wxtest0miniprogram", "test-miniprogram-secret")
@@ -96,12 +96,18 @@ def _clean(request, stub):
 
 @pytest.fixture
 def make_app(app, base_config):
-    """Another app on the same database and Redis, with some settings changed (e.g. WeChat down)."""
+    """Another app on the same database and Redis, with some settings changed (e.g. WeChat down).
+
+    Flask-Limiter keeps one storage per process: the second app rebinds it until the test ends,
+    so such a test must not point REDIS_URL elsewhere and still use the first app's client.
+    """
+    limiter_state = dict(vars(limiter))
 
     def build(**overrides) -> Flask:
         return create_app({**base_config, **overrides})
 
-    return build
+    yield build
+    vars(limiter).update(limiter_state)
 
 
 @pytest.fixture

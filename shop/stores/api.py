@@ -1,13 +1,177 @@
-"""Staff endpoints: password login for clerks, marketing and admins."""
+"""Store endpoints: the nearest stores for shoppers, the store network for marketing, staff login."""
 
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app, request
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from shop.auth import issue_staff_token
-from shop.extensions import db, limiter
-from shop.stores import service
-from shop.stores.schemas import StaffLoginArgs, StaffLoginSchema
+from shop.auth import Role, issue_staff_token, roles_required
+from shop.catalog.service import store_ids_selling
+from shop.database import utcnow
+from shop.errors import AppError, CommonError
+from shop.extensions import db, limiter, redis_client
+from shop.pagination import PageArgs, page_of, paginate
+from shop.stores import service, staff
+from shop.stores.nearby import search_nearby
+from shop.stores.schemas import (
+    HoursExceptionArgs,
+    HoursExceptionSchema,
+    ImportResultSchema,
+    NearbyArgs,
+    NearbySchema,
+    StaffCreateArgs,
+    StaffLoginArgs,
+    StaffLoginSchema,
+    StaffSchema,
+    StoreInputSchema,
+    StoreListArgs,
+    StorePatchSchema,
+    StoreSchema,
+)
 
-blp = Blueprint("staff", __name__, url_prefix="/api/v1", description="Staff, marketing and admin accounts.")
+blp = Blueprint("stores", __name__, url_prefix="/api/v1", description="Stores near you; the store network; staff.")
+MARKETING = (Role.MARKETING, Role.ADMIN)
+MAX_CSV_BYTES = 8 * 1024 * 1024
+
+
+@blp.route("/stores/nearby", methods=["GET"])
+@blp.arguments(NearbyArgs, location="query")
+@blp.response(200, NearbySchema)
+def nearby(args):
+    """The nearest open stores
+
+    Sorted by distance (metres, `distance_m`), with whether each is open now and when it next opens
+    or closes, in the store's own time zone. Coordinates are GCJ-02 unless `coord=wgs84`
+    (converted inside mainland China; outside it there is no offset). Defaults: radius 5 km
+    (at most 50 km), limit 20 (at most 50). Stores closed for good or suspended are not listed.
+    Role: anyone.
+    """
+    store_ids = store_ids_selling(args["product_id"]) if args["product_id"] else None
+    items = search_nearby(redis_client(), lat=args["lat"], lng=args["lng"], radius_m=args["radius_m"],
+                          limit=args["limit"], at=utcnow(), open_now=args["open_now"], service=args["service"],
+                          store_ids=store_ids)
+    # Built with orjson directly: this is the hottest list, and the schema above documents it.
+    return current_app.json.response({"items": items})
+
+
+@blp.route("/stores/<int:store_id>", methods=["GET"])
+@blp.response(200, StoreSchema)
+def get_store(store_id):
+    """A store, with its hours and whether it is open now. Role: anyone."""
+    return service.store_detail(service.get_store(store_id), utcnow())
+
+
+@blp.route("/admin/stores")
+class AdminStores(MethodView):
+    @roles_required(*MARKETING)
+    @blp.arguments(StoreListArgs, location="query")
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_of(StoreSchema))
+    def get(self, filters, page):
+        """All stores, any status. Role: marketing, admin."""
+        result = paginate(service.store_list(**filters), **page)
+        now = utcnow()
+        return {**result, "items": [service.store_detail(store, now) for store in result["items"]]}
+
+    @roles_required(*MARKETING)
+    @blp.arguments(StoreInputSchema)
+    @blp.response(201, StoreSchema)
+    def post(self, data):
+        """Create a store. Role: marketing, admin."""
+        store = service.create_store(data)
+        db.session.commit()
+        return service.store_detail(store, utcnow())
+
+
+@blp.route("/admin/stores/<int:store_id>")
+class AdminStore(MethodView):
+    @roles_required(*MARKETING)
+    @blp.response(200, StoreSchema)
+    def get(self, store_id):
+        """A store. Role: marketing, admin."""
+        return service.store_detail(service.get_store(store_id), utcnow())
+
+    @roles_required(*MARKETING)
+    @blp.arguments(StorePatchSchema(partial=True))
+    @blp.response(200, StoreSchema)
+    def patch(self, changes, store_id):
+        """Change a store (its status too: open, closed, suspended). Role: marketing, admin."""
+        store = service.update_store(store_id, changes)
+        db.session.commit()
+        return service.store_detail(store, utcnow())
+
+    @roles_required(Role.ADMIN)
+    @blp.response(204)
+    def delete(self, store_id):
+        """Delete a store entered by mistake (close a real one instead). Role: admin."""
+        service.delete_store(store_id)
+        db.session.commit()
+
+
+@blp.route("/admin/stores/<int:store_id>/close", methods=["POST"])
+@roles_required(*MARKETING)
+@blp.response(200, StoreSchema)
+def close_store(store_id):
+    """Close a store for good: it leaves the nearby search at once. Role: marketing, admin."""
+    store = service.close_store(store_id)
+    db.session.commit()
+    return service.store_detail(store, utcnow())
+
+
+@blp.route("/admin/stores/<int:store_id>/exceptions/<string:day>")
+class AdminHoursException(MethodView):
+    @roles_required(*MARKETING)
+    @blp.arguments(HoursExceptionArgs)
+    @blp.response(200, HoursExceptionSchema)
+    def put(self, args, store_id, day):
+        """Set one day's hours (a holiday, a temporary closing: `hours: []`). Role: marketing, admin."""
+        exception = service.set_exception(store_id, _day(day), args["hours"], args["note"])
+        db.session.commit()
+        return exception
+
+    @roles_required(*MARKETING)
+    @blp.response(204)
+    def delete(self, store_id, day):
+        """Back to the weekly hours that day. Role: marketing, admin."""
+        service.remove_exception(store_id, _day(day))
+        db.session.commit()
+
+
+@blp.route("/admin/stores/import", methods=["POST"])
+@roles_required(*MARKETING)
+@blp.response(200, ImportResultSchema)
+def import_stores():
+    """Import stores from CSV (body `text/csv`, or a multipart `file`)
+
+    Creates or updates stores by `code`, so importing the same file twice changes nothing.
+    Every row is checked first; if any is wrong nothing is imported and the 422 lists each error
+    as `errors: {"line N": ["field: message"]}`. Columns: code, name, address, city, district, lat,
+    lng, phone, timezone, services, status, hours (and optionally coord). Role: marketing, admin.
+    """
+    result = service.import_stores_csv(_csv_text())
+    db.session.commit()
+    return result
+
+
+@blp.route("/admin/stores/<int:store_id>/staff")
+class AdminStoreStaff(MethodView):
+    @roles_required(Role.ADMIN)
+    @blp.response(200, StaffSchema(many=True))
+    def get(self, store_id):
+        """The staff accounts of a store. Role: admin."""
+        return service.get_store(store_id).staff
+
+    @roles_required(Role.ADMIN)
+    @blp.arguments(StaffCreateArgs)
+    @blp.response(201, StaffSchema)
+    def post(self, args, store_id):
+        """Create a clerk account for this store. Role: admin."""
+        account = staff.create_staff(role=Role.STAFF, store_ids=[service.get_store(store_id).id], **args)
+        db.session.commit()
+        return account
 
 
 @blp.route("/auth/staff-login", methods=["POST"])
@@ -19,6 +183,30 @@ def staff_login(args):
 
     Rate limited per client address (10 a minute). Role: anyone.
     """
-    account = service.authenticate(args["username"], args["password"])
+    account = staff.authenticate(args["username"], args["password"])
     db.session.commit()
     return {"token": issue_staff_token(account), "role": account.role, "store_ids": account.store_ids}
+
+
+def _day(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise AppError(CommonError.VALIDATION_ERROR, "The day is a date like 2026-10-01.",
+                       errors={"day": ["Not a valid date."]}) from None
+
+
+
+
+def _csv_text() -> str:
+    request.max_content_length = MAX_CSV_BYTES  # a 20,000-store file is larger than other bodies
+    upload = request.files.get("file")
+    raw = upload.read(MAX_CSV_BYTES + 1) if upload else request.get_data()
+    if not raw:
+        raise AppError(CommonError.VALIDATION_ERROR, "Send the CSV as the body or as a 'file' upload.",
+                       errors={"file": ["Missing."]})
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise AppError(CommonError.VALIDATION_ERROR, "The CSV must be UTF-8.", errors={"file": ["Not UTF-8."]}) from None
+

@@ -1,4 +1,4 @@
-"""`flask staff ...`: manage staff accounts from the shell."""
+"""`flask staff ...` and `flask stores ...`: staff accounts and the store network from the shell."""
 
 import click
 from flask.cli import AppGroup
@@ -6,7 +6,8 @@ from flask.cli import AppGroup
 from shop.auth import STAFF_SIDE_ROLES
 from shop.errors import AppError
 from shop.extensions import db
-from shop.stores import service
+from shop.stores import service, staff
+from shop.stores.geo import reindex_all
 
 staff_cli = AppGroup("staff", help="Staff, marketing and admin accounts.")
 
@@ -20,9 +21,31 @@ staff_cli = AppGroup("staff", help="Staff, marketing and admin accounts.")
 def create(username: str, role: str, store_ids: tuple[int, ...], display_name: str | None, password: str):
     """Create a staff account."""
     try:
-        account = service.create_staff(username=username, password=password, role=role,
+        account = staff.create_staff(username=username, password=password, role=role,
                                        store_ids=list(store_ids), display_name=display_name)
     except (ValueError, AppError) as exc:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"created {account.role} {account.username!r} (id {account.id})")
+
+
+stores_cli = AppGroup("stores", help="The store network and its nearby-search index.")
+
+
+@stores_cli.command("reindex")
+def reindex() -> None:
+    """Rebuild the Redis nearby-store index from the database."""
+    click.echo(f"indexed {reindex_all()} open stores")
+
+
+@stores_cli.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+def import_file(file) -> None:
+    """Create or update stores from a CSV file (all rows or none)."""
+    try:
+        result = service.import_stores_csv(file.read())
+    except AppError as exc:
+        lines = [f"  {where}: {'; '.join(messages)}" for where, messages in (exc.errors or {}).items()]
+        raise click.ClickException("\n".join([exc.message, *lines])) from exc
+    db.session.commit()
+    click.echo(f"created {result['created']}, updated {result['updated']}")

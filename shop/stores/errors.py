@@ -9,3 +9,4 @@ class StaffError(ErrorCode):
 class StoreError(ErrorCode):
     STORE_NOT_FOUND = ("store_not_found", 404)
     STORE_CODE_TAKEN = ("store_code_taken", 409)
+    IMPORT_INVALID = ("store_import_invalid", 422)

@@ -53,6 +53,8 @@ class Store(db.Model):
 
     exceptions: Mapped[list[StoreHoursException]] = relationship(
         back_populates="store", cascade="all, delete-orphan", order_by="StoreHoursException.day")
+    staff: Mapped[list[StaffAccount]] = relationship(
+        secondary=staff_stores, back_populates="stores", order_by="StaffAccount.id")
 
 
 class StoreHoursException(db.Model):
@@ -83,7 +85,7 @@ class StaffAccount(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    stores: Mapped[list[Store]] = relationship(secondary=staff_stores, order_by="Store.id")
+    stores: Mapped[list[Store]] = relationship(secondary=staff_stores, back_populates="staff", order_by="Store.id")
 
     @property
     def store_ids(self) -> list[int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -119,9 +120,13 @@ class WeChatStub(StubState):
 
 def run_forever(stub: WeChatStub, host: str = "127.0.0.1", port: int = 0) -> None:
     """Serve `stub` until interrupted, printing its URL first (for CLIs)."""
+    done = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        # Supervisors and subprocess.terminate() send SIGTERM: stop cleanly as on Ctrl-C.
+        signal.signal(signal.SIGTERM, lambda *_: done.set())
     print(stub.start(host, port, log_requests=True), flush=True)
     try:
-        threading.Event().wait()
+        done.wait()
     except KeyboardInterrupt:
         pass
     finally:

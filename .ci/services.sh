@@ -1,0 +1,57 @@
+# Sourced by .ci/run and tests/bench/run: a throwaway PostgreSQL cluster and Redis server on free
+# loopback ports, from the installed binaries, removed on exit. Exports TEST_DATABASE_URL and
+# TEST_REDIS_URL. PostgreSQL refuses to run as root, so its commands run as the postgres user.
+
+log() { printf '\n=== %s\n' "$*"; }
+
+install_system_packages() {
+    local missing=()
+    command -v redis-server >/dev/null || missing+=(redis-server)
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+    if ((${#missing[@]})); then
+        log "installing ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+SERVICES_DIR=""
+stop_services() {
+    [ -n "$SERVICES_DIR" ] || return 0
+    [ -f "$SERVICES_DIR/redis.pid" ] && kill "$(cat "$SERVICES_DIR/redis.pid")" 2>/dev/null || true
+    [ -d "$SERVICES_DIR/pg" ] && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$SERVICES_DIR/pg" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$SERVICES_DIR"
+    SERVICES_DIR=""
+}
+
+start_postgres() {
+    PG_BIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
+    PG_PORT=$(free_port)
+    mkdir -p "$SERVICES_DIR/pg" "$SERVICES_DIR/pgsock" "$SERVICES_DIR/pglog"
+    chown postgres "$SERVICES_DIR/pg" "$SERVICES_DIR/pgsock" "$SERVICES_DIR/pglog"
+    runuser -u postgres -- "$PG_BIN/initdb" -D "$SERVICES_DIR/pg" -A trust -U postgres --no-sync -E UTF8 >/dev/null
+    runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$SERVICES_DIR/pg" -l "$SERVICES_DIR/pglog/postgres.log" -w -t 60 start \
+        -o "-p $PG_PORT -k $SERVICES_DIR/pgsock -c listen_addresses=127.0.0.1 -c max_connections=200 $PG_EXTRA_OPTIONS" >/dev/null \
+        || { cat "$SERVICES_DIR/pglog/postgres.log"; return 1; }
+    runuser -u postgres -- "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres ripple_test
+    export TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/ripple_test"
+}
+
+start_redis() {
+    REDIS_PORT=$(free_port)
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+        --daemonize yes --pidfile "$SERVICES_DIR/redis.pid" --logfile "$SERVICES_DIR/redis.log"
+    for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    redis-cli -p "$REDIS_PORT" ping >/dev/null
+    export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+}
+
+start_services() {
+    SERVICES_DIR=$(mktemp -d)
+    chmod 755 "$SERVICES_DIR"
+    start_postgres
+    start_redis
+    echo "PostgreSQL on port $PG_PORT, Redis on port $REDIS_PORT"
+}

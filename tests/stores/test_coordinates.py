@@ -1,0 +1,82 @@
+"""WGS-84 to GCJ-02 against published reference points, and distances on Redis's sphere."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shop.stores.coordinates import EARTH_RADIUS_M, haversine_m, out_of_china, wgs84_to_gcj02
+
+# (WGS-84 lat, lng) -> (GCJ-02 lat, lng) as published with the reference implementations:
+# googollee/eviltransform's test suites (Shanghai, Shenzhen, Beijing) and the result printed in
+# wandergis/coordtransform's test/app.js for wgs84togcj02(116.404, 39.915).
+REFERENCE_POINTS = [
+    ((31.1774276, 121.5272106), (31.17530398364597, 121.531541859215)),
+    ((22.543847, 113.912316), (22.540796131694766, 113.9171764808363)),
+    ((39.911954, 116.377817), (39.91334545536069, 116.38404722455657)),
+    ((39.915, 116.404), (39.91640428150164, 116.41024449916938)),
+]
+
+MAINLAND_CITIES = {
+    "beijing": (39.9042, 116.4074), "shanghai": (31.2304, 121.4737), "guangzhou": (23.1291, 113.2644),
+    "chengdu": (30.5728, 104.0668), "urumqi": (43.8256, 87.6168), "harbin": (45.8038, 126.5350),
+    "lhasa": (29.6520, 91.1721), "sanya": (18.2528, 109.5119),
+}
+
+
+@pytest.mark.parametrize(("wgs", "gcj"), REFERENCE_POINTS)
+def test_reference_points_convert_as_published(wgs, gcj):
+    lat, lng = wgs84_to_gcj02(*wgs)
+    assert lat == pytest.approx(gcj[0], abs=1e-7)
+    assert lng == pytest.approx(gcj[1], abs=1e-7)
+
+
+@pytest.mark.parametrize("city", sorted(MAINLAND_CITIES))
+def test_the_offset_in_mainland_cities_is_a_few_hundred_metres(city):
+    wgs = MAINLAND_CITIES[city]
+    assert 100 < haversine_m(*wgs, *wgs84_to_gcj02(*wgs)) < 700
+
+
+@pytest.mark.parametrize("point", [(51.5074, -0.1278), (40.7128, -74.0060), (-33.8688, 151.2093), (0.0, 0.0)],
+                         ids=["london", "new-york", "sydney", "null-island"])
+def test_points_outside_china_are_unchanged(point):
+    assert out_of_china(*point)
+    assert wgs84_to_gcj02(*point) == point
+
+
+def test_the_box_is_the_rough_one_everyone_uses():
+    assert not out_of_china(39.9, 116.4)
+    assert out_of_china(35.6762, 139.6503)  # Tokyo is east of the box ...
+    assert not out_of_china(34.6937, 135.5023)  # ... but Osaka and Seoul are inside it: it is only rough
+    assert out_of_china(56.0, 116.4) and out_of_china(0.5, 116.4)
+    assert out_of_china(39.9, 72.0) and out_of_china(39.9, 137.9)
+    assert not out_of_china(55.8271, 137.8347) and not out_of_china(0.8293, 72.004)  # edges are inside
+
+
+def test_haversine_matches_known_distances_on_redis_sphere():
+    one_degree = math.pi * EARTH_RADIUS_M / 180
+    assert haversine_m(30.0, 120.0, 31.0, 120.0) == pytest.approx(one_degree)
+    assert one_degree == pytest.approx(111_226.3, abs=0.1)
+    assert haversine_m(0.0, 0.0, 0.0, 180.0) == pytest.approx(math.pi * EARTH_RADIUS_M)
+    assert haversine_m(0.0, 0.0, 0.0, 90.0) == pytest.approx(math.pi * EARTH_RADIUS_M / 2)
+    # Beijing to Shanghai, about 1,067 km as Redis's GEODIST gives it.
+    assert haversine_m(39.9042, 116.4074, 31.2304, 121.4737) == pytest.approx(1_067_611, abs=1)
+    assert haversine_m(31.2304, 121.4737, 31.2304, 121.4737) == 0.0
+
+
+COORDINATES = st.tuples(st.floats(-90, 90), st.floats(-180, 180))
+
+
+@given(COORDINATES, COORDINATES)
+def test_haversine_is_symmetric_and_bounded(a, b):
+    distance = haversine_m(*a, *b)
+    assert distance == pytest.approx(haversine_m(*b, *a), abs=1e-6)
+    assert 0.0 <= distance <= math.pi * EARTH_RADIUS_M + 1e-6
+
+
+@given(st.floats(18.0, 53.0), st.floats(74.0, 134.0))
+def test_the_offset_is_under_a_kilometre_anywhere_in_the_box_interior(lat, lng):
+    assert haversine_m(lat, lng, *wgs84_to_gcj02(lat, lng)) < 1_000
