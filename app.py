@@ -21,6 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shop.auth import register_jwt_errors
 from shop.catalog.api import blp as catalog_blp
+from shop.catalog.cli import catalog_cli
 from shop.config import DEVELOPMENT, PRODUCTION, load_config, settings_table
 from shop.demo import seed_demo
 from shop.errors import ErrorSchema, register_error_handlers
@@ -53,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _wire_domain_handlers()
     app.cli.add_command(staff_cli)
     app.cli.add_command(stores_cli)
+    app.cli.add_command(catalog_cli)
     app.cli.add_command(config_table)
     app.cli.add_command(wechat_stub)
     return app

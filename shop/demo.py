@@ -10,6 +10,7 @@ import random
 from sqlalchemy import select
 
 from shop.auth import Role
+from shop.catalog.service import create_category, create_product, set_store_availability
 from shop.extensions import db
 from shop.stores.models import StaffAccount, Store
 from shop.stores.service import upsert_stores
@@ -47,12 +48,15 @@ def seed_demo(password: str) -> list[str]:
         return []
     upsert_stores(demo_stores())
     db.session.flush()
+    store_ids = list(db.session.scalars(select(Store.id).order_by(Store.id)))
+    products = seed_demo_catalog(store_ids)
     flagship = db.session.scalar(select(Store).where(Store.code == "SH001"))
     for username, role, name in DEMO_ACCOUNTS:
         create_staff(username=username, password=password, role=role, display_name=name,
                      store_ids=[flagship.id] if role is Role.STAFF else [])
     return [f"accounts {', '.join(u for u, _, _ in DEMO_ACCOUNTS)} (password {password!r}; clerk works at "
-            f"{flagship.name})", f"{len(CITIES) * STORES_PER_CITY} stores in {', '.join(CITIES)}"]
+            f"{flagship.name})", f"{len(CITIES) * STORES_PER_CITY} stores in {', '.join(CITIES)}",
+            f"{products} products"]
 
 
 def demo_stores() -> list[dict]:
@@ -82,3 +86,59 @@ def demo_stores() -> list[dict]:
 def _pick(rng: random.Random, plans):
     values, weights = zip(*plans, strict=True)
     return rng.choices(values, weights=weights)[0]
+
+
+# Category -> subcategory -> products: (title, subtitle, base price in fen, SKU plan).
+SIZES = ({"size": "M"}, {"size": "L"})
+HOT_ICED = ({"size": "M", "temperature": "hot"}, {"size": "M", "temperature": "iced"},
+            {"size": "L", "temperature": "hot"}, {"size": "L", "temperature": "iced"})
+DEMO_MENU = {
+    "Coffee": {
+        "Espresso bar": [("Americano", "Double shot, no sugar", 2200, HOT_ICED),
+                         ("Latte", "Whole milk, silky foam", 2800, HOT_ICED),
+                         ("Flat White", "Ristretto with microfoam", 3000, SIZES),
+                         ("Cappuccino", "Equal parts espresso, milk, foam", 2800, SIZES),
+                         ("Mocha", "Dark chocolate and espresso", 3200, HOT_ICED)],
+        "Cold brew": [("Cold Brew", "Steeped 18 hours", 2600, SIZES),
+                      ("Coconut Cold Brew", "With Hainan coconut water", 3200, SIZES),
+                      ("Osmanthus Cold Brew", "Hangzhou osmanthus syrup", 3300, SIZES)],
+    },
+    "Tea": {
+        "Milk tea": [("Oolong Milk Tea", "Roasted tieguanyin", 1800, HOT_ICED),
+                     ("Brown Sugar Boba", "Slow-cooked tapioca pearls", 2200, SIZES),
+                     ("Jasmine Milk Tea", "Fujian jasmine green tea", 1900, HOT_ICED)],
+        "Fruit tea": [("Grapefruit Green Tea", "Fresh pink grapefruit", 2300, SIZES),
+                      ("Mango Pomelo Sago", "A Hong Kong classic", 2600, SIZES),
+                      ("Lychee Oolong", "Guangdong lychee", 2400, SIZES)],
+    },
+    "Bakery": {
+        "Pastries": [("Butter Croissant", "French butter, baked each morning", 1600, ()),
+                     ("Egg Tart", "Macau-style, caramelised top", 900, ()),
+                     ("Pineapple Bun", "With a slab of cold butter", 1200, ())],
+        "Cakes": [("Matcha Roll", "Uji matcha cream", 2600, ()),
+                  ("Basque Cheesecake", "Burnt top, creamy centre", 3200, ()),
+                  ("Mooncake Gift Box", "Six flavours, seasonal", 16800, ())],
+    },
+}
+
+
+def seed_demo_catalog(store_ids: list[int]) -> int:
+    """About 20 products in a two-level menu, sold at nearly every demo store; the count."""
+    rng = random.Random(7)
+    count = 0
+    for top, subcategories in DEMO_MENU.items():
+        parent = create_category(name=top)
+        for sub, products in subcategories.items():
+            category = create_category(name=sub, parent_id=parent.id)
+            for title, subtitle, price, specs in products:
+                product = create_product(
+                    title=title, subtitle=subtitle, category_id=category.id, actor_staff_id=None,
+                    status="on_sale", image_urls=[f"https://img.ripple.example/{title.lower().replace(' ', '-')}.png"],
+                    skus=[{"spec": spec, "price": price + (400 if spec.get("size") == "L" else 0), "stock": 500}
+                          for spec in (specs or ({},))])
+                sold_at = [i for i in store_ids if rng.random() < 0.9]  # not every store sells everything
+                for sku in product.skus:
+                    set_store_availability(sku.id, stores=[{"store_id": i, "available": True} for i in sold_at],
+                                           actor_staff_id=None)
+                count += 1
+    return count

@@ -105,3 +105,15 @@ def test_the_demo_accounts_are_created_once_and_can_log_in(app, client):
         response = client.post("/api/v1/auth/staff-login", json={"username": username, "password": "demo-password"})
         assert response.status_code == 200
         assert response.get_json()["role"] == {"clerk": "staff"}.get(username, username)
+
+
+def test_the_demo_brand_has_stores_products_and_a_clerk_at_people_s_square(app, client):
+    with app.app_context():
+        seed_demo("demo-password")
+        db.session.commit()
+    nearby = client.get("/api/v1/stores/nearby?lat=31.2304&lng=121.4737&limit=1").get_json()["items"]
+    assert nearby[0]["name"] == "Ripple People's Square"
+    clerk = client.post("/api/v1/auth/staff-login", json={"username": "clerk", "password": "demo-password"})
+    assert clerk.get_json()["store_ids"] == [nearby[0]["id"]]
+    assert client.get("/api/v1/products?page_size=100").get_json()["total"] >= 20
+    assert len(client.get("/api/v1/stores/nearby?lat=39.9087&lng=116.3975&radius_m=50000&limit=50").get_json()["items"]) >= 10

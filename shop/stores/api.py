@@ -38,7 +38,7 @@ MAX_CSV_BYTES = 8 * 1024 * 1024
 
 
 @blp.route("/stores/nearby", methods=["GET"])
-@blp.arguments(NearbyArgs, location="query")
+@blp.arguments(NearbyArgs(), location="query")
 @blp.response(200, NearbySchema)
 def nearby(args):
     """The nearest open stores

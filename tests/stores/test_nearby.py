@@ -171,3 +171,21 @@ def test_bad_nearby_input_is_422_naming_the_field(client, query, field):
     assert response.status_code == 422
     assert response.get_json()["code"] == "validation_error"
     assert field in response.get_json()["errors"]
+
+
+def test_the_product_filter_lists_only_stores_that_sell_it(app, client):
+    from shop.catalog.service import set_store_availability  # noqa: PLC0415
+    from tests.factories import make_category, make_product  # noqa: PLC0415
+
+    with app.app_context():
+        selling, not_selling = make_store(name="Sells latte"), make_store(name="No latte")
+        product = make_product(make_category().id, title="Latte")
+        set_store_availability(product.skus[0].id, stores=[{"store_id": selling.id, "available": True},
+                                                           {"store_id": not_selling.id, "available": False}],
+                               actor_staff_id=None)
+        db.session.commit()
+        product_id = product.id
+    url = "/api/v1/stores/nearby?lat=31.2304&lng=121.4737"
+    assert {s["name"] for s in client.get(url).get_json()["items"]} == {"Sells latte", "No latte"}
+    assert [s["name"] for s in client.get(f"{url}&product_id={product_id}").get_json()["items"]] == ["Sells latte"]
+    assert client.get(f"{url}&product_id=999999").get_json()["items"] == []
