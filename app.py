@@ -23,6 +23,7 @@ from shop.auth import register_jwt_errors
 from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
 from shop.config import DEVELOPMENT, PRODUCTION, load_config, settings_table
+from shop.database import use_real_sqlite_transactions
 from shop.demo import seed_demo
 from shop.errors import ErrorSchema, register_error_handlers
 from shop.extensions import db, init_redis, jwt, limiter, migrate
@@ -30,13 +31,22 @@ from shop.health import blp as health_blp
 from shop.jsonprovider import OrjsonProvider
 from shop.members.api import blp as members_blp
 from shop.members.official_account import blp as official_account_blp
+from shop.orders.api import blp as orders_blp
+from shop.orders.api import notify_blp as wechat_pay_notify_blp
+from shop.orders.cli import SWEEPS, jobs_cli, orders_cli
+from shop.points.api import blp as points_blp
+from shop.points.cli import expire_sweep, points_cli
+from shop.points.handlers import wire_points
+from shop.points.provider import PointsDiscountProvider
+from shop.pricing import register_discount_provider
 from shop.stores.api import blp as stores_blp
 from shop.stores.cli import staff_cli, stores_cli
 from shop.wechat.gateway import init_wechat
+from shop.wechat.pay import init_wechat_pay, stub_pay_config
 from shop.wechat.stub.server import WeChatStub, run_forever
 
 ROOT = Path(__file__).resolve().parent
-API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp)
+API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -51,24 +61,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     register_error_handlers(app)  # after Api: our JSON shape replaces flask-smorest's
+    _wire_shop_handlers()
     _wire_domain_handlers()
-    app.cli.add_command(staff_cli)
-    app.cli.add_command(stores_cli)
-    app.cli.add_command(catalog_cli)
-    app.cli.add_command(config_table)
-    app.cli.add_command(wechat_stub)
+    for command in (staff_cli, stores_cli, catalog_cli, orders_cli, jobs_cli, points_cli, config_table, wechat_stub):
+        app.cli.add_command(command)
     return app
+
 
 
 def _init_extensions(app: Flask) -> None:
     redis_handle = init_redis(app)
     app.config["RATELIMIT_STORAGE_URI"] = _limits_uri(redis_handle.url)
     db.init_app(app)
+    with app.app_context():
+        use_real_sqlite_transactions(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     jwt.init_app(app)
     register_jwt_errors(jwt)
     limiter.init_app(app)
     init_wechat(app, redis_handle.client)
+    init_wechat_pay(app)
 
 
 def _limits_uri(redis_url: str) -> str:
@@ -83,9 +95,17 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(official_account_blp)
+    app.register_blueprint(wechat_pay_notify_blp)
     app.register_blueprint(health_blp)
     app.add_url_rule("/docs/assets/<path:filename>", "swagger_assets",
                      lambda filename: send_from_directory(swagger_ui_bundle.swagger_ui_path, filename))
+
+
+def _wire_shop_handlers() -> None:
+    """Points react to orders and deduct at checkout; their expiry runs with the periodic sweep."""
+    wire_points()
+    register_discount_provider(PointsDiscountProvider())
+    SWEEPS["points expiry"] = expire_sweep
 
 
 def _wire_domain_handlers() -> None:
@@ -113,9 +133,9 @@ def wechat_stub(host: str, port: int | None) -> None:
 
 
 def _stub_for(config: Mapping[str, Any]) -> WeChatStub:
-    """A stub that knows this app's mini-program and official account."""
+    """A stub that knows this app's mini-program, official account and (development keys) WeChat Pay merchant."""
     return WeChatStub({config["WECHAT_APPID"]: config["WECHAT_SECRET"],
-                       config["WECHAT_OA_APPID"]: config["WECHAT_OA_SECRET"]})
+                       config["WECHAT_OA_APPID"]: config["WECHAT_OA_SECRET"]}, pay=stub_pay_config(config))
 
 
 def main() -> None:

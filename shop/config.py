@@ -23,6 +23,15 @@ STUB_OA_APPID = "wxstub0officialacct"
 STUB_OA_SECRET = "stub-official-account-secret"
 STUB_OA_TOKEN = "stub-oa-token"
 
+# WeChat Pay in development: the stub's merchant. The key files are a throwaway set generated once
+# under instance/wechatpay-dev/ (shop.wechat.pay.ensure_dev_keys); production refuses all of these.
+REAL_WECHATPAY_API_BASE = "https://api.mch.weixin.qq.com"
+WECHATPAY_DEV_DIR = "wechatpay-dev"
+STUB_WECHATPAY_MCHID = "1900000109"
+STUB_WECHATPAY_CERT_SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+STUB_WECHATPAY_APIV3_KEY = "ripple-dev-apiv3-key-not-secret!"  # 32 characters, as WeChat Pay wants
+STUB_WECHATPAY_PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001092025010100000000"
+
 
 class ConfigError(RuntimeError):
     """The configuration cannot run: says which variable to set."""
@@ -74,6 +83,14 @@ SETTINGS: tuple[Setting, ...] = (
             production_required=False),
     Setting("TRUSTED_PROXIES", 0, "How many reverse proxies (nginx) stand in front: their X-Forwarded-For "
             "gives the client address that rate limits count by.", int, production_required=False),
+    Setting("ORDER_PAYMENT_TIMEOUT_SECONDS", 900, "An order unpaid this long is cancelled (stock and "
+            "discounts return); WeChat Pay's time_expire is set to the same moment.", int,
+            production_required=False),
+    Setting("DELIVERY_FEE_FEN", 800, "Delivery fee in fen.", int, production_required=False),
+    Setting("FREE_DELIVERY_FROM_FEN", 9900, "Delivery is free when the items cost at least this (fen).", int,
+            production_required=False),
+    Setting("JOBS_ASYNC", False, "Run background jobs on RQ workers (`flask jobs worker`) instead of "
+            "in-process right after the commit. Use true in production.", bool, production_required=False),
     Setting("RATELIMIT_ENABLED", True, "Turn rate limits off only for load tests of other limits.", bool,
             production_required=False),
     Setting("RIPPLE_DEMO_PASSWORD", "ripple-demo", "Password of the demo accounts created by "
@@ -81,6 +98,34 @@ SETTINGS: tuple[Setting, ...] = (
             production_required=False),
     Setting("RIPPLE_INSTANCE_PATH", None, "Folder for the embedded SQLite file and Redis socket "
             "(default `instance/` beside app.py).", production_required=False),
+    Setting("WECHATPAY_MCHID", STUB_WECHATPAY_MCHID, "WeChat Pay merchant id (商户号)."),
+    Setting("WECHATPAY_PRIVATE_KEY", f"{{instance}}/{WECHATPAY_DEV_DIR}/merchant_private_key.pem",
+            "Merchant API private key (apiclient_key.pem): PEM text or a file path. Embedded: a throwaway "
+            "key generated once under `instance/wechatpay-dev/` (development only).", secret=True),
+    Setting("WECHATPAY_CERT_SERIAL", STUB_WECHATPAY_CERT_SERIAL, "Serial number of the merchant API "
+            "certificate (named in our request signatures)."),
+    Setting("WECHATPAY_APIV3_KEY", STUB_WECHATPAY_APIV3_KEY, "APIv3 key (32 characters): decrypts payment "
+            "and refund notifies.", secret=True),
+    Setting("WECHATPAY_PUBLIC_KEY", f"{{instance}}/{WECHATPAY_DEV_DIR}/platform_public_key.pem",
+            "WeChat Pay public key (pub_key.pem): PEM text or a file path; verifies WeChat Pay's answers and "
+            "notifies. Embedded: the stub's, generated with the merchant key."),
+    Setting("WECHATPAY_PUBLIC_KEY_ID", STUB_WECHATPAY_PUBLIC_KEY_ID, "ID of the WeChat Pay public key "
+            "(`PUB_KEY_ID_...`), the Wechatpay-Serial of what it signs."),
+    Setting("WECHATPAY_API_BASE", None, "Base URL of WeChat Pay's API. Unset: the in-project stub in "
+            f"development, `{REAL_WECHATPAY_API_BASE}` in production.", production_required=False),
+    Setting("WECHATPAY_NOTIFY_URL", None, "Our public HTTPS URL of `POST /wechat/pay/notify`, which WeChat Pay "
+            "calls. Unset (development): `http://127.0.0.1:$PORT/wechat/pay/notify`."),
+    Setting("POINTS_PER_YUAN_EARNED", 1, "Loyalty points earned per yuan paid, times the tier's multiplier "
+            "(rounded down to whole points per order; 0 turns earning off).", int, production_required=False),
+    Setting("POINTS_PER_YUAN_DEDUCTED", 100, "Points that take 1 yuan off at checkout (100: 1 point = 1 fen).",
+            int, production_required=False),
+    Setting("POINTS_MAX_DEDUCTION_PERCENT", 50, "Largest share (0-100 %) of what is left to pay that points may "
+            "take off (0 turns the deduction off).", int, production_required=False),
+    Setting("POINTS_EXPIRE_MONTHS", 12, "Calendar months after which each lot of earned points expires.", int,
+            production_required=False),
+    Setting("POINTS_TIERS", "member:0:1.0,silver:1000:1.2,gold:5000:1.5", "Loyalty tiers as "
+            "`name:threshold:multiplier,...`: the points earned in the trailing 12 months that reach each "
+            "tier (the first is 0) and its earning multiplier.", production_required=False),
 )
 
 
@@ -137,6 +182,9 @@ def _check_production(config: dict) -> None:
         raise ConfigError("RIPPLE_ENV=production needs PostgreSQL: set DATABASE_URL to a postgresql+psycopg:// URL")
     if config["SECRET_KEY"] == DEV_SECRET or len(str(config["SECRET_KEY"])) < 32:
         raise ConfigError("RIPPLE_ENV=production needs SECRET_KEY of at least 32 random characters")
+    if not str(config["WECHATPAY_NOTIFY_URL"]).startswith("https://"):
+        raise ConfigError("RIPPLE_ENV=production needs WECHATPAY_NOTIFY_URL to be an https:// URL "
+                          "(WeChat Pay delivers notifies only over HTTPS)")
 
 
 def _derive(config: dict) -> dict:
@@ -147,6 +195,12 @@ def _derive(config: dict) -> dict:
                                      else f"http://127.0.0.1:{config['WECHAT_STUB_PORT']}/")
     if not config["WECHAT_API_BASE"].endswith("/"):
         config["WECHAT_API_BASE"] += "/"
+    if not config["WECHATPAY_API_BASE"]:
+        config["WECHATPAY_API_BASE"] = (REAL_WECHATPAY_API_BASE if production
+                                        else f"http://127.0.0.1:{config['WECHAT_STUB_PORT']}")
+    config["WECHATPAY_API_BASE"] = config["WECHATPAY_API_BASE"].rstrip("/")  # wechatpayv3 appends /v3/...
+    if not config["WECHATPAY_NOTIFY_URL"]:
+        config["WECHATPAY_NOTIFY_URL"] = f"http://127.0.0.1:{os.environ.get('PORT', '5000')}/wechat/pay/notify"
     config["JWT_SECRET_KEY"] = config["JWT_SECRET_KEY"] or config["SECRET_KEY"]
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator, event
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names let Alembic alter and drop them on SQLite and PostgreSQL alike.
@@ -47,3 +47,23 @@ class UTCDateTime(TypeDecorator):
 def utcnow() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def use_real_sqlite_transactions(engine) -> None:
+    """Make SQLite savepoints behave as on PostgreSQL.
+
+    pysqlite opens a transaction only at the first write. A SAVEPOINT issued after mere reads
+    therefore opens the outermost transaction, and its RELEASE commits it: a failure later in the
+    request could no longer roll the savepoint's rows back. So a savepoint first opens a real
+    transaction (IMMEDIATE: it is about to write; waiting for the write lock beats failing later).
+    Everything else keeps pysqlite's behaviour, where a transaction starts with its first write
+    and so concurrent writers queue on the lock instead of deadlocking on an upgrade.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "savepoint")
+    def _savepoint(connection, name) -> None:
+        dbapi_connection = connection.connection.dbapi_connection
+        if not dbapi_connection.in_transaction:
+            dbapi_connection.execute("BEGIN IMMEDIATE")

@@ -115,6 +115,7 @@ def handle_http_exception(error: HTTPException):
 
 
 def handle_app_error(error: AppError):
+    db.session.rollback()  # an AppError may come half-way through a change: none of it stands
     return error_body(error.code, error.message, error.errors), error.status, error.headers
 
 

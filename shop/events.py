@@ -19,8 +19,11 @@ member_followed = _signals.signal(
 member_unfollowed = _signals.signal(
     "member-unfollowed", doc="A member unfollowed the official account. kwargs: member_id")
 
-order_created = _signals.signal("order-created", doc="kwargs: order_id, member_id")
-order_paid = _signals.signal("order-paid", doc="kwargs: order_id, member_id")
-order_cancelled = _signals.signal("order-cancelled", doc="kwargs: order_id, member_id")
-order_refunded = _signals.signal("order-refunded", doc="kwargs: order_id, member_id, refund_id, amount")
-order_completed = _signals.signal("order-completed", doc="kwargs: order_id, member_id")
+order_created = _signals.signal("order-created", doc="kwargs: order_id, member_id, amount_payable")
+order_paid = _signals.signal(
+    "order-paid", doc="kwargs: order_id, member_id, amount_paid (fen), first_paid_order (bool), store_id, paid_at")
+order_cancelled = _signals.signal("order-cancelled", doc="kwargs: order_id, member_id, reason")
+order_refunded = _signals.signal(
+    "order-refunded", doc="kwargs: order_id, member_id, refund_id, amount (fen refunded now), "
+                          "refunded_total (fen, all refunds so far), amount_paid (fen), full (bool)")
+order_completed = _signals.signal("order-completed", doc="kwargs: order_id, member_id, store_id")

@@ -7,18 +7,24 @@ stub over real HTTP, driven by the real wechatpy client.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
+import socket
+import threading
 
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from app import ROOT, create_app
 from shop.auth import Role
 from shop.extensions import db, limiter, redis_client
 from shop.stores.staff import create_staff
+from shop.wechat.pay import WeChatPayKeys, generate_keys
+from shop.wechat.stub.pay import PayConfig
 from shop.wechat.stub.server import WeChatStub
 
 MINIPROGRAM = ("wxtest0miniprogram", "test-miniprogram-secret")
@@ -26,6 +32,37 @@ OFFICIAL_ACCOUNT = ("wxtest0officialacct", "test-official-account-secret")
 OA_TOKEN = "test-oa-token"
 OA_AES_KEY = "c3R1Yi1vZmZpY2lhbC1hY2NvdW50LWFlcy1rZXktMzI"  # 43 characters, as WeChat gives
 STAFF_PASSWORD = "counter-password-1"
+WECHATPAY_MCHID = "1230000109"
+WECHATPAY_CERT_SERIAL = "3775B6A45ACD588826D15E583A95F5DD2C1AAF6D"
+WECHATPAY_APIV3_KEY = "test-apiv3-key-0123456789abcdef!"  # 32 characters
+WECHATPAY_PUBLIC_KEY_ID = "PUB_KEY_ID_0112300001092025010100000000"
+
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# The app is served here (the live_server fixture) so WeChat Pay's notifies reach it over HTTP;
+# until a test asks for the live server, nothing listens and notifies go nowhere.
+LIVE_PORT = _free_port()
+WECHATPAY_NOTIFY_URL = f"http://127.0.0.1:{LIVE_PORT}/wechat/pay/notify"
+
+
+@functools.cache
+def wechatpay_keys() -> WeChatPayKeys:
+    """This session's merchant and WeChat Pay key pairs, shared by the app and the stub."""
+    return generate_keys()
+
+
+def stub_pay_config() -> PayConfig:
+    """The stub's WeChat Pay merchant, matching test_config."""
+    keys = wechatpay_keys()
+    return PayConfig(mchid=WECHATPAY_MCHID, appid=MINIPROGRAM[0], merchant_public_key=keys.merchant_public_key,
+                     platform_private_key=keys.platform_private_key, public_key_id=WECHATPAY_PUBLIC_KEY_ID,
+                     apiv3_key=WECHATPAY_APIV3_KEY, merchant_serial=WECHATPAY_CERT_SERIAL)
 
 
 def test_config(tmp_path_factory, wechat_api_base: str) -> dict:
@@ -42,12 +79,17 @@ def test_config(tmp_path_factory, wechat_api_base: str) -> dict:
         "WECHAT_OA_APPID": OFFICIAL_ACCOUNT[0], "WECHAT_OA_SECRET": OFFICIAL_ACCOUNT[1],
         "WECHAT_OA_TOKEN": OA_TOKEN, "WECHAT_OA_AES_KEY": OA_AES_KEY,
         "WECHAT_TIMEOUT_SECONDS": 3,
+        "WECHATPAY_API_BASE": wechat_api_base, "WECHATPAY_NOTIFY_URL": WECHATPAY_NOTIFY_URL,
+        "WECHATPAY_MCHID": WECHATPAY_MCHID, "WECHATPAY_CERT_SERIAL": WECHATPAY_CERT_SERIAL,
+        "WECHATPAY_PRIVATE_KEY": wechatpay_keys().merchant_private_key,
+        "WECHATPAY_APIV3_KEY": WECHATPAY_APIV3_KEY, "WECHATPAY_PUBLIC_KEY": wechatpay_keys().platform_public_key,
+        "WECHATPAY_PUBLIC_KEY_ID": WECHATPAY_PUBLIC_KEY_ID,
     }
 
 
 @pytest.fixture(scope="session")
 def stub():
-    with WeChatStub(dict([MINIPROGRAM, OFFICIAL_ACCOUNT])) as running:
+    with WeChatStub(dict([MINIPROGRAM, OFFICIAL_ACCOUNT]), pay=stub_pay_config()) as running:
         yield running
 
 
@@ -92,6 +134,17 @@ def _clean(request, stub):
                     connection.execute(text(f"DELETE FROM {table}"))
         redis_client().flushdb()
     stub.reset()
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The session app served over real HTTP (threaded), for notifies and concurrency; its base URL."""
+    server = make_server("127.0.0.1", LIVE_PORT, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{LIVE_PORT}"
+    server.shutdown()
+    thread.join()
 
 
 @pytest.fixture

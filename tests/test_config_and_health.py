@@ -20,6 +20,13 @@ PRODUCTION_ENV = {
     "WECHAT_OA_APPID": "wxfedcba0987654321",
     "WECHAT_OA_SECRET": "real-oa-secret",
     "WECHAT_OA_TOKEN": "real-oa-token",
+    "WECHATPAY_MCHID": "1230000109",
+    "WECHATPAY_PRIVATE_KEY": "/etc/ripple/wechatpay/apiclient_key.pem",
+    "WECHATPAY_CERT_SERIAL": "3775B6A45ACD588826D15E583A95F5DD2C1AAF6D",
+    "WECHATPAY_APIV3_KEY": "a" * 32,
+    "WECHATPAY_PUBLIC_KEY": "/etc/ripple/wechatpay/pub_key.pem",
+    "WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_0112300001092025010100000000",
+    "WECHATPAY_NOTIFY_URL": "https://shop.example.com/wechat/pay/notify",
 }
 
 

@@ -26,6 +26,9 @@ INDEXED_STATUS = "open"
 # Exceptions older than this are of no use to "open now" or "next opening".
 EXCEPTION_LOOKBEHIND = timedelta(days=2)
 BATCH = 5000
+# Stores per GEOADD / HSET in a rebuild: a command runs whole while other clients wait (500 take
+# about 2 ms); a pipeline of short commands lets them in between.
+COMMAND_BATCH = 500
 
 
 def store_card(store: Store, today: date | None = None) -> dict:
@@ -40,7 +43,11 @@ def _exceptions_since(today: date | None = None) -> date:
 
 
 def _card(store: Store | Row, services: list[str], hours: Mapping[str, Any], exceptions: dict[str, Any]) -> dict:
-    """The card of a store (an ORM object or a row of ``_CARD_COLUMNS``): one shape for both paths."""
+    """The card of a store (an ORM object or a row of ``_CARD_COLUMNS``): one shape for both paths.
+
+    Timezone, hours and exceptions come last, in this order: the nearby search parses that tail
+    once per distinct schedule rather than once per store (it falls back to a whole parse if not).
+    """
     return {
         "id": store.id, "name": store.name, "address": store.address, "city": store.city,
         "district": store.district, "lat": store.lat, "lng": store.lng, "phone": store.phone,
@@ -90,33 +97,43 @@ def reindex_all(client: redis.Redis | None = None) -> int:
     """Rebuild the index from the database; the number of stores indexed."""
     client = client or redis_client()
     staging_geo, staging_card = GEO_KEY + ":rebuild", CARD_KEY + ":rebuild"
-    client.delete(staging_geo, staging_card)
+    client.unlink(staging_geo, staging_card)  # left over by an interrupted rebuild, maybe large
     since = _exceptions_since()
     count, last_id = 0, 0
     while True:
-        # Core rows, JSON as text for orjson, one GEOADD and one HSET a batch: at 1M stores this is
-        # about 10x faster than ORM objects with selectinload and two commands per store.
+        # Core rows, JSON as text for orjson, multi-member GEOADD and HSET: at 1M stores this is
+        # about 6x faster than ORM objects with selectinload and two commands per store.
         rows = db.session.execute(
             select(*_CARD_COLUMNS).where(Store.status == INDEXED_STATUS, Store.id > last_id)
             .order_by(Store.id).limit(BATCH)).all()
         if not rows:
             break
         exceptions = _exceptions_by_store(rows[0].id, rows[-1].id, since)
-        cards = {row.id: orjson.dumps(_card(row, orjson.loads(row.services_json), orjson.loads(row.hours_json),
-                                            exceptions.get(row.id, {}))) for row in rows}
-        pipe = client.pipeline(transaction=False)
-        pipe.geoadd(staging_geo, [value for row in rows for value in (row.lng, row.lat, row.id)])
-        pipe.hset(staging_card, mapping=cards)
-        pipe.execute()
+        _add_batch(client, staging_geo, staging_card, rows, exceptions)
         count, last_id = count + len(rows), rows[-1].id
-    # Swap in one step, so searches never see a half-built index.
+    # Swap in one step, so searches never see a half-built index. UNLINK frees the old index in
+    # Redis's background thread: RENAME over it would free a million entries inline, stalling
+    # every Redis user for over half a second.
     pipe = client.pipeline(transaction=True)
+    pipe.unlink(GEO_KEY, CARD_KEY)
     if count:
         pipe.rename(staging_geo, GEO_KEY).rename(staging_card, CARD_KEY)
-    else:
-        pipe.delete(GEO_KEY, CARD_KEY)
     pipe.execute()
     return count
+
+
+def _add_batch(client: redis.Redis, geo_key: str, card_key: str, rows: list[Row],
+               exceptions: dict[int, dict[str, Any]]) -> None:
+    """Write a batch of stores into the staging keys, in one round trip of several short commands."""
+    pipe = client.pipeline(transaction=False)
+    for start in range(0, len(rows), COMMAND_BATCH):
+        chunk = rows[start:start + COMMAND_BATCH]
+        pipe.geoadd(geo_key, [value for row in chunk for value in (row.lng, row.lat, row.id)])
+        pipe.hset(card_key, mapping={
+            row.id: orjson.dumps(_card(row, orjson.loads(row.services_json), orjson.loads(row.hours_json),
+                                       exceptions.get(row.id, {})))
+            for row in chunk})
+    pipe.execute()
 
 
 # What a card needs, JSON columns as text: orjson parses them far faster than the driver's json.

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import redis
 from flask import Flask
 
 from app import create_app
@@ -55,6 +56,7 @@ POSTGRES_POINTS = 400
 DENSITY_POINTS = 300
 LOAD_WARMUP_S = 3
 LOAD_S = 15
+FLOOR_LOAD_S = 5
 # Below this share the endpoint and GEOSEARCH disagree on something other than a tie.
 MIN_AGREEMENT = 0.99
 
@@ -99,7 +101,7 @@ def machine_facts(redis_version: str) -> None:
 
 def measure_inprocess(app: Flask, results: Results, stores: int, where: str) -> None:
     """Endpoint and reference GEOSEARCH, interleaved at the same points; answers checked equal."""
-    client = app.extensions["redis"].client
+    client = loading.redis_client_of(app)
     seed = stores * 10 + WHERES.index(where)
     warm = query_points(where, WARMUP_POINTS, seed=seed)
     timed = query_points(where, TIMED_POINTS, seed=seed + 5)
@@ -124,7 +126,18 @@ def measure_inprocess(app: Flask, results: Results, stores: int, where: str) -> 
          note="what the full-radius GEOSEARCH has to go through (GEOSEARCH without COUNT)")
 
 
-def _stores_within(client, points: list[tuple[float, float]]) -> int:
+def measure_floor(app: Flask, stores: int) -> None:
+    """Flask's own cost in this app: ``GET /healthz`` the same way (what no endpoint can go below)."""
+    caller = EndpointCaller(app, [], path="/healthz")
+    for _ in range(WARMUP_POINTS):
+        caller.call(0)
+    figures = summary_us([caller.call(0)[0] for _ in range(TIMED_POINTS)])
+    emit("healthz_inprocess_p50_us", figures["p50_us"], stores=stores,
+         note="the app's floor per request (Flask, Flask-Limiter hooks, no Redis)")
+
+
+def _stores_within(client: redis.Redis, points: list[tuple[float, float]]) -> int:
+    """Median number of stores within the default radius (all of them, no COUNT)."""
     counts = sorted(len(client.execute_command("GEOSEARCH", GEO_KEY, "FROMLONLAT", lng, lat, "BYRADIUS",
                                                DEFAULT_RADIUS_M, "m")) for lat, lng in points)
     return counts[len(counts) // 2]
@@ -154,8 +167,12 @@ def measure_gunicorn(env: dict[str, str], workdir: Path, results: Results, store
     """A fresh gunicorn per size: warm it up, then load city-centre and elsewhere points in turn."""
     warm_paths = [_path(lat, lng) for where in WHERES for lat, lng in query_points(where, 1000, seed=stores + 77)]
     warm_file = load.write_paths(workdir / "warm.paths", warm_paths)
+    floor_file = load.write_paths(workdir / "healthz.paths", ["/healthz"])
     with load.gunicorn(env, workdir / "gunicorn.log") as port:
         load.run_load(port, warm_file, LOAD_WARMUP_S)
+        floor = load.run_load(port, floor_file, FLOOR_LOAD_S)
+        emit("gunicorn_healthz_requests_per_s", round(floor["requests_per_s"], 1), stores=stores, seconds=FLOOR_LOAD_S,
+             note="the same server on GET /healthz: how much of the box the load test gets (DESIGN.md: ~6,000)")
         for where in WHERES:
             points = query_points(where, TIMED_POINTS, seed=stores * 10 + WHERES.index(where) + 9)
             paths_file = load.write_paths(workdir / f"{where}.paths", [_path(lat, lng) for lat, lng in points])
@@ -224,7 +241,7 @@ def services() -> tuple[str, str]:
         raise SystemExit(f"{missing.args[0]} is not set: run tests/bench/run, which starts the services") from None
 
 
-def sizes_loaded(app: Flask, database_url: str, workdir: Path) -> Iterator[int]:
+def sizes_loaded(app: Flask, database_url: str) -> Iterator[int]:
     """Grow the network through SIZES: COPY the new stores, rebuild the index; yields each size."""
     stream = store_stream(datetime.now(UTC).date())
     loaded = 0
@@ -236,9 +253,11 @@ def sizes_loaded(app: Flask, database_url: str, workdir: Path) -> Iterator[int]:
              note=f"COPY of {stores - loaded} stores and their exceptions")
         loaded = stores
         progress("rebuilding the Redis index (reindex_all)")
-        indexed, seconds = loading.build_index(app)
-        emit("index_build_s", round(seconds, 2), stores=stores, indexed=indexed,
+        build = loading.build_index(app)
+        emit("index_build_s", round(build.seconds, 2), stores=stores, indexed=build.stores,
              note="shop.stores.geo.reindex_all over every open store")
+        emit("index_build_longest_redis_command_ms", round(build.longest_command_ms, 1), stores=stores,
+             note="from SLOWLOG: the longest other Redis users waited behind the rebuild")
         yield stores
 
 
@@ -250,14 +269,15 @@ def main() -> None:
         app = create_app(config)
         loading.prepare_database(app)
         loading.create_bbox_index(database_url)
-        machine_facts(app.extensions["redis"].client.info("server")["redis_version"])
+        machine_facts(loading.redis_client_of(app).info("server")["redis_version"])
         results = Results()
         server_env = {**config, "RIPPLE_INSTANCE_PATH": str(workdir / "gunicorn")}
-        for stores in sizes_loaded(app, database_url, workdir):
+        for stores in sizes_loaded(app, database_url):
             for where in WHERES:
                 progress(f"{stores} stores, {where}: in-process endpoint and GEOSEARCH, then PostgreSQL")
                 measure_inprocess(app, results, stores, where)
                 measure_postgres(database_url, results, stores, where)
+            measure_floor(app, stores)
             progress(f"{stores} stores: gunicorn under {load.load_generator()} ({LOAD_S} s per kind of place)")
             measure_gunicorn(server_env, workdir, results, stores)
         emit("machine_loadavg_1m_at_end", round(os.getloadavg()[0], 2))

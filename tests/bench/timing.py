@@ -62,12 +62,15 @@ def nearby_query(lat: float, lng: float) -> str:
 
 
 class EndpointCaller:
-    """Calls ``GET /api/v1/stores/nearby`` through ``app.wsgi_app`` with prepared environs."""
+    """Calls ``GET path`` (the nearby endpoint) through ``app.wsgi_app`` with prepared environs.
 
-    def __init__(self, app: Flask, points: Sequence[tuple[float, float]]) -> None:
+    Without points it calls the bare path (``/healthz``, the floor).
+    """
+
+    def __init__(self, app: Flask, points: Sequence[tuple[float, float]], path: str = NEARBY_PATH) -> None:
         self.app = app
-        self.environs = [EnvironBuilder(path=NEARBY_PATH, query_string=nearby_query(lat, lng)).get_environ()
-                         for lat, lng in points]
+        self.environs = [EnvironBuilder(path=path, query_string=nearby_query(lat, lng)).get_environ()
+                         for lat, lng in points] or [EnvironBuilder(path=path).get_environ()]
         self._status = ""
 
     def _start_response(self, status: str, headers: list, exc_info: Any = None) -> None:

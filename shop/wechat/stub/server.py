@@ -13,12 +13,13 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from . import access_token, control, miniprogram, official_account
+from . import access_token, control, miniprogram, official_account, pay
+from .pay import PayConfig
 from .protocol import ErrCode, WeChatError, current_stub
 from .state import StubState
 
-# One blueprint per WeChat product; WeChat Pay joins this list as its own module.
-PRODUCT_BLUEPRINTS = (access_token.bp, miniprogram.bp, official_account.bp)
+# One blueprint per WeChat product.
+PRODUCT_BLUEPRINTS = (access_token.bp, miniprogram.bp, official_account.bp, pay.bp)
 
 
 def create_app(stub: StubState) -> Flask:
@@ -77,8 +78,8 @@ class _QuietHandler(WSGIRequestHandler):
 class WeChatStub(StubState):
     """A WeChat API server for offline runs: state, a Flask app, and a background thread."""
 
-    def __init__(self, apps: dict[str, str]) -> None:
-        super().__init__(apps)
+    def __init__(self, apps: dict[str, str], pay: PayConfig | None = None) -> None:
+        super().__init__(apps, pay)
         self.app = create_app(self)
         self.url: str | None = None
         self._server: BaseWSGIServer | None = None

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .pay import PayConfig, PayState
 from .protocol import ErrCode, WeChatError
 
 TOKEN_TTL = 7200
@@ -54,9 +55,11 @@ def _derive_id(prefix: str, *parts: str) -> str:
 class StubState:
     """Thread-safe state shared by the stub's blueprints."""
 
-    def __init__(self, apps: dict[str, str]) -> None:
+    def __init__(self, apps: dict[str, str], pay: PayConfig | None = None) -> None:
         self.apps = dict(apps)
         self._lock = threading.Lock()
+        # WeChat Pay's merchant, transactions and notifies: only when given its keys.
+        self.pay = PayState(pay, self) if pay is not None else None
         self._received: list[dict[str, Any]] = []
         self._identities: dict[str, Identity] = {}
         self._tokens: dict[str, _Token] = {}
@@ -83,12 +86,14 @@ class StubState:
             self._received.append(entry)
 
     def reset(self) -> None:
-        """Forget received requests, used codes and issued tokens (ids stay derivable)."""
+        """Forget received requests, used codes, issued tokens and payments (ids stay derivable)."""
         with self._lock:
             self._received.clear()
             self._used_codes.clear()
             self._tokens.clear()
             self._stable.clear()
+        if self.pay is not None:
+            self.pay.reset()
 
     # -- people ------------------------------------------------------------
 

@@ -1,0 +1,171 @@
+"""Order endpoints: checkout and payment for shoppers, pickup for store staff, WeChat Pay's notify."""
+
+from __future__ import annotations
+
+from flask import Blueprint as FlaskBlueprint
+from flask import request
+from flask_smorest import Blueprint
+
+from shop.auth import Role, current_member_id, current_principal, roles_required
+from shop.database import utcnow
+from shop.errors import AppError, error_body
+from shop.extensions import db
+from shop.orders import checkout, lifecycle, pickup, service
+from shop.orders.errors import OrderError
+from shop.orders.models import OrderStatus
+from shop.orders.refunds import SHOPPER_REFUNDABLE, STAFF_REFUNDABLE, request_refund
+from shop.orders.schemas import (
+    BreakdownSchema,
+    CheckoutArgs,
+    OrderListArgs,
+    OrderSchema,
+    PickupArgs,
+    PickupSchema,
+    PlacedOrderSchema,
+    RefundArgs,
+)
+from shop.pagination import PageArgs, page_of, paginate
+
+blp = Blueprint("orders", __name__, url_prefix="/api/v1", description=(
+    "Checkout, WeChat Pay, cancel and refund for shoppers; pickup for store staff. Money is in fen. "
+    "An unpaid order is cancelled when its payment window passes (ORDER_PAYMENT_TIMEOUT_SECONDS), "
+    "returning its stock, coupon and points. A pickup order becomes ready_for_pickup with an 8-digit "
+    "pickup code as soon as it is paid."))
+notify_blp = FlaskBlueprint("wechat_pay_notify", __name__, url_prefix="/wechat/pay")
+
+
+@blp.route("/orders/preview", methods=["POST"])
+@roles_required(Role.SHOPPER)
+@blp.arguments(CheckoutArgs)
+@blp.response(200, BreakdownSchema)
+def preview(body):
+    """The price of a basket, with each discount by source; changes nothing. Role: shopper."""
+    return checkout.breakdown(checkout.price_basket(checkout.Basket.from_body(current_member_id(), body)))
+
+
+@blp.route("/orders", methods=["POST"])
+@roles_required(Role.SHOPPER)
+@blp.arguments(CheckoutArgs)
+@blp.response(201, PlacedOrderSchema)
+@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string"},
+                      "description": "A new random key per order; a retry with the same key returns the first order."}])
+def place_order(body):
+    """Place an order and get the wx.requestPayment parameters
+
+    Stock is reserved and discounts are taken at once; a retry with the same `Idempotency-Key`
+    returns the first order (a different body with the same key is a 422). Role: shopper.
+    """
+    key = (request.headers.get("Idempotency-Key") or "").strip()
+    if not 8 <= len(key) <= 64:
+        raise AppError(OrderError.IDEMPOTENCY_KEY_REQUIRED, "Send an Idempotency-Key header of 8-64 characters.")
+    basket = checkout.Basket.from_body(current_member_id(), body)
+    order, _ = checkout.create_order(basket, idempotency_key=key, now=utcnow())
+    db.session.commit()
+    return _with_payment(order)
+
+
+@blp.route("/orders", methods=["GET"])
+@roles_required(Role.SHOPPER)
+@blp.arguments(OrderListArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(OrderSchema))
+def list_orders(filters, page):
+    """Your orders, newest first. Role: shopper."""
+    return paginate(service.own_orders(current_member_id(), status=filters["status"]), **page)
+
+
+@blp.route("/orders/<int:order_id>", methods=["GET"])
+@roles_required(Role.SHOPPER)
+@blp.response(200, OrderSchema)
+def get_order(order_id):
+    """One of your orders (another member's is a 404). Role: shopper."""
+    order = service.own_order(current_member_id(), order_id, utcnow())
+    db.session.commit()  # it may have just expired
+    return order
+
+
+@blp.route("/orders/<int:order_id>/payment", methods=["POST"])
+@roles_required(Role.SHOPPER)
+@blp.response(200, PlacedOrderSchema)
+def pay_order(order_id):
+    """The wx.requestPayment parameters of an unpaid order (again). Role: shopper."""
+    order = service.own_order(current_member_id(), order_id, utcnow())
+    db.session.commit()
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise AppError(OrderError.NOT_PAYABLE, f"A {order.status} order cannot be paid.")
+    return _with_payment(order)
+
+
+@blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@roles_required(Role.SHOPPER)
+@blp.response(200, OrderSchema)
+def cancel(order_id):
+    """Cancel an unpaid order; its stock, coupon and points return. Role: shopper."""
+    now = utcnow()
+    order = lifecycle.cancel_by_shopper(service.own_order(current_member_id(), order_id, now), at=now)
+    db.session.commit()
+    return order
+
+
+@blp.route("/orders/<int:order_id>/refund", methods=["POST"])
+@roles_required(Role.SHOPPER)
+@blp.arguments(RefundArgs)
+@blp.response(202, OrderSchema)
+def refund(body, order_id):
+    """Ask for a refund, whole or by lines, before the order is picked up or shipped
+
+    The money returns through WeChat Pay; the refund is `processing` until WeChat Pay confirms it.
+    After pickup, refunds go through the store (admin API). Role: shopper.
+    """
+    now = utcnow()
+    order = service.own_order(current_member_id(), order_id, now)
+    request_refund(order, reason=body["reason"], lines=body["lines"], requested_by=f"member:{order.member_id}",
+                   allowed=SHOPPER_REFUNDABLE, at=now)
+    db.session.commit()
+    return order
+
+
+@blp.route("/admin/orders/<int:order_id>/refund", methods=["POST"])
+@roles_required(Role.ADMIN)
+@blp.arguments(RefundArgs)
+@blp.response(202, OrderSchema)
+def admin_refund(body, order_id):
+    """Refund any paid order, also after pickup or shipping (after-sales). Role: admin."""
+    order = service.any_order(order_id)
+    request_refund(order, reason=body["reason"], lines=body["lines"],
+                   requested_by=f"staff:{current_principal().staff_id}", allowed=STAFF_REFUNDABLE, at=utcnow())
+    db.session.commit()
+    return order
+
+
+@blp.route("/staff/pickups", methods=["POST"])
+@roles_required(Role.STAFF)
+@blp.arguments(PickupArgs)
+@blp.response(200, PickupSchema)
+def staff_pickup(body):
+    """Verify a pickup code: look it up (`confirm: false`), then hand over (`confirm: true`)
+
+    Only staff of the order's store; wrong codes are limited per clerk and per store. Role: staff.
+    """
+    staff, now = current_principal(), utcnow()
+    step = pickup.confirm if body["confirm"] else pickup.look_up
+    order = step(staff, body["pickup_code"].strip(), now)
+    db.session.commit()
+    return {"order": order, "confirmed": body["confirm"]}
+
+
+@notify_blp.post("/notify")
+def pay_notify():
+    """WeChat Pay's notify: 204 once applied (or already applied); 4xx/5xx JSON makes WeChat retry."""
+    outcome = service.handle_pay_notify(dict(request.headers), request.get_data(), utcnow())
+    db.session.commit()
+    return "", 204, {"X-Ripple-Outcome": outcome}
+
+
+def _with_payment(order):
+    try:
+        payment = service.payment_params(order)
+        db.session.commit()
+    except AppError as exc:  # the order stands; the shopper can retry the payment
+        return {"order": order, "payment": None, "payment_error": error_body(exc.code, exc.message)}
+    return {"order": order, "payment": payment, "payment_error": None}

@@ -1,0 +1,191 @@
+"""Checkout: price a basket (preview) and turn it into an order that reserves stock and discounts."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from shop import events, pricing
+from shop.catalog.checkout import CheckoutSku, skus_for_checkout
+from shop.catalog.stock import reserve_stock
+from shop.errors import AppError
+from shop.extensions import db
+from shop.orders.errors import OrderError
+from shop.orders.models import Fulfilment, Order, OrderLine
+from shop.orders.payment import mark_paid
+from shop.stores.models import Store
+
+
+@dataclass(frozen=True)
+class Basket:
+    """A checkout request as plain data (the body of preview and create)."""
+
+    member_id: int
+    items: tuple[tuple[int, int], ...]  # (sku_id, quantity), merged by SKU
+    fulfilment: str
+    store_id: int | None = None
+    address: dict[str, str] | None = None
+    note: str | None = None
+    choices: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def from_body(cls, member_id: int, body: dict[str, Any]) -> Basket:
+        quantities: dict[int, int] = {}
+        for item in body["items"]:
+            quantities[item["sku_id"]] = quantities.get(item["sku_id"], 0) + item["quantity"]
+        choices = {"coupons": {"coupon_id": body.get("coupon_id")}, "points": {"points": body.get("points") or 0}}
+        return cls(member_id=member_id, items=tuple(sorted(quantities.items())), fulfilment=body["fulfilment"],
+                   store_id=body.get("store_id"), address=body.get("address"), note=body.get("note"),
+                   choices=choices)
+
+    def fingerprint(self) -> str:
+        """What makes two create calls the same request (for Idempotency-Key reuse)."""
+        data = [self.items, self.fulfilment, self.store_id, self.address, self.note, self.choices]
+        return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+@dataclass(frozen=True)
+class PricedBasket:
+    basket: Basket
+    skus: dict[int, CheckoutSku]
+    quote: pricing.Quote
+
+
+def price_basket(basket: Basket) -> PricedBasket:
+    """Check the basket can be sold as asked and price it; changes nothing."""
+    store_id = _check_fulfilment(basket)
+    skus = skus_for_checkout([sku_id for sku_id, _ in basket.items], store_id=store_id)
+    lines = tuple(pricing.PricedLine(sku_id=sku_id, product_id=skus[sku_id].product_id,
+                                     category_ids=skus[sku_id].category_ids, quantity=quantity,
+                                     unit_price=skus[sku_id].price) for sku_id, quantity in basket.items)
+    items_total = sum(line.subtotal for line in lines)
+    request = pricing.PricingRequest(member_id=basket.member_id, lines=lines, fulfilment=basket.fulfilment,
+                                     store_id=store_id, shipping_fee=_shipping_fee(basket, items_total),
+                                     choices=basket.choices)
+    return PricedBasket(basket=basket, skus=skus, quote=pricing.quote(request))
+
+
+def breakdown(priced: PricedBasket) -> dict[str, Any]:
+    """The price as the shopper sees it: lines, each discount by source, shipping, amount to pay."""
+    quote = priced.quote
+    return {
+        "items": [{"sku_id": line.sku_id, "product_id": line.product_id, "title": priced.skus[line.sku_id].title,
+                   "spec": priced.skus[line.sku_id].spec, "unit_price": line.unit_price,
+                   "quantity": line.quantity, "subtotal": line.subtotal} for line in quote.request.lines],
+        "items_total": quote.items_total,
+        "discounts": [{"source": d.source, "amount": d.amount, "label": d.label, "details": d.details}
+                      for d in quote.discounts],
+        "discount_total": quote.discount_total,
+        "shipping_fee": quote.request.shipping_fee,
+        "amount_payable": quote.amount_payable,
+        "suggestions": quote.suggestions,
+    }
+
+
+def create_order(basket: Basket, *, idempotency_key: str, now: datetime) -> tuple[Order, bool]:
+    """Create the order (or return the one this key already made); whether it is new."""
+    fingerprint = basket.fingerprint()
+    existing = _by_key(basket.member_id, idempotency_key)
+    if existing is not None:
+        return _same_request(existing, fingerprint), False
+    priced = price_basket(basket)
+    try:
+        with db.session.begin_nested():
+            order = _insert_order(priced, idempotency_key, fingerprint, now)
+    except IntegrityError:
+        existing = _by_key(basket.member_id, idempotency_key)
+        if existing is None:
+            raise
+        return _same_request(existing, fingerprint), False
+    _reserve_stock(order)
+    pricing.commit(priced.quote, order_id=order.id)
+    events.order_created.send(order_id=order.id, member_id=order.member_id, amount_payable=order.amount_payable)
+    if order.amount_payable == 0:  # everything discounted: nothing for WeChat Pay to collect
+        mark_paid(order, amount=0, transaction_id=None, at=now, source="zero_amount")
+    return order, True
+
+
+def _insert_order(priced: PricedBasket, key: str, fingerprint: str, now: datetime) -> Order:
+    quote, basket = priced.quote, priced.basket
+    timeout = timedelta(seconds=current_app.config["ORDER_PAYMENT_TIMEOUT_SECONDS"])
+    order = Order(number=_order_number(now), member_id=basket.member_id, idempotency_key=key,
+                  request_fingerprint=fingerprint, fulfilment=basket.fulfilment, store_id=quote.request.store_id,
+                  address=basket.address, note=basket.note, items_total=quote.items_total,
+                  discount_total=quote.discount_total, shipping_fee=quote.request.shipping_fee,
+                  amount_payable=quote.amount_payable, amount_paid=0, refunded_total=0,
+                  discounts=breakdown(priced)["discounts"], created_at=now, expires_at=now + timeout)
+    shares = _allocate(quote.discount_total, [line.subtotal for line in quote.request.lines])
+    for line, share in zip(quote.request.lines, shares, strict=True):
+        sku = priced.skus[line.sku_id]
+        order.lines.append(OrderLine(sku_id=line.sku_id, product_id=line.product_id, title=sku.title,
+                                     spec=sku.spec, unit_price=line.unit_price, quantity=line.quantity,
+                                     subtotal=line.subtotal, discount=share, amount_payable=line.subtotal - share,
+                                     refunded_quantity=0, refunded_amount=0))
+    db.session.add(order)
+    db.session.flush()
+    return order
+
+
+def _reserve_stock(order: Order) -> None:
+    for line in order.lines:
+        if not reserve_stock(line.sku_id, line.quantity, order.store_id, reference=f"order:{order.id}"):
+            raise AppError(OrderError.OUT_OF_STOCK, f"{line.title} is sold out; none of the order was taken.",
+                           errors={"items": [f"SKU {line.sku_id}: not enough stock."]})
+
+
+def _allocate(total: int, weights: list[int]) -> list[int]:
+    """Split ``total`` fen across lines in proportion to ``weights``, exactly (largest remainder)."""
+    whole = sum(weights)
+    if total == 0 or whole == 0:
+        return [0] * len(weights)
+    shares = [total * w // whole for w in weights]
+    by_remainder = sorted(range(len(weights)), key=lambda i: (total * weights[i]) % whole, reverse=True)
+    for i in by_remainder[:total - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+def _check_fulfilment(basket: Basket) -> int | None:
+    if basket.fulfilment == Fulfilment.DELIVERY:
+        if not basket.address:
+            raise AppError(OrderError.ADDRESS_REQUIRED, "A delivery order needs an address.",
+                           errors={"address": ["Missing."]})
+        return None
+    if basket.store_id is None:
+        raise AppError(OrderError.STORE_REQUIRED, "A pickup order needs a store.", errors={"store_id": ["Missing."]})
+    store = db.session.get(Store, basket.store_id)
+    if store is None or store.status != "open" or "pickup" not in (store.services or []):
+        raise AppError(OrderError.STORE_UNAVAILABLE, "This store does not take pickup orders now.",
+                       errors={"store_id": ["Not open for pickup."]})
+    return store.id
+
+
+def _shipping_fee(basket: Basket, items_total: int) -> int:
+    if basket.fulfilment != Fulfilment.DELIVERY:
+        return 0
+    config = current_app.config
+    return 0 if items_total >= config["FREE_DELIVERY_FROM_FEN"] else config["DELIVERY_FEE_FEN"]
+
+
+def _by_key(member_id: int, key: str) -> Order | None:
+    return db.session.scalar(select(Order).where(Order.member_id == member_id, Order.idempotency_key == key))
+
+
+def _same_request(order: Order, fingerprint: str) -> Order:
+    if order.request_fingerprint != fingerprint:
+        raise AppError(OrderError.IDEMPOTENCY_KEY_REUSED,
+                       "This Idempotency-Key was used for a different order; use a new key for a new order.")
+    return order
+
+
+def _order_number(now: datetime) -> str:
+    """WeChat Pay's out_trade_no: at most 32 characters; date first so support can read it."""
+    return f"R{now:%Y%m%d}{secrets.randbelow(10**14):014d}"

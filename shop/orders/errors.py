@@ -1,0 +1,23 @@
+from shop.errors import ErrorCode
+
+
+class OrderError(ErrorCode):
+    ORDER_NOT_FOUND = ("order_not_found", 404)
+    OUT_OF_STOCK = ("out_of_stock", 409)
+    STORE_UNAVAILABLE = ("store_unavailable", 409)
+    STORE_REQUIRED = ("store_required", 422)
+    ADDRESS_REQUIRED = ("address_required", 422)
+    IDEMPOTENCY_KEY_REQUIRED = ("idempotency_key_required", 400)
+    IDEMPOTENCY_KEY_REUSED = ("idempotency_key_reused", 422)
+    NOT_CANCELLABLE = ("order_not_cancellable", 409)
+    NOT_PAYABLE = ("order_not_payable", 409)
+    NOT_REFUNDABLE = ("order_not_refundable", 409)
+    REFUND_TOO_LARGE = ("refund_exceeds_paid", 409)
+    REFUND_IN_PROGRESS = ("refund_in_progress", 409)
+    PICKUP_CODE_INVALID = ("pickup_code_invalid", 404)
+    PICKUP_WRONG_STORE = ("pickup_wrong_store", 403)
+    PICKUP_NOT_READY = ("pickup_not_ready", 409)
+    PICKUP_ALREADY_DONE = ("pickup_already_completed", 409)
+    PICKUP_BLOCKED_BY_REFUND = ("pickup_blocked_by_refund", 409)
+    PICKUP_GUESSING = ("pickup_too_many_wrong_codes", 429)
+    NOTIFY_MISMATCH = ("payment_notify_mismatch", 400)

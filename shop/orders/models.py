@@ -1,0 +1,147 @@
+"""Orders, their lines, payments, refunds and pickup verifications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.database import BigIntegerPK, UTCDateTime, utcnow
+from shop.extensions import db
+
+
+class OrderStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    READY_FOR_PICKUP = "ready_for_pickup"
+    SHIPPED = "shipped"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+class Fulfilment(StrEnum):
+    PICKUP = "pickup"
+    DELIVERY = "delivery"
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("member_id", "idempotency_key"),
+        Index("ix_orders_member_created", "member_id", "created_at"),
+        Index("ix_orders_status_expires", "status", "expires_at"),
+        # A pickup code is unique among the store's open orders; it is cleared when the order closes.
+        Index("uq_orders_store_pickup_code", "store_id", "pickup_code", unique=True,
+              postgresql_where=text("pickup_code IS NOT NULL"), sqlite_where=text("pickup_code IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)  # WeChat Pay's out_trade_no
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24), default=OrderStatus.PENDING_PAYMENT.value)
+    fulfilment: Mapped[str] = mapped_column(String(16))
+    store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"))
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    items_total: Mapped[int] = mapped_column(BigInteger)
+    discount_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    shipping_fee: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_payable: Mapped[int] = mapped_column(BigInteger)
+    amount_paid: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    # [{"source": "coupons", "amount": 500, "label": "...", "details": {...}}, ...]
+    discounts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    prepay_id: Mapped[str | None] = mapped_column(String(64))
+    transaction_id: Mapped[str | None] = mapped_column(String(64))
+    pickup_code: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(String(200))
+    cancel_reason: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # unpaid past this: cancelled
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id",
+                                                  cascade="all, delete-orphan")
+    refunds: Mapped[list[Refund]] = relationship(back_populates="order", order_by="Refund.id")
+
+
+class OrderLine(db.Model):
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    sku_id: Mapped[int] = mapped_column(BigInteger)
+    product_id: Mapped[int] = mapped_column(BigInteger)
+    title: Mapped[str] = mapped_column(String(128))
+    spec: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+    subtotal: Mapped[int] = mapped_column(BigInteger)
+    # The share of the order's discounts this line bears, and so what it costs the shopper.
+    discount: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_payable: Mapped[int] = mapped_column(BigInteger)
+    refunded_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class Payment(db.Model):
+    """A payment WeChat Pay reported (notify or query), kept once per transaction."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    transaction_id: Mapped[str] = mapped_column(String(64), unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    # applied: paid the order; refunded_late: arrived after the order was cancelled, refunded at once.
+    outcome: Mapped[str] = mapped_column(String(24))
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[str] = mapped_column(String(16))  # notify, query (reconcile)
+
+
+class RefundStatus(StrEnum):
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Refund(db.Model):
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)  # out_refund_no
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(80))
+    # [{"line_id": 1, "quantity": 1, "amount": 1200}]; empty for what is left of the whole order.
+    lines: Mapped[list[dict[str, int]]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default=RefundStatus.PROCESSING.value)
+    requested_by: Mapped[str] = mapped_column(String(32))  # member:<id>, staff:<id>, system
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    order: Mapped[Order] = relationship(back_populates="refunds")
+
+
+class PickupVerification(db.Model):
+    """Every pickup lookup, confirmation and wrong code, with who and when."""
+
+    __tablename__ = "pickup_verifications"
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    store_id: Mapped[int | None] = mapped_column(BigInteger)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
+    action: Mapped[str] = mapped_column(String(16))  # looked_up, confirmed, wrong_code, refused
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

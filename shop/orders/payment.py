@@ -1,0 +1,96 @@
+"""Payment: an order becomes paid once, however often and in whatever order WeChat Pay tells us."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+
+from shop import events
+from shop.errors import AppError
+from shop.extensions import db
+from shop.orders.errors import OrderError
+from shop.orders.models import Fulfilment, Order, OrderStatus, Payment
+from shop.orders.refunds import refund_late_payment
+
+log = logging.getLogger(__name__)
+PICKUP_CODE_DIGITS = 8
+
+
+def mark_paid(order: Order, *, amount: int, transaction_id: str | None, at: datetime, source: str) -> bool:
+    """Move a pending order to paid (a pickup order straight to ready, with its code); False if it was not pending."""
+    pickup = order.fulfilment == Fulfilment.PICKUP
+    status = OrderStatus.READY_FOR_PICKUP if pickup else OrderStatus.PAID
+    changed = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.status == OrderStatus.PENDING_PAYMENT)
+        .values(status=status.value, amount_paid=amount, transaction_id=transaction_id, paid_at=at,
+                ready_at=at if pickup else None,
+                pickup_code=_new_pickup_code(order.store_id) if pickup else None)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(order)
+    if not changed:
+        return False
+    first = not db.session.scalar(select(exists().where(
+        Order.member_id == order.member_id, Order.id != order.id, Order.paid_at.is_not(None))))
+    log.info("order %s paid (%s fen, %s)", order.number, amount, source)
+    events.order_paid.send(order_id=order.id, member_id=order.member_id, amount_paid=amount,
+                           first_paid_order=first, store_id=order.store_id, paid_at=at)
+    return True
+
+
+def apply_wechat_payment(resource: dict[str, Any], *, source: str, at: datetime) -> str:
+    """Apply a successful transaction WeChat Pay reported; what happened: applied, duplicate, refunded_late."""
+    order = _matching_order(resource)
+    transaction_id = resource["transaction_id"]
+    if db.session.scalar(select(Payment.id).where(Payment.transaction_id == transaction_id)) is not None:
+        return "duplicate"
+    amount = int(resource["amount"]["total"])
+    paid = mark_paid(order, amount=amount, transaction_id=transaction_id, at=at, source=source)
+    outcome = "applied" if paid else "refunded_late"
+    try:
+        with db.session.begin_nested():
+            db.session.add(Payment(order_id=order.id, transaction_id=transaction_id, amount=amount, outcome=outcome,
+                                   paid_at=at, received_at=at, source=source))
+    except IntegrityError:
+        return "duplicate"  # the same notify, applied by a concurrent delivery
+    if not paid:
+        # Paid after it was cancelled (or paid twice): keep the record and give the money back.
+        refund_late_payment(order, transaction_id=transaction_id, amount=amount, at=at)
+    return outcome
+
+
+def _matching_order(resource: dict[str, Any]) -> Order:
+    """The order a transaction pays, after checking it is ours and for the right amount."""
+    config = current_app.config
+    problems = []
+    if resource.get("mchid") != config["WECHATPAY_MCHID"]:
+        problems.append("mchid")
+    if resource.get("appid") != config["WECHAT_APPID"]:
+        problems.append("appid")
+    if resource.get("trade_state") != "SUCCESS":
+        problems.append("trade_state")
+    order = db.session.scalar(select(Order).where(Order.number == str(resource.get("out_trade_no", ""))))
+    if order is None:
+        problems.append("out_trade_no")
+    elif int((resource.get("amount") or {}).get("total", -1)) != order.amount_payable:
+        problems.append("amount")
+    if problems:
+        log.error("WeChat Pay transaction does not match our order: %s (%s)", problems, resource.get("out_trade_no"))
+        raise AppError(OrderError.NOTIFY_MISMATCH, "The transaction does not match an order of ours.",
+                       errors={field: ["Does not match."] for field in problems})
+    return order
+
+
+def _new_pickup_code(store_id: int | None) -> str:
+    """Eight random digits, unique among the store's open orders (the database index enforces it)."""
+    for _ in range(20):
+        code = f"{secrets.randbelow(10**PICKUP_CODE_DIGITS):0{PICKUP_CODE_DIGITS}d}"
+        taken = db.session.scalar(select(Order.id).where(Order.store_id == store_id, Order.pickup_code == code))
+        if taken is None:
+            return code
+    raise RuntimeError("no free pickup code after 20 tries")

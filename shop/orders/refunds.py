@@ -1,0 +1,150 @@
+"""Refunds, whole or by lines: requested here, paid back by WeChat Pay, applied when it confirms.
+
+A refund is ``processing`` until WeChat Pay confirms it (the refund notify, or the reconcile
+query); only then does the order's refunded total move, stock return (for goods not yet handed
+over) and ``order_refunded`` fire, so points and rewards are reversed for money really returned.
+One refund is processed at a time per order.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from shop import events
+from shop.catalog.stock import return_stock
+from shop.errors import AppError
+from shop.extensions import db
+from shop.jobs import enqueue
+from shop.orders.errors import OrderError
+from shop.orders.models import Order, OrderLine, OrderStatus, Refund, RefundStatus
+from shop.wechat.pay import wechat_pay
+
+log = logging.getLogger(__name__)
+SHOPPER_REFUNDABLE = {OrderStatus.PAID, OrderStatus.READY_FOR_PICKUP}
+STAFF_REFUNDABLE = SHOPPER_REFUNDABLE | {OrderStatus.SHIPPED, OrderStatus.COMPLETED}
+
+
+def request_refund(order: Order, *, reason: str, lines: list[dict[str, int]] | None, requested_by: str,
+                   allowed: set[OrderStatus], at: datetime) -> Refund:
+    """Ask for a refund of the given lines (``[{line_id, quantity}]``) or of all that is left."""
+    if order.status not in allowed:
+        raise AppError(OrderError.NOT_REFUNDABLE, f"A {order.status} order cannot be refunded here.")
+    if any(r.status == RefundStatus.PROCESSING for r in order.refunds):
+        raise AppError(OrderError.REFUND_IN_PROGRESS, "A refund of this order is already being processed.")
+    portions = _line_portions(order, lines) if lines else _rest_of_order(order)
+    whole_rest = not lines or _covers_rest(order, portions)
+    # The last refund takes whatever is left, shipping included; a partial one, its lines' share.
+    amount = order.amount_paid - order.refunded_total if whole_rest else sum(p["amount"] for p in portions)
+    if amount <= 0 and order.amount_paid > 0:
+        raise AppError(OrderError.REFUND_TOO_LARGE, "Nothing is left to refund.")
+    refund = Refund(order_id=order.id, number=f"{order.number}-R{len(order.refunds) + 1}", amount=amount,
+                    reason=reason, lines=portions, status=RefundStatus.PROCESSING.value,
+                    requested_by=requested_by, created_at=at)
+    db.session.add(refund)
+    db.session.flush()
+    if order.amount_paid == 0:
+        refund_succeeded(refund.number, at=at)  # nothing went through WeChat Pay
+    else:
+        enqueue(send_refund, refund.number, key=refund.number)
+    return refund
+
+
+def refund_late_payment(order: Order, *, transaction_id: str, amount: int, at: datetime) -> None:
+    """A payment for an order that was already cancelled (or paid): returned in full, automatically."""
+    number = f"{order.number}-L{transaction_id[-8:]}"
+    if db.session.scalar(select(Refund.id).where(Refund.number == number)) is None:
+        db.session.add(Refund(order_id=order.id, number=number, amount=amount, reason="paid_after_cancel",
+                              lines=[], status=RefundStatus.PROCESSING.value, requested_by="system",
+                              created_at=at))
+        enqueue(send_refund, number, key=number)
+
+
+def send_refund(number: str) -> None:
+    """Ask WeChat Pay to pay the refund back (a job; WeChat confirms it by notify)."""
+    refund = db.session.scalar(select(Refund).where(Refund.number == number))
+    if refund is None or refund.status != RefundStatus.PROCESSING:
+        return
+    order = refund.order
+    wechat_pay().refund(order.number, refund.number, refund.amount, order.amount_payable, refund.reason)
+
+
+def refund_succeeded(number: str, *, at: datetime) -> bool:
+    """WeChat Pay paid the refund back: apply it once. False if it was already applied."""
+    refund = db.session.scalar(select(Refund).where(Refund.number == number))
+    if refund is None:
+        raise AppError(OrderError.NOTIFY_MISMATCH, "No such refund.", errors={"out_refund_no": ["Unknown."]})
+    changed = db.session.execute(
+        update(Refund).where(Refund.id == refund.id, Refund.status == RefundStatus.PROCESSING)
+        .values(status=RefundStatus.SUCCEEDED.value, succeeded_at=at)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(refund)
+    if not changed:
+        return False
+    order = refund.order
+    if refund.requested_by == "system" and refund.reason == "paid_after_cancel":
+        return True  # money for a cancelled order: nothing of the order changes
+    _apply_to_order(order, refund)
+    events.order_refunded.send(order_id=order.id, member_id=order.member_id, refund_id=refund.id,
+                               amount=refund.amount, refunded_total=order.refunded_total,
+                               amount_paid=order.amount_paid, full=order.status == OrderStatus.REFUNDED)
+    return True
+
+
+def refund_failed(number: str) -> None:
+    db.session.execute(update(Refund).where(Refund.number == number, Refund.status == RefundStatus.PROCESSING)
+                       .values(status=RefundStatus.FAILED.value))
+
+
+def _apply_to_order(order: Order, refund: Refund) -> None:
+    handed_over = order.status in (OrderStatus.COMPLETED, OrderStatus.SHIPPED)
+    by_id = {line.id: line for line in order.lines}
+    for portion in refund.lines:
+        line = by_id[portion["line_id"]]
+        line.refunded_quantity += portion["quantity"]
+        line.refunded_amount += portion["amount"]
+        if not handed_over:
+            return_stock(line.sku_id, portion["quantity"], order.store_id,
+                         reference=f"refund:{refund.number}:{line.id}")
+    order.refunded_total += refund.amount
+    if order.refunded_total >= order.amount_paid:
+        order.status = OrderStatus.REFUNDED.value
+        order.pickup_code = None
+
+
+def _line_portions(order: Order, wanted: list[dict[str, int]]) -> list[dict[str, int]]:
+    by_id = {line.id: line for line in order.lines}
+    portions, errors = [], {}
+    for item in wanted:
+        line = by_id.get(item["line_id"])
+        if line is None:
+            errors[f"lines.{item['line_id']}"] = ["Not a line of this order."]
+            continue
+        left = line.quantity - line.refunded_quantity
+        if item["quantity"] > left:
+            errors[f"lines.{line.id}"] = [f"Only {left} left to refund."]
+            continue
+        portions.append({"line_id": line.id, "quantity": item["quantity"], "amount": _line_amount(line, item["quantity"])})
+    if errors:
+        raise AppError(OrderError.REFUND_TOO_LARGE, "Some lines cannot be refunded as asked.", errors=errors)
+    return portions
+
+
+def _rest_of_order(order: Order) -> list[dict[str, int]]:
+    return [{"line_id": line.id, "quantity": line.quantity - line.refunded_quantity,
+             "amount": line.amount_payable - line.refunded_amount}
+            for line in order.lines if line.quantity > line.refunded_quantity]
+
+
+def _line_amount(line: OrderLine, quantity: int) -> int:
+    """What ``quantity`` units of the line cost the shopper; the last units take the rounding."""
+    if quantity == line.quantity - line.refunded_quantity:
+        return line.amount_payable - line.refunded_amount
+    return line.amount_payable * quantity // line.quantity
+
+
+def _covers_rest(order: Order, portions: list[dict[str, int]]) -> bool:
+    asked = {p["line_id"]: p["quantity"] for p in portions}
+    return all(asked.get(line.id, 0) == line.quantity - line.refunded_quantity for line in order.lines)

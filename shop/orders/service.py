@@ -1,0 +1,94 @@
+"""Orders as the shopper and staff see them; payment with WeChat Pay; notifies and reconciliation."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from shop.errors import AppError
+from shop.extensions import db
+from shop.members.models import Member
+from shop.orders.errors import OrderError
+from shop.orders.lifecycle import cancel_order, expire_if_due
+from shop.orders.models import Order, OrderStatus
+from shop.orders.payment import apply_wechat_payment
+from shop.orders.refunds import refund_failed, refund_succeeded
+from shop.wechat.pay import wechat_pay
+
+log = logging.getLogger(__name__)
+RECONCILE_AFTER = timedelta(minutes=3)
+
+
+def own_order(member_id: int, order_id: int, at: datetime) -> Order:
+    """The shopper's own order (another member's is 404 too), cancelled now if its window passed."""
+    order = db.session.get(Order, order_id) if 0 < order_id < 2**63 else None
+    if order is None or order.member_id != member_id:
+        raise AppError(OrderError.ORDER_NOT_FOUND, "No such order.")
+    return expire_if_due(order, at)
+
+
+def any_order(order_id: int) -> Order:
+    order = db.session.get(Order, order_id) if 0 < order_id < 2**63 else None
+    if order is None:
+        raise AppError(OrderError.ORDER_NOT_FOUND, "No such order.")
+    return order
+
+
+def own_orders(member_id: int, *, status: str | None) -> Select:
+    statement = select(Order).where(Order.member_id == member_id).order_by(Order.id.desc())
+    return statement.where(Order.status == status) if status else statement
+
+
+def payment_params(order: Order) -> dict[str, Any] | None:
+    """What wx.requestPayment needs, asking WeChat Pay for a prepay id the first time."""
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return None
+    if order.prepay_id is None:
+        openid = db.session.scalar(select(Member.openid).where(Member.id == order.member_id))
+        order.prepay_id = wechat_pay().prepay_jsapi(
+            out_trade_no=order.number, description=_description(order), amount_fen=order.amount_payable,
+            payer_openid=openid, time_expire=order.expires_at)
+    return wechat_pay().request_payment_params(order.prepay_id)
+
+
+def handle_pay_notify(headers: dict[str, str], body: bytes, at: datetime) -> str:
+    """A WeChat Pay notify: verified and decrypted by the gateway, then applied once."""
+    notify = wechat_pay().parse_notify(headers, body)
+    resource = notify["resource"]
+    if notify["event_type"] == "TRANSACTION.SUCCESS":
+        return apply_wechat_payment(resource, source="notify", at=at)
+    if notify["event_type"] == "REFUND.SUCCESS":
+        return "applied" if refund_succeeded(resource["out_refund_no"], at=at) else "duplicate"
+    if notify["event_type"] in ("REFUND.ABNORMAL", "REFUND.CLOSED"):
+        refund_failed(resource["out_refund_no"])
+        return "refund_failed"
+    return "ignored"
+
+
+def reconcile(at: datetime) -> dict[str, int]:
+    """Ask WeChat Pay about orders pending for a while: apply lost payments, cancel expired ones."""
+    counts = {"paid": 0, "cancelled": 0, "unchanged": 0}
+    pending = db.session.scalars(select(Order).where(
+        Order.status == OrderStatus.PENDING_PAYMENT, Order.prepay_id.is_not(None),
+        Order.created_at <= at - RECONCILE_AFTER)).all()
+    for order in pending:
+        transaction = wechat_pay().query_by_out_trade_no(order.number)
+        if transaction and transaction.get("trade_state") == "SUCCESS":
+            apply_wechat_payment(transaction, source="query", at=at)
+            counts["paid"] += 1
+        elif order.expires_at <= at and cancel_order(order, reason="payment_timeout", at=at):
+            counts["cancelled"] += 1
+        else:
+            counts["unchanged"] += 1
+        db.session.commit()
+    return counts
+
+
+def _description(order: Order) -> str:
+    """WeChat Pay shows this to the payer (at most 127 characters)."""
+    first = order.lines[0].title
+    more = f" and {len(order.lines) - 1} more" if len(order.lines) > 1 else ""
+    return f"Ripple {first}{more}"[:127]

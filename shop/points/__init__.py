@@ -1,0 +1,1 @@
+"""Loyalty points: an append-only ledger of lots that earn, spend, expire, return and reverse."""

@@ -1,0 +1,207 @@
+"""The ledger engine: serialise a member's changes, credit lots, debit them oldest-expiring first.
+
+Every change to a member's points starts with ``lock_account``: an UPDATE of the member's row in
+``points_accounts``. On PostgreSQL that row lock makes every other change to the same member wait
+until this transaction ends (and their statements then see what it committed); on SQLite the first
+write takes the database's write lock. So the reads that follow (lots, earlier entries) are never
+stale, and two spends of the same points cannot both succeed. The balance itself only moves by a
+conditional UPDATE (``... WHERE balance + delta >= 0``) and a CHECK constraint is the last guard.
+
+Nothing here commits; the caller's transaction does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from shop.database import utcnow
+from shop.errors import AppError
+from shop.extensions import db
+from shop.members.errors import MemberError
+from shop.members.models import Member
+from shop.points.models import (
+    PointsAccount,
+    PointsEntry,
+    PointsLot,
+    PointsLotUse,
+    PointsReason,
+    PointsSource,
+)
+
+MAX_ID = 2**63 - 1
+_accounts = PointsAccount.__table__
+
+
+class LedgerInconsistent(RuntimeError):
+    """The lots do not cover the balance: a bug, never a shopper's mistake (`flask points verify`)."""
+
+
+def lock_account(member_id: int) -> tuple[int, int]:
+    """Lock the member's points until the transaction ends; their (balance, owed). 404 for no member."""
+    if isinstance(member_id, bool) or not isinstance(member_id, int) or not 0 < member_id <= MAX_ID:
+        raise AppError(MemberError.MEMBER_NOT_FOUND, f"No member with id {member_id!r}.")
+    row = _touch(member_id)
+    if row is None:
+        _create_account(member_id)
+        row = _touch(member_id)
+    return row.balance, row.owed
+
+
+def _touch(member_id: int):
+    statement = (update(_accounts).where(_accounts.c.member_id == member_id).values(updated_at=utcnow())
+                 .returning(_accounts.c.balance, _accounts.c.owed))
+    return db.session.execute(statement).first()
+
+
+def _create_account(member_id: int) -> None:
+    if db.session.get(Member, member_id) is None:
+        raise AppError(MemberError.MEMBER_NOT_FOUND, f"No member with id {member_id}.")
+    # A concurrent first change for the same member may insert it first; then theirs is used.
+    try:
+        with db.session.begin_nested():
+            db.session.execute(_accounts.insert().values(member_id=member_id, balance=0, owed=0,
+                                                         updated_at=utcnow()))
+    except IntegrityError:
+        pass
+
+
+def change_balance(member_id: int, delta: int, owed_delta: int = 0) -> tuple[int, int] | None:
+    """Add to the balance and the debt if neither goes below zero: the new (balance, owed), or None."""
+    balance, owed = _accounts.c.balance + delta, _accounts.c.owed + owed_delta
+    statement = (update(_accounts).where(_accounts.c.member_id == member_id, balance >= 0, owed >= 0)
+                 .values(balance=balance, owed=owed).returning(_accounts.c.balance, _accounts.c.owed))
+    row = db.session.execute(statement).first()
+    loaded = db.session.identity_map.get(db.session.identity_key(PointsAccount, member_id))
+    if loaded is not None:  # loaded objects must not show the figures from before the UPDATE
+        db.session.expire(loaded)
+    return None if row is None else (row.balance, row.owed)
+
+
+def find_entry(source: PointsSource, source_id: object, reason: PointsReason) -> PointsEntry | None:
+    return db.session.scalar(select(PointsEntry).where(
+        PointsEntry.source == source.value, PointsEntry.source_id == str(source_id),
+        PointsEntry.reason == reason.value))
+
+
+def _add_entry(member_id: int, reason: PointsReason, source: PointsSource, source_id: object, *,
+               points: int, delta: int, balance_after: int, owed_delta: int = 0, order_id: int | None = None,
+               note: str | None = None, actor_staff_id: int | None = None,
+               created_at: datetime | None = None) -> PointsEntry:
+    entry = PointsEntry(member_id=member_id, reason=reason.value, source=source.value, source_id=str(source_id),
+                        order_id=order_id, points=points, delta=delta, owed_delta=owed_delta,
+                        balance_after=balance_after, note=note, actor_staff_id=actor_staff_id,
+                        created_at=created_at or utcnow())
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def credit(member_id: int, reason: PointsReason, source: PointsSource, source_id: object, *,
+           lots: list[tuple[int, datetime]], order_id: int | None = None, note: str | None = None,
+           actor_staff_id: int | None = None, created_at: datetime | None = None) -> PointsEntry:
+    """Credit lots of (points, expires_at) as one entry; what the member owes is paid from them first."""
+    by_expiry: dict[datetime, int] = defaultdict(int)
+    for amount, expires_at in lots:
+        by_expiry[expires_at] += amount
+    points = sum(by_expiry.values())
+    balance, owed = change_balance(member_id, points)
+    entry = _add_entry(member_id, reason, source, source_id, points=points, delta=points, balance_after=balance,
+                       order_id=order_id, note=note, actor_staff_id=actor_staff_id, created_at=created_at)
+    for expires_at, amount in sorted(by_expiry.items()):
+        db.session.add(PointsLot(member_id=member_id, entry_id=entry.id, amount=amount, remaining=amount,
+                                 expires_at=expires_at, created_at=entry.created_at))
+    db.session.flush()
+    if owed:
+        _settle_debt(member_id, entry, min(owed, points))
+    return entry
+
+
+def _settle_debt(member_id: int, credit_entry: PointsEntry, points: int) -> None:
+    """Pay what a refund left owing from a credit (while anything is owed, the balance was 0)."""
+    changed = change_balance(member_id, -points, -points)
+    if changed is None:
+        raise LedgerInconsistent(f"member {member_id}: cannot settle {points} owed points")
+    entry = _add_entry(member_id, PointsReason.DEBT_SETTLED, PointsSource.ENTRY, credit_entry.id, points=points,
+                       delta=-points, owed_delta=-points, balance_after=changed[0],
+                       order_id=credit_entry.order_id, created_at=credit_entry.created_at)
+    _consume(member_id, entry.id, points, now=None)
+
+
+def debit(member_id: int, reason: PointsReason, source: PointsSource, source_id: object, *, take: int,
+          now: datetime, points: int | None = None, owed_delta: int = 0, order_id: int | None = None,
+          note: str | None = None, actor_staff_id: int | None = None,
+          first_lot_id: int | None = None) -> PointsEntry | None:
+    """Take ``take`` points from the lots that expire first (``first_lot_id`` before them); None when
+    the balance cannot cover it (nothing changes then). Call ``expire_member_due`` first.
+
+    ``points`` is what the entry is about when it differs from what is taken (a refund's take-back
+    that is partly owed or waived); ``owed_delta`` adds to what the member owes.
+    """
+    changed = change_balance(member_id, -take, owed_delta)
+    if changed is None:
+        return None
+    entry = _add_entry(member_id, reason, source, source_id, points=take if points is None else points,
+                       delta=-take, owed_delta=owed_delta, balance_after=changed[0], order_id=order_id,
+                       note=note, actor_staff_id=actor_staff_id, created_at=now)
+    _consume(member_id, entry.id, take, now=now, first_lot_id=first_lot_id)
+    return entry
+
+
+def _consume(member_id: int, entry_id: int, points: int, *, now: datetime | None,
+             first_lot_id: int | None = None) -> None:
+    """Take ``points`` from the lots that expire first, recording each lot used.
+
+    ``now`` None takes lots whatever their date (settling a debt from a credit just made).
+    """
+    if points <= 0:
+        return
+    statement = select(PointsLot).where(PointsLot.member_id == member_id, PointsLot.remaining > 0)
+    if now is not None:
+        statement = statement.where(PointsLot.expires_at > now)
+    statement = statement.order_by(PointsLot.expires_at, PointsLot.id).execution_options(populate_existing=True)
+    lots = sorted(db.session.scalars(statement), key=lambda lot: lot.id != first_lot_id)  # stable
+    left = points
+    for lot in lots:
+        used = min(lot.remaining, left)
+        lot.remaining -= used
+        db.session.add(PointsLotUse(entry_id=entry_id, lot_id=lot.id, points=used, returned=0))
+        left -= used
+        if not left:
+            break
+    if left:
+        raise LedgerInconsistent(f"member {member_id}: the lots lack {left} of the balance")
+    db.session.flush()
+
+
+def expire_member_due(member_id: int, now: datetime) -> int:
+    """Expire the member's lots whose date has come, oldest first; how many (the account is locked)."""
+    due = db.session.scalars(
+        select(PointsLot).where(PointsLot.member_id == member_id, PointsLot.remaining > 0,
+                                PointsLot.expires_at <= now)
+        .order_by(PointsLot.expires_at, PointsLot.id).execution_options(populate_existing=True)).all()
+    for lot in due:
+        if find_entry(PointsSource.LOT, lot.id, PointsReason.EXPIRE) is not None:
+            raise LedgerInconsistent(f"lot {lot.id} expired before but has points left")
+        changed = change_balance(member_id, -lot.remaining)
+        if changed is None:
+            raise LedgerInconsistent(f"member {member_id}: lot {lot.id} is more than the balance")
+        entry = _add_entry(member_id, PointsReason.EXPIRE, PointsSource.LOT, lot.id, points=lot.remaining,
+                           delta=-lot.remaining, balance_after=changed[0], created_at=now)
+        db.session.add(PointsLotUse(entry_id=entry.id, lot_id=lot.id, points=lot.remaining, returned=0))
+        lot.remaining = 0
+    db.session.flush()
+    return len(due)
+
+
+def available(member_id: int, now: datetime) -> int:
+    """Points the member can use now: what remains in lots not yet expired (read only)."""
+    return db.session.scalar(select(func.coalesce(func.sum(PointsLot.remaining), 0)).where(
+        PointsLot.member_id == member_id, PointsLot.remaining > 0, PointsLot.expires_at > now))
+
+
+def owed(member_id: int) -> int:
+    return db.session.scalar(select(_accounts.c.owed).where(_accounts.c.member_id == member_id)) or 0

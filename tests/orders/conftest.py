@@ -1,0 +1,79 @@
+"""A shop to buy from: a pickup store with a clerk, a product with stock, a shopper, and WeChat Pay."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from shop.auth import Role
+from shop.catalog.service import set_store_availability
+from shop.extensions import db
+from tests.conftest import bearer
+from tests.factories import make_category, make_product, make_store
+
+
+@dataclass
+class Shop:
+    store_id: int
+    other_store_id: int
+    latte: int  # SKU ids
+    croissant: int
+    stock: int
+
+
+@pytest.fixture
+def shop(app) -> Shop:
+    with app.app_context():
+        store, other = make_store(name="People's Square"), make_store(name="Xintiandi")
+        latte = make_product(make_category().id, title="Latte", skus=[{"spec": {"size": "M"}, "price": 2800, "stock": 5}])
+        croissant = make_product(make_category().id, title="Croissant", skus=[{"spec": {}, "price": 1600, "stock": 50}])
+        for product in (latte, croissant):
+            set_store_availability(product.skus[0].id, actor_staff_id=None, stores=[
+                {"store_id": store.id, "available": True}, {"store_id": other.id, "available": True}])
+        db.session.commit()
+        return Shop(store.id, other.id, latte.skus[0].id, croissant.skus[0].id, 5)
+
+
+@pytest.fixture
+def alice(login) -> dict:
+    return bearer(login("alice:1")["token"])
+
+
+@pytest.fixture
+def clerk(staff_token, shop) -> dict:
+    return staff_token(Role.STAFF, store_ids=[shop.store_id])
+
+
+def pickup_basket(shop: Shop, **extra) -> dict:
+    return {"items": [{"sku_id": shop.latte, "quantity": 2}, {"sku_id": shop.croissant, "quantity": 1}],
+            "fulfilment": "pickup", "store_id": shop.store_id, **extra}
+
+
+def place(client, headers, body, key: str | None = None):
+    return client.post("/api/v1/orders", json=body,
+                       headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex})
+
+
+def stub_pay(stub, prepay_id: str, **options) -> dict:
+    """The shopper pays in WeChat: the stub marks the transaction paid and sends the notify."""
+    response = requests.post(f"{stub.url}stub/pay/{prepay_id}/confirm", json=options, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def prepay_id_of(placed: dict) -> str:
+    return placed["payment"]["package"].removeprefix("prepay_id=")
+
+
+def eventually(check, timeout: float = 10.0):
+    """Poll ``check()`` until it returns something truthy (WeChat Pay's refund notify comes later)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(0.05)
