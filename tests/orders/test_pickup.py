@@ -1,0 +1,85 @@
+"""Store staff hand pickup orders over: only at the order's store, once, and guessing is stopped."""
+
+from __future__ import annotations
+
+import threading
+
+import requests
+from sqlalchemy import select
+
+from shop.auth import Role
+from shop.extensions import db
+from shop.orders.models import PickupVerification
+from tests.orders.conftest import pickup_basket, place, prepay_id_of, stub_pay
+
+
+def paid_order(client, stub, shop, headers) -> dict:
+    placed = place(client, headers, pickup_basket(shop)).get_json()
+    stub_pay(stub, prepay_id_of(placed))
+    order = client.get(f"/api/v1/orders/{placed['order']['id']}", headers=headers).get_json()
+    assert order["status"] == "ready_for_pickup", order
+    return order
+
+
+def actions(app) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(PickupVerification.action).order_by(PickupVerification.id)))
+
+
+def test_a_clerk_of_another_store_is_refused(app, client, stub, shop, alice, staff_token, live_server):
+    order = paid_order(client, stub, shop, alice)
+    elsewhere = staff_token(Role.STAFF, store_ids=[shop.other_store_id])
+    response = client.post("/api/v1/staff/pickups", json={"pickup_code": order["pickup_code"], "confirm": True},
+                           headers=elsewhere)
+    assert response.status_code == 403 and response.get_json()["code"] == "pickup_wrong_store"
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=alice).get_json()["status"] == "ready_for_pickup"
+    assert actions(app) == ["refused"]
+
+
+def test_shoppers_and_marketing_cannot_verify_pickups(client, login, staff_token):
+    for headers in ({"Authorization": f"Bearer {login('eve:1')['token']}"}, staff_token(Role.MARKETING)):
+        response = client.post("/api/v1/staff/pickups", json={"pickup_code": "12345678"}, headers=headers)
+        assert response.status_code == 403
+
+
+def test_two_clerks_confirming_at_once_hand_the_order_over_once(app, client, stub, shop, alice, staff_token,
+                                                                  live_server):
+    order = paid_order(client, stub, shop, alice)
+    clerks = [staff_token(Role.STAFF, store_ids=[shop.store_id]) for _ in range(4)]
+    statuses: list[int] = []
+
+    def confirm(headers):
+        response = requests.post(f"{live_server}/api/v1/staff/pickups", headers=headers, timeout=30,
+                                 json={"pickup_code": order["pickup_code"], "confirm": True})
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=confirm, args=(headers,)) for headers in clerks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(200) == 1, statuses
+    assert set(statuses) <= {200, 404, 409}
+    assert actions(app).count("confirmed") == 1
+
+
+def test_guessing_pickup_codes_is_stopped(app, client, clerk, shop):
+    statuses = [client.post("/api/v1/staff/pickups", json={"pickup_code": f"{n:08d}"}, headers=clerk).status_code
+                for n in range(11)]
+    assert statuses[:10] == [404] * 10
+    assert statuses[10] == 429
+    blocked = client.post("/api/v1/staff/pickups", json={"pickup_code": "00000000"}, headers=clerk)
+    assert blocked.get_json()["code"] == "pickup_too_many_wrong_codes" and "Retry-After" in blocked.headers
+    assert actions(app).count("wrong_code") == 10
+
+
+def test_an_order_with_a_refund_in_progress_is_not_handed_over(app, client, stub, shop, alice, clerk, live_server):
+    requests.post(f"{stub.url}stub/pay/settings", json={"refunds": "manual"}, timeout=5)
+    try:
+        order = paid_order(client, stub, shop, alice)
+        client.post(f"/api/v1/orders/{order['id']}/refund", headers=alice, json={"reason": "wrong order"})
+        response = client.post("/api/v1/staff/pickups", json={"pickup_code": order["pickup_code"], "confirm": True},
+                               headers=clerk)
+    finally:
+        requests.post(f"{stub.url}stub/pay/settings", json={"refunds": "auto"}, timeout=5)
+    assert response.status_code == 409 and response.get_json()["code"] == "pickup_blocked_by_refund"
