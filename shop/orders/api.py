@@ -138,6 +138,36 @@ def admin_refund(body, order_id):
     return order
 
 
+@blp.route("/admin/orders", methods=["GET"])
+@roles_required(Role.ADMIN, Role.MARKETING)
+@blp.arguments(OrderListArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(OrderSchema))
+def admin_list_orders(filters, page):
+    """All orders, newest first. Role: admin, marketing."""
+    return paginate(service.all_orders(status=filters["status"]), **page)
+
+
+@blp.route("/admin/orders/<int:order_id>/ship", methods=["POST"])
+@roles_required(Role.ADMIN)
+@blp.response(200, OrderSchema)
+def admin_ship(order_id):
+    """A paid delivery order was shipped. Role: admin."""
+    order = lifecycle.ship(service.any_order(order_id), at=utcnow())
+    db.session.commit()
+    return order
+
+
+@blp.route("/admin/orders/<int:order_id>/complete", methods=["POST"])
+@roles_required(Role.ADMIN)
+@blp.response(200, OrderSchema)
+def admin_complete(order_id):
+    """A shipped order was delivered. Role: admin."""
+    order = lifecycle.complete_delivery(service.any_order(order_id), at=utcnow())
+    db.session.commit()
+    return order
+
+
 @blp.route("/staff/pickups", methods=["POST"])
 @roles_required(Role.STAFF)
 @blp.arguments(PickupArgs)

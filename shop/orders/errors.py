@@ -11,6 +11,7 @@ class OrderError(ErrorCode):
     IDEMPOTENCY_KEY_REUSED = ("idempotency_key_reused", 422)
     NOT_CANCELLABLE = ("order_not_cancellable", 409)
     NOT_PAYABLE = ("order_not_payable", 409)
+    NOT_SHIPPABLE = ("order_state_conflict", 409)
     NOT_REFUNDABLE = ("order_not_refundable", 409)
     REFUND_TOO_LARGE = ("refund_exceeds_paid", 409)
     REFUND_IN_PROGRESS = ("refund_in_progress", 409)

@@ -66,3 +66,27 @@ def cancel_expired_orders(at: datetime) -> int:
 def close_wechat_transaction(number: str) -> None:
     """Close the order's WeChat Pay transaction, so it can no longer be paid (best effort)."""
     wechat_pay().close(number)
+
+
+def _advance(order: Order, *, from_status: OrderStatus, to_status: OrderStatus, at: datetime, **values) -> None:
+    changed = db.session.execute(
+        update(Order).where(Order.id == order.id, Order.status == from_status)
+        .values(status=to_status.value, **values).execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(order)
+    if not changed:
+        raise AppError(OrderError.NOT_SHIPPABLE, f"A {order.status} order cannot become {to_status.value}.")
+
+
+def ship(order: Order, *, at: datetime) -> Order:
+    """A paid delivery order leaves the warehouse."""
+    if any(r.status == "processing" for r in order.refunds):
+        raise AppError(OrderError.REFUND_IN_PROGRESS, "A refund of this order is being processed; do not ship it.")
+    _advance(order, from_status=OrderStatus.PAID, to_status=OrderStatus.SHIPPED, at=at)
+    return order
+
+
+def complete_delivery(order: Order, *, at: datetime) -> Order:
+    """A shipped order was delivered."""
+    _advance(order, from_status=OrderStatus.SHIPPED, to_status=OrderStatus.COMPLETED, at=at, completed_at=at)
+    events.order_completed.send(order_id=order.id, member_id=order.member_id, store_id=order.store_id)
+    return order

@@ -42,6 +42,11 @@ def own_orders(member_id: int, *, status: str | None) -> Select:
     return statement.where(Order.status == status) if status else statement
 
 
+def all_orders(*, status: str | None) -> Select:
+    statement = select(Order).order_by(Order.id.desc())
+    return statement.where(Order.status == status) if status else statement
+
+
 def payment_params(order: Order) -> dict[str, Any] | None:
     """What wx.requestPayment needs, asking WeChat Pay for a prepay id the first time."""
     if order.status != OrderStatus.PENDING_PAYMENT:

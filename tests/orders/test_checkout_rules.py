@@ -82,3 +82,19 @@ def test_delivery_adds_the_fee_below_the_free_delivery_threshold(client, shop, a
     big = {**small, "items": [{"sku_id": shop.croissant, "quantity": 7}]}
     assert client.post("/api/v1/orders/preview", json=small, headers=alice).get_json()["shipping_fee"] == 800
     assert client.post("/api/v1/orders/preview", json=big, headers=alice).get_json()["shipping_fee"] == 0
+
+
+def test_a_delivery_order_is_shipped_then_completed_by_an_admin(client, stub, shop, alice, staff_token, live_server):
+    address = {"name": "Li Lei", "phone": "13800138000", "region": "Shanghai Huangpu", "detail": "1 Nanjing Rd"}
+    placed = place(client, alice, {"items": [{"sku_id": shop.croissant, "quantity": 7}], "fulfilment": "delivery",
+                                   "address": address}).get_json()
+    stub_pay(stub, prepay_id_of(placed))
+    order_id, admin = placed["order"]["id"], staff_token(Role.ADMIN)
+    assert client.get(f"/api/v1/orders/{order_id}", headers=alice).get_json()["status"] == "paid"
+    assert client.post(f"/api/v1/admin/orders/{order_id}/complete", headers=admin).status_code == 409
+    assert client.post(f"/api/v1/admin/orders/{order_id}/ship", headers=admin).get_json()["status"] == "shipped"
+    assert client.post(f"/api/v1/orders/{order_id}/refund", headers=alice, json={"reason": "late"}).status_code == 409
+    assert client.post(f"/api/v1/admin/orders/{order_id}/complete", headers=admin).get_json()["status"] == "completed"
+    listed = client.get("/api/v1/admin/orders?status=completed", headers=admin).get_json()
+    assert [o["id"] for o in listed["items"]] == [order_id]
+    assert client.get("/api/v1/admin/orders", headers=alice).status_code == 403
