@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 from shop.auth import Role
 from tests.orders.conftest import eventually, pickup_basket, place, prepay_id_of, stub_pay
@@ -98,3 +99,24 @@ def test_a_delivery_order_is_shipped_then_completed_by_an_admin(client, stub, sh
     listed = client.get("/api/v1/admin/orders?status=completed", headers=admin).get_json()
     assert [o["id"] for o in listed["items"]] == [order_id]
     assert client.get("/api/v1/admin/orders", headers=alice).status_code == 403
+
+
+def test_a_partial_refund_takes_back_points_in_proportion(client, stub, shop, alice, live_server):
+    placed = place(client, alice, pickup_basket(shop)).get_json()
+    stub_pay(stub, prepay_id_of(placed))
+    assert balance(client, alice) == 72
+    order = client.get(f"/api/v1/orders/{placed['order']['id']}", headers=alice).get_json()
+    croissant = next(line for line in order["lines"] if line["sku_id"] == shop.croissant)
+    client.post(f"/api/v1/orders/{order['id']}/refund", headers=alice,
+                json={"reason": "no croissant", "lines": [{"line_id": croissant["id"], "quantity": 1}]})
+    # 16 of 72 yuan refunded: floor(72 * 16 / 72) = 16 points taken back.
+    assert eventually(lambda: balance(client, alice) == 56), balance(client, alice)
+
+
+def test_a_replayed_notify_changes_nothing(app, client, stub, shop, alice, live_server):
+    placed = place(client, alice, pickup_basket(shop)).get_json()
+    stub_pay(stub, prepay_id_of(placed))
+    replay = requests.post(f"{stub.url}stub/pay/notify/resend", timeout=10,
+                           json={"out_trade_no": placed["order"]["number"], "same_headers": True}).json()
+    assert replay["notify"]["deliveries"][-1]["status"] == 204  # acknowledged, so WeChat Pay stops
+    assert balance(client, alice) == 72  # earned once
