@@ -28,12 +28,15 @@ from shop.demo import seed_demo
 from shop.errors import ErrorSchema, register_error_handlers
 from shop.extensions import db, init_redis, jwt, limiter, migrate
 from shop.health import blp as health_blp
+from shop.jobs import PERIODIC, start_periodic_thread
 from shop.jsonprovider import OrjsonProvider
 from shop.members.api import blp as members_blp
 from shop.members.official_account import blp as official_account_blp
 from shop.orders.api import blp as orders_blp
 from shop.orders.api import notify_blp as wechat_pay_notify_blp
-from shop.orders.cli import SWEEPS, jobs_cli, orders_cli
+from shop.orders.cli import jobs_cli, orders_cli
+from shop.orders.lifecycle import cancel_expired_orders
+from shop.orders.service import reconcile
 from shop.points.api import blp as points_blp
 from shop.points.cli import expire_sweep, points_cli
 from shop.points.handlers import wire_points
@@ -102,10 +105,12 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _wire_shop_handlers() -> None:
-    """Points react to orders and deduct at checkout; their expiry runs with the periodic sweep."""
+    """Points react to orders and deduct at checkout; periodic work: timeouts, reconciliation, expiry."""
     wire_points()
     register_discount_provider(PointsDiscountProvider())
-    SWEEPS["points expiry"] = expire_sweep
+    PERIODIC["orders past their payment window"] = cancel_expired_orders
+    PERIODIC["payments reconciled with WeChat Pay"] = reconcile
+    PERIODIC["points expiry"] = expire_sweep
 
 
 def _wire_domain_handlers() -> None:
@@ -152,6 +157,7 @@ def main() -> None:
         click.echo(f"Demo data (demo only): {line}")
     if config["RIPPLE_ENV"] == DEVELOPMENT and config["WECHAT_API_BASE"].startswith("http://127.0.0.1:"):
         click.echo(f"WeChat stub: {_stub_for(config).start('127.0.0.1', config['WECHAT_STUB_PORT'])}")
+    start_periodic_thread(app, every_seconds=60)
     click.echo(f"Ripple API: http://{host}:{port}/  (docs: http://{host}:{port}/docs)")
     app.run(host=host, port=port, use_reloader=False, threaded=True)
 

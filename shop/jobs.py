@@ -9,12 +9,16 @@ work.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
 from rq import Queue
 
+from shop.database import utcnow
 from shop.extensions import db, redis_client
 from shop.transactions import after_commit
 
@@ -58,3 +62,36 @@ def run_job(dotted: str, args: tuple) -> None:
     for part in name.split("."):
         job = getattr(job, part)
     run_in_app(current_app._get_current_object(), job, args)
+
+
+# Periodic work (payment timeouts, reconciliation, points expiry): name -> function(now) -> summary.
+# Registered in app.py; run by `flask jobs sweep --every 60` in production, by a thread in `python app.py`.
+PERIODIC: dict[str, Callable[[datetime], Any]] = {}
+
+
+def run_periodic(now: datetime) -> dict[str, Any]:
+    """Run every periodic job once, each committed on its own; their summaries."""
+    summaries = {}
+    for name, job in PERIODIC.items():
+        try:
+            summaries[name] = job(now)
+            db.session.commit()
+        except Exception:  # noqa: BLE001 - one failing sweep must not stop the others
+            db.session.rollback()
+            log.exception("periodic job %s failed", name)
+            summaries[name] = "failed"
+    return summaries
+
+
+def start_periodic_thread(app: Flask, every_seconds: int) -> threading.Thread:
+    """Run the periodic jobs in a daemon thread (the embedded profile has no separate scheduler)."""
+
+    def loop() -> None:
+        while True:
+            time.sleep(every_seconds)
+            with app.app_context():
+                run_periodic(utcnow())
+
+    thread = threading.Thread(target=loop, name="ripple-periodic", daemon=True)
+    thread.start()
+    return thread

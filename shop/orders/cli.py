@@ -10,13 +10,11 @@ from rq import Queue, Worker
 
 from shop.database import utcnow
 from shop.extensions import db, redis_client
-from shop.jobs import QUEUE
+from shop.jobs import QUEUE, run_periodic
 from shop.orders import lifecycle, service
 
 orders_cli = AppGroup("orders", help="Orders and payments.")
 jobs_cli = AppGroup("jobs", help="Background jobs and periodic sweeps.")
-# Periodic work other capabilities add (e.g. points expiry): name -> function(now) -> summary.
-SWEEPS: dict[str, object] = {}
 
 
 @orders_cli.command("reconcile")
@@ -38,11 +36,7 @@ def sweep(every: int) -> None:
     """Run the periodic work once (or forever, every N seconds): timeouts, reconciliation, expiries."""
     while True:
         now = utcnow()
-        click.echo(f"{now.isoformat()} cancelled {lifecycle.cancel_expired_orders(now)} expired orders; "
-                   f"reconcile {service.reconcile(now)}")
-        for name, job in SWEEPS.items():
-            click.echo(f"{name}: {job(now)}")
-            db.session.commit()
+        click.echo(f"{now.isoformat()} {run_periodic(now)}")
         if not every:
             return
         time.sleep(every)

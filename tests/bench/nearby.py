@@ -164,28 +164,36 @@ def measure_postgres(database_url: str, results: Results, stores: int, where: st
 # --- under gunicorn ------------------------------------------------------------------------------
 
 def measure_gunicorn(env: dict[str, str], workdir: Path, results: Results, stores: int) -> None:
-    """A fresh gunicorn per size: warm it up, then load city-centre and elsewhere points in turn."""
-    warm_paths = [_path(lat, lng) for where in WHERES for lat, lng in query_points(where, 1000, seed=stores + 77)]
+    """Each kind of place on a fresh gunicorn, warmed up first, then /healthz for the box's floor.
+
+    A fresh server per run, so no run inherits workers near their recycling (max_requests,
+    20000 +/- 2000 requests a worker): at these rates a 15 s run stays clear of it.
+    """
+    for where in WHERES:
+        warm = query_points(where, 1000, seed=stores * 10 + WHERES.index(where) + 7)
+        timed = query_points(where, TIMED_POINTS, seed=stores * 10 + WHERES.index(where) + 9)
+        outcome = _load_fresh_server(env, workdir, [_path(lat, lng) for lat, lng in warm],
+                                     [_path(lat, lng) for lat, lng in timed], LOAD_S)
+        if outcome["status_errors"]:
+            raise SystemExit(f"gunicorn answered {outcome['status_errors']} non-2xx; see {workdir}/gunicorn.log")
+        record(results, "gunicorn_requests_per_s", round(outcome["requests_per_s"], 1), stores, where,
+               seconds=LOAD_S, connections=load.CONNECTIONS, generator=outcome["generator"])
+        record(results, "gunicorn_p50_us", outcome["p50_us"], stores, where)
+        record(results, "gunicorn_p99_us", outcome["p99_us"], stores, where)
+        emit("gunicorn_socket_errors", outcome["errors"], stores=stores, where=where)
+    floor = _load_fresh_server(env, workdir, ["/healthz"], ["/healthz"], FLOOR_LOAD_S)
+    emit("gunicorn_healthz_requests_per_s", round(floor["requests_per_s"], 1), stores=stores, seconds=FLOOR_LOAD_S,
+         note="the same server on GET /healthz: how much of the box the load test gets (DESIGN.md: ~6,000)")
+
+
+def _load_fresh_server(env: dict[str, str], workdir: Path, warm_paths: list[str], paths: list[str],
+                       seconds: int) -> dict[str, float]:
+    """Start gunicorn, warm it up on ``warm_paths``, load ``paths`` for ``seconds``, stop it."""
     warm_file = load.write_paths(workdir / "warm.paths", warm_paths)
-    floor_file = load.write_paths(workdir / "healthz.paths", ["/healthz"])
+    paths_file = load.write_paths(workdir / "load.paths", paths)
     with load.gunicorn(env, workdir / "gunicorn.log") as port:
         load.run_load(port, warm_file, LOAD_WARMUP_S)
-        for where in WHERES:
-            points = query_points(where, TIMED_POINTS, seed=stores * 10 + WHERES.index(where) + 9)
-            paths_file = load.write_paths(workdir / f"{where}.paths", [_path(lat, lng) for lat, lng in points])
-            outcome = load.run_load(port, paths_file, LOAD_S)
-            if outcome["status_errors"]:
-                raise SystemExit(f"gunicorn answered {outcome['status_errors']} non-2xx; see {workdir}/gunicorn.log")
-            record(results, "gunicorn_requests_per_s", round(outcome["requests_per_s"], 1), stores, where,
-                   seconds=LOAD_S, connections=load.CONNECTIONS, generator=outcome["generator"])
-            record(results, "gunicorn_p50_us", outcome["p50_us"], stores, where)
-            record(results, "gunicorn_p99_us", outcome["p99_us"], stores, where)
-            emit("gunicorn_socket_errors", outcome["errors"], stores=stores, where=where,
-                 note="connections closed while workers recycle (max_requests) count here")
-        # Last, so its many cheap requests do not bring the workers' recycling (max_requests) forward.
-        floor = load.run_load(port, floor_file, FLOOR_LOAD_S)
-        emit("gunicorn_healthz_requests_per_s", round(floor["requests_per_s"], 1), stores=stores, seconds=FLOOR_LOAD_S,
-             note="the same server on GET /healthz: how much of the box the load test gets (DESIGN.md: ~6,000)")
+        return load.run_load(port, paths_file, seconds)
 
 
 def _path(lat: float, lng: float) -> str:

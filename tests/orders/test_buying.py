@@ -243,3 +243,15 @@ def test_a_zero_amount_order_is_paid_at_once_without_wechat_pay(app, client, stu
     assert body["order"]["status"] == "ready_for_pickup" and body["order"]["amount_payable"] == 0
     assert body["payment"] is None
     assert stub.received_on("v3/pay/transactions/jsapi") == []
+
+
+def test_the_periodic_sweep_cancels_expired_orders_and_runs_every_job(app, client, shop, alice):
+    order = place(client, alice, pickup_basket(shop)).get_json()["order"]
+    with app.app_context():
+        db.session.get(Order, order["id"]).expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["jobs", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert "'orders past their payment window': 1" in result.output and "points expiry" in result.output
+    with app.app_context():
+        assert db.session.get(Order, order["id"]).status == "cancelled"
