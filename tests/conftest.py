@@ -164,6 +164,19 @@ def make_app(app, base_config):
 
 
 @pytest.fixture
+def committed(app):
+    """Run ``work()`` in an app context and commit; returns what it returned (plain values, not rows)."""
+
+    def run(work):
+        with app.app_context():
+            result = work()
+            db.session.commit()
+            return result
+
+    return run
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -21,18 +21,6 @@ def months_ago(months: int, **extra: int) -> datetime:
     return utcnow() - relativedelta(months=months) - timedelta(**extra)
 
 
-@pytest.fixture
-def committed(app) -> Callable[[Callable[[], Any]], Any]:
-    """Run ``work`` in a fresh app context and commit; answers what it returned (plain values)."""
-
-    def run(work: Callable[[], Any]) -> Any:
-        with app.app_context():
-            result = work()
-            db.session.commit()
-            return result
-
-    return run
-
 
 @pytest.fixture
 def member(login) -> Callable[[str], int]:
