@@ -29,6 +29,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
+## The benchmarks (tests/bench/run: starts PostgreSQL + Redis, prints one JSON line per figure).
+bench: install
+	bash tests/bench/run
+
 check: test lint
 
 clean:

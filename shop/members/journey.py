@@ -18,6 +18,11 @@ class JourneyKind(StrEnum):
     UNFOLLOWED = "unfollowed"
     SCANNED_QR = "scanned_qr"
     PHONE_BOUND = "phone_bound"
+    ORDER_PLACED = "order_placed"
+    ORDER_PAID = "order_paid"
+    ORDER_CANCELLED = "order_cancelled"
+    ORDER_REFUNDED = "order_refunded"
+    PICKED_UP = "picked_up"
 
 
 def record_event(member_id: int, kind: str, *, store_id: int | None = None, share_id: int | None = None,

@@ -18,6 +18,7 @@ from shop.catalog.checkout import CheckoutSku, skus_for_checkout
 from shop.catalog.stock import reserve_stock
 from shop.errors import AppError
 from shop.extensions import db
+from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Fulfilment, Order, OrderLine
 from shop.orders.payment import mark_paid
@@ -107,6 +108,8 @@ def create_order(basket: Basket, *, idempotency_key: str, now: datetime) -> tupl
         return _same_request(existing, fingerprint), False
     _reserve_stock(order)
     pricing.commit(priced.quote, order_id=order.id)
+    record_event(order.member_id, JourneyKind.ORDER_PLACED, store_id=order.store_id, occurred_at=now,
+                 order_id=order.id, amount_payable=order.amount_payable)
     events.order_created.send(order_id=order.id, member_id=order.member_id, amount_payable=order.amount_payable)
     if order.amount_payable == 0:  # everything discounted: nothing for WeChat Pay to collect
         mark_paid(order, amount=0, transaction_id=None, at=now, source="zero_amount")

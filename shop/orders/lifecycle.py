@@ -11,6 +11,7 @@ from shop.catalog.stock import return_stock
 from shop.errors import AppError
 from shop.extensions import db
 from shop.jobs import enqueue
+from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Order, OrderStatus
 from shop.wechat.pay import wechat_pay
@@ -32,6 +33,8 @@ def cancel_order(order: Order, *, reason: str, at: datetime) -> bool:
         return False
     for line in order.lines:
         return_stock(line.sku_id, line.quantity, order.store_id, reference=f"order:{order.id}")
+    record_event(order.member_id, JourneyKind.ORDER_CANCELLED, store_id=order.store_id, occurred_at=at,
+                 order_id=order.id, reason=reason)
     events.order_cancelled.send(order_id=order.id, member_id=order.member_id, reason=reason)
     if order.prepay_id:
         enqueue(close_wechat_transaction, order.number, key=order.number)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from shop import events
 from shop.errors import AppError
 from shop.extensions import db
+from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Fulfilment, Order, OrderStatus, Payment
 from shop.orders.refunds import refund_late_payment
@@ -38,6 +39,8 @@ def mark_paid(order: Order, *, amount: int, transaction_id: str | None, at: date
     first = not db.session.scalar(select(exists().where(
         Order.member_id == order.member_id, Order.id != order.id, Order.paid_at.is_not(None))))
     log.info("order %s paid (%s fen, %s)", order.number, amount, source)
+    record_event(order.member_id, JourneyKind.ORDER_PAID, store_id=order.store_id, occurred_at=at,
+                 order_id=order.id, amount_paid=amount)
     events.order_paid.send(order_id=order.id, member_id=order.member_id, amount_paid=amount,
                            first_paid_order=first, store_id=order.store_id, paid_at=at)
     return True

@@ -17,6 +17,7 @@ from shop import events
 from shop.auth import Principal
 from shop.errors import AppError
 from shop.extensions import db, redis_client
+from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Order, OrderStatus, PickupVerification, RefundStatus
 
@@ -46,6 +47,8 @@ def confirm(staff: Principal, code: str, at: datetime) -> Order:
     if not changed:
         raise AppError(OrderError.PICKUP_ALREADY_DONE, "This order has just been handed over.")
     _log(order, staff, "confirmed", at)
+    record_event(order.member_id, JourneyKind.PICKED_UP, store_id=order.store_id, occurred_at=at,
+                 order_id=order.id, staff_id=staff.staff_id)
     events.order_completed.send(order_id=order.id, member_id=order.member_id, store_id=order.store_id)
     return order
 

@@ -18,6 +18,7 @@ from shop.catalog.stock import return_stock
 from shop.errors import AppError
 from shop.extensions import db
 from shop.jobs import enqueue
+from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Order, OrderLine, OrderStatus, Refund, RefundStatus
 from shop.wechat.pay import wechat_pay
@@ -87,6 +88,8 @@ def refund_succeeded(number: str, *, at: datetime) -> bool:
     if refund.requested_by == "system" and refund.reason == "paid_after_cancel":
         return True  # money for a cancelled order: nothing of the order changes
     _apply_to_order(order, refund)
+    record_event(order.member_id, JourneyKind.ORDER_REFUNDED, store_id=order.store_id, occurred_at=at,
+                 order_id=order.id, amount=refund.amount)
     events.order_refunded.send(order_id=order.id, member_id=order.member_id, refund_id=refund.id,
                                amount=refund.amount, refunded_total=order.refunded_total,
                                amount_paid=order.amount_paid, full=order.status == OrderStatus.REFUNDED)

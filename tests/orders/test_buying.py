@@ -255,3 +255,17 @@ def test_the_periodic_sweep_cancels_expired_orders_and_runs_every_job(app, clien
     assert "'orders past their payment window': 1" in result.output and "points expiry" in result.output
     with app.app_context():
         assert db.session.get(Order, order["id"]).status == "cancelled"
+
+
+def test_the_purchase_is_recorded_in_the_shoppers_journey(app, client, stub, shop, alice, clerk, live_server):
+    from shop.members.models import JourneyEvent  # noqa: PLC0415
+
+    placed = place(client, alice, pickup_basket(shop)).get_json()
+    stub_pay(stub, prepay_id_of(placed))
+    code = client.get(f"/api/v1/orders/{placed['order']['id']}", headers=alice).get_json()["pickup_code"]
+    client.post("/api/v1/staff/pickups", json={"pickup_code": code, "confirm": True}, headers=clerk)
+    with app.app_context():
+        steps = db.session.execute(select(JourneyEvent.kind, JourneyEvent.store_id).where(
+            JourneyEvent.kind.in_(["order_placed", "order_paid", "picked_up"])).order_by(JourneyEvent.id)).all()
+    assert [tuple(step) for step in steps] == [("order_placed", shop.store_id), ("order_paid", shop.store_id),
+                                               ("picked_up", shop.store_id)]
