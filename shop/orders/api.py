@@ -59,9 +59,18 @@ def place_order(body):
     if not 8 <= len(key) <= 64:
         raise AppError(OrderError.IDEMPOTENCY_KEY_REQUIRED, "Send an Idempotency-Key header of 8-64 characters.")
     basket = checkout.Basket.from_body(current_member_id(), body)
-    order, _ = checkout.create_order(basket, idempotency_key=key, now=utcnow())
-    db.session.commit()
-    return _with_payment(order)
+    order, created = checkout.create_order(basket, idempotency_key=key, now=utcnow())
+    # A new order is known to no one else until we answer: the database holds just what this session
+    # wrote, so it stays loaded across the two commits rather than being read back after each (five
+    # queries fewer: order and lines twice, refunds; measured by tests/bench/checkout.py).
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = expire and not created
+    try:
+        db.session.commit()
+        return _with_payment(order)
+    finally:
+        session.expire_on_commit = expire
 
 
 @blp.route("/orders", methods=["GET"])

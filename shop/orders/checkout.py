@@ -124,7 +124,8 @@ def _insert_order(priced: PricedBasket, key: str, fingerprint: str, now: datetim
                   address=basket.address, note=basket.note, items_total=quote.items_total,
                   discount_total=quote.discount_total, shipping_fee=quote.request.shipping_fee,
                   amount_payable=quote.amount_payable, amount_paid=0, refunded_total=0,
-                  discounts=breakdown(priced)["discounts"], created_at=now, expires_at=now + timeout)
+                  discounts=breakdown(priced)["discounts"], created_at=now, expires_at=now + timeout,
+                  refunds=[])  # a new order has none: no query to find that out
     shares = _allocate(quote.discount_total, [line.subtotal for line in quote.request.lines])
     for line, share in zip(quote.request.lines, shares, strict=True):
         sku = priced.skus[line.sku_id]

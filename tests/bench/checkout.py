@@ -1,5 +1,9 @@
 """Checkout benchmark (issue 4): one JSON line per figure on stdout, progress on stderr.
 
+Run it with ``bash tests/bench/checkout_run`` (its own throwaway services), or with the nearby bench
+through ``bash tests/bench/run`` / ``make bench``. ``CHECKOUT_BENCH_ORDERS`` (3000) and
+``CHECKOUT_BENCH_WARMUP`` (300) set the size.
+
 On PostgreSQL and a Redis server (``TEST_DATABASE_URL``, ``TEST_REDIS_URL``: empty, throwaway
 services, see ``tests/bench/checkout_run``), with the app under gunicorn as deployed and the WeChat
 stub in a process of its own, concurrent shoppers (processes x threads, over 127.0.0.1 only) take N
@@ -29,7 +33,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -163,7 +167,7 @@ def require_complete(phase: Phase) -> None:
 
 
 def check_notifies(phase: Phase) -> None:
-    outcomes = {outcome for outcome in phase.kept}
+    outcomes = set(phase.kept)
     if outcomes != {"applied"}:
         raise SystemExit(f"{phase.name}: notify outcomes {outcomes}, expected only 'applied'")
 
@@ -214,30 +218,35 @@ def checkout_run(port: int, stub_url: str, shop: setup.Shop, baskets: Sequence[s
 class ReferenceRun:
     create: Phase
     pay: Phase
+    cpu: dict[str, dict[str, float]]
 
     @property
     def create_pay_rate(self) -> float:
         return self.create.items / (self.create.wall_s + self.pay.wall_s)
 
 
-def reference_run(database_url: str, baskets: Sequence[setup.Basket], run: str) -> ReferenceRun:
+def reference_run(database_url: str, baskets: Sequence[setup.Basket], run: str, counters: Counters) -> ReferenceRun:
     worker_setup = {"database_url": database_url, "threads": THREADS}
     orders = [{"number": f"REF{run}{i:012d}", "key": f"bench-reference-{run}-{i}", "fingerprint": setup.fingerprint(b),
                "member_id": b.member_id, "store_id": b.store_id,
-               "lines": [(sku.sku_id, sku.product_id, sku.title, sku.price, quantity) for sku, quantity in b.lines]}
+               # By SKU id, as checkout orders them: concurrent orders then lock SKUs in one order (no deadlock).
+               "lines": sorted((sku.sku_id, sku.product_id, sku.title, sku.price, quantity) for sku, quantity in b.lines)}
               for i, b in enumerate(baskets)]
     progress(f"reference ({run}): create x {len(orders)}")
     create = run_phase(f"reference {run} create", "tests.bench.checkout_reference:ReferenceCreate", worker_setup,
-                       orders, processes=PROCESSES, threads=THREADS, time_limit_s=PHASE_LIMIT_S)
+                       orders, processes=PROCESSES, threads=THREADS, time_limit_s=PHASE_LIMIT_S,
+                       on_start=counters.start)
     require_complete(create)
+    cpu = {"create": counters.per_order_ms(create)}
     payments = [{"order_id": written["id"], "member_id": b.member_id, "store_id": b.store_id,
                  "amount": written["amount"], "transaction_id": f"REF{run}{i:020d}"}
                 for i, (written, b) in enumerate(zip(create.kept, baskets, strict=True))]
     progress(f"reference ({run}): pay x {len(payments)}")
     pay = run_phase(f"reference {run} pay", "tests.bench.checkout_reference:ReferencePay", worker_setup, payments,
-                    processes=PROCESSES, threads=THREADS, time_limit_s=PHASE_LIMIT_S)
+                    processes=PROCESSES, threads=THREADS, time_limit_s=PHASE_LIMIT_S, on_start=counters.start)
     require_complete(pay)
-    return ReferenceRun(create, pay)
+    cpu["pay"] = counters.per_order_ms(pay)
+    return ReferenceRun(create, pay, cpu)
 
 
 # --- WeChat Pay's share of create ------------------------------------------------------------------
@@ -245,7 +254,7 @@ def reference_run(database_url: str, baskets: Sequence[setup.Basket], run: str) 
 def measure_prepay(app: Flask, openid: str, stub_pid: int) -> dict[str, float]:
     """The two WeChat Pay calls create makes, from this process: prepay over HTTP, payment params signing."""
     prepay_ns, params_ns = [], []
-    stub_cpu = setup.tree_cpu_s(stub_pid)
+    stub_cpu, own_cpu = setup.tree_cpu_s(stub_pid), time.process_time()
     with app.app_context():
         gateway = wechat_pay()
         expire = datetime.now(UTC) + timedelta(minutes=15)
@@ -257,9 +266,11 @@ def measure_prepay(app: Flask, openid: str, stub_pid: int) -> dict[str, float]:
             gateway.request_payment_params(prepay_id)
             prepay_ns.append(signed - started)
             params_ns.append(time.perf_counter_ns() - signed)
+    own_ms = (time.process_time() - own_cpu) * 1000 / PREPAY_SAMPLES
     stub_ms = (setup.tree_cpu_s(stub_pid) - stub_cpu) * 1000 / PREPAY_SAMPLES
     return {"prepay_p50_us": us(prepay_ns, 0.5), "prepay_p99_us": us(prepay_ns, 0.99),
-            "params_p50_us": us(params_ns, 0.5), "stub_cpu_ms_per_prepay": round(stub_ms, 3)}
+            "params_p50_us": us(params_ns, 0.5), "client_cpu_ms": round(own_ms, 3),
+            "stub_cpu_ms_per_prepay": round(stub_ms, 3)}
 
 
 # --- checks --------------------------------------------------------------------------------------
@@ -322,6 +333,11 @@ def report_reference(runs: dict[str, ReferenceRun]) -> float:
             emit(f"reference_{step}_p50_us", us(samples, 0.5), run=label)
             emit(f"reference_{step}_p99_us", us(samples, 0.99), run=label)
         emit("reference_create_pay_orders_per_s", round(ref.create_pay_rate, 1), run=label)
+        for step, figures in ref.cpu.items():
+            for process in ("postgres", "shoppers"):
+                if process in figures:
+                    emit("reference_cpu_ms_per_order", round(figures[process], 3), run=label, step=step,
+                         process="client threads" if process == "shoppers" else process)
     mean = sum(ref.create_pay_rate for ref in runs.values()) / len(runs)
     emit("reference_create_pay_orders_per_s", round(mean, 1), run="mean", note="the ratio's denominator")
     return mean
@@ -390,9 +406,9 @@ def run_all(app: Flask, database_url: str, port: int, stub_url: str, stub_pid: i
     warm = setup.baskets(shop, WARMUP_ORDERS, seed=1)
     timed = setup.baskets(shop, ORDERS, seed=2)
     checkout_run(port, stub_url, shop, warm, None, "warm-up")
-    references = {"before": reference_run(database_url, timed, "before")}
+    references = {"before": reference_run(database_url, timed, "before", counters)}
     run = checkout_run(port, stub_url, shop, timed, counters, "timed")
-    references["after"] = reference_run(database_url, timed, "after")
+    references["after"] = reference_run(database_url, timed, "after", counters)
     progress(f"WeChat Pay calls from this process x {PREPAY_SAMPLES}")
     prepay = measure_prepay(app, openid, stub_pid)
     checks = verify(app, WARMUP_ORDERS + ORDERS, 2 * ORDERS)
@@ -403,6 +419,8 @@ def run_all(app: Flask, database_url: str, port: int, stub_url: str, stub_pid: i
          note="gateway.prepay_jsapi to the stub over HTTP (sign, new connection, stub verifies and signs, verify)")
     emit("wechatpay_prepay_call_p99_us", prepay["prepay_p99_us"])
     emit("wechatpay_payment_params_p50_us", prepay["params_p50_us"], note="request_payment_params: one RSA signature")
+    emit("wechatpay_calls_client_cpu_ms", prepay["client_cpu_ms"],
+         note="CPU of this process for prepay + payment params: what a worker spends on WeChat Pay per create")
     emit("stub_cpu_ms_per_prepay", prepay["stub_cpu_ms_per_prepay"])
     emit("checks", checks["ok"], **{k: v for k, v in checks.items() if k != "ok"})
     met = [target("ratio_create_pay_vs_reference", rate / reference_rate, TARGET_RATIO,
@@ -427,7 +445,7 @@ def machine_facts(app: Flask) -> None:
     emit("machine_postgres_server", version, **durability)
     emit("settings", {"orders": ORDERS, "warmup_orders": WARMUP_ORDERS, "members": MEMBERS,
                       "skus": setup.PRODUCTS * len(setup.SIZES), "stores": setup.STORES,
-                      "shoppers": f"{PROCESSES} processes x {THREADS} threads", "rate_limits": "on (as deployed)"})
+                      "shoppers": f"{PROCESSES} processes x {THREADS} threads", "rate_limits": "RATELIMIT_ENABLED on, as deployed: checkout declares no limits, so one load address is fine"})
 
 
 if __name__ == "__main__":

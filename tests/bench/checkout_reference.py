@@ -5,10 +5,11 @@ the same two transactions:
 
 - create: INSERT the order (RETURNING id) and its lines; per line, the conditional stock decrement
   (``UPDATE skus SET stock = stock - q WHERE id = ? AND stock - q BETWEEN 0 AND max RETURNING stock``)
-  and its ``stock_ledger`` row; COMMIT.
+  and its ``stock_ledger`` row; the ``order_placed`` journey event; COMMIT.
 - pay: the conditional ``UPDATE orders ... WHERE status = 'pending_payment'`` (paid, ready for pickup,
   pickup code), the ``payments`` row, the points balance (``points_accounts`` upsert RETURNING the
-  balance), the ``points_ledger`` earn entry (RETURNING id) and its ``points_lots`` lot; COMMIT.
+  balance), the ``points_ledger`` earn entry (RETURNING id) and its ``points_lots`` lot; the
+  ``order_paid`` journey event; COMMIT.
 
 Reads the app makes to decide (the basket's SKUs, the store, duplicates, the tier) are not issued:
 this is the floor the database work sets. Workers are ``ReferenceCreate`` and ``ReferencePay`` for
@@ -25,12 +26,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from shop.catalog.models import Sku, StockMovement, StockReason
 from shop.catalog.schemas import MAX_STOCK
+from shop.members.journey import JourneyKind
+from shop.members.models import JourneyEvent
 from shop.orders.models import Order, OrderLine, OrderStatus, Payment
 from shop.points.models import PointsAccount, PointsEntry, PointsLot, PointsReason, PointsSource
 
 _orders, _lines, _payments = Order.__table__, OrderLine.__table__, Payment.__table__
 _skus, _stock_ledger = Sku.__table__, StockMovement.__table__
 _accounts, _entries, _lots = PointsAccount.__table__, PointsEntry.__table__, PointsLot.__table__
+_journey = JourneyEvent.__table__
 PAYMENT_WINDOW = timedelta(seconds=900)
 POINTS_LIFETIME = timedelta(days=365)
 _engines: dict[str, Engine] = {}
@@ -77,6 +81,9 @@ class ReferenceCreate:
                 connection.execute(insert(_stock_ledger).values(
                     sku_id=sku_id, store_id=None, delta=-quantity, reason=StockReason.RESERVED.value,
                     balance_after=balance, reference=f"order:{order_id}", created_at=now))
+            connection.execute(insert(_journey).values(
+                member_id=item["member_id"], kind=JourneyKind.ORDER_PLACED.value, store_id=item["store_id"],
+                occurred_at=now, attributes={"order_id": order_id, "amount_payable": total}))
         return {"id": order_id, "amount": total}
 
 
@@ -113,4 +120,7 @@ class ReferencePay:
             connection.execute(insert(_lots).values(
                 member_id=item["member_id"], entry_id=entry_id, amount=points, remaining=points,
                 expires_at=now + POINTS_LIFETIME, created_at=now))
+            connection.execute(insert(_journey).values(
+                member_id=item["member_id"], kind=JourneyKind.ORDER_PAID.value, store_id=item["store_id"],
+                occurred_at=now, attributes={"order_id": item["order_id"], "amount_paid": item["amount"]}))
         return points
