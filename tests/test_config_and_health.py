@@ -98,3 +98,8 @@ def test_readyz_says_which_part_is_down(make_app):
     response = broken.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"] == {"database": "unavailable", "redis": "ok"}
+
+
+def test_the_app_starts_with_rate_limits_turned_off(make_app):
+    relaxed = make_app(RATELIMIT_ENABLED=False)
+    assert relaxed.test_client().get("/healthz").status_code == 200
