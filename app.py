@@ -19,6 +19,8 @@ from flask_migrate import upgrade
 from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from coupons.api import blp as coupons_blp
+from coupons.cli import coupons_cli
 from shop.auth import register_jwt_errors
 from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
@@ -49,7 +51,7 @@ from shop.wechat.pay import init_wechat_pay, stub_pay_config
 from shop.wechat.stub.server import WeChatStub, run_forever
 
 ROOT = Path(__file__).resolve().parent
-API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp)
+API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp, coupons_blp)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -66,7 +68,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)  # after Api: our JSON shape replaces flask-smorest's
     _wire_shop_handlers()
     _wire_domain_handlers()
-    for command in (staff_cli, stores_cli, catalog_cli, orders_cli, jobs_cli, points_cli, config_table, wechat_stub):
+    for command in (staff_cli, stores_cli, catalog_cli, orders_cli, jobs_cli, points_cli, coupons_cli, config_table,
+                    wechat_stub):
         app.cli.add_command(command)
     return app
 

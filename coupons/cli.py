@@ -1,0 +1,18 @@
+"""`flask coupons ...`: operator commands."""
+
+import click
+from flask.cli import AppGroup
+
+from coupons.claim import rebuild_gates
+
+coupons_cli = AppGroup("coupons", help="Coupons: claim gates.")
+
+
+@coupons_cli.command("rebuild-gates")
+def rebuild_gates_command() -> None:
+    """Rebuild the Redis claim gates of active and paused batches from the database.
+
+    Run after Redis lost its data, with claims paused or traffic stopped.
+    """
+    ids = rebuild_gates()
+    click.echo(f"rebuilt the claim gates of {len(ids)} batches")
