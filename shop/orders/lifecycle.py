@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from shop import events
 from shop.catalog.stock import return_stock
@@ -14,6 +14,7 @@ from shop.jobs import enqueue
 from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Order, OrderStatus
+from shop.orders.states import move
 from shop.wechat.pay import wechat_pay
 
 SWEEP_BATCH = 500
@@ -24,12 +25,8 @@ def cancel_order(order: Order, *, reason: str, at: datetime) -> bool:
 
     False if the order was no longer pending (paid in the meantime, or already cancelled).
     """
-    changed = db.session.execute(
-        update(Order).where(Order.id == order.id, Order.status == OrderStatus.PENDING_PAYMENT)
-        .values(status=OrderStatus.CANCELLED.value, cancelled_at=at, cancel_reason=reason)
-        .execution_options(synchronize_session=False)).rowcount
-    db.session.refresh(order)
-    if not changed:
+    if not move(order, from_status=OrderStatus.PENDING_PAYMENT, to=OrderStatus.CANCELLED, cancelled_at=at,
+                cancel_reason=reason):
         return False
     for line in order.lines:
         return_stock(line.sku_id, line.quantity, order.store_id, reference=f"order:{order.id}")
@@ -71,12 +68,8 @@ def close_wechat_transaction(number: str) -> None:
     wechat_pay().close(number)
 
 
-def _advance(order: Order, *, from_status: OrderStatus, to_status: OrderStatus, at: datetime, **values) -> None:
-    changed = db.session.execute(
-        update(Order).where(Order.id == order.id, Order.status == from_status)
-        .values(status=to_status.value, **values).execution_options(synchronize_session=False)).rowcount
-    db.session.refresh(order)
-    if not changed:
+def _advance(order: Order, *, from_status: OrderStatus, to_status: OrderStatus, **values) -> None:
+    if not move(order, from_status=from_status, to=to_status, **values):
         raise AppError(OrderError.NOT_SHIPPABLE, f"A {order.status} order cannot become {to_status.value}.")
 
 
@@ -84,12 +77,12 @@ def ship(order: Order, *, at: datetime) -> Order:
     """A paid delivery order leaves the warehouse."""
     if any(r.status == "processing" for r in order.refunds):
         raise AppError(OrderError.REFUND_IN_PROGRESS, "A refund of this order is being processed; do not ship it.")
-    _advance(order, from_status=OrderStatus.PAID, to_status=OrderStatus.SHIPPED, at=at)
+    _advance(order, from_status=OrderStatus.PAID, to_status=OrderStatus.SHIPPED)
     return order
 
 
 def complete_delivery(order: Order, *, at: datetime) -> Order:
     """A shipped order was delivered."""
-    _advance(order, from_status=OrderStatus.SHIPPED, to_status=OrderStatus.COMPLETED, at=at, completed_at=at)
+    _advance(order, from_status=OrderStatus.SHIPPED, to_status=OrderStatus.COMPLETED, completed_at=at)
     events.order_completed.send(order_id=order.id, member_id=order.member_id, store_id=order.store_id)
     return order

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from shop import events
@@ -18,6 +18,7 @@ from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Fulfilment, Order, OrderStatus, Payment
 from shop.orders.refunds import refund_late_payment
+from shop.orders.states import move
 
 log = logging.getLogger(__name__)
 PICKUP_CODE_DIGITS = 8
@@ -27,14 +28,9 @@ def mark_paid(order: Order, *, amount: int, transaction_id: str | None, at: date
     """Move a pending order to paid (a pickup order straight to ready, with its code); False if it was not pending."""
     pickup = order.fulfilment == Fulfilment.PICKUP
     status = OrderStatus.READY_FOR_PICKUP if pickup else OrderStatus.PAID
-    changed = db.session.execute(
-        update(Order).where(Order.id == order.id, Order.status == OrderStatus.PENDING_PAYMENT)
-        .values(status=status.value, amount_paid=amount, transaction_id=transaction_id, paid_at=at,
-                ready_at=at if pickup else None,
-                pickup_code=_new_pickup_code(order.store_id) if pickup else None)
-        .execution_options(synchronize_session=False)).rowcount
-    db.session.refresh(order)
-    if not changed:
+    if not move(order, from_status=OrderStatus.PENDING_PAYMENT, to=status, amount_paid=amount,
+                transaction_id=transaction_id, paid_at=at, ready_at=at if pickup else None,
+                pickup_code=_new_pickup_code(order.store_id) if pickup else None):
         return False
     first = not db.session.scalar(select(exists().where(
         Order.member_id == order.member_id, Order.id != order.id, Order.paid_at.is_not(None))))

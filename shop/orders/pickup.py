@@ -11,7 +11,7 @@ import hmac
 import re
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from shop import events
 from shop.auth import Principal
@@ -20,6 +20,7 @@ from shop.extensions import db, redis_client
 from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Order, OrderStatus, PickupVerification, RefundStatus
+from shop.orders.states import move
 
 CODE = re.compile(r"^\d{8}$")
 WINDOW_SECONDS = 600
@@ -39,12 +40,8 @@ def confirm(staff: Principal, code: str, at: datetime) -> Order:
     """Hand the order over: it becomes completed once, even if two clerks confirm together."""
     _refuse_if_guessing(staff)
     order = _find(staff, code, at)
-    changed = db.session.execute(
-        update(Order).where(Order.id == order.id, Order.status == OrderStatus.READY_FOR_PICKUP)
-        .values(status=OrderStatus.COMPLETED.value, completed_at=at, pickup_code=None)
-        .execution_options(synchronize_session=False)).rowcount
-    db.session.refresh(order)
-    if not changed:
+    if not move(order, from_status=OrderStatus.READY_FOR_PICKUP, to=OrderStatus.COMPLETED, completed_at=at,
+                pickup_code=None):
         raise AppError(OrderError.PICKUP_ALREADY_DONE, "This order has just been handed over.")
     _log(order, staff, "confirmed", at)
     record_event(order.member_id, JourneyKind.PICKED_UP, store_id=order.store_id, occurred_at=at,
