@@ -5,7 +5,6 @@ from flask_smorest import Blueprint
 
 from coupons import claim as claiming
 from coupons import service
-from coupons.errors import CouponError
 from coupons.schemas import (
     AdminBatchSchema,
     BatchArgs,
@@ -17,8 +16,8 @@ from coupons.schemas import (
 )
 from shop.auth import Role, current_member_id, current_principal, roles_required
 from shop.database import utcnow
-from shop.errors import AppError
 from shop.extensions import db
+from shop.idempotency import key_doc, required_key
 from shop.pagination import PageArgs, page_of
 
 blp = Blueprint("coupons", __name__, url_prefix="/api/v1", description=(
@@ -28,8 +27,7 @@ blp = Blueprint("coupons", __name__, url_prefix="/api/v1", description=(
     "out each claim, and the coupon rows (unique per batch, member and sequence) are the record; "
     "`flask coupons rebuild-gates` rebuilds the gates from them."))
 ADMIN_ROLES = (Role.MARKETING, Role.ADMIN)
-_KEY_DOC = [{"in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string"},
-             "description": "8-64 characters, new per claim; a retry with the same key returns the first coupon."}]
+_KEY_DOC = key_doc("New per claim; a retry with the same key returns the first coupon.")
 
 
 @blp.route("/admin/coupon-batches", methods=["POST"])
@@ -130,9 +128,7 @@ def claim_coupon(batch_id):
     (the key used on another batch: 422 `idempotency_key_reused`). 409 `coupon_out_of_stock`,
     `coupon_limit_reached`, `coupon_batch_not_active`; 404 `coupon_batch_not_found`. Role: shopper.
     """
-    key = (request.headers.get("Idempotency-Key") or "").strip()
-    if not 8 <= len(key) <= 64:
-        raise AppError(CouponError.IDEMPOTENCY_KEY_REQUIRED, "Send an Idempotency-Key header of 8-64 characters.")
+    key = required_key()
     now = utcnow()
     coupon, created = claiming.claim(batch_id=batch_id, member_id=current_member_id(), key=key, now=now)
     body = {"coupon": coupon, "batch": service.get_batch(coupon.batch_id),

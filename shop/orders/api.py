@@ -10,6 +10,7 @@ from shop.auth import Role, current_member_id, current_principal, roles_required
 from shop.database import utcnow
 from shop.errors import AppError, error_body
 from shop.extensions import db
+from shop.idempotency import key_doc, required_key
 from shop.orders import checkout, lifecycle, pickup, service
 from shop.orders.errors import OrderError
 from shop.orders.models import OrderStatus
@@ -47,17 +48,14 @@ def preview(body):
 @roles_required(Role.SHOPPER)
 @blp.arguments(CheckoutArgs)
 @blp.response(201, PlacedOrderSchema)
-@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": True, "schema": {"type": "string"},
-                      "description": "A new random key per order; a retry with the same key returns the first order."}])
+@blp.doc(parameters=key_doc("A new random key per order; a retry with the same key returns the first order."))
 def place_order(body):
     """Place an order and get the wx.requestPayment parameters
 
     Stock is reserved and discounts are taken at once; a retry with the same `Idempotency-Key`
     returns the first order (a different body with the same key is a 422). Role: shopper.
     """
-    key = (request.headers.get("Idempotency-Key") or "").strip()
-    if not 8 <= len(key) <= 64:
-        raise AppError(OrderError.IDEMPOTENCY_KEY_REQUIRED, "Send an Idempotency-Key header of 8-64 characters.")
+    key = required_key()
     basket = checkout.Basket.from_body(current_member_id(), body)
     order, created = checkout.create_order(basket, idempotency_key=key, now=utcnow())
     # A new order is known to no one else until we answer: the database holds just what this session

@@ -7,7 +7,6 @@ class OrderError(ErrorCode):
     STORE_UNAVAILABLE = ("store_unavailable", 409)
     STORE_REQUIRED = ("store_required", 422)
     ADDRESS_REQUIRED = ("address_required", 422)
-    IDEMPOTENCY_KEY_REQUIRED = ("idempotency_key_required", 400)
     IDEMPOTENCY_KEY_REUSED = ("idempotency_key_reused", 422)
     NOT_CANCELLABLE = ("order_not_cancellable", 409)
     NOT_PAYABLE = ("order_not_payable", 409)
