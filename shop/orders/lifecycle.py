@@ -75,7 +75,7 @@ def _advance(order: Order, *, from_status: OrderStatus, to_status: OrderStatus, 
 
 def ship(order: Order, *, at: datetime) -> Order:
     """A paid delivery order leaves the warehouse."""
-    if any(r.status == "processing" for r in order.refunds):
+    if order.refund_in_progress:
         raise AppError(OrderError.REFUND_IN_PROGRESS, "A refund of this order is being processed; do not ship it.")
     _advance(order, from_status=OrderStatus.PAID, to_status=OrderStatus.SHIPPED)
     return order

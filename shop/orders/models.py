@@ -72,6 +72,11 @@ class Order(db.Model):
                                                   cascade="all, delete-orphan")
     refunds: Mapped[list[Refund]] = relationship(back_populates="order", order_by="Refund.id")
 
+    @property
+    def refund_in_progress(self) -> bool:
+        """A refund WeChat Pay has not confirmed yet: no other refund, no hand-over, no shipping."""
+        return any(refund.status == RefundStatus.PROCESSING for refund in self.refunds)
+
 
 class OrderLine(db.Model):
     __tablename__ = "order_lines"

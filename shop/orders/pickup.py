@@ -19,7 +19,7 @@ from shop.errors import AppError
 from shop.extensions import db, redis_client
 from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
-from shop.orders.models import Order, OrderStatus, PickupVerification, RefundStatus
+from shop.orders.models import Order, OrderStatus, PickupVerification
 from shop.orders.states import move
 
 CODE = re.compile(r"^\d{8}$")
@@ -65,7 +65,7 @@ def _find(staff: Principal, code: str, at: datetime) -> Order:
         db.session.commit()
         raise AppError(OrderError.PICKUP_CODE_INVALID, "No order waits for pickup with this code here.")
     order = mine[0]
-    if any(r.status == RefundStatus.PROCESSING for r in order.refunds):
+    if order.refund_in_progress:
         raise AppError(OrderError.PICKUP_BLOCKED_BY_REFUND, "A refund of this order is in progress; do not hand it over.")
     return order
 

@@ -33,7 +33,7 @@ def request_refund(order: Order, *, reason: str, lines: list[dict[str, int]] | N
     """Ask for a refund of the given lines (``[{line_id, quantity}]``) or of all that is left."""
     if order.status not in allowed:
         raise AppError(OrderError.NOT_REFUNDABLE, f"A {order.status} order cannot be refunded here.")
-    if any(r.status == RefundStatus.PROCESSING for r in order.refunds):
+    if order.refund_in_progress:
         raise AppError(OrderError.REFUND_IN_PROGRESS, "A refund of this order is already being processed.")
     portions = _line_portions(order, lines) if lines else _rest_of_order(order)
     whole_rest = not lines or _covers_rest(order, portions)

@@ -24,8 +24,8 @@ RECONCILE_AFTER = timedelta(minutes=3)
 
 def own_order(member_id: int, order_id: int, at: datetime) -> Order:
     """The shopper's own order (another member's is 404 too), cancelled now if its window passed."""
-    order = db.session.get(Order, order_id) if 0 < order_id < 2**63 else None
-    if order is None or order.member_id != member_id:
+    order = any_order(order_id)
+    if order.member_id != member_id:
         raise AppError(OrderError.ORDER_NOT_FOUND, "No such order.")
     return expire_if_due(order, at)
 
