@@ -50,7 +50,12 @@ class CommonError(ErrorCode):
     SERVICE_UNAVAILABLE = ("service_unavailable", 503)
 
 
-_CODE_BY_STATUS = {code.status: code for code in CommonError}
+# The generic code of each status, for HTTP errors raised without one of ours (abort, werkzeug, webargs).
+_CODE_BY_STATUS = {code.status: code for code in (
+    CommonError.BAD_REQUEST, CommonError.UNAUTHORIZED, CommonError.FORBIDDEN, CommonError.NOT_FOUND,
+    CommonError.METHOD_NOT_ALLOWED, CommonError.CONFLICT, CommonError.PAYLOAD_TOO_LARGE,
+    CommonError.UNSUPPORTED_MEDIA_TYPE, CommonError.VALIDATION_ERROR, CommonError.RATE_LIMITED,
+    CommonError.INTERNAL_ERROR, CommonError.SERVICE_UNAVAILABLE)}
 
 
 class ErrorSchema(ma.Schema):

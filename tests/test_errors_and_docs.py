@@ -1,6 +1,7 @@
 """Every error is JSON with a stable code; the API documents itself."""
 
 import pytest
+from flask import abort
 from sqlalchemy import func, select
 
 from shop.extensions import db
@@ -33,6 +34,22 @@ def test_a_huge_body_is_413_json(client):
                            content_type="application/json")
     assert response.status_code == 413
     assert response.get_json()["code"] == "payload_too_large"
+
+
+def test_an_http_error_without_a_code_of_ours_gets_the_generic_one(make_app):
+    app = make_app()
+
+    @app.get("/needs-login")
+    def needs_login():
+        abort(401)
+
+    @app.get("/conflicting")
+    def conflicting():
+        abort(409)
+
+    client = app.test_client()
+    assert client.get("/needs-login").get_json()["code"] == "unauthorized"
+    assert client.get("/conflicting").get_json()["code"] == "conflict"
 
 
 @pytest.fixture
