@@ -204,9 +204,7 @@ def _derive(config: dict) -> dict:
     config["JWT_SECRET_KEY"] = config["JWT_SECRET_KEY"] or config["SECRET_KEY"]
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
-    config["RATELIMIT_ENABLED"] = config["RATELIMIT_ENABLED"]
     config["RATELIMIT_HEADERS_ENABLED"] = True
-    config["JSON_SORT_KEYS"] = False
     config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     config["API_TITLE"] = "Ripple API"
     config["API_VERSION"] = "v1"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
 
 from shop.catalog import cache, stock
 from shop.catalog.errors import CatalogError
@@ -77,6 +78,7 @@ def _parent_for(category: Category, parent_id: int) -> int:
 def admin_category_tree() -> list[Category]:
     """Every top-level category with its subcategories, active or not."""
     return list(db.session.scalars(select(Category).where(Category.parent_id.is_(None))
+                                   .options(selectinload(Category.children))
                                    .order_by(Category.sort_order, Category.id)))
 
 

@@ -77,13 +77,8 @@ def _entry(store: Store) -> Entry:
     return store.lng, store.lat, orjson.dumps(store_card(store))
 
 
-def sync_stores(store_ids: Iterable[int], client: redis.Redis | None = None) -> None:
-    """Re-read these stores and bring their index entries in step (outside a commit)."""
-    _write_entries(index_entries(store_ids), client)
-
-
-def _write_entries(entries: dict[int, Entry | None], client: redis.Redis | None = None) -> None:
-    pipe = (client or redis_client()).pipeline(transaction=False)
+def _write_entries(entries: dict[int, Entry | None]) -> None:
+    pipe = redis_client().pipeline(transaction=False)
     for store_id, entry in entries.items():
         if entry is not None:
             _add(pipe, store_id, entry)
@@ -154,10 +149,10 @@ def _exceptions_by_store(first_id: int, last_id: int, since: date) -> dict[int, 
     return found
 
 
-def _add(pipe, store_id: int, entry: Entry, geo_key: str = GEO_KEY, card_key: str = CARD_KEY) -> None:
+def _add(pipe, store_id: int, entry: Entry) -> None:
     lng, lat, card = entry
-    pipe.geoadd(geo_key, (lng, lat, store_id))
-    pipe.hset(card_key, store_id, card)
+    pipe.geoadd(GEO_KEY, (lng, lat, store_id))
+    pipe.hset(CARD_KEY, store_id, card)
 
 
 def _load(ids: list[int]) -> list[Store]:

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
 from shop.errors import AppError
 from shop.extensions import db
@@ -125,7 +126,8 @@ def store_detail(store: Store, at: datetime) -> dict[str, Any]:
 
 def store_list(*, city: str | None = None, status: str | None = None, q: str | None = None) -> Select:
     """Stores matching the filters, by id (a statement, for paginate)."""
-    statement = select(Store).order_by(Store.id)
+    # Each listed store shows its exceptions: load them for the page at once, not store by store.
+    statement = select(Store).options(selectinload(Store.exceptions)).order_by(Store.id)
     if city:
         statement = statement.where(Store.city == city)
     if status:
