@@ -67,7 +67,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     register_error_handlers(app)  # after Api: our JSON shape replaces flask-smorest's
     _wire_shop_handlers()
-    _wire_domain_handlers()
     for command in (staff_cli, stores_cli, catalog_cli, orders_cli, jobs_cli, points_cli, coupons_cli, config_table,
                     wechat_stub):
         app.cli.add_command(command)
@@ -121,9 +120,6 @@ def _wire_shop_handlers() -> None:
     PERIODIC["payments reconciled with WeChat Pay"] = reconcile
     PERIODIC["points expiry"] = expire_sweep
 
-
-def _wire_domain_handlers() -> None:
-    """Connect coupons and referral to shop's signals and hooks (they arrive with their issues)."""
 
 
 @click.command("config-table")

@@ -20,6 +20,7 @@ from coupons.models import BatchChannel, BatchStatus, Coupon, CouponBatch, Coupo
 from coupons.service import get_batch, issued_counts
 from shop.errors import AppError
 from shop.extensions import db, redis_client
+from shop.idempotency import IdempotencyError
 from shop.pagination import paginate
 
 
@@ -94,7 +95,7 @@ def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> tuple[Co
 def _by_key(member_id: int, key: str, batch_id: int) -> Coupon | None:
     coupon = db.session.scalar(select(Coupon).where(Coupon.member_id == member_id, Coupon.claim_key == key))
     if coupon is not None and coupon.batch_id != batch_id:
-        raise AppError(CouponError.IDEMPOTENCY_KEY_REUSED,
+        raise AppError(IdempotencyError.KEY_REUSED,
                        "This Idempotency-Key claimed another batch; use a new key for a new claim.")
     return coupon
 

@@ -10,4 +10,3 @@ class CouponError(ErrorCode):
     COUPON_OUT_OF_STOCK = ("coupon_out_of_stock", 409)  # the batch's total is all claimed
     COUPON_LIMIT_REACHED = ("coupon_limit_reached", 409)  # this member holds the per-member limit
     COUPON_CLAIM_CONFLICT = ("coupon_claim_conflict", 409)  # a simultaneous claim of the same member won; retry
-    IDEMPOTENCY_KEY_REUSED = ("idempotency_key_reused", 422)  # the key claimed a different batch

@@ -11,6 +11,7 @@ MIN_LENGTH, MAX_LENGTH = 8, 64
 
 class IdempotencyError(ErrorCode):
     KEY_REQUIRED = ("idempotency_key_required", 400)
+    KEY_REUSED = ("idempotency_key_reused", 422)  # the key already made something different
 
 
 def key_doc(description: str) -> list[dict]:

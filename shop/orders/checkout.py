@@ -18,6 +18,7 @@ from shop.catalog.checkout import CheckoutSku, skus_for_checkout
 from shop.catalog.stock import reserve_stock
 from shop.errors import AppError
 from shop.extensions import db
+from shop.idempotency import IdempotencyError
 from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Fulfilment, Order, OrderLine
@@ -185,7 +186,7 @@ def _by_key(member_id: int, key: str) -> Order | None:
 
 def _same_request(order: Order, fingerprint: str) -> Order:
     if order.request_fingerprint != fingerprint:
-        raise AppError(OrderError.IDEMPOTENCY_KEY_REUSED,
+        raise AppError(IdempotencyError.KEY_REUSED,
                        "This Idempotency-Key was used for a different order; use a new key for a new order.")
     return order
 

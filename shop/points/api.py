@@ -65,7 +65,7 @@ def adjust_points(headers, args, member_id):
 
     Added points expire like earned ones. Removing more than the balance is 409
     `points_insufficient` and changes nothing. An `Idempotency-Key` header makes a retry answer the
-    first adjustment (the same key with a different body is 409 `idempotency_key_reused`).
+    first adjustment (the same key with a different body is 422 `idempotency_key_reused`).
     404 `member_not_found`. Role: admin.
     """
     entry = service.adjust_points(member_id=member_id, delta=args["delta"], reason=args["reason"],

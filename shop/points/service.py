@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db
+from shop.idempotency import IdempotencyError
 from shop.members.errors import MemberError
 from shop.members.models import Member
 from shop.pagination import paginate
@@ -262,7 +263,7 @@ def adjust_points(*, member_id: int, delta: int, reason: str, actor_staff_id: in
     """An admin's correction with a reason (shown to the member); 409 ``points_insufficient`` below zero.
 
     Added points expire like earned ones. ``key`` (an Idempotency-Key) makes a retry answer the
-    first adjustment; the same key for a different adjustment is 409 ``idempotency_key_reused``.
+    first adjustment; the same key for a different adjustment is 422 ``idempotency_key_reused``.
     """
     _check_int("delta", delta, -MAX_ADJUSTMENT, MAX_ADJUSTMENT)
     if delta == 0:
@@ -277,7 +278,7 @@ def adjust_points(*, member_id: int, delta: int, reason: str, actor_staff_id: in
     done = ledger.find_entry(PointsSource.ADMIN, source_id, PointsReason.ADJUST)
     if done is not None:
         if (done.member_id, done.delta, done.note) != (member_id, delta, reason):
-            raise AppError(PointsError.IDEMPOTENCY_KEY_REUSED,
+            raise AppError(IdempotencyError.KEY_REUSED,
                            "This Idempotency-Key was used for a different adjustment.")
         return done
     now = utcnow()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 import requests
+from sqlalchemy import select
 
 from shop.auth import Role
+from shop.extensions import db
+from shop.orders.models import Payment
 from tests.orders.conftest import eventually, pickup_basket, place, prepay_id_of, stub_pay
 
 
@@ -120,3 +123,8 @@ def test_a_replayed_notify_changes_nothing(app, client, stub, shop, alice, live_
                            json={"out_trade_no": placed["order"]["number"], "same_headers": True}).json()
     assert replay["notify"]["deliveries"][-1]["status"] == 204  # acknowledged, so WeChat Pay stops
     assert balance(client, alice) == 72  # earned once
+    order = client.get(f"/api/v1/orders/{placed['order']['id']}", headers=alice).get_json()
+    # Taken as a second payment, it would have been recorded and refunded automatically.
+    assert order["status"] == "ready_for_pickup" and order["refunds"] == [] and order["refunded_total"] == 0
+    with app.app_context():
+        assert [p.outcome for p in db.session.scalars(select(Payment))] == ["applied"]

@@ -83,7 +83,7 @@ def test_an_adjustment_retried_with_its_idempotency_key_is_made_once(client, log
     assert first.get_json() == again.get_json()
     assert book.account(member_id) == (50, 0)
     reused = client.post(url, headers=admin, json={"delta": 80, "reason": "promo"})
-    assert reused.status_code == 409 and reused.get_json()["code"] == "idempotency_key_reused"
+    assert reused.status_code == 422 and reused.get_json()["code"] == "idempotency_key_reused"
 
 
 @pytest.mark.parametrize("body", [{"delta": 0, "reason": "x"}, {"delta": 10}, {"delta": "10", "reason": "x"},
