@@ -21,7 +21,6 @@ DEMO_ACCOUNTS = (
     ("marketing", Role.MARKETING, "Demo marketer"),
     ("clerk", Role.STAFF, "Demo store clerk"),
 )
-PEOPLES_SQUARE = (31.2304, 121.4737)  # GCJ-02
 
 # City centre (GCJ-02), city code, districts.
 CITIES = {

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from shop.errors import AppError, CommonError
-from shop.points.service import MAX_POINTS, points_offer, points_quote, spend_for_order
+from shop.points.rules import rules
+from shop.points.service import MAX_POINTS, points_offer, spend_for_order
 from shop.pricing import Discount, PricingRequest
 
 
@@ -25,7 +26,8 @@ class PointsDiscountProvider:
         requested = _requested(request)
         if not requested:
             return None, suggestion
-        points, fen = points_quote(member_id=request.member_id, requested_points=requested, remaining_fen=remaining)
+        # The offer already read the balance: fit the request to it rather than read it again.
+        points, fen = rules().fit(min(requested, offer.balance), remaining) if remaining > 0 else (0, 0)
         if fen <= 0:
             return None, suggestion
         return Discount(source=self.name, amount=fen, label=f"{points} points",

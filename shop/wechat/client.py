@@ -17,9 +17,11 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
+from shop.config import REAL_WECHAT_API_BASE
+
 log = logging.getLogger(__name__)
 
-WECHAT_HOST = "https://api.weixin.qq.com/"
+WECHAT_HOST = REAL_WECHAT_API_BASE  # what wechatpy builds its URLs on
 # Calls that authenticate with appid + secret instead of an access token.
 TOKENLESS_ENDPOINTS = ("sns/jscode2session",)
 TOKEN_ERRORS = {40001, 40014, 42001}
@@ -53,8 +55,7 @@ class RippleWeChatClient(WeChatClient):
             if exc.errcode not in TOKEN_ERRORS:
                 raise
         log.info("WeChat refused the access token; fetching a fresh one and retrying once")
-        self.fetch_access_token(force_refresh=True)
-        kwargs["params"]["access_token"] = self.session.get(self.access_token_key)
+        kwargs["params"]["access_token"] = self.fetch_access_token(force_refresh=True)["access_token"]
         return super()._request(method, url, **kwargs)
 
     def fetch_access_token(self, force_refresh: bool = False) -> dict:
@@ -71,8 +72,4 @@ class RippleWeChatClient(WeChatClient):
 
     @property
     def access_token(self) -> str:
-        token = self.session.get(self.access_token_key)
-        if token:
-            return token
-        self.fetch_access_token()
-        return self.session.get(self.access_token_key)
+        return self.session.get(self.access_token_key) or self.fetch_access_token()["access_token"]
