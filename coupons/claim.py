@@ -161,7 +161,6 @@ def wallet(member_id: int, *, status: str | None, now: datetime, page: int, page
         statement = statement.where(Coupon.status == CouponStatus.USED.value)
     if status != CouponStatus.AVAILABLE:
         statement = statement.order_by(Coupon.id.desc())
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    rows = db.session.execute(statement.limit(page_size).offset((page - 1) * page_size)).all()
-    items = [{"coupon": coupon, "batch": batch, "status": shown_status(coupon, now)} for coupon, batch in rows]
-    return {"items": items, "total": total, "page": page, "page_size": page_size}
+    result = paginate(statement, page=page, page_size=page_size, rows=True)
+    return {**result, "items": [{"coupon": coupon, "batch": batch, "status": shown_status(coupon, now)}
+                                for coupon, batch in result["items"]]}

@@ -34,8 +34,12 @@ def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     return _page_schemas[item_schema]
 
 
-def paginate(statement: Select, *, page: int, page_size: int) -> dict[str, Any]:
-    """Run a select for one page, with the total count of the whole list."""
+def paginate(statement: Select, *, page: int, page_size: int, rows: bool = False) -> dict[str, Any]:
+    """Run a select for one page, with the total count of the whole list.
+
+    Items are the first selected entity, or whole rows (tuples) with ``rows=True``.
+    """
     total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    items = db.session.scalars(statement.limit(page_size).offset((page - 1) * page_size)).all()
+    window = statement.limit(page_size).offset((page - 1) * page_size)
+    items = db.session.execute(window).all() if rows else db.session.scalars(window).all()
     return {"items": items, "total": total, "page": page, "page_size": page_size}
