@@ -18,6 +18,7 @@ from shop.catalog import cache, stock
 from shop.catalog.errors import CatalogError
 from shop.catalog.models import Category, Product, ProductStatus, Sku, StoreSku
 from shop.catalog.schemas import MAX_ID
+from shop.catalog.stock import get_sku
 from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db
@@ -233,14 +234,6 @@ def _bad_reference(field: str, message: str) -> AppError:
 
 
 # --- availability at stores -------------------------------------------------------------------
-
-def get_sku(sku_id: int) -> Sku:
-    """A SKU, active or not; 404 ``sku_not_found``."""
-    sku = db.session.get(Sku, sku_id) if 0 < sku_id <= MAX_ID else None
-    if sku is None:
-        raise AppError(CatalogError.SKU_NOT_FOUND, f"No SKU with id {sku_id}.")
-    return sku
-
 
 def store_availability(sku_id: int) -> list[StoreSku]:
     """The stores that have a say about this SKU: whether they sell it, and their stock if counted."""

@@ -38,7 +38,7 @@ def reserve_stock(sku_id: int, quantity: int, store_id: int | None = None, *,
     pool = _pool(sku_id, store_id, selling=True)
     balance = _change(sku_id, -quantity, pool)
     if balance is None:
-        _sku_or_404(sku_id)
+        get_sku(sku_id)
         return False
     _record(sku_id, pool, -quantity, StockReason.RESERVED, balance, reference=reference)
     if balance == 0:  # sold out: the product page shows it
@@ -59,7 +59,7 @@ def return_stock(sku_id: int, quantity: int, store_id: int | None = None, *,
     pool = _pool(sku_id, store_id, selling=False)
     balance = _change(sku_id, quantity, pool)
     if balance is None:
-        _sku_or_404(sku_id)
+        get_sku(sku_id)
         raise AppError(CatalogError.STOCK_LIMIT, f"Stock cannot exceed {MAX_STOCK}.")
     movement = _record(sku_id, pool, quantity, StockReason.RETURNED, balance, reference=reference)
     if balance == quantity:  # back in stock
@@ -70,7 +70,7 @@ def return_stock(sku_id: int, quantity: int, store_id: int | None = None, *,
 def adjust_stock(sku_id: int, *, delta: int, reason: StockReason | str, actor_staff_id: int | None,
                  note: str | None = None, store_id: int | None = None) -> StockMovement:
     """An admin's correction of the central stock, or of a store's own stock (it must count one)."""
-    sku = _sku_or_404(sku_id)
+    sku = get_sku(sku_id)
     if store_id is not None:
         _store_stock_row(sku_id, store_id)
     balance = _change(sku_id, delta, store_id)
@@ -105,7 +105,7 @@ def stocktake(row: StoreSku, counted: int, *, actor_staff_id: int | None) -> Non
 
 def ledger(sku_id: int, *, store_id: int | None = None) -> Select:
     """The SKU's ledger, newest first (a statement, for paginate); one store's rows with ``store_id``."""
-    _sku_or_404(sku_id)
+    get_sku(sku_id)
     statement = select(StockMovement).where(StockMovement.sku_id == sku_id)
     if store_id is not None:
         statement = statement.where(StockMovement.store_id == store_id)
@@ -172,7 +172,8 @@ def _recorded(sku_id: int, reason: StockReason, reference: str) -> StockMovement
         StockMovement.reference == reference))
 
 
-def _sku_or_404(sku_id: int) -> Sku:
+def get_sku(sku_id: int) -> Sku:
+    """A SKU, active or not; 404 ``sku_not_found``."""
     sku = db.session.get(Sku, sku_id) if 0 < sku_id <= MAX_ID else None
     if sku is None:
         raise AppError(CatalogError.SKU_NOT_FOUND, f"No SKU with id {sku_id}.")
