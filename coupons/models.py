@@ -11,10 +11,20 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.database import BigIntegerPK, UTCDateTime, utcnow
@@ -36,12 +46,26 @@ class BatchStatus(StrEnum):
 
 class BatchChannel(StrEnum):
     PUBLIC = "public"  # the claim center
+    NEW_MEMBER = "new_member"  # issued on registration (member_registered)
+    FOLLOWER = "follower"  # issued on following the official account (member_followed)
+    TARGETED = "targeted"  # issued by marketing to chosen members (a background job)
+    FRIEND_PURCHASE = "friend_purchase"  # to a sharer when a referred friend's first order is paid
+    EXCHANGE_CODE = "exchange_code"  # printed codes a shopper exchanges into the wallet
+
+
+class BatchUsage(StrEnum):
+    """Where a batch's coupons can be spent."""
+
+    ONLINE = "online"  # at checkout in the mini-program
+    IN_STORE = "in_store"  # shown at the counter and redeemed by staff
+    BOTH = "both"
 
 
 class CouponStatus(StrEnum):
     """Stored states; ``expired`` is also shown for an available coupon past its ``expires_at``."""
 
     AVAILABLE = "available"
+    LOCKED = "locked"  # held by an unpaid order (order_id)
     USED = "used"
     EXPIRED = "expired"
 
@@ -69,6 +93,14 @@ class CouponBatch(db.Model):
     per_member_limit: Mapped[int] = mapped_column(Integer, default=1)
     channel: Mapped[str] = mapped_column(String(16), default=BatchChannel.PUBLIC.value)
     status: Mapped[str] = mapped_column(String(16), default=BatchStatus.DRAFT.value)
+    usage: Mapped[str] = mapped_column(String(16), default=BatchUsage.BOTH.value)
+    # Scope: None means all; a list of ids limits the batch to those products / categories (for
+    # the goods) and to those stores (for in-store redemption and pickup orders).
+    scope_product_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    scope_category_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    scope_store_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    daily_limit: Mapped[int | None] = mapped_column(Integer)  # claims per day (Asia/Shanghai), whole batch
+    budget_note: Mapped[str | None] = mapped_column(Text)
     created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -93,3 +125,62 @@ class Coupon(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(16), default=BatchChannel.PUBLIC.value)  # how it was issued
+    # The order that locked (then used) it; one order per coupon.
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_in: Mapped[str | None] = mapped_column(String(16))  # online | in_store
+    discount_amount: Mapped[int | None] = mapped_column(Integer)  # fen it took off when used
+    # Per-coupon secret of the rotating in-store code (HMAC); never shown.
+    secret: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(32))
+
+
+class CouponRedemption(db.Model):
+    """A coupon redeemed at a store's counter by a clerk; reverted within minutes if scanned by mistake."""
+
+    __tablename__ = "coupon_redemptions"
+    __table_args__ = (Index("ix_coupon_redemptions_store_id_redeemed_at", "store_id", "redeemed_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    coupon_id: Mapped[int] = mapped_column(ForeignKey("coupons.id"), index=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
+    redeemed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reverted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reverted_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"))
+
+
+class CouponExchangeCode(db.Model):
+    """A printed code a shopper exchanges for one coupon of its batch, once."""
+
+    __tablename__ = "coupon_exchange_codes"
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("coupon_batches.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"))
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CouponIssueJob(db.Model):
+    """Targeted issuance to a list (later: a segment) of members, run as a background job."""
+
+    __tablename__ = "coupon_issue_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("coupon_batches.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | finished | failed
+    source: Mapped[dict] = mapped_column(JSON)  # where the member ids come from: {"member_ids": [...]}
+    requested: Mapped[int] = mapped_column(Integer, default=0)
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    issued: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    skip_reasons: Mapped[dict] = mapped_column(JSON, default=dict)  # reason -> count
+    skipped_members: Mapped[list] = mapped_column(JSON, default=list)  # first few: {member_id, reason}
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

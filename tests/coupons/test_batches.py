@@ -41,7 +41,7 @@ def test_create_a_draft_and_read_it_back_with_counts(client, marketing):
     ({"starts_at": "2026-01-01T00:00:00"}, {"starts_at"}),  # naive
     ({"valid_days": None, "starts_at": "2026-02-01T00:00:00Z", "ends_at": "2026-01-01T00:00:00Z"}, {"ends_at"}),
     ({"starts_at": "2026-01-01T00:00:00Z"}, {"starts_at"}),  # both a window and valid_days
-    ({"channel": "targeted"}, {"channel"}),
+    ({"channel": "lottery"}, {"channel"}),
     ({"name": ""}, {"name"}),
 ])
 def test_invalid_batches_are_422_naming_the_fields(client, marketing, changes, fields):
