@@ -27,3 +27,7 @@ order_refunded = _signals.signal(
     "order-refunded", doc="kwargs: order_id, member_id, refund_id, amount (fen refunded now), "
                           "refunded_total (fen, all refunds so far), amount_paid (fen), full (bool)")
 order_completed = _signals.signal("order-completed", doc="kwargs: order_id, member_id, store_id")
+
+friend_first_purchase = _signals.signal(
+    "friend-first-purchase", doc="A referred friend's first order was paid (sent by referral, inside the "
+                                 "payment's transaction). kwargs: sharer_member_id, friend_member_id, order_id")
