@@ -1,0 +1,22 @@
+"""Referral error codes: the mini-program and the admin console branch on these."""
+
+from shop.errors import ErrorCode
+
+
+class ReferralError(ErrorCode):
+    # shares, opens and binding
+    SHARE_NOT_FOUND = ("share_not_found", 404)
+    SCENE_INVALID = ("scene_invalid", 422)
+
+    # settings
+    REFERRAL_SETTINGS_INVALID = ("referral_settings_invalid", 422)
+
+
+
+    # rewards and withdrawals
+    WITHDRAWAL_NOT_FOUND = ("withdrawal_not_found", 404)
+
+
+
+    # analytics
+    REFERRAL_MEMBER_NOT_FOUND = ("referral_member_not_found", 404)
