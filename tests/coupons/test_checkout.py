@@ -9,6 +9,7 @@ import pytest
 
 from shop.catalog.service import set_store_availability
 from shop.extensions import db
+from shop.points.service import adjust_points
 from tests.conftest import bearer
 from tests.coupons import checkout_fixtures as fixtures
 from tests.coupons.checkout_fixtures import (
@@ -212,3 +213,14 @@ def test_the_wallet_filters_by_state_and_shows_a_coupons_detail(app, client, sho
         response = client.get(url, headers=bob)
         assert response.status_code == 404 and response.get_json()["code"] == "coupon_not_found"
     assert client.get("/api/v1/me/coupons?status=lost", headers=alice).status_code == 422
+
+
+def test_points_take_off_what_the_coupon_leaves(app, client, shop, alice, alice_id):
+    coupon_id = give_coupon(app, alice_id)
+    with app.app_context():
+        adjust_points(member_id=alice_id, delta=100_000, reason="welcome", actor_staff_id=None)
+        db.session.commit()
+    body = preview(client, alice, pickup_basket(shop, coupon_id=coupon_id, points=100_000)).get_json()
+    # The coupon first (1000 off 7200), then points on the 6200 left, at most half of it (the default rule).
+    assert coupon_discount(body) == [("coupons", 1000), ("points", 3100)]
+    assert body["amount_payable"] == 3100
