@@ -32,6 +32,14 @@ def placed_with(client, headers, shop, coupon_id: int, **extra) -> dict:
     return response.get_json()
 
 
+def paid_with_a_coupon(app, client, stub, shop, headers, member_id: int) -> tuple[int, dict]:
+    """A coupon, an order that uses it, paid in WeChat: (coupon id, the placed order's body)."""
+    coupon_id = give_coupon(app, member_id)
+    placed = placed_with(client, headers, shop, coupon_id)
+    stub_pay(stub, prepay_id_of(placed))
+    return coupon_id, placed
+
+
 def order_of(client, headers, order_id: int) -> dict:
     return client.get(f"/api/v1/orders/{order_id}", headers=headers).get_json()
 
@@ -126,9 +134,7 @@ def test_a_coupon_that_expired_while_its_order_waited_is_still_used_when_the_ord
 
 
 def test_a_full_refund_before_pickup_returns_the_coupon(app, client, stub, shop, alice, alice_id, live_server):
-    coupon_id = give_coupon(app, alice_id)
-    placed = placed_with(client, alice, shop, coupon_id)
-    stub_pay(stub, prepay_id_of(placed))
+    coupon_id, placed = paid_with_a_coupon(app, client, stub, shop, alice, alice_id)
     done = refunded(client, alice, placed["order"]["id"])
     assert done["status"] == "refunded" and done["refunded_total"] == 6200
     returned = coupon_state(app, coupon_id)
@@ -139,18 +145,14 @@ def test_a_full_refund_before_pickup_returns_the_coupon(app, client, stub, shop,
 
 def test_a_full_refund_of_a_coupon_past_its_expiry_leaves_it_expired(app, client, stub, shop, alice, alice_id,
                                                                      live_server):
-    coupon_id = give_coupon(app, alice_id)
-    placed = placed_with(client, alice, shop, coupon_id)
-    stub_pay(stub, prepay_id_of(placed))
+    coupon_id, placed = paid_with_a_coupon(app, client, stub, shop, alice, alice_id)
     expire_coupon(app, coupon_id)
     refunded(client, alice, placed["order"]["id"])
     assert coupon_state(app, coupon_id)["status"] == "expired"
 
 
 def test_a_partial_refund_keeps_the_coupon_used(app, client, stub, shop, alice, alice_id, live_server):
-    coupon_id = give_coupon(app, alice_id)
-    placed = placed_with(client, alice, shop, coupon_id)
-    stub_pay(stub, prepay_id_of(placed))
+    coupon_id, placed = paid_with_a_coupon(app, client, stub, shop, alice, alice_id)
     order = order_of(client, alice, placed["order"]["id"])
     latte = next(line for line in order["lines"] if line["sku_id"] == shop.latte)
     done = refunded(client, alice, order["id"], lines=[{"line_id": latte["id"], "quantity": 1}])
@@ -160,9 +162,7 @@ def test_a_partial_refund_keeps_the_coupon_used(app, client, stub, shop, alice, 
 
 def test_a_refund_after_pickup_keeps_the_coupon_used(app, client, stub, shop, alice, alice_id, clerk, staff_token,
                                                      live_server):
-    coupon_id = give_coupon(app, alice_id)
-    placed = placed_with(client, alice, shop, coupon_id)
-    stub_pay(stub, prepay_id_of(placed))
+    coupon_id, placed = paid_with_a_coupon(app, client, stub, shop, alice, alice_id)
     code = order_of(client, alice, placed["order"]["id"])["pickup_code"]
     handed = client.post("/api/v1/staff/pickups", json={"pickup_code": code, "confirm": True}, headers=clerk)
     assert handed.get_json()["order"]["status"] == "completed"
