@@ -28,7 +28,14 @@ blp = Blueprint("coupons", __name__, url_prefix="/api/v1", description=(
     "`flask coupons rebuild-gates` rebuilds the gates from them. At checkout (`coupon_id` of "
     "`orders/preview` and `orders`) a coupon is locked by the order, used when it is paid, released when "
     "it is cancelled, and returned by a full refund before shipping or pickup while still valid "
-    "(see the Coupon schema)."))
+    "(see the Coupon schema). A coupon that cannot be used answers preview and create with its own code: "
+    "404 `coupon_not_found` (unknown or another member's); 409 `coupon_locked`, `coupon_used`, "
+    "`coupon_expired`, `coupon_not_yet_valid`; 422 `coupon_not_usable_online` (in-store only), "
+    "`coupon_store_not_in_scope` (pickup at a store it does not cover; delivery is bound to no store), "
+    "`coupon_not_applicable` (nothing in the basket is covered), `coupon_min_spend_not_met` (measured on "
+    "the covered items). Without `coupon_id`, preview's `suggestions.coupons.best` names the usable coupon "
+    "taking off the most (tie: the soonest to expire); it is not applied until chosen. Percent discounts "
+    "round up to the fen (in the shopper's favour) and no discount exceeds what the covered items cost."))
 ADMIN_ROLES = (Role.MARKETING, Role.ADMIN)
 _KEY_DOC = key_doc("New per claim; a retry with the same key returns the first coupon.")
 
