@@ -20,7 +20,9 @@ from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from coupons.api import blp as coupons_blp
+from coupons.checkout import CouponDiscountProvider
 from coupons.cli import coupons_cli
+from coupons.handlers import wire_checkout_coupons
 from referral import models as referral_models  # noqa: F401  (tables known to migrations until referral has an API)
 from shop.auth import register_jwt_errors
 from shop.catalog.api import blp as catalog_blp
@@ -114,9 +116,11 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _wire_shop_handlers() -> None:
-    """Points react to orders and deduct at checkout; periodic work: timeouts, reconciliation, expiry."""
+    """Coupons and points react to orders and discount at checkout; periodic work: timeouts, reconciliation, expiry."""
     wire_points()
     register_discount_provider(PointsDiscountProvider())
+    wire_checkout_coupons()
+    register_discount_provider(CouponDiscountProvider())
     PERIODIC["orders past their payment window"] = cancel_expired_orders
     PERIODIC["payments reconciled with WeChat Pay"] = reconcile
     PERIODIC["points expiry"] = expire_sweep

@@ -25,7 +25,17 @@ blp = Blueprint("coupons", __name__, url_prefix="/api/v1", description=(
     "(claimable), `paused` (not claimable; activate again) or `ended` (for good). Claims never exceed the "
     "batch's `total` nor its `per_member_limit`, however many arrive at once: an atomic Redis gate hands "
     "out each claim, and the coupon rows (unique per batch, member and sequence) are the record; "
-    "`flask coupons rebuild-gates` rebuilds the gates from them."))
+    "`flask coupons rebuild-gates` rebuilds the gates from them. At checkout (`coupon_id` of "
+    "`orders/preview` and `orders`) a coupon is locked by the order, used when it is paid, released when "
+    "it is cancelled, and returned by a full refund before shipping or pickup while still valid "
+    "(see the Coupon schema). A coupon that cannot be used answers preview and create with its own code: "
+    "404 `coupon_not_found` (unknown or another member's); 409 `coupon_locked`, `coupon_used`, "
+    "`coupon_expired`, `coupon_not_yet_valid`; 422 `coupon_not_usable_online` (in-store only), "
+    "`coupon_store_not_in_scope` (pickup at a store it does not cover; delivery is bound to no store), "
+    "`coupon_not_applicable` (nothing in the basket is covered), `coupon_min_spend_not_met` (measured on "
+    "the covered items). Without `coupon_id`, preview's `suggestions.coupons.best` names the usable coupon "
+    "taking off the most (tie: the soonest to expire); it is not applied until chosen. Percent discounts "
+    "round up to the fen (in the shopper's favour) and no discount exceeds what the covered items cost."))
 ADMIN_ROLES = (Role.MARKETING, Role.ADMIN)
 _KEY_DOC = key_doc("New per claim; a retry with the same key returns the first coupon.")
 
@@ -143,6 +153,15 @@ def claim_coupon(batch_id):
 def my_coupons(args):
     """Your coupons: `available` soonest to expire first, others newest first
 
-    A coupon past its `expires_at` shows as `expired`. Role: shopper.
+    A coupon past its `expires_at` shows as `expired`; `locked` ones are held by an unpaid order.
+    Role: shopper.
     """
     return claiming.wallet(current_member_id(), now=utcnow(), **args)
+
+
+@blp.route("/me/coupons/<int:coupon_id>", methods=["GET"])
+@roles_required(Role.SHOPPER)
+@blp.response(200, CouponSchema)
+def my_coupon(coupon_id):
+    """One of your coupons, with its batch; another member's is 404 `coupon_not_found`. Role: shopper."""
+    return claiming.own_coupon(current_member_id(), coupon_id, now=utcnow())

@@ -148,7 +148,7 @@ def shown_status(coupon: Coupon, now: datetime) -> str:
 
 
 def wallet(member_id: int, *, status: str | None, now: datetime, page: int, page_size: int) -> dict[str, Any]:
-    """The member's coupons with their batch, by shown status (all if None)."""
+    """The member's coupons with their batch, by shown status (all if None; locked: held by an unpaid order)."""
     statement = select(Coupon, CouponBatch).join(CouponBatch, CouponBatch.id == Coupon.batch_id).where(
         Coupon.member_id == member_id)
     available = (Coupon.status == CouponStatus.AVAILABLE.value) & (Coupon.expires_at > now)
@@ -157,10 +157,20 @@ def wallet(member_id: int, *, status: str | None, now: datetime, page: int, page
     elif status == CouponStatus.EXPIRED:
         statement = statement.where(or_(Coupon.status == CouponStatus.EXPIRED.value,
                                         (Coupon.status == CouponStatus.AVAILABLE.value) & (Coupon.expires_at <= now)))
-    elif status == CouponStatus.USED:
-        statement = statement.where(Coupon.status == CouponStatus.USED.value)
+    elif status in (CouponStatus.USED, CouponStatus.LOCKED):
+        statement = statement.where(Coupon.status == status)
     if status != CouponStatus.AVAILABLE:
         statement = statement.order_by(Coupon.id.desc())
     result = paginate(statement, page=page, page_size=page_size, rows=True)
     return {**result, "items": [{"coupon": coupon, "batch": batch, "status": shown_status(coupon, now)}
                                 for coupon, batch in result["items"]]}
+
+
+def own_coupon(member_id: int, coupon_id: int, *, now: datetime) -> dict[str, Any]:
+    """One of the member's coupons with its batch; another member's (or an unknown one) is a 404."""
+    found = db.session.execute(select(Coupon, CouponBatch).join(CouponBatch, CouponBatch.id == Coupon.batch_id)
+                               .where(Coupon.id == coupon_id, Coupon.member_id == member_id)).first()
+    if found is None:
+        raise AppError(CouponError.COUPON_NOT_FOUND, "You hold no such coupon.")
+    coupon, batch = found
+    return {"coupon": coupon, "batch": batch, "status": shown_status(coupon, now)}

@@ -10,3 +10,13 @@ class CouponError(ErrorCode):
     COUPON_OUT_OF_STOCK = ("coupon_out_of_stock", 409)  # the batch's total is all claimed
     COUPON_LIMIT_REACHED = ("coupon_limit_reached", 409)  # this member holds the per-member limit
     COUPON_CLAIM_CONFLICT = ("coupon_claim_conflict", 409)  # a simultaneous claim of the same member won; retry
+    # The wallet and checkout: a coupon that is not the shopper's, or cannot be used on this order.
+    COUPON_NOT_FOUND = ("coupon_not_found", 404)  # unknown, or another member's
+    COUPON_LOCKED = ("coupon_locked", 409)  # held by an unpaid order (pay or cancel it)
+    COUPON_USED = ("coupon_used", 409)
+    COUPON_EXPIRED = ("coupon_expired", 409)
+    COUPON_NOT_YET_VALID = ("coupon_not_yet_valid", 409)
+    COUPON_NOT_USABLE_ONLINE = ("coupon_not_usable_online", 422)  # an in-store coupon
+    COUPON_STORE_NOT_IN_SCOPE = ("coupon_store_not_in_scope", 422)  # a pickup store the coupon does not cover
+    COUPON_NOT_APPLICABLE = ("coupon_not_applicable", 422)  # nothing in the basket is in its scope
+    COUPON_MIN_SPEND_NOT_MET = ("coupon_min_spend_not_met", 422)  # the covered items cost less than min_spend

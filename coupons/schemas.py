@@ -91,10 +91,27 @@ class ClaimableBatchSchema(ma.Schema):
 
 
 class CouponSchema(ma.Schema):
+    """A coupon in the wallet.
+
+    Online, a coupon is `locked` by the order it is chosen for when the order is placed, `used` when
+    that order is paid (a coupon that expired while its order awaited payment is still used: it was
+    valid when the order was placed), and `available` again when the unpaid order is cancelled or
+    times out (`expired` if past its expiry by then). A full refund before the goods are handed over
+    (neither shipped nor picked up) returns the coupon if it is still valid (`expired` otherwise); a
+    partial refund, or a refund after shipping or pickup, does not.
+    """
+
     id = ma.fields.Integer(attribute="coupon.id")
     status = ma.fields.String(metadata={
         "enum": [status.value for status in CouponStatus],
-        "description": "available (usable until expires_at), used, expired (past expires_at unused)."})
+        "description": "available (usable until expires_at), locked (held by an unpaid order), used, "
+                       "expired (past expires_at unused)."})
+    order_id = ma.fields.Integer(attribute="coupon.order_id", allow_none=True,
+                                 metadata={"description": "The order that holds (locked) or used it online."})
+    used_in = ma.fields.String(attribute="coupon.used_in", allow_none=True,
+                               metadata={"enum": ["online", "in_store"]})
+    discount_amount = ma.fields.Integer(attribute="coupon.discount_amount", allow_none=True,
+                                        metadata={"description": "Fen it takes (locked) or took (used) off."})
     sequence = ma.fields.Integer(attribute="coupon.sequence",
                                  metadata={"description": "Your n-th coupon of this batch."})
     valid_from = ma.fields.AwareDateTime(attribute="coupon.valid_from")
@@ -105,6 +122,5 @@ class CouponSchema(ma.Schema):
 
 
 class WalletArgs(PageArgs):
-    status = ma.fields.String(load_default=None, validate=validate.OneOf(
-        [CouponStatus.AVAILABLE.value, CouponStatus.USED.value, CouponStatus.EXPIRED.value]),
+    status = ma.fields.String(load_default=None, validate=validate.OneOf([status.value for status in CouponStatus]),
         metadata={"description": "Only these; all when left out."})

@@ -25,7 +25,8 @@ order_paid = _signals.signal(
 order_cancelled = _signals.signal("order-cancelled", doc="kwargs: order_id, member_id, reason")
 order_refunded = _signals.signal(
     "order-refunded", doc="kwargs: order_id, member_id, refund_id, amount (fen refunded now), "
-                          "refunded_total (fen, all refunds so far), amount_paid (fen), full (bool)")
+                          "refunded_total (fen, all refunds so far), amount_paid (fen), full (bool), "
+                          "goods_handed_over (bool: shipped or picked up before this refund)")
 order_completed = _signals.signal("order-completed", doc="kwargs: order_id, member_id, store_id")
 
 friend_first_purchase = _signals.signal(

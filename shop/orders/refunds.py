@@ -25,7 +25,8 @@ from shop.wechat.pay import wechat_pay
 
 log = logging.getLogger(__name__)
 SHOPPER_REFUNDABLE = {OrderStatus.PAID, OrderStatus.READY_FOR_PICKUP}
-STAFF_REFUNDABLE = SHOPPER_REFUNDABLE | {OrderStatus.SHIPPED, OrderStatus.COMPLETED}
+HANDED_OVER = {OrderStatus.SHIPPED, OrderStatus.COMPLETED}  # the goods left us: shipped, or picked up
+STAFF_REFUNDABLE = SHOPPER_REFUNDABLE | HANDED_OVER
 
 
 def request_refund(order: Order, *, reason: str, lines: list[dict[str, int]] | None, requested_by: str,
@@ -87,12 +88,14 @@ def refund_succeeded(number: str, *, at: datetime) -> bool:
     order = refund.order
     if refund.requested_by == "system" and refund.reason == "paid_after_cancel":
         return True  # money for a cancelled order: nothing of the order changes
-    _apply_to_order(order, refund)
+    handed_over = order.status in HANDED_OVER  # before the refund moves it
+    _apply_to_order(order, refund, handed_over=handed_over)
     record_event(order.member_id, JourneyKind.ORDER_REFUNDED, store_id=order.store_id, occurred_at=at,
                  order_id=order.id, amount=refund.amount)
     events.order_refunded.send(order_id=order.id, member_id=order.member_id, refund_id=refund.id,
                                amount=refund.amount, refunded_total=order.refunded_total,
-                               amount_paid=order.amount_paid, full=order.status == OrderStatus.REFUNDED)
+                               amount_paid=order.amount_paid, full=order.status == OrderStatus.REFUNDED,
+                               goods_handed_over=handed_over)
     return True
 
 
@@ -101,8 +104,7 @@ def refund_failed(number: str) -> None:
                        .values(status=RefundStatus.FAILED.value))
 
 
-def _apply_to_order(order: Order, refund: Refund) -> None:
-    handed_over = order.status in (OrderStatus.COMPLETED, OrderStatus.SHIPPED)
+def _apply_to_order(order: Order, refund: Refund, *, handed_over: bool) -> None:
     by_id = {line.id: line for line in order.lines}
     for portion in refund.lines:
         line = by_id[portion["line_id"]]

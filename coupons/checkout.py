@@ -1,0 +1,161 @@
+"""The coupon at checkout: a ``shop.pricing.DiscountProvider`` that runs before points.
+
+The shopper's choice is ``{"coupons": {"coupon_id": N}}`` (the order body's ``coupon_id``). Preview
+and create quote it: a coupon that cannot be used on this order is refused with its own error code
+(``coupon_not_found`` for an unknown or another member's coupon, ``coupon_locked``,
+``coupon_used``, ``coupon_expired``, ``coupon_not_usable_online``, ``coupon_store_not_in_scope``,
+``coupon_not_applicable``, ``coupon_min_spend_not_met``). Without a choice nothing is taken off,
+and the suggestion names the best usable coupon (the largest discount; on a tie the soonest to
+expire) for the shopper to pick.
+
+Create locks the coupon inside the order's transaction with one conditional UPDATE (available,
+unexpired, held by no order -> locked by this one), so two orders can never hold one coupon: the
+loser's whole create rolls back (its stock too) with 409 ``coupon_locked``. What happens next is in
+coupons/handlers.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select, update
+
+from coupons import scope
+from coupons.discount import Offer, discount_fen, reaches_min_spend
+from coupons.errors import CouponError
+from coupons.models import Coupon, CouponBatch, CouponStatus
+from shop.database import utcnow
+from shop.errors import AppError
+from shop.extensions import db
+from shop.pricing import Discount, PricingRequest
+
+# What checkout reads of a coupon and its batch: one row, through Core (no ORM objects to build).
+_COLUMNS = (Coupon.id, Coupon.member_id, Coupon.status, Coupon.order_id, Coupon.valid_from, Coupon.expires_at,
+            Coupon.batch_id, CouponBatch.name, CouponBatch.kind, CouponBatch.amount_off, CouponBatch.percent,
+            CouponBatch.max_off, CouponBatch.min_spend, CouponBatch.usage, CouponBatch.scope_product_ids,
+            CouponBatch.scope_category_ids, CouponBatch.scope_store_ids)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A coupon against an order: the fen it takes off, or why it cannot be used."""
+
+    amount: int
+    problem: tuple[CouponError, str] | None = None
+
+
+class CouponDiscountProvider:
+    name = "coupons"
+    priority = 50  # before points (100): points take off what the coupon leaves
+
+    def quote(self, request: PricingRequest, remaining: int) -> tuple[Discount | None, dict[str, Any]]:
+        coupon_id = chosen_coupon_id(request)
+        now = utcnow()
+        if coupon_id is None:
+            return None, best_coupon(request, now)
+        row = _coupon_row(coupon_id)
+        if row is None or row.member_id != request.member_id:
+            raise AppError(CouponError.COUPON_NOT_FOUND, "You hold no such coupon.",
+                           errors={"coupon_id": ["Not one of your coupons."]})
+        verdict = assess(row, request, now)
+        if verdict.problem is not None:
+            code, message = verdict.problem
+            raise AppError(code, message, errors={"coupon_id": [message]})
+        return Discount(source=self.name, amount=min(verdict.amount, remaining), label=row.name,
+                        details={"coupon_id": row.id, "batch_id": row.batch_id}), {}
+
+    def commit(self, request: PricingRequest, discount: Discount, *, order_id: int) -> None:
+        lock(discount.details["coupon_id"], member_id=request.member_id, order_id=order_id,
+             amount=discount.amount, now=utcnow())
+
+
+def chosen_coupon_id(request: PricingRequest) -> int | None:
+    """The coupon the shopper chose, if any (the order schema already checked it is a positive id)."""
+    choice = (request.choices or {}).get("coupons") or {}
+    coupon_id = choice.get("coupon_id") if isinstance(choice, dict) else None
+    if coupon_id is None:
+        return None
+    if isinstance(coupon_id, bool) or not isinstance(coupon_id, int) or coupon_id <= 0:
+        raise AppError(CouponError.COUPON_NOT_FOUND, "You hold no such coupon.",
+                       errors={"coupon_id": ["Not one of your coupons."]})
+    return coupon_id
+
+
+def assess(row: Row, request: PricingRequest, now: datetime) -> Assessment:
+    """What the coupon (a row of ``_COLUMNS``) takes off this order, or why it cannot be used."""
+    state = _state_problem(row, now)
+    if state is not None:
+        return Assessment(0, state)
+    if not scope.usable_online(row.usage):
+        return Assessment(0, (CouponError.COUPON_NOT_USABLE_ONLINE,
+                              "This coupon is for use in a store: show its code at the counter."))
+    if not scope.store_allows(row.scope_store_ids, request.fulfilment, request.store_id):
+        return Assessment(0, (CouponError.COUPON_STORE_NOT_IN_SCOPE,
+                              "This coupon cannot be used for pickup at this store."))
+    covered = scope.scoped_total(request.lines, row.scope_product_ids, row.scope_category_ids)
+    if covered == 0:
+        return Assessment(0, (CouponError.COUPON_NOT_APPLICABLE, "Nothing in this order is covered by this coupon."))
+    offer = Offer(kind=row.kind, amount_off=row.amount_off, percent=row.percent, max_off=row.max_off,
+                  min_spend=row.min_spend or 0)
+    if not reaches_min_spend(offer, covered):
+        return Assessment(0, (CouponError.COUPON_MIN_SPEND_NOT_MET,
+                              f"Spend {_yuan(offer.min_spend)} on the items this coupon covers to use it "
+                              f"({_yuan(covered)} so far)."))
+    return Assessment(discount_fen(offer, covered))
+
+
+def best_coupon(request: PricingRequest, now: datetime) -> dict[str, Any]:
+    """The suggestion: the usable coupon taking off the most (tie: soonest to expire), and how many are usable."""
+    rows = db.session.execute(
+        select(*_COLUMNS).join(CouponBatch, CouponBatch.id == Coupon.batch_id)
+        .where(Coupon.member_id == request.member_id, Coupon.status == CouponStatus.AVAILABLE.value,
+               Coupon.expires_at > now)).all()
+    usable = [(verdict.amount, row) for row in rows if (verdict := assess(row, request, now)).problem is None
+              and verdict.amount > 0]
+    if not usable:
+        return {"best": None, "usable_count": 0}
+    amount, row = min(usable, key=lambda pair: (-pair[0], pair[1].expires_at, pair[1].id))
+    return {"best": {"coupon_id": row.id, "amount": amount, "label": row.name,
+                     "expires_at": row.expires_at.isoformat()},
+            "usable_count": len(usable)}
+
+
+def lock(coupon_id: int, *, member_id: int, order_id: int, amount: int, now: datetime) -> None:
+    """Hold the coupon for the order (same transaction); idempotent for the same order, 409 otherwise."""
+    changed = db.session.execute(
+        update(Coupon).where(Coupon.id == coupon_id, Coupon.member_id == member_id,
+                             Coupon.status == CouponStatus.AVAILABLE.value, Coupon.order_id.is_(None),
+                             Coupon.expires_at > now, Coupon.valid_from <= now)
+        .values(status=CouponStatus.LOCKED.value, order_id=order_id, locked_at=now, discount_amount=amount)
+        .execution_options(synchronize_session=False)).rowcount
+    if changed:
+        return
+    row = _coupon_row(coupon_id)
+    if row is not None and row.order_id == order_id:
+        return  # this order holds it already
+    code, message = (_state_problem(row, now) if row is not None else None) or (
+        CouponError.COUPON_LOCKED, "Another order took this coupon at the same moment.")
+    raise AppError(code, message, errors={"coupon_id": [message]})
+
+
+def _state_problem(row: Row, now: datetime) -> tuple[CouponError, str] | None:
+    if row.status == CouponStatus.USED:
+        return CouponError.COUPON_USED, "This coupon has been used."
+    if row.status == CouponStatus.LOCKED:
+        return CouponError.COUPON_LOCKED, "An unpaid order holds this coupon: pay or cancel that order first."
+    if row.status == CouponStatus.EXPIRED or row.expires_at <= now:
+        return CouponError.COUPON_EXPIRED, "This coupon has expired."
+    if row.valid_from > now:
+        return CouponError.COUPON_NOT_YET_VALID, f"This coupon can be used from {row.valid_from.isoformat()}."
+    return None
+
+
+def _coupon_row(coupon_id: int) -> Row | None:
+    return db.session.execute(select(*_COLUMNS).join(CouponBatch, CouponBatch.id == Coupon.batch_id)
+                              .where(Coupon.id == coupon_id)).first()
+
+
+def _yuan(fen: int) -> str:
+    return f"¥{fen // 100}.{fen % 100:02d}"
