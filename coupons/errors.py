@@ -10,3 +10,18 @@ class CouponError(ErrorCode):
     COUPON_OUT_OF_STOCK = ("coupon_out_of_stock", 409)  # the batch's total is all claimed
     COUPON_LIMIT_REACHED = ("coupon_limit_reached", 409)  # this member holds the per-member limit
     COUPON_CLAIM_CONFLICT = ("coupon_claim_conflict", 409)  # a simultaneous claim of the same member won; retry
+
+    # In-store redemption: the shopper's rotating code and the clerk's redemption (coupons/redemption.py).
+    COUPON_NOT_FOUND = ("coupon_not_found", 404)  # not one of your coupons
+    COUPON_CODE_INVALID = ("coupon_code_invalid", 404)  # no coupon has this code (mistyped or forged); counted
+    COUPON_CODE_STALE = ("coupon_code_stale", 409)  # an older code of the coupon: ask for the one on screen now
+    COUPON_ONLINE_ONLY = ("coupon_online_only", 409)  # the batch is for online checkout only
+    COUPON_STORE_OUT_OF_SCOPE = ("coupon_store_out_of_scope", 403)  # not valid at this store
+    COUPON_NOT_YET_VALID = ("coupon_not_yet_valid", 409)
+    COUPON_EXPIRED = ("coupon_expired", 409)
+    COUPON_ALREADY_USED = ("coupon_already_used", 409)  # used online, or redeemed by another clerk
+    COUPON_LOCKED = ("coupon_locked", 409)  # held by an unpaid online order
+    REDEMPTION_STORE_REQUIRED = ("redemption_store_required", 422)  # a clerk of several stores names one
+    REDEMPTION_STORE_NOT_YOURS = ("redemption_store_not_yours", 403)  # the clerk is not bound to that store
+    REDEMPTION_NOT_FOUND = ("redemption_not_found", 404)  # none with this id at your stores
+    REDEMPTION_REVERT_WINDOW_CLOSED = ("redemption_revert_window_closed", 409)  # more than 10 minutes ago
