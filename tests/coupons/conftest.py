@@ -65,6 +65,7 @@ def stores(app) -> tuple[int, int]:
 @pytest.fixture
 def in_store_coupon(app, client, login, active_batch):
     """A coupon claimed by a shopper from a new batch usable in stores (``usage``, ``scope_store_ids``)."""
+    tokens: dict[str, dict] = {}  # a WeChat code logs in once: each shopper logs in once per test
 
     def make(shopper: str = "alice:1", usage: str = "in_store", scope_store_ids: list[int] | None = None,
              **batch) -> HeldCoupon:
@@ -73,7 +74,7 @@ def in_store_coupon(app, client, login, active_batch):
             db.session.execute(update(CouponBatch).where(CouponBatch.id == batch_id)
                                .values(usage=usage, scope_store_ids=scope_store_ids))
             db.session.commit()
-        headers = bearer(login(shopper)["token"])
+        headers = tokens.get(shopper) or tokens.setdefault(shopper, bearer(login(shopper)["token"]))
         claimed = client.post(f"/api/v1/coupon-batches/{batch_id}/claim",
                               headers={**headers, "Idempotency-Key": new_key()})
         assert claimed.status_code == 201, claimed.get_json()
