@@ -64,10 +64,13 @@ def acting_store(staff: Principal, store_id: int | None) -> int:
 def redeem(staff: Principal, raw_code: str, *, store_id: int | None, now: datetime) -> tuple[CouponRedemption, bool]:
     """(redemption, created): redeem the coupon showing ``raw_code`` at the clerk's store, once."""
     store = acting_store(staff, store_id)
-    coupon, batch = _by_code(raw_code, staff, store, now)
+    coupon, batch, verdict = _by_code(raw_code, staff, store, now)
     earlier = _open_redemption(coupon.id, staff.staff_id)
-    if earlier is not None:  # the same clerk retrying (a lost answer, a second scan)
+    if earlier is not None:  # the same clerk retrying (a lost answer, a second scan), even minutes later
         return earlier, False
+    if verdict is code.Verdict.STALE:
+        raise AppError(CouponError.COUPON_CODE_STALE,
+                       "This code is out of date: ask the shopper to open the coupon and show the current code.")
     _refuse_unusable(coupon, batch, now)
     _refuse_other_store(batch, store)
     if not _mark_used(coupon.id, now):
@@ -144,8 +147,8 @@ def redemption_view(redemption: CouponRedemption, batch: CouponBatch | None = No
             "revertible_until": redemption.redeemed_at + REVERT_WINDOW}
 
 
-def _by_code(raw_code: str, staff: Principal, store: int, now: datetime) -> tuple[Coupon, CouponBatch]:
-    """The coupon this code is showing now; a wrong code tells nothing about any coupon."""
+def _by_code(raw_code: str, staff: Principal, store: int, now: datetime) -> tuple[Coupon, CouponBatch, code.Verdict]:
+    """The coupon this code shows, now or minutes ago (the verdict says which); a wrong code tells nothing."""
     parsed = code.parse(raw_code)
     row = None if parsed is None else db.session.execute(
         select(Coupon, CouponBatch).join(CouponBatch, CouponBatch.id == Coupon.batch_id)
@@ -154,10 +157,7 @@ def _by_code(raw_code: str, staff: Principal, store: int, now: datetime) -> tupl
     if verdict is code.Verdict.INVALID:
         log.warning("wrong coupon code by staff %s at store %s", staff.staff_id, store)
         raise AppError(CouponError.COUPON_CODE_INVALID, "No coupon shows this code; check it and type it again.")
-    if verdict is code.Verdict.STALE:
-        raise AppError(CouponError.COUPON_CODE_STALE,
-                       "This code is out of date: ask the shopper to open the coupon and show the current code.")
-    return row[0], row[1]
+    return row[0], row[1], verdict
 
 
 def _refuse_unusable(coupon: Coupon, batch: CouponBatch, now: datetime) -> None:

@@ -134,7 +134,8 @@ def test_the_current_and_previous_codes_redeem_older_and_forged_ones_do_not(app,
     def redeem(coupon, typed):
         return in_service(app, lambda: redemption.redeem(clerk, typed, store_id=None, now=now))
 
-    assert isinstance(redeem(current, code_at(app, current.id, now)), int)
+    redeemed = redeem(current, code_at(app, current.id, now))
+    assert isinstance(redeemed, int)
     assert isinstance(redeem(previous, code_at(app, previous.id, now - timedelta(seconds=60))), int)
     assert redeem(older, code_at(app, older.id, now - timedelta(seconds=120))) == "coupon_code_stale"
     typed = code_at(app, forged.id, now)
@@ -143,6 +144,10 @@ def test_the_current_and_previous_codes_redeem_older_and_forged_ones_do_not(app,
     assert redeem(forged, f"{forged.id + 1000}{typed[-8:]}") == "coupon_code_invalid"  # no such coupon
     assert [coupon_state(app, c.id)[0] for c in (current, previous, older, forged)] == [
         "used", "used", "available", "available"]
+    # The clerk who redeemed it, retrying minutes later with the old code, gets the same redemption.
+    late = now + timedelta(minutes=5)
+    retried = in_service(app, lambda: redemption.redeem(clerk, code_at(app, current.id, now), store_id=None, now=late))
+    assert retried == redeemed
 
 
 def test_two_clerks_scanning_at_once_redeem_it_once(app, client, in_store_coupon, stores, clerk_of, live_server):
