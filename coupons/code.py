@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import math
 import re
 import struct
@@ -22,11 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+import segno
+
 STEP_SECONDS = 60
 DIGITS = 8
 ACCEPTED_STEPS = 2  # the current step and the one before it
 STALE_STEPS = 10  # older codes up to this many steps back are told apart from forged ones
 QR_PREFIX = "ripple:coupon:"
+QR_SCALE = 8  # pixels per module: about 250 px square for a typical code, crisp on a phone
 _TYPED = re.compile(r"^[1-9]\d{0,17}$")  # an id (no leading zero) then the digits
 _SEPARATORS = re.compile(r"[\s-]+")
 
@@ -103,3 +107,10 @@ def check(secret: str, digits: str, at: datetime) -> Verdict:
 def seconds_left(shown: ShownCode, at: datetime) -> int:
     """Whole seconds until the shown code rotates (at least 1 while it is on screen)."""
     return max(1, math.ceil((shown.valid_until - at) / timedelta(seconds=1)))
+
+
+def qr_png(payload: str) -> bytes:
+    """The payload as a PNG QR code (error correction M: readable off a scratched phone screen)."""
+    out = io.BytesIO()
+    segno.make_qr(payload, error="m").save(out, kind="png", scale=QR_SCALE, border=4)
+    return out.getvalue()

@@ -1,9 +1,9 @@
 """In-store redemption endpoints: the shopper's rotating code, and staff redeeming, reverting, listing."""
 
-from flask import request
+from flask import Response, request
 from flask_smorest import Blueprint
 
-from coupons import redemption
+from coupons import code, redemption
 from coupons.errors import CouponError
 from coupons.schemas import CouponCodeSchema, RedeemArgs, RedemptionListArgs, RedemptionSchema
 from shop.auth import Role, current_member_id, current_principal, roles_required
@@ -21,6 +21,7 @@ blp = Blueprint("coupon_redemption", __name__, url_prefix="/api/v1", description
 # there is refused (429) until the window ends: guessing 8 digits takes tens of millions of tries.
 WRONG_CODES_PER_CLERK = "10 per 10 minutes"
 WRONG_CODES_PER_STORE = "30 per 10 minutes"
+NOT_STORED = {"Cache-Control": "no-store"}  # a code is good for a minute: no cache may keep it
 
 
 def _per_clerk() -> str:
@@ -55,7 +56,23 @@ def coupon_code(coupon_id):
     404 `coupon_not_found` (not yours), 409 `coupon_online_only`, `coupon_already_used`, `coupon_locked`,
     `coupon_expired`, `coupon_not_yet_valid`. Role: shopper.
     """
-    return redemption.shopper_code(current_member_id(), coupon_id, now=utcnow())
+    return redemption.shopper_code(current_member_id(), coupon_id, now=utcnow()), 200, NOT_STORED
+
+
+@blp.route("/me/coupons/<int:coupon_id>/code/qr.png", methods=["GET"])
+@roles_required(Role.SHOPPER)
+@blp.doc(responses={200: {"description": "The current code's QR payload as a PNG; headers say the code and until "
+                                         "when it holds.",
+                          "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}})
+def coupon_code_qr(coupon_id):
+    """The code to show, as a QR image
+
+    The same code as `GET /me/coupons/{id}/code` (`X-Coupon-Code`, `X-Code-Valid-Until`), drawn as a PNG for
+    clients that do not render QR codes themselves. Same errors. Role: shopper.
+    """
+    shown = redemption.shopper_code(current_member_id(), coupon_id, now=utcnow())
+    return Response(code.qr_png(shown["qr_payload"]), mimetype="image/png", headers={
+        **NOT_STORED, "X-Coupon-Code": shown["code"], "X-Code-Valid-Until": shown["valid_until"].isoformat()})
 
 
 @blp.route("/staff/redemptions", methods=["POST"])

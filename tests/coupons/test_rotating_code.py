@@ -3,12 +3,14 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import segno
 from sqlalchemy import update
 
 from coupons import code
 from coupons.models import Coupon, CouponStatus
 from shop.auth import Role
 from shop.extensions import db
+from tests.wechat_stub.png import qr_modules
 
 SECRET = "ab" * 32
 NOON = datetime(2026, 11, 23, 12, 0, 30, tzinfo=UTC)  # half-way through a step
@@ -65,6 +67,7 @@ def test_a_shopper_sees_the_code_of_an_in_store_coupon_and_until_when_it_holds(c
     coupon = in_store_coupon(scope_store_ids=[stores[0]])
     response = fetch_code(client, coupon)
     assert response.status_code == 200, response.get_json()
+    assert response.headers["Cache-Control"] == "no-store"
     body = response.get_json()
     assert code.parse(body["code"])[0] == coupon.id
     assert body["qr_payload"] == "ripple:coupon:" + body["code"] and body["display"].replace(" ", "") == body["code"]
@@ -114,3 +117,16 @@ def test_a_coupon_that_cannot_be_redeemed_shows_no_code(app, client, in_store_co
 def test_an_online_only_coupon_shows_no_code(client, in_store_coupon):
     response = fetch_code(client, in_store_coupon(usage="online"))
     assert response.status_code == 409 and response.get_json()["code"] == "coupon_online_only"
+
+
+def test_the_code_comes_as_a_qr_image_too(client, in_store_coupon):
+    coupon = in_store_coupon()
+    response = client.get(f"/api/v1/me/coupons/{coupon.id}/code/qr.png", headers=coupon.shopper)
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert response.headers["Cache-Control"] == "no-store"
+    typed = response.headers["X-Coupon-Code"]
+    assert code.parse(typed)[0] == coupon.id
+    assert qr_modules(response.data) == [[bool(v) for v in row]
+                                         for row in segno.make_qr(code.QR_PREFIX + typed, error="m").matrix]
+    other = client.get(f"/api/v1/me/coupons/{coupon.id + 1}/code/qr.png", headers=coupon.shopper)
+    assert other.status_code == 404 and other.get_json()["code"] == "coupon_not_found"
