@@ -23,6 +23,7 @@ from coupons.api import blp as coupons_blp
 from coupons.checkout import CouponDiscountProvider
 from coupons.cli import coupons_cli
 from coupons.handlers import wire_checkout_coupons
+from coupons.redemption_api import blp as coupon_redemption_blp
 from referral import models as referral_models  # noqa: F401  (tables known to migrations until referral has an API)
 from shop.auth import register_jwt_errors
 from shop.catalog.api import blp as catalog_blp
@@ -54,7 +55,8 @@ from shop.wechat.pay import init_wechat_pay, stub_pay_config
 from shop.wechat.stub.server import WeChatStub, run_forever
 
 ROOT = Path(__file__).resolve().parent
-API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp, coupons_blp)
+API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp, coupons_blp,
+                  coupon_redemption_blp)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

@@ -23,6 +23,8 @@ class JourneyKind(StrEnum):
     ORDER_CANCELLED = "order_cancelled"
     ORDER_REFUNDED = "order_refunded"
     PICKED_UP = "picked_up"
+    COUPON_REDEEMED = "coupon_redeemed"  # by a clerk at a store's counter
+    COUPON_REDEMPTION_REVERTED = "coupon_redemption_reverted"  # the clerk took the redemption back
 
 
 def record_event(member_id: int, kind: str, *, store_id: int | None = None, share_id: int | None = None,

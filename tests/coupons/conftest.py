@@ -1,10 +1,16 @@
 """Coupon test helpers: a batch made and activated through the admin API."""
 
 import uuid
+from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import update
 
+from coupons.models import CouponBatch
 from shop.auth import Role
+from shop.extensions import db
+from tests.conftest import bearer
+from tests.factories import make_store
 
 
 def batch_body(**overrides) -> dict:
@@ -33,5 +39,45 @@ def active_batch(client, marketing):
         activated = client.post(f"/api/v1/admin/coupon-batches/{batch_id}/activate", headers=marketing)
         assert activated.status_code == 200, activated.get_json()
         return batch_id
+
+    return make
+
+
+# In-store redemption (test_rotating_code.py, test_redemption*.py): stores, and coupons usable there.
+
+
+@dataclass
+class HeldCoupon:
+    id: int
+    batch_id: int
+    shopper: dict  # the holder's bearer headers
+
+
+@pytest.fixture
+def stores(app) -> tuple[int, int]:
+    """Two stores: (a, b)."""
+    with app.app_context():
+        first, second = make_store(), make_store()
+        db.session.commit()
+        return first.id, second.id
+
+
+@pytest.fixture
+def in_store_coupon(app, client, login, active_batch):
+    """A coupon claimed by a shopper from a new batch usable in stores (``usage``, ``scope_store_ids``)."""
+    tokens: dict[str, dict] = {}  # a WeChat code logs in once: each shopper logs in once per test
+
+    def make(shopper: str = "alice:1", usage: str = "in_store", scope_store_ids: list[int] | None = None,
+             **batch) -> HeldCoupon:
+        batch_id = active_batch(**batch)
+        with app.app_context():
+            db.session.execute(update(CouponBatch).where(CouponBatch.id == batch_id)
+                               .values(usage=usage, scope_store_ids=scope_store_ids))
+            db.session.commit()
+        headers = tokens.get(shopper) or tokens.setdefault(shopper, bearer(login(shopper)["token"]))
+        claimed = client.post(f"/api/v1/coupon-batches/{batch_id}/claim",
+                              headers={**headers, "Idempotency-Key": new_key()})
+        assert claimed.status_code == 201, claimed.get_json()
+        return HeldCoupon(claimed.get_json()["id"], batch_id, headers)
 
     return make

@@ -1,0 +1,196 @@
+"""In-store redemption: the code a shopper shows, a clerk redeeming it once, reverting a mistake.
+
+A clerk redeems a coupon at one of the stores they are bound to. The coupon row moves from
+``available`` to ``used`` by a conditional UPDATE, so of two clerks scanning the same code at
+once exactly one succeeds; a retry by the clerk who redeemed it returns that redemption again.
+Within ``REVERT_WINDOW`` a clerk of the same store can take it back (the clerk scanned the wrong
+coupon): the coupon is available again and the redemption keeps who reverted it and when.
+
+Plain functions over explicit arguments and an explicit ``now``; nothing here commits (the API does).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from coupons import code
+from coupons.errors import CouponError
+from coupons.models import BatchUsage, Coupon, CouponBatch, CouponRedemption, CouponStatus
+from shop.auth import Principal, Role
+from shop.errors import AppError
+from shop.extensions import db
+from shop.members.journey import JourneyKind, record_event
+from shop.pagination import paginate
+
+log = logging.getLogger(__name__)
+
+REVERT_WINDOW = timedelta(minutes=10)
+IN_STORE = "in_store"
+
+
+def shopper_code(member_id: int, coupon_id: int, *, now: datetime) -> dict[str, Any]:
+    """The rotating code of one of the member's coupons, if it can be redeemed in a store now."""
+    row = db.session.execute(select(Coupon, CouponBatch).join(CouponBatch, CouponBatch.id == Coupon.batch_id)
+                             .where(Coupon.id == coupon_id, Coupon.member_id == member_id)).first()
+    if row is None:
+        raise AppError(CouponError.COUPON_NOT_FOUND, "You hold no coupon with this id.")
+    coupon, batch = row
+    _refuse_unusable(coupon, batch, now)
+    shown = code.shown_code(coupon.id, coupon.secret, now)
+    return {"coupon_id": coupon.id, "code": shown.code, "display": shown.display, "qr_payload": shown.qr_payload,
+            "valid_until": shown.valid_until, "seconds_left": code.seconds_left(shown, now),
+            "step_seconds": code.STEP_SECONDS, "store_ids": batch.scope_store_ids}
+
+
+def acting_store(staff: Principal, store_id: int | None) -> int:
+    """The store a clerk redeems for: the one named (theirs), or their only store."""
+    if store_id is None:
+        if len(staff.store_ids) == 1:
+            return staff.store_ids[0]
+        if not staff.store_ids:
+            raise AppError(CouponError.REDEMPTION_STORE_NOT_YOURS, "Your account is not bound to any store.")
+        raise AppError(CouponError.REDEMPTION_STORE_REQUIRED,
+                       "You work at several stores: say which one in store_id.",
+                       errors={"store_id": ["Required for a clerk of several stores."]})
+    if store_id not in staff.store_ids:
+        raise AppError(CouponError.REDEMPTION_STORE_NOT_YOURS, "You are not a clerk of this store.")
+    return store_id
+
+
+def redeem(staff: Principal, raw_code: str, *, store_id: int | None, now: datetime) -> tuple[CouponRedemption, bool]:
+    """(redemption, created): redeem the coupon showing ``raw_code`` at the clerk's store, once."""
+    store = acting_store(staff, store_id)
+    coupon, batch, verdict = _by_code(raw_code, staff, store, now)
+    earlier = _open_redemption(coupon.id, staff.staff_id)
+    if earlier is not None:  # the same clerk retrying (a lost answer, a second scan), even minutes later
+        return earlier, False
+    if verdict is code.Verdict.STALE:
+        raise AppError(CouponError.COUPON_CODE_STALE,
+                       "This code is out of date: ask the shopper to open the coupon and show the current code.")
+    _refuse_unusable(coupon, batch, now)
+    _refuse_other_store(batch, store)
+    if not _mark_used(coupon.id, now):
+        earlier = _open_redemption(coupon.id, staff.staff_id)  # the same clerk's twin request won
+        if earlier is not None:
+            return earlier, False
+        db.session.refresh(coupon)
+        _refuse_unusable(coupon, batch, now)
+        raise AppError(CouponError.COUPON_USED, "This coupon has just been used.")
+    redemption = CouponRedemption(coupon_id=coupon.id, store_id=store, staff_id=staff.staff_id, redeemed_at=now)
+    db.session.add(redemption)
+    db.session.flush()
+    record_event(coupon.member_id, JourneyKind.COUPON_REDEEMED, store_id=store, occurred_at=now,
+                 coupon_id=coupon.id, batch_id=batch.id, redemption_id=redemption.id, staff_id=staff.staff_id)
+    return redemption, True
+
+
+def revert(staff: Principal, redemption_id: int, *, now: datetime) -> tuple[CouponRedemption, bool]:
+    """(redemption, changed): take a redemption of the clerk's store back within ``REVERT_WINDOW``.
+
+    Reverting twice returns the reverted redemption. The coupon becomes available again (expired,
+    if its validity ended meanwhile).
+    """
+    redemption = db.session.get(CouponRedemption, redemption_id)
+    if redemption is None or redemption.store_id not in staff.store_ids:
+        raise AppError(CouponError.REDEMPTION_NOT_FOUND, "No redemption with this id at your stores.")
+    if redemption.reverted_at is not None:
+        return redemption, False
+    if now - redemption.redeemed_at > REVERT_WINDOW:
+        minutes = int(REVERT_WINDOW.total_seconds() // 60)
+        raise AppError(CouponError.REDEMPTION_REVERT_WINDOW_CLOSED,
+                       f"A redemption can be reverted only within {minutes} minutes.")
+    changed = db.session.execute(
+        update(CouponRedemption).where(CouponRedemption.id == redemption.id, CouponRedemption.reverted_at.is_(None))
+        .values(reverted_at=now, reverted_by_staff_id=staff.staff_id)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(redemption)
+    if not changed:  # another clerk of the store reverted it at the same moment
+        return redemption, False
+    coupon = db.session.get(Coupon, redemption.coupon_id)
+    back = CouponStatus.EXPIRED if coupon.expires_at <= now else CouponStatus.AVAILABLE
+    db.session.execute(
+        update(Coupon).where(Coupon.id == coupon.id, Coupon.status == CouponStatus.USED.value,
+                             Coupon.used_in == IN_STORE)
+        .values(status=back.value, used_at=None, used_in=None).execution_options(synchronize_session=False))
+    record_event(coupon.member_id, JourneyKind.COUPON_REDEMPTION_REVERTED, store_id=redemption.store_id,
+                 occurred_at=now, coupon_id=coupon.id, batch_id=coupon.batch_id, redemption_id=redemption.id,
+                 staff_id=staff.staff_id)
+    return redemption, True
+
+
+def list_redemptions(staff: Principal, *, store_id: int | None, page: int, page_size: int) -> dict[str, Any]:
+    """Redemptions at the clerk's stores (``store_id``: one of them), newest first; an admin sees any store."""
+    statement = (select(CouponRedemption, CouponBatch)
+                 .join(Coupon, Coupon.id == CouponRedemption.coupon_id)
+                 .join(CouponBatch, CouponBatch.id == Coupon.batch_id)
+                 .order_by(CouponRedemption.redeemed_at.desc(), CouponRedemption.id.desc()))
+    if staff.role is not Role.ADMIN:
+        if store_id is not None and store_id not in staff.store_ids:
+            raise AppError(CouponError.REDEMPTION_STORE_NOT_YOURS, "You are not a clerk of this store.")
+        statement = statement.where(CouponRedemption.store_id.in_([store_id] if store_id else staff.store_ids))
+    elif store_id is not None:
+        statement = statement.where(CouponRedemption.store_id == store_id)
+    result = paginate(statement, page=page, page_size=page_size, rows=True)
+    return {**result, "items": [redemption_view(redemption, batch) for redemption, batch in result["items"]]}
+
+
+def redemption_view(redemption: CouponRedemption, batch: CouponBatch | None = None) -> dict[str, Any]:
+    """A redemption with what the coupon gives and until when it can be reverted."""
+    if batch is None:
+        batch = db.session.scalar(select(CouponBatch).join(Coupon, Coupon.batch_id == CouponBatch.id)
+                                  .where(Coupon.id == redemption.coupon_id))
+    return {"redemption": redemption, "batch": batch,
+            "revertible_until": redemption.redeemed_at + REVERT_WINDOW}
+
+
+def _by_code(raw_code: str, staff: Principal, store: int, now: datetime) -> tuple[Coupon, CouponBatch, code.Verdict]:
+    """The coupon this code shows, now or minutes ago (the verdict says which); a wrong code tells nothing."""
+    parsed = code.parse(raw_code)
+    row = None if parsed is None else db.session.execute(
+        select(Coupon, CouponBatch).join(CouponBatch, CouponBatch.id == Coupon.batch_id)
+        .where(Coupon.id == parsed[0])).first()
+    verdict = code.check(row[0].secret, parsed[1], now) if row is not None else code.Verdict.INVALID
+    if verdict is code.Verdict.INVALID:
+        log.warning("wrong coupon code by staff %s at store %s", staff.staff_id, store)
+        raise AppError(CouponError.COUPON_CODE_INVALID, "No coupon shows this code; check it and type it again.")
+    return row[0], row[1], verdict
+
+
+def _refuse_unusable(coupon: Coupon, batch: CouponBatch, now: datetime) -> None:
+    """Raise the error of the first reason the coupon cannot be redeemed in a store now."""
+    if batch.usage == BatchUsage.ONLINE:
+        raise AppError(CouponError.COUPON_ONLINE_ONLY, "This coupon is for online orders only.")
+    if coupon.status == CouponStatus.USED:
+        where = "in a store" if coupon.used_in == IN_STORE else "online"
+        raise AppError(CouponError.COUPON_USED, f"This coupon was already used {where}.")
+    if coupon.status == CouponStatus.LOCKED:
+        raise AppError(CouponError.COUPON_LOCKED,
+                       "This coupon is held by an unpaid online order; cancel that order to use it here.")
+    if coupon.status == CouponStatus.EXPIRED or coupon.expires_at <= now:
+        raise AppError(CouponError.COUPON_EXPIRED, "This coupon has expired.")
+    if coupon.valid_from > now:
+        raise AppError(CouponError.COUPON_NOT_YET_VALID, "This coupon cannot be used yet.")
+
+
+def _refuse_other_store(batch: CouponBatch, store_id: int) -> None:
+    if batch.scope_store_ids is not None and store_id not in batch.scope_store_ids:
+        raise AppError(CouponError.COUPON_STORE_NOT_IN_SCOPE, "This coupon is not valid at this store.")
+
+
+def _open_redemption(coupon_id: int, staff_id: int | None) -> CouponRedemption | None:
+    return db.session.scalar(select(CouponRedemption).where(
+        CouponRedemption.coupon_id == coupon_id, CouponRedemption.staff_id == staff_id,
+        CouponRedemption.reverted_at.is_(None)).order_by(CouponRedemption.id.desc()).limit(1))
+
+
+def _mark_used(coupon_id: int, now: datetime) -> bool:
+    """Available -> used (in store), only if still available and valid now: whether it moved."""
+    return bool(db.session.execute(
+        update(Coupon).where(Coupon.id == coupon_id, Coupon.status == CouponStatus.AVAILABLE.value,
+                             Coupon.valid_from <= now, Coupon.expires_at > now)
+        .values(status=CouponStatus.USED.value, used_in=IN_STORE, used_at=now)
+        .execution_options(synchronize_session=False)).rowcount)

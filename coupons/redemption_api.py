@@ -1,0 +1,131 @@
+"""In-store redemption endpoints: the shopper's rotating code, and staff redeeming, reverting, listing."""
+
+from flask import Response, request
+from flask_smorest import Blueprint
+
+from coupons import code, redemption
+from coupons.errors import CouponError
+from coupons.schemas import CouponCodeSchema, RedeemArgs, RedemptionListArgs, RedemptionSchema
+from shop.auth import Role, current_member_id, current_principal, roles_required
+from shop.database import utcnow
+from shop.extensions import db, limiter
+from shop.pagination import page_of
+
+blp = Blueprint("coupon_redemption", __name__, url_prefix="/api/v1", description=(
+    "Coupons redeemed at a store's counter. The shopper opens a coupon and shows its code (a QR and a number "
+    "that change every 60 seconds, derived with HMAC-SHA256 from the coupon's own secret); a clerk of a store "
+    "in the coupon's scope scans or types it and the coupon is used, once. A clerk of the same store can revert "
+    "a redemption within 10 minutes. Wrong codes are rate limited per clerk and per store."))
+
+# Wrong codes a clerk, and a store's clerks together, may send in a window before every redemption
+# there is refused (429) until the window ends: guessing 8 digits takes tens of millions of tries.
+WRONG_CODES_PER_CLERK = "10 per 10 minutes"
+WRONG_CODES_PER_STORE = "30 per 10 minutes"
+NOT_STORED = {"Cache-Control": "no-store"}  # a code is good for a minute: no cache may keep it
+
+
+def _per_clerk() -> str:
+    return f"staff:{current_principal().staff_id}"
+
+
+def _per_store() -> str:
+    """The store the clerk redeems for (as the service will pick it); the clerk's own bucket if none."""
+    principal = current_principal()
+    body = request.get_json(silent=True)
+    named = body.get("store_id") if isinstance(body, dict) else None
+    if named is None and len(principal.store_ids) == 1:
+        named = principal.store_ids[0]
+    return f"store:{named}" if named in principal.store_ids else f"staff:{principal.staff_id}"
+
+
+def _wrong_code(response) -> bool:
+    """Only codes that match no coupon count against the limits (not used or expired coupons)."""
+    body = response.get_json(silent=True) if response.is_json else None
+    return isinstance(body, dict) and body.get("code") == CouponError.COUPON_CODE_INVALID.value
+
+
+@blp.route("/me/coupons/<int:coupon_id>/code", methods=["GET"])
+@roles_required(Role.SHOPPER)
+@blp.response(200, CouponCodeSchema)
+def coupon_code(coupon_id):
+    """The code to show at a store's counter
+
+    A QR payload and the same code as digits to type. It changes every 60 seconds (fetch again after
+    `seconds_left`); a clerk accepts the current code and the one before it, so a screenshot sent to
+    someone else stops working within two minutes. Only for an available coupon usable in stores:
+    404 `coupon_not_found` (not yours), 409 `coupon_online_only`, `coupon_used`, `coupon_locked`,
+    `coupon_expired`, `coupon_not_yet_valid`. Role: shopper.
+    """
+    return redemption.shopper_code(current_member_id(), coupon_id, now=utcnow()), 200, NOT_STORED
+
+
+@blp.route("/me/coupons/<int:coupon_id>/code/qr.png", methods=["GET"])
+@roles_required(Role.SHOPPER)
+@blp.doc(responses={200: {"description": "The current code's QR payload as a PNG; headers say the code and until "
+                                         "when it holds.",
+                          "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}})
+def coupon_code_qr(coupon_id):
+    """The code to show, as a QR image
+
+    The same code as `GET /me/coupons/{id}/code` (`X-Coupon-Code`, `X-Code-Valid-Until`), drawn as a PNG for
+    clients that do not render QR codes themselves. Same errors. Role: shopper.
+    """
+    shown = redemption.shopper_code(current_member_id(), coupon_id, now=utcnow())
+    return Response(code.qr_png(shown["qr_payload"]), mimetype="image/png", headers={
+        **NOT_STORED, "X-Coupon-Code": shown["code"], "X-Code-Valid-Until": shown["valid_until"].isoformat()})
+
+
+@blp.route("/staff/redemptions", methods=["POST"])
+@roles_required(Role.STAFF)
+@limiter.limit(WRONG_CODES_PER_CLERK, key_func=_per_clerk, deduct_when=_wrong_code)
+@limiter.limit(WRONG_CODES_PER_STORE, key_func=_per_store, deduct_when=_wrong_code)
+@blp.arguments(RedeemArgs)
+@blp.response(201, RedemptionSchema)
+@blp.alt_response(200, schema=RedemptionSchema, description="You had already redeemed this coupon: the same redemption.")
+def redeem(body):
+    """Redeem a shopper's coupon code at your store
+
+    201 with the redemption and what the coupon gives; the same clerk sending the coupon's code again
+    gets 200 with the same redemption. Two clerks at once: one succeeds, the other gets 409
+    `coupon_used`. Errors: 404 `coupon_code_invalid` (no coupon shows this code: counted, and
+    after 10 such codes from a clerk in 10 minutes, or 30 at a store, 429 `rate_limited` until the
+    window ends), 409 `coupon_code_stale` (an older code: ask for the current one), `coupon_expired`,
+    `coupon_not_yet_valid`, `coupon_used`, `coupon_locked` (held by an unpaid online order),
+    `coupon_online_only`; 403 `coupon_store_not_in_scope` (not valid at this store),
+    `redemption_store_not_yours`; 422 `redemption_store_required` (a clerk of several stores names
+    `store_id`). Role: staff.
+    """
+    done, created = redemption.redeem(current_principal(), body["code"], store_id=body["store_id"], now=utcnow())
+    view = redemption.redemption_view(done)
+    db.session.commit()
+    return view, 201 if created else 200
+
+
+@blp.route("/staff/redemptions/<int:redemption_id>/revert", methods=["POST"])
+@roles_required(Role.STAFF)
+@blp.response(200, RedemptionSchema)
+def revert(redemption_id):
+    """Revert a redemption of your store (the wrong coupon was scanned)
+
+    Within 10 minutes of the redemption, by any clerk of its store: the coupon is available again
+    (or expired, if its validity ended meanwhile) and the redemption keeps `reverted_at` and
+    `reverted_by_staff_id`. Reverting again returns the same. 409 `redemption_revert_window_closed`
+    after 10 minutes; 404 `redemption_not_found` (none at your stores). Role: staff.
+    """
+    reverted, _ = redemption.revert(current_principal(), redemption_id, now=utcnow())
+    view = redemption.redemption_view(reverted)
+    db.session.commit()
+    return view
+
+
+@blp.route("/staff/redemptions", methods=["GET"])
+@roles_required(Role.STAFF, Role.ADMIN)
+@blp.arguments(RedemptionListArgs, location="query")
+@blp.response(200, page_of(RedemptionSchema))
+def list_redemptions(args):
+    """Redemptions at your stores, newest first, reverted ones included
+
+    `store_id` narrows to one of your stores (403 `redemption_store_not_yours` for another); an
+    admin sees any store, or all. Role: staff, admin.
+    """
+    return redemption.list_redemptions(current_principal(), **args)
