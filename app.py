@@ -21,7 +21,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from coupons.api import blp as coupons_blp
 from coupons.cli import coupons_cli
-from referral import models as referral_models  # noqa: F401  (tables known to migrations until referral has an API)
+from referral.api import blp as referral_blp
+from referral.handlers import wire_sharing
 from shop.auth import register_jwt_errors
 from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
@@ -52,7 +53,7 @@ from shop.wechat.pay import init_wechat_pay, stub_pay_config
 from shop.wechat.stub.server import WeChatStub, run_forever
 
 ROOT = Path(__file__).resolve().parent
-API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp, coupons_blp)
+API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp, coupons_blp, referral_blp)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -116,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
 def _wire_shop_handlers() -> None:
     """Points react to orders and deduct at checkout; periodic work: timeouts, reconciliation, expiry."""
     wire_points()
+    wire_sharing()
     register_discount_provider(PointsDiscountProvider())
     PERIODIC["orders past their payment window"] = cancel_expired_orders
     PERIODIC["payments reconciled with WeChat Pay"] = reconcile
