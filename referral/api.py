@@ -203,32 +203,19 @@ def list_flags(page):
     return paginate(binding.flags(), **page)
 
 
-def _resolve(member_id: int, *, confirm: bool, reason: str):
-    binding.resolve_flag(member_id, confirm=confirm, reason=reason, staff_id=current_principal().staff_id,
-                         now=utcnow())
+@blp.route("/admin/referral/flags/<int:member_id>/<any(clear, confirm):decision>", methods=["POST"])
+@roles_required(Role.ADMIN)
+@blp.arguments(ReasonArgs)
+@blp.response(200, NodeSchema)
+def decide_flag(args, member_id, decision):
+    """Decide a flagged bind: `clear` (genuine) or `confirm` (abuse)
+
+    Cleared, the bind stands and its rewards wait only for the refund window. Confirmed, the
+    member is detached from the sharer and the flagged rewards stay frozen for good. Both are kept
+    in the member's history with the reason. 409 `referral_not_flagged` when the member's bind is
+    not under review. Role: admin.
+    """
+    binding.resolve_flag(member_id, confirm=decision == "confirm", reason=args["reason"],
+                         staff_id=current_principal().staff_id, now=utcnow())
     db.session.commit()
     return db.session.get(ReferralNode, member_id)
-
-
-@blp.route("/admin/referral/flags/<int:member_id>/clear", methods=["POST"])
-@roles_required(Role.ADMIN)
-@blp.arguments(ReasonArgs)
-@blp.response(200, NodeSchema)
-def clear_flag(args, member_id):
-    """The flagged bind is genuine: it stands, and its rewards wait only for the refund window
-
-    409 `referral_not_flagged` when the member's bind is not under review. Role: admin.
-    """
-    return _resolve(member_id, confirm=False, reason=args["reason"])
-
-
-@blp.route("/admin/referral/flags/<int:member_id>/confirm", methods=["POST"])
-@roles_required(Role.ADMIN)
-@blp.arguments(ReasonArgs)
-@blp.response(200, NodeSchema)
-def confirm_flag(args, member_id):
-    """The flagged bind is abuse: the member is detached from the sharer; flagged rewards stay frozen
-
-    409 `referral_not_flagged` when the member's bind is not under review. Role: admin.
-    """
-    return _resolve(member_id, confirm=True, reason=args["reason"])
