@@ -24,7 +24,8 @@ from coupons.checkout import CouponDiscountProvider
 from coupons.cli import coupons_cli
 from coupons.handlers import wire_checkout_coupons
 from coupons.redemption_api import blp as coupon_redemption_blp
-from referral import models as referral_models  # noqa: F401  (tables known to migrations until referral has an API)
+from referral.api import blp as referral_blp
+from referral.handlers import wire_sharing
 from shop.auth import register_jwt_errors
 from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
@@ -56,7 +57,7 @@ from shop.wechat.stub.server import WeChatStub, run_forever
 
 ROOT = Path(__file__).resolve().parent
 API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp, coupons_blp,
-                  coupon_redemption_blp)
+                  coupon_redemption_blp, referral_blp)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -120,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
 def _wire_shop_handlers() -> None:
     """Coupons and points react to orders and discount at checkout; periodic work: timeouts, reconciliation, expiry."""
     wire_points()
+    wire_sharing()
     register_discount_provider(PointsDiscountProvider())
     wire_checkout_coupons()
     register_discount_provider(CouponDiscountProvider())

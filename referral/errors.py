@@ -7,6 +7,10 @@ class ReferralError(ErrorCode):
     # shares, opens and binding
     SHARE_NOT_FOUND = ("share_not_found", 404)
     SCENE_INVALID = ("scene_invalid", 422)
+    REFERRAL_SELF = ("referral_self", 422)  # a member cannot be their own parent
+    REFERRAL_CYCLE = ("referral_cycle", 409)  # the new parent is the member's descendant
+    REFERRAL_PARENT_NOT_FOUND = ("referral_parent_not_found", 422)
+    REFERRAL_NOT_FLAGGED = ("referral_not_flagged", 409)
 
     # settings
     REFERRAL_SETTINGS_INVALID = ("referral_settings_invalid", 422)

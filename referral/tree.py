@@ -186,3 +186,8 @@ def subtree_summary(member_id: int) -> SubtreeSummary:
     return SubtreeSummary(member_id=member_id, depth=node.depth, size=node.descendants, levels=levels,
                           orders=node.subtree_orders, gmv=node.subtree_gmv, own_orders=node.own_orders,
                           own_gmv=node.own_gmv)
+
+
+def lock_nodes(member_ids: list[int | None]) -> None:
+    """Lock these nodes in id order, the order every writer of the tree uses (so no deadlocks)."""
+    _lock(member_ids)

@@ -1,0 +1,221 @@
+"""Referral endpoints: shares and posters for shoppers; the policy, re-binds, history and flags for admins."""
+
+from flask import Response, g, request
+from flask_smorest import Blueprint
+
+from referral import binding, policy, sharing
+from referral.models import ReferralNode
+from referral.schemas import (
+    ApprovalArgs,
+    ApprovalSchema,
+    HistorySchema,
+    NodeSchema,
+    OpenArgs,
+    OpenSchema,
+    ReasonArgs,
+    RebindArgs,
+    RebindSchema,
+    SettingsArgs,
+    SettingsSchema,
+    ShareArgs,
+    ShareSchema,
+)
+from referral.settings import load_settings
+from shop.auth import Role, current_member_id, current_principal, roles_required
+from shop.database import utcnow
+from shop.extensions import db, limiter
+from shop.pagination import PageArgs, page_of, paginate
+from shop.wechat.gateway import wechat
+
+blp = Blueprint("referral", __name__, url_prefix="/api/v1", description=(
+    "Shares and posters, binding friends under sharers, and the referral policy. A friend is bound "
+    "under a sharer when they open the share (the `scene` of `wechat-login` for new members, "
+    "`POST /shares/open` for everyone) as the policy's bind mode allows; friends bind under any "
+    "sharer, and the sharer policy decides who earns from their purchases. Send the device id the "
+    "mini-program keeps in `X-Device-Id`: a bind from the sharer's own device or address within 30 "
+    "minutes of their share is flagged for review, and its rewards stay frozen until an admin clears it."))
+ADMIN_READERS = (Role.MARKETING, Role.ADMIN)
+# Per member and per client address; the address limit is looser (many phones share a carrier NAT).
+SHARES_PER_MEMBER, SHARES_PER_IP = "30 per minute;300 per day", "120 per minute"
+OPENS_PER_MEMBER, OPENS_PER_IP = "20 per minute;200 per day", "60 per minute"
+POSTERS_PER_MEMBER = "30 per minute"
+
+
+def _member_key() -> str:
+    return f"member:{g.principal.member_id}"
+
+
+def _client() -> binding.Client:
+    return binding.client_of(request.remote_addr, request.headers)
+
+
+def _share_body(share) -> dict:
+    return {"id": share.id, "scene": share.scene, "path": sharing.path_of(share), "product_id": share.product_id,
+            "campaign": share.campaign, "channel": share.channel, "created_at": share.created_at,
+            "earns_rewards": policy.may_earn(share.sharer_id)}
+
+
+@blp.route("/shares", methods=["POST"])
+@roles_required(Role.SHOPPER)
+@limiter.limit(SHARES_PER_MEMBER, key_func=_member_key)
+@limiter.limit(SHARES_PER_IP)
+@blp.arguments(ShareArgs)
+@blp.response(201, ShareSchema)
+def create_share(args):
+    """Share the home page or a product
+
+    The answer's `scene` goes into the poster's mini-program code and `path` into
+    onShareAppMessage. 404 `product_not_found` for a product not on sale. Rate limited per member
+    (30 a minute, 300 a day) and per address (120 a minute). Role: shopper.
+    """
+    client = _client()
+    share = sharing.create_share(current_member_id(), **args, ip=client.ip, device_id=client.device_id, now=utcnow())
+    db.session.commit()
+    return _share_body(share)
+
+
+@blp.route("/shares/<int:share_id>/poster", methods=["GET"])
+@roles_required(Role.SHOPPER)
+@limiter.limit(POSTERS_PER_MEMBER, key_func=_member_key)
+@blp.doc(responses={"200": {"description": "The mini-program code (PNG) carrying the share's scene.",
+                            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}})
+def share_poster(share_id):
+    """The mini-program code of your share, as a PNG
+
+    Made by WeChat once and then served from the cache, so views never count against WeChat's
+    limit. Another member's share is 404 `share_not_found`; WeChat's failures are
+    `wechat_unavailable` (503), `wechat_rate_limited` (429) or `wechat_error` (502). Role: shopper
+    (the sharer).
+    """
+    share = sharing.own_share(share_id, current_member_id())
+    png = sharing.poster_png(share, wechat().miniprogram)
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=86400"})
+
+
+@blp.route("/shares/open", methods=["POST"])
+@roles_required(Role.SHOPPER)
+@limiter.limit(OPENS_PER_MEMBER, key_func=_member_key)
+@limiter.limit(OPENS_PER_IP)
+@blp.arguments(OpenArgs)
+@blp.response(201, OpenSchema)
+@blp.alt_response(200, schema=OpenSchema, description="A repeat: your first open's answer.")
+def open_share(args):
+    """Open a share: record it and bind you under the sharer if the policy allows
+
+    Call it after login whenever the mini-program was opened with a scene (a new member's login
+    with the `scene` has done it already: the call then repeats the first answer, 200). 422
+    `scene_invalid` for what cannot be a scene, 404 `share_not_found` for an unknown one; neither
+    records or binds anything. Rate limited per member (20 a minute) and per address. Role: shopper.
+    """
+    result = binding.open_share(current_member_id(), args["scene"], client=_client(), now=utcnow())
+    db.session.commit()
+    body = {"share_id": result.share.id, "product_id": result.share.product_id, "campaign": result.share.campaign,
+            "outcome": result.opened.outcome, "bound": result.opened.outcome in binding.BINDING_OUTCOMES,
+            "repeat": not result.created, "opened_at": result.opened.opened_at}
+    return body, 201 if result.created else 200
+
+
+@blp.route("/admin/referral/settings", methods=["GET"])
+@roles_required(*ADMIN_READERS)
+@blp.response(200, SettingsSchema)
+def get_settings():
+    """The referral policy. Role: marketing, admin."""
+    settings = load_settings()
+    db.session.commit()  # the defaults' row, on first use
+    return settings
+
+
+@blp.route("/admin/referral/settings", methods=["PUT"])
+@roles_required(Role.ADMIN)
+@blp.arguments(SettingsArgs)
+@blp.response(200, SettingsSchema)
+def put_settings(args):
+    """Change the referral policy
+
+    Send the fields that change; the whole result is checked and 422 `referral_settings_invalid`
+    names each wrong field (more than 2 `reward_levels` is always refused). Who changed it is kept
+    (`updated_by_staff_id`). Role: admin.
+    """
+    settings = policy.update_settings(args, staff_id=current_principal().staff_id, now=utcnow())
+    db.session.commit()
+    return settings
+
+
+def _approval(member_id: int, *, approved: bool, reason: str | None) -> dict:
+    approved_at = policy.set_approval(member_id, approved=approved, reason=reason,
+                                      staff_id=current_principal().staff_id, now=utcnow())
+    db.session.commit()
+    return {"member_id": member_id, "approved_at": approved_at}
+
+
+@blp.route("/admin/referral/members/<int:member_id>/approve", methods=["POST"])
+@roles_required(Role.ADMIN)
+@blp.arguments(ApprovalArgs)
+@blp.response(200, ApprovalSchema)
+def approve_sharer(args, member_id):
+    """Approve a member as a sharer who earns
+
+    Matters under the sharer policy `approved`; kept in the member's history; approving again
+    changes nothing. 404 `referral_member_not_found`. Role: admin.
+    """
+    return _approval(member_id, approved=True, reason=args["reason"])
+
+
+@blp.route("/admin/referral/members/<int:member_id>/approve", methods=["DELETE"])
+@roles_required(Role.ADMIN)
+@blp.response(200, ApprovalSchema)
+def withdraw_approval(member_id):
+    """Withdraw a member's approval as a sharer who earns (kept in the history). Role: admin."""
+    return _approval(member_id, approved=False, reason=None)
+
+
+@blp.route("/admin/referral/members/<int:member_id>/rebind", methods=["POST"])
+@roles_required(Role.ADMIN)
+@blp.arguments(RebindArgs)
+@blp.response(200, RebindSchema)
+def rebind(args, member_id):
+    """Move a member, with their whole downline, under another parent (null: make them a root)
+
+    The reason is required and kept in the history. 422 `referral_self`, `referral_parent_not_found`;
+    409 `referral_cycle` when the parent is in the member's downline. Role: admin.
+    """
+    entry = binding.admin_rebind(member_id, args["parent_id"], reason=args["reason"],
+                                 staff_id=current_principal().staff_id, now=utcnow())
+    db.session.commit()
+    return {"changed": entry is not None, "node": db.session.get(ReferralNode, member_id)}
+
+
+@blp.route("/admin/referral/members/<int:member_id>/history", methods=["GET"])
+@roles_required(*ADMIN_READERS)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(HistorySchema))
+def bind_history(page, member_id):
+    """A member's binds, re-binds, admin changes and flag decisions, newest first. Role: marketing, admin."""
+    return paginate(binding.history(member_id), **page)
+
+
+@blp.route("/admin/referral/flags", methods=["GET"])
+@roles_required(*ADMIN_READERS)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(NodeSchema))
+def list_flags(page):
+    """Binds under review (same device or address as the sharer), newest first. Role: marketing, admin."""
+    return paginate(binding.flags(), **page)
+
+
+@blp.route("/admin/referral/flags/<int:member_id>/<any(clear, confirm):decision>", methods=["POST"])
+@roles_required(Role.ADMIN)
+@blp.arguments(ReasonArgs)
+@blp.response(200, NodeSchema)
+def decide_flag(args, member_id, decision):
+    """Decide a flagged bind: `clear` (genuine) or `confirm` (abuse)
+
+    Cleared, the bind stands and its rewards wait only for the refund window. Confirmed, the
+    member is detached from the sharer and the flagged rewards stay frozen for good. Both are kept
+    in the member's history with the reason. 409 `referral_not_flagged` when the member's bind is
+    not under review. Role: admin.
+    """
+    binding.resolve_flag(member_id, confirm=decision == "confirm", reason=args["reason"],
+                         staff_id=current_principal().staff_id, now=utcnow())
+    db.session.commit()
+    return db.session.get(ReferralNode, member_id)

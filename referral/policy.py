@@ -1,0 +1,123 @@
+"""The referral policy admins set (checked as a whole), who earns, and approving sharers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from referral import tree
+from referral.errors import ReferralError
+from referral.models import (
+    MAX_REWARD_LEVELS,
+    BindHistory,
+    BindMode,
+    ReferralNode,
+    ReferralSettings,
+    RewardBasis,
+    SharerPolicy,
+)
+from referral.settings import SETTINGS_ID, load_settings
+from shop.catalog.models import Sku
+from shop.errors import AppError
+from shop.extensions import db
+from shop.members.models import Member
+
+FIELDS = ("sharer_policy", "bind_mode", "protection_days", "reward_levels", "reward_kind", "reward_basis",
+          "percent_bp", "fixed_per_sku", "refund_window_days", "min_withdrawal")
+MAX_BP = 10_000  # 100 %: rewards for one line never exceed what was paid for it
+TOO_MANY_LEVELS = (f"At most {MAX_REWARD_LEVELS} levels: WeChat forbids multi-level distribution in mini-programs "
+                   "and Chinese law treats three levels as pyramid selling.")
+
+
+def update_settings(changes: dict[str, Any], *, staff_id: int | None, now: datetime) -> ReferralSettings:
+    """Apply the changed fields (others keep their value); 422 naming each wrong field changes nothing."""
+    load_settings()
+    settings = db.session.scalars(select(ReferralSettings).where(ReferralSettings.id == SETTINGS_ID)
+                                  .with_for_update().execution_options(populate_existing=True)).one()
+    merged = {field: changes.get(field, getattr(settings, field)) for field in FIELDS}
+    if merged["bind_mode"] != BindMode.PROTECTED:
+        merged["protection_days"] = None  # only the protected mode has a protection period
+    errors = settings_errors(merged)
+    if errors:
+        raise AppError(ReferralError.REFERRAL_SETTINGS_INVALID, "The referral settings are not valid; see errors.",
+                       errors=errors)
+    merged["percent_bp"] = (list(merged["percent_bp"]) + [0] * MAX_REWARD_LEVELS)[:MAX_REWARD_LEVELS]
+    merged["fixed_per_sku"] = {key: (list(amounts) + [0] * MAX_REWARD_LEVELS)[:MAX_REWARD_LEVELS]
+                               for key, amounts in merged["fixed_per_sku"].items()}
+    for field, value in merged.items():
+        setattr(settings, field, value)
+    settings.updated_at, settings.updated_by_staff_id = now, staff_id
+    return settings
+
+
+def settings_errors(values: dict[str, Any]) -> dict[str, list[str]]:
+    """What is wrong with a whole policy, by field (empty when it is fine)."""
+    errors: dict[str, list[str]] = {}
+    levels = values["reward_levels"]
+    if levels > MAX_REWARD_LEVELS:
+        errors["reward_levels"] = [TOO_MANY_LEVELS]
+    elif levels < 1:
+        errors["reward_levels"] = ["At least 1 level: the sharer's own friends."]
+    if values["bind_mode"] == BindMode.PROTECTED and values["protection_days"] is None:
+        errors["protection_days"] = ["Required with bind_mode protected: the days before a newer share may re-bind."]
+    rates = values["percent_bp"]
+    if len(rates) > MAX_REWARD_LEVELS:
+        errors["percent_bp"] = [TOO_MANY_LEVELS]
+    elif sum(rates[:max(levels, 1)]) > MAX_BP:
+        errors["percent_bp"] = ["The paid levels together exceed 10000 basis points (100 %)."]
+    fixed = values["fixed_per_sku"]
+    if values["reward_basis"] == RewardBasis.FIXED_PER_SKU and not fixed:
+        errors["fixed_per_sku"] = ["Required with reward_basis fixed_per_sku: {sku_id: [level 1, level 2]}."]
+    wrong = _fixed_errors(fixed)
+    if wrong:
+        errors["fixed_per_sku"] = wrong
+    return errors
+
+
+def _fixed_errors(fixed: dict[str, list[int]]) -> list[str]:
+    messages = [f"SKU {key}: {TOO_MANY_LEVELS}" for key, amounts in fixed.items() if len(amounts) > MAX_REWARD_LEVELS]
+    messages += [f"SKU {key}: give the amount of level 1 at least." for key, amounts in fixed.items() if not amounts]
+    ids = {int(key) for key in fixed}
+    known = set(db.session.scalars(select(Sku.id).where(Sku.id.in_(ids)))) if ids else set()
+    messages += [f"SKU {sku_id} does not exist." for sku_id in sorted(ids - known)]
+    return messages
+
+
+def may_earn(member_id: int, settings: ReferralSettings | None = None) -> bool:
+    """Whether the sharer earns rewards under the policy (everyone binds; only these earn)."""
+    policy = (settings or load_settings()).sharer_policy
+    if policy == SharerPolicy.EVERYONE:
+        return True
+    node = db.session.execute(select(ReferralNode.approved_at, ReferralNode.first_paid_at)
+                              .where(ReferralNode.member_id == member_id)).first()
+    if node is None:
+        return False
+    return (node.approved_at if policy == SharerPolicy.APPROVED else node.first_paid_at) is not None
+
+
+def existing_member(member_id: int) -> Member:
+    """The member, or 404 ``referral_member_not_found``."""
+    member = db.session.get(Member, member_id) if 0 < member_id < 2**63 else None
+    if member is None:
+        raise AppError(ReferralError.REFERRAL_MEMBER_NOT_FOUND, f"No member with id {member_id}.")
+    return member
+
+
+def set_approval(member_id: int, *, approved: bool, staff_id: int | None, reason: str | None,
+                 now: datetime) -> datetime | None:
+    """Approve a member as a sharer who earns (or withdraw it); kept in the history. Returns approved_at."""
+    existing_member(member_id)
+    tree.ensure_node(member_id)
+    current = db.session.execute(select(ReferralNode.approved_at, ReferralNode.parent_id)
+                                 .where(ReferralNode.member_id == member_id)).one()
+    if (current.approved_at is not None) == approved:
+        return current.approved_at  # already so: a retry changes nothing
+    approved_at = now if approved else None
+    db.session.execute(update(ReferralNode).where(ReferralNode.member_id == member_id)
+                       .values(approved_at=approved_at))
+    db.session.add(BindHistory(member_id=member_id, old_parent_id=current.parent_id, new_parent_id=current.parent_id,
+                               kind="approved" if approved else "approval_revoked", reason=reason,
+                               staff_id=staff_id, created_at=now))
+    return approved_at

@@ -1,0 +1,108 @@
+"""Shares: a compact random scene per share, its mini-program path, and its poster (cached in Redis)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import string
+from datetime import datetime
+
+import redis
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from referral.errors import ReferralError
+from referral.models import Share
+from shop.catalog.errors import CatalogError
+from shop.catalog.models import Product, ProductStatus
+from shop.errors import AppError
+from shop.extensions import db, redis_client
+from shop.members.journey import record_event
+from shop.wechat.gateway import MiniProgramGateway
+
+log = logging.getLogger(__name__)
+
+# What WeChat accepts in a mini-program code's scene: at most 32 of these characters.
+SCENE_RE = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@._~-]{1,32}")
+SCENE_PREFIX = "r."  # tells a share's scene from other scenes (store QR codes, campaigns) at a glance
+SCENE_RANDOM = 10  # base62 characters: 62**10 (8e17) scenes, unguessable and never data
+_BASE62 = string.digits + string.ascii_letters
+HOME_PAGE = "pages/index/index"
+PRODUCT_PAGE = "pages/product/index"
+POSTER_TTL_SECONDS = 30 * 24 * 3600  # the image never changes; Redis only saves WeChat calls
+_POSTER_KEY = "referral:poster:{}"
+
+
+def create_share(sharer_id: int, *, product_id: int | None, campaign: str | None, channel: str | None,
+                 ip: str | None, device_id: str | None, now: datetime) -> Share:
+    """A share of the home page or of an on-sale product (else 404 ``product_not_found``)."""
+    if product_id is not None:
+        status = db.session.scalar(select(Product.status).where(Product.id == product_id))
+        if status != ProductStatus.ON_SALE:
+            raise AppError(CatalogError.PRODUCT_NOT_FOUND, "This product is not on sale.")
+    for _attempt in range(5):
+        share = Share(scene=SCENE_PREFIX + "".join(secrets.choice(_BASE62) for _ in range(SCENE_RANDOM)),
+                      sharer_id=sharer_id, product_id=product_id, campaign=campaign, channel=channel,
+                      ip=ip, device_id=device_id, created_at=now)
+        try:
+            with db.session.begin_nested():
+                db.session.add(share)
+        except IntegrityError:
+            continue  # the same random scene twice: draw again
+        record_event(sharer_id, "share_created", share_id=share.id, campaign=campaign, occurred_at=now,
+                     product_id=product_id, channel=channel)
+        return share
+    raise RuntimeError("could not draw a free scene in 5 attempts")
+
+
+def own_share(share_id: int, member_id: int) -> Share:
+    """The member's own share; another member's is 404 as if it did not exist."""
+    share = db.session.get(Share, share_id) if 0 < share_id < 2**63 else None
+    if share is None or share.sharer_id != member_id:
+        raise AppError(ReferralError.SHARE_NOT_FOUND, "No such share of yours.")
+    return share
+
+
+def share_by_scene(scene: str) -> Share:
+    """The share a scene names: 422 ``scene_invalid`` if it cannot be one, 404 ``share_not_found``."""
+    if not isinstance(scene, str) or not SCENE_RE.fullmatch(scene):
+        raise AppError(ReferralError.SCENE_INVALID, "A scene is 1-32 characters of 0-9A-Za-z!#$&'()*+,/:;=?@._~-.",
+                       errors={"scene": ["Not a mini-program scene."]})
+    share = db.session.scalar(select(Share).where(Share.scene == scene))
+    if share is None:
+        raise AppError(ReferralError.SHARE_NOT_FOUND, "No share has this scene.")
+    return share
+
+
+def page_of(share: Share) -> str:
+    """The mini-program page a share opens (the poster's code carries the scene, not a query)."""
+    return PRODUCT_PAGE if share.product_id is not None else HOME_PAGE
+
+
+def path_of(share: Share) -> str:
+    """The page with its query, for onShareAppMessage's path."""
+    query = f"id={share.product_id}&scene={share.scene}" if share.product_id is not None else f"scene={share.scene}"
+    return f"{page_of(share)}?{query}"
+
+
+def poster_png(share: Share, gateway: MiniProgramGateway) -> bytes:
+    """The mini-program code of the share: from Redis when there, else from WeChat (then kept)."""
+    key = _POSTER_KEY.format(share.id)
+    cached = _cache_get(key)
+    if cached is not None:
+        return cached
+    png = gateway.wxa_code(share.scene, page=page_of(share))
+    try:
+        redis_client().set(key, png, ex=POSTER_TTL_SECONDS)
+    except redis.RedisError as exc:  # a cache: serve the image anyway
+        log.warning("poster cache write failed: %s", exc)
+    return png
+
+
+def _cache_get(key: str) -> bytes | None:
+    try:
+        return redis_client().get(key)
+    except redis.RedisError as exc:
+        log.warning("poster cache read failed: %s", exc)
+        return None
