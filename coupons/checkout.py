@@ -63,8 +63,10 @@ class CouponDiscountProvider:
         if verdict.problem is not None:
             code, message = verdict.problem
             raise AppError(code, message, errors={"coupon_id": [message]})
+        covered = tuple(i for i, line in enumerate(request.lines)
+                        if scope.covers(line, row.scope_product_ids, row.scope_category_ids))
         return Discount(source=self.name, amount=min(verdict.amount, remaining), label=row.name,
-                        details={"coupon_id": row.id, "batch_id": row.batch_id}), {}
+                        details={"coupon_id": row.id, "batch_id": row.batch_id}, lines=covered), {}
 
     def commit(self, request: PricingRequest, discount: Discount, *, order_id: int) -> None:
         lock(discount.details["coupon_id"], member_id=request.member_id, order_id=order_id,

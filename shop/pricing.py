@@ -15,7 +15,7 @@ A provider has three steps:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 
@@ -59,6 +59,9 @@ class Discount:
     amount: int  # fen, > 0
     label: str
     details: dict[str, Any] = field(default_factory=dict)
+    # Which of the request's lines (by position) it takes off: a coupon scoped to some products
+    # comes off those lines only, so a refund of another line gives none of it back. None: all.
+    lines: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ def quote(request: PricingRequest) -> Quote:
         if suggestion:
             suggestions[provider.name] = suggestion
         if discount is not None and discount.amount > 0:
-            discount = Discount(discount.source, min(discount.amount, remaining), discount.label, discount.details)
+            discount = replace(discount, amount=min(discount.amount, remaining))
             discounts.append(discount)
             remaining -= discount.amount
     return Quote(request=request, discounts=tuple(discounts), suggestions=suggestions)

@@ -127,7 +127,7 @@ def _insert_order(priced: PricedBasket, key: str, fingerprint: str, now: datetim
                   amount_payable=quote.amount_payable, amount_paid=0, refunded_total=0,
                   discounts=breakdown(priced)["discounts"], created_at=now, expires_at=now + timeout,
                   refunds=[])  # a new order has none: no query to find that out
-    shares = _allocate(quote.discount_total, [line.subtotal for line in quote.request.lines])
+    shares = _line_discounts(quote)
     for line, share in zip(quote.request.lines, shares, strict=True):
         sku = priced.skus[line.sku_id]
         order.lines.append(OrderLine(sku_id=line.sku_id, product_id=line.product_id, title=sku.title,
@@ -144,6 +144,18 @@ def _reserve_stock(order: Order) -> None:
         if not reserve_stock(line.sku_id, line.quantity, order.store_id, reference=f"order:{order.id}"):
             raise AppError(OrderError.OUT_OF_STOCK, f"{line.title} is sold out; none of the order was taken.",
                            errors={"items": [f"SKU {line.sku_id}: not enough stock."]})
+
+
+def _line_discounts(quote: pricing.Quote) -> list[int]:
+    """What each line bears of the discounts: each discount over the lines it covers, in proportion
+    to what those lines still cost after the discounts before it (so no line goes below zero)."""
+    left = [line.subtotal for line in quote.request.lines]
+    for discount in quote.discounts:
+        weights = [fen if discount.lines is None or i in discount.lines else 0 for i, fen in enumerate(left)]
+        if sum(weights) < discount.amount:  # more than its lines have left: spread it over all of them
+            weights = left
+        left = [fen - share for fen, share in zip(left, _allocate(discount.amount, weights), strict=True)]
+    return [line.subtotal - fen for line, fen in zip(quote.request.lines, left, strict=True)]
 
 
 def _allocate(total: int, weights: list[int]) -> list[int]:

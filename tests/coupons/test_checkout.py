@@ -224,3 +224,15 @@ def test_points_take_off_what_the_coupon_leaves(app, client, shop, alice, alice_
     # The coupon first (1000 off 7200), then points on the 6200 left, at most half of it (the default rule).
     assert coupon_discount(body) == [("coupons", 1000), ("points", 3100)]
     assert body["amount_payable"] == 3100
+
+
+def test_a_scoped_coupon_comes_off_the_lines_it_covers_only(app, client, shop, alice, alice_id):
+    # so that refunding the uncovered latte gives back none of the croissant's discount
+    _, croissant_category = product_and_category(app, shop.croissant)
+    coupon_id = give_coupon(app, alice_id, kind="percent_off", amount_off=None, percent=15, max_off=None,
+                            scope_category_ids=[croissant_category])
+    placed = place(client, alice, pickup_basket(shop, coupon_id=coupon_id)).get_json()
+    order = client.get(f"/api/v1/orders/{placed['order']['id']}", headers=alice).get_json()
+    discounts = {line["sku_id"]: line["discount"] for line in order["lines"]}
+    assert discounts == {shop.latte: 0, shop.croissant: 240}
+    assert sum(line["amount_payable"] for line in order["lines"]) == order["amount_payable"] == 7200 - 240
