@@ -3,12 +3,27 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from coupons.models import BatchChannel, BatchKind, BatchStatus, CouponStatus
-from coupons.service import MAX_FEN, MAX_PER_MEMBER, MAX_TOTAL, MAX_VALID_DAYS, batch_errors
+from coupons.models import BatchChannel, BatchKind, BatchStatus, BatchUsage, CouponStatus
+from coupons.service import MAX_FEN, MAX_PER_MEMBER, MAX_SCOPE_IDS, MAX_TOTAL, MAX_VALID_DAYS, batch_errors
 from shop.pagination import PageArgs
 
 NO_CONTROL_CHARS = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
+NOTE_CHARS = validate.Regexp(r"^[^\x00-\x08\x0b-\x1f\x7f]*$", error="Control characters (other than line breaks "
+                                                                     "and tabs) are not allowed.")
 FEN = validate.Range(min=1, max=MAX_FEN)
+CHANNELS = ("public: the claim center (`GET /coupon-batches`; the only channel shoppers claim from). "
+            "new_member: one coupon to each member on registration. follower: one to each member who follows "
+            "the official account (once per batch, also after an unfollow and a new follow). targeted: "
+            "marketing issues to chosen members (`POST .../issue`). friend_purchase: one to a sharer each time "
+            "a friend they referred pays a first order (up to the per-member limit). exchange_code: printed "
+            "codes (`POST .../exchange-codes`) a shopper exchanges into the wallet.")
+
+
+def _scope_ids(what: str) -> ma.fields.List:
+    return ma.fields.List(ma.fields.Integer(strict=True, validate=validate.Range(min=1)), allow_none=True,
+                          load_default=None, validate=validate.Length(min=1, max=MAX_SCOPE_IDS), metadata={
+                              "description": f"Only these {what} (each must exist; at most {MAX_SCOPE_IDS}); "
+                                             "null or left out: all."})
 
 
 class BatchArgs(ma.Schema):
@@ -42,7 +57,22 @@ class BatchArgs(ma.Schema):
                                          validate=validate.Range(min=1, max=MAX_PER_MEMBER))
     channel = ma.fields.String(load_default=BatchChannel.PUBLIC.value,
                                validate=validate.OneOf([channel.value for channel in BatchChannel]),
-                               metadata={"description": "public: the claim center (the only channel so far)."})
+                               metadata={"description": CHANNELS})
+    usage = ma.fields.String(load_default=BatchUsage.BOTH.value,
+                             validate=validate.OneOf([usage.value for usage in BatchUsage]),
+                             metadata={"description": "Where coupons are spent: online (checkout), in_store "
+                                                      "(redeemed by staff), both."})
+    scope_product_ids = _scope_ids("products")
+    scope_category_ids = _scope_ids("categories")
+    scope_store_ids = _scope_ids("stores (in-store redemption and pickup orders)")
+    daily_limit = ma.fields.Integer(strict=True, allow_none=True, load_default=None,
+                                    validate=validate.Range(min=1, max=MAX_TOTAL), metadata={
+                                        "description": "At most this many coupons of the batch issued per business "
+                                                       "day (00:00-24:00 Asia/Shanghai), by every channel; null: "
+                                                       "no daily limit."})
+    budget_note = ma.fields.String(allow_none=True, load_default=None,
+                                   validate=[validate.Length(max=2000), NOTE_CHARS],
+                                   metadata={"description": "Marketing's note on the budget (free text)."})
 
     @ma.validates_schema
     def whole(self, data, partial=None, **kwargs):
@@ -70,9 +100,15 @@ class BatchSchema(ma.Schema):
     total = ma.fields.Integer()
     per_member_limit = ma.fields.Integer()
     channel = ma.fields.String()
+    usage = ma.fields.String(metadata={"enum": [usage.value for usage in BatchUsage]})
+    scope_product_ids = ma.fields.List(ma.fields.Integer(), allow_none=True, metadata={"description": "null: all."})
+    scope_category_ids = ma.fields.List(ma.fields.Integer(), allow_none=True, metadata={"description": "null: all."})
+    scope_store_ids = ma.fields.List(ma.fields.Integer(), allow_none=True, metadata={"description": "null: all."})
+    daily_limit = ma.fields.Integer(allow_none=True)
 
 
 class AdminBatchSchema(BatchSchema):
+    budget_note = ma.fields.String(allow_none=True)
     status = ma.fields.String(metadata={"enum": [status.value for status in BatchStatus]})
     issued = ma.fields.Integer(metadata={"description": "Coupons claimed so far."})
     remaining = ma.fields.Integer(metadata={"description": "total - issued."})
