@@ -21,6 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from coupons.api import blp as coupons_blp
 from coupons.cli import coupons_cli
+from coupons.handlers import wire_coupons
 from shop.auth import register_jwt_errors
 from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
@@ -115,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
 def _wire_shop_handlers() -> None:
     """Points react to orders and deduct at checkout; periodic work: timeouts, reconciliation, expiry."""
     wire_points()
+    wire_coupons()  # new_member, follower and friend_purchase batches
     register_discount_provider(PointsDiscountProvider())
     PERIODIC["orders past their payment window"] = cancel_expired_orders
     PERIODIC["payments reconciled with WeChat Pay"] = reconcile

@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 
 from coupons import gate
 from coupons.errors import CouponError
-from coupons.models import BatchChannel, BatchStatus, Coupon, CouponBatch, CouponStatus
 from coupons.issuing import gate_counts, gate_day
 from coupons.issuing import validity as _validity
+from coupons.models import BatchChannel, BatchStatus, Coupon, CouponBatch, CouponStatus
 from coupons.service import get_batch, issued_counts
 from shop.database import utcnow
 from shop.errors import AppError

@@ -3,8 +3,18 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from coupons.exchange import MAX_CODES_PER_REQUEST
+from coupons.issuing import Skip
 from coupons.models import BatchChannel, BatchKind, BatchStatus, BatchUsage, CouponStatus
-from coupons.service import MAX_FEN, MAX_PER_MEMBER, MAX_SCOPE_IDS, MAX_TOTAL, MAX_VALID_DAYS, batch_errors
+from coupons.service import (
+    MAX_FEN,
+    MAX_PER_MEMBER,
+    MAX_SCOPE_IDS,
+    MAX_TOTAL,
+    MAX_VALID_DAYS,
+    batch_errors,
+)
+from coupons.targeted import MAX_MEMBER_IDS, SHOWN_SKIPS, JobStatus
 from shop.pagination import PageArgs
 
 NO_CONTROL_CHARS = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
@@ -144,3 +154,44 @@ class WalletArgs(PageArgs):
     status = ma.fields.String(load_default=None, validate=validate.OneOf(
         [CouponStatus.AVAILABLE.value, CouponStatus.USED.value, CouponStatus.EXPIRED.value]),
         metadata={"description": "Only these; all when left out."})
+
+
+class IssueArgs(ma.Schema):
+    member_ids = ma.fields.List(
+        ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1)), required=True,
+        validate=validate.Length(min=1, max=MAX_MEMBER_IDS),
+        metadata={"description": f"Members to issue to (1-{MAX_MEMBER_IDS:,} ids; a body is at most 1 MiB)."})
+
+
+class IssueJobSchema(ma.Schema):
+    id = ma.fields.String()
+    batch_id = ma.fields.Integer()
+    status = ma.fields.String(metadata={"enum": [status.value for status in JobStatus]})
+    requested = ma.fields.Integer(metadata={"description": "Member ids given."})
+    processed = ma.fields.Integer(metadata={"description": "Member ids handled so far."})
+    issued = ma.fields.Integer()
+    skipped = ma.fields.Integer()
+    skip_reasons = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), metadata={
+        "description": "Skipped members by reason: " + ", ".join(skip.value for skip in Skip) + "."})
+    skipped_members = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": f"The first {SHOWN_SKIPS} skipped: {{member_id, reason}}."})
+    error = ma.fields.String(allow_none=True, metadata={"description": "Why a failed job failed."})
+    created_at = ma.fields.AwareDateTime()
+    started_at = ma.fields.AwareDateTime(allow_none=True)
+    finished_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class ExchangeCodesArgs(ma.Schema):
+    count = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_CODES_PER_REQUEST),
+                              metadata={"description": f"How many new codes (1-{MAX_CODES_PER_REQUEST:,}; never "
+                                                       "more than the batch's total minus codes it has)."})
+
+
+class ExchangeCodesSchema(ma.Schema):
+    generated = ma.fields.Integer(metadata={"description": "Codes made now."})
+    codes = ma.fields.Integer(metadata={"description": "Codes the batch has in all."})
+
+
+class ExchangeArgs(ma.Schema):
+    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=64),
+                            metadata={"description": "The printed code; case, spaces and dashes do not matter."})
