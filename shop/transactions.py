@@ -39,7 +39,10 @@ def after_commit(callback: Callable[..., None], *, key: Hashable | None = None,
 
 def on_rollback(callback: Callable[[], None]) -> None:
     """Run ``callback`` if the current (outermost) transaction ends without committing."""
-    db.session().info.setdefault(_UNDO, []).append(callback)
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # the transaction this undoes, so that its end is seen
+    session.info.setdefault(_UNDO, []).append(callback)
 
 
 @event.listens_for(Session, "before_commit")
