@@ -1,20 +1,17 @@
 """A batch's daily limit: at most N coupons per business day (Asia/Shanghai), exact under concurrency,
 rebuilt from the coupon rows, the same for every channel."""
 
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-import requests
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from coupons import gate
 from coupons.claim import claim as claim_coupon
 from coupons.models import Coupon
 from shop.errors import AppError
 from shop.extensions import db, redis_client
-from tests.conftest import bearer
-from tests.coupons.conftest import new_key
+from tests.coupons.conftest import batch_body, flash_claim, issued_per_member, new_key
 
 # 2026-03-01 23:59:59 and 2026-03-02 00:00:00 in Shanghai (UTC+8)
 LAST_SECOND = datetime(2026, 3, 1, 15, 59, 59, tzinfo=UTC)
@@ -104,8 +101,6 @@ def test_the_daily_limit_holds_for_automatic_channels_too(app, login, active_bat
 
 @pytest.mark.parametrize("daily_limit", [0, -1, "5", 10**12])
 def test_a_daily_limit_must_be_a_positive_whole_number(client, marketing, daily_limit):
-    from tests.coupons.conftest import batch_body  # noqa: PLC0415
-
     response = client.post("/api/v1/admin/coupon-batches", json=batch_body(daily_limit=daily_limit), headers=marketing)
     assert response.status_code == 422 and set(response.get_json()["errors"]) == {"daily_limit"}
 
@@ -113,20 +108,10 @@ def test_a_daily_limit_must_be_a_positive_whole_number(client, marketing, daily_
 def test_a_flash_claim_with_a_daily_limit_issues_exactly_the_days_share(app, login, active_batch, live_server):
     batch_id = active_batch(total=100, per_member_limit=1, daily_limit=7)
     tokens = [login(f"member{n}:1")["token"] for n in range(24)]
-
-    def attempt(token):
-        response = requests.post(f"{live_server}/api/v1/coupon-batches/{batch_id}/claim", timeout=30,
-                                 headers={**bearer(token), "Idempotency-Key": new_key()})
-        return response.status_code, response.json().get("code")
-
-    with ThreadPoolExecutor(max_workers=32) as pool:
-        results = list(pool.map(attempt, tokens * 2))
+    results = flash_claim(live_server, batch_id, tokens * 2, workers=32)
     assert sum(status == 201 for status, _ in results) == 7
     assert {code for status, code in results if status != 201} <= {"coupon_daily_limit_reached",
                                                                      "coupon_limit_reached"}
     assert all(status in (201, 409) for status, _ in results)
-    with app.app_context():
-        per_member = dict(db.session.execute(select(Coupon.member_id, func.count())
-                                             .where(Coupon.batch_id == batch_id).group_by(Coupon.member_id)).all())
-        db.session.remove()
+    per_member = issued_per_member(app, batch_id)
     assert sum(per_member.values()) == 7 and max(per_member.values()) == 1
