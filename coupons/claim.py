@@ -45,10 +45,21 @@ def claimable_batches(member_id: int, *, now: datetime, page: int, page_size: in
     result = paginate(statement, page=page, page_size=page_size)
     ids = [batch.id for batch in result["items"]]
     totals, own = issued_counts(ids), issued_counts(ids, member_id=member_id)
+    today = _left_today(result["items"], now)
     result["items"] = [{"batch": batch, "claimed": own[batch.id],
-                        "may_claim": min(batch.per_member_limit - own[batch.id], batch.total - totals[batch.id])}
+                        "may_claim": min(batch.per_member_limit - own[batch.id], batch.total - totals[batch.id],
+                                         today.get(batch.id, batch.total))}
                        for batch in result["items"]]
     return result
+
+
+def _left_today(batches: list[CouponBatch], now: datetime) -> dict[int, int]:
+    """Coupons still to be had today of the batches with a daily limit, as their gates count them."""
+    limited = [batch for batch in batches if batch.daily_limit is not None]
+    if not limited:
+        return {}
+    taken = gate.taken_on(redis_client(), [batch.id for batch in limited], gate.business_day(now))
+    return {batch.id: max(batch.daily_limit - count, 0) for batch, count in zip(limited, taken, strict=True)}
 
 
 def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> tuple[Coupon, bool]:

@@ -104,6 +104,14 @@ def give_back(client: redis.Redis, batch_id: int, member_id: int, *, day: date |
     client.eval(_GIVE_BACK, len(names), *names, member_id)
 
 
+def taken_on(client: redis.Redis, batch_ids: list[int], day: date) -> list[int]:
+    """How many coupons of each batch the gates counted on ``day`` (0 where none or not counted)."""
+    pipe = client.pipeline(transaction=False)  # the keys live on several cluster slots
+    for batch_id in batch_ids:
+        pipe.get(day_key(batch_id, day))
+    return [int(count or 0) for count in pipe.execute()]
+
+
 def build(client: redis.Redis, batch_id: int, *, remaining: int, held: Mapping[int, int],
           only_if_absent: bool, day: date | None = None, today: int = 0) -> bool:
     """Set the gate to ``remaining``, the members' counts and (``day`` given) the day's count;

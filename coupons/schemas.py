@@ -133,7 +133,9 @@ class BatchListArgs(PageArgs):
 class ClaimableBatchSchema(ma.Schema):
     batch = ma.fields.Nested(BatchSchema)
     claimed = ma.fields.Integer(metadata={"description": "Coupons of this batch you hold."})
-    may_claim = ma.fields.Integer(metadata={"description": "How many more you may claim now."})
+    may_claim = ma.fields.Integer(metadata={"description": "How many more you may claim now (0 when the "
+                                                           "batch's daily limit is used up today: come back "
+                                                           "after midnight, Asia/Shanghai)."})
 
 
 class CouponSchema(ma.Schema):

@@ -11,6 +11,7 @@ from coupons.claim import claim as claim_coupon
 from coupons.models import Coupon
 from shop.errors import AppError
 from shop.extensions import db, redis_client
+from tests.conftest import bearer
 from tests.coupons.conftest import batch_body, flash_claim, issued_per_member, new_key
 
 # 2026-03-01 23:59:59 and 2026-03-02 00:00:00 in Shanghai (UTC+8)
@@ -115,3 +116,16 @@ def test_a_flash_claim_with_a_daily_limit_issues_exactly_the_days_share(app, log
     assert all(status in (201, 409) for status, _ in results)
     per_member = issued_per_member(app, batch_id)
     assert sum(per_member.values()) == 7 and max(per_member.values()) == 1
+
+
+def test_the_claim_center_says_when_todays_share_is_gone(app, client, login, active_batch):
+    batch_id = active_batch(daily_limit=1, total=10, per_member_limit=3)
+    alice, bob = login("alice:1"), login("bob:1")
+
+    def may_claim(token):
+        listed = client.get("/api/v1/coupon-batches", headers=bearer(token)).get_json()
+        return [(item["batch"]["id"], item["may_claim"]) for item in listed["items"]]
+
+    assert may_claim(bob["token"]) == [(batch_id, 1)]
+    assert claim_at(app, batch_id, alice["member"]["id"], datetime.now(UTC)) == 1
+    assert may_claim(bob["token"]) == [(batch_id, 0)]
