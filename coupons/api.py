@@ -121,7 +121,11 @@ def end_batch(batch_id):
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(ClaimableBatchSchema))
 def claimable(page):
-    """Batches you can claim now, with how many more you may claim. Role: shopper."""
+    """Batches you can claim now, with how many more you may claim
+
+    Only `public` batches are claimed here; a batch of another channel (new_member, follower, targeted,
+    friend_purchase, exchange_code) reaches you by itself or by code, and is 404 to claim. Role: shopper.
+    """
     return claiming.claimable_batches(current_member_id(), now=utcnow(), **page)
 
 

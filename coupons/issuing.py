@@ -20,6 +20,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from redis import Redis
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -85,9 +86,8 @@ def gate_counts(batch: CouponBatch, now: datetime) -> dict[str, Any]:
     return counts
 
 
-def take(batch: CouponBatch, member_id: int, now: datetime) -> int:
+def _take(client: Redis, batch: CouponBatch, member_id: int, day: date | None, now: datetime) -> int:
     """Pass the gate (built from the rows first if missing): the coupon's sequence, or a gate code."""
-    client, day = redis_client(), gate_day(batch, now)
     sequence = gate.take(client, batch.id, member_id, batch.per_member_limit, daily_limit=batch.daily_limit, day=day)
     if sequence == gate.MISSING:
         gate.build(client, batch.id, only_if_absent=True, **gate_counts(batch, now))
@@ -103,10 +103,10 @@ def issue(batch: CouponBatch, member_id: int, *, key: str, now: datetime) -> Out
     """
     if _issued_with(member_id, key):
         return Outcome(None, Skip.ALREADY_ISSUED)
-    sequence = take(batch, member_id, now)
+    client, day = redis_client(), gate_day(batch, now)
+    sequence = _take(client, batch, member_id, day, now)
     if sequence < 0:
         return Outcome(None, _GATE_SKIPS[sequence])
-    client, day = redis_client(), gate_day(batch, now)
     valid_from, expires_at = validity(batch, now)
     coupon = Coupon(batch_id=batch.id, member_id=member_id, sequence=sequence, claim_key=key,
                     status=CouponStatus.AVAILABLE.value, valid_from=valid_from, expires_at=expires_at,
@@ -120,7 +120,8 @@ def issue(batch: CouponBatch, member_id: int, *, key: str, now: datetime) -> Out
     except BaseException:
         gate.give_back(client, batch.id, member_id, day=day)
         raise
-    on_rollback(lambda: gate.give_back(client, batch.id, member_id, day=day))
+    batch_id = batch.id  # plain values: after a rollback the row objects are expired
+    on_rollback(lambda: gate.give_back(client, batch_id, member_id, day=day))
     return Outcome(coupon)
 
 
