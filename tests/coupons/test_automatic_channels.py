@@ -1,9 +1,11 @@
 """Coupons that arrive by themselves: on registering, on following the official account, and to a
 sharer when a referred friend's first order is paid. Only public batches are claimed by hand."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from coupons import gate
@@ -13,7 +15,7 @@ from shop.extensions import db, redis_client
 from shop.members.service import login_with_wechat
 from shop.wechat.gateway import wechat
 from tests.conftest import bearer
-from tests.coupons.conftest import new_key
+from tests.coupons.conftest import issued_per_member, new_key
 from tests.test_official_account import event_xml, oa_openid, post_plain
 
 
@@ -154,3 +156,17 @@ def test_only_public_batches_are_listed_and_claimed_by_shoppers(client, login, a
     response = client.post(f"/api/v1/coupon-batches/{hidden}/claim",
                            headers={**bearer(token), "Idempotency-Key": new_key()})
     assert response.status_code == 404 and response.get_json()["code"] == "coupon_batch_not_found"
+
+
+def test_concurrent_registrations_never_over_issue_the_welcome_batch(app, active_batch, live_server):
+    batch_id = active_batch(channel="new_member", total=5)
+
+    def register(n):
+        response = requests.post(f"{live_server}/api/v1/auth/wechat-login", json={"code": f"newcomer{n}:1"}, timeout=30)
+        return response.status_code, response.json().get("is_new")
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(register, range(12)))
+    assert results == [(200, True)] * 12  # every registration stands, coupon or not
+    per_member = issued_per_member(app, batch_id)
+    assert len(per_member) == 5 and set(per_member.values()) == {1}
