@@ -20,9 +20,10 @@ from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from coupons.api import blp as coupons_blp
+from coupons.channels import wire_coupons
 from coupons.checkout import CouponDiscountProvider
 from coupons.cli import coupons_cli
-from coupons.handlers import wire_checkout_coupons
+from coupons.lifecycle import wire_checkout_coupons
 from coupons.redemption_api import blp as coupon_redemption_blp
 from referral.api import blp as referral_blp
 from referral.handlers import wire_sharing
@@ -122,6 +123,7 @@ def _wire_shop_handlers() -> None:
     """Coupons and points react to orders and discount at checkout; periodic work: timeouts, reconciliation, expiry."""
     wire_points()
     wire_sharing()
+    wire_coupons()  # new_member, follower and friend_purchase batches
     register_discount_provider(PointsDiscountProvider())
     wire_checkout_coupons()
     register_discount_provider(CouponDiscountProvider())

@@ -1,10 +1,12 @@
 """Coupon endpoints: batches for marketing, the claim center and the wallet for shoppers."""
 
-from flask import request
+from itertools import chain
+
+from flask import Response, request, stream_with_context
 from flask_smorest import Blueprint
 
 from coupons import claim as claiming
-from coupons import service
+from coupons import exchange, service, targeted
 from coupons.schemas import (
     AdminBatchSchema,
     BatchArgs,
@@ -12,11 +14,16 @@ from coupons.schemas import (
     BatchListArgs,
     ClaimableBatchSchema,
     CouponSchema,
+    ExchangeArgs,
+    ExchangeCodesArgs,
+    ExchangeCodesSchema,
+    IssueArgs,
+    IssueJobSchema,
     WalletArgs,
 )
 from shop.auth import Role, current_member_id, current_principal, roles_required
 from shop.database import utcnow
-from shop.extensions import db
+from shop.extensions import db, limiter
 from shop.idempotency import key_doc, required_key
 from shop.pagination import PageArgs, page_of
 
@@ -38,6 +45,7 @@ blp = Blueprint("coupons", __name__, url_prefix="/api/v1", description=(
     "round up to the fen (in the shopper's favour) and no discount exceeds what the covered items cost."))
 ADMIN_ROLES = (Role.MARKETING, Role.ADMIN)
 _KEY_DOC = key_doc("New per claim; a retry with the same key returns the first coupon.")
+EXCHANGE_LIMIT = "10 per minute;50 per day"  # failed exchanges a member may make: guessing codes gets nowhere
 
 
 @blp.route("/admin/coupon-batches", methods=["POST"])
@@ -123,7 +131,11 @@ def end_batch(batch_id):
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(ClaimableBatchSchema))
 def claimable(page):
-    """Batches you can claim now, with how many more you may claim. Role: shopper."""
+    """Batches you can claim now, with how many more you may claim
+
+    Only `public` batches are claimed here; a batch of another channel (new_member, follower, targeted,
+    friend_purchase, exchange_code) reaches you by itself or by code, and is 404 to claim. Role: shopper.
+    """
     return claiming.claimable_batches(current_member_id(), now=utcnow(), **page)
 
 
@@ -165,3 +177,92 @@ def my_coupons(args):
 def my_coupon(coupon_id):
     """One of your coupons, with its batch; another member's is 404 `coupon_not_found`. Role: shopper."""
     return claiming.own_coupon(current_member_id(), coupon_id, now=utcnow())
+
+
+@blp.route("/admin/coupon-batches/<int:batch_id>/issue", methods=["POST"])
+@roles_required(*ADMIN_ROLES)
+@blp.arguments(IssueArgs)
+@blp.response(202, IssueJobSchema)
+@blp.doc(parameters=[{**key_doc("Optional: a retry with the same key returns the first job instead of "
+                                 "starting another.")[0], "required": False}])
+def issue_to_members(args, batch_id):
+    """Issue a targeted batch to members (a background job)
+
+    Starts a job that issues one coupon to each listed member through the same gate as claims: never
+    beyond the batch's total, per-member or daily limit. Follow it at `issue-jobs/{job_id}`: members
+    processed, issued and skipped with reasons (`unknown_member`, `already_issued` (listed twice),
+    `limit_reached`, `out_of_stock`, `daily_limit_reached`, `batch_not_active` (paused meanwhile)).
+    409 `coupon_batch_wrong_channel` (not a targeted batch), `coupon_batch_not_active`. Role: marketing, admin.
+    """
+    key = required_key() if request.headers.get("Idempotency-Key") is not None else None
+    job, created = targeted.start_job(batch_id, {"member_ids": args["member_ids"]}, requested=len(args["member_ids"]),
+                                      key=key, staff_id=current_principal().staff_id, now=utcnow())
+    job_id = job.id
+    db.session.commit()  # the job runs after this (in-process) or is queued for a worker (RQ)
+    return targeted.get_job(batch_id, job_id), 202 if created else 200
+
+
+@blp.route("/admin/coupon-batches/<int:batch_id>/issue-jobs", methods=["GET"])
+@roles_required(*ADMIN_ROLES)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(IssueJobSchema))
+def issue_jobs(page, batch_id):
+    """A batch's issue jobs, newest first. Role: marketing, admin."""
+    return targeted.list_jobs(batch_id, **page)
+
+
+@blp.route("/admin/coupon-batches/<int:batch_id>/issue-jobs/<job_id>", methods=["GET"])
+@roles_required(*ADMIN_ROLES)
+@blp.response(200, IssueJobSchema)
+def issue_job(batch_id, job_id):
+    """An issue job's progress. 404 `coupon_issue_job_not_found`. Role: marketing, admin."""
+    return targeted.get_job(batch_id, job_id)
+
+
+@blp.route("/admin/coupon-batches/<int:batch_id>/exchange-codes", methods=["POST"])
+@roles_required(*ADMIN_ROLES)
+@blp.arguments(ExchangeCodesArgs)
+@blp.response(201, ExchangeCodesSchema)
+def generate_exchange_codes(args, batch_id):
+    """Generate exchange codes for an exchange_code batch
+
+    12 characters each (digits and capitals without 0, O, 1, I, L), unguessable, unique. A batch never
+    has more codes than its total (422 names `count`). Export them as CSV from `exchange-codes.csv`.
+    409 `coupon_batch_wrong_channel`, `coupon_batch_state_conflict` (ended). Role: marketing, admin.
+    """
+    result = exchange.generate_codes(batch_id, args["count"], now=utcnow())
+    db.session.commit()
+    return result
+
+
+@blp.route("/admin/coupon-batches/<int:batch_id>/exchange-codes.csv", methods=["GET"])
+@roles_required(*ADMIN_ROLES)
+@blp.doc(responses={"200": {"description": "CSV: code, created_at, redeemed_at (empty while unused).",
+                            "content": {"text/csv": {"schema": {"type": "string"}}}}})
+def export_exchange_codes(batch_id):
+    """A batch's exchange codes as CSV. Role: marketing, admin."""
+    rows = exchange.export_rows(batch_id)
+    first = next(rows)  # a missing batch answers 404 before the download starts
+    return Response(stream_with_context(chain([first], rows)), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="coupon-batch-{batch_id}-codes.csv"'})
+
+
+@blp.route("/me/coupons/exchange", methods=["POST"])
+@roles_required(Role.SHOPPER)
+@limiter.limit(EXCHANGE_LIMIT, key_func=lambda: f"exchange:{current_member_id()}",
+               deduct_when=lambda response: response.status_code in (404, 409))
+@blp.arguments(ExchangeArgs)
+@blp.response(201, CouponSchema)
+def exchange_code(args):
+    """Exchange a printed code for its coupon
+
+    Once per code: a second exchange, by anyone, is 409 `exchange_code_used`; an unknown code 404
+    `exchange_code_not_found`. Failed attempts (404, 409) are limited per member (10 a minute, 50 a
+    day), then 429 `rate_limited`.
+    409 `coupon_limit_reached`, `coupon_out_of_stock`, `coupon_daily_limit_reached`,
+    `coupon_batch_not_active` leave the code unused. Role: shopper.
+    """
+    now = utcnow()
+    coupon = exchange.exchange(current_member_id(), args["code"], now=now)
+    db.session.commit()
+    return {"coupon": coupon, "batch": service.get_batch(coupon.batch_id), "status": claiming.shown_status(coupon, now)}

@@ -11,7 +11,7 @@ expire) for the shopper to pick.
 Create locks the coupon inside the order's transaction with one conditional UPDATE (available,
 unexpired, held by no order -> locked by this one), so two orders can never hold one coupon: the
 loser's whole create rolls back (its stock too) with 409 ``coupon_locked``. What happens next is in
-coupons/handlers.py.
+coupons/lifecycle.py.
 """
 
 from __future__ import annotations

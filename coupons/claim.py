@@ -2,13 +2,13 @@
 
 A claim passes the Redis gate (coupons/gate.py) first, which hands out the member's sequence
 number, then writes the coupon row in its own transaction; if that write fails the gate is given
-back. The gate is never more generous than the rows: the total and the per-member limit hold
-under any concurrency, across app instances sharing Redis and the database.
+back. The gate is never more generous than the rows: the total, the per-member limit and the
+daily limit hold under any concurrency, across app instances sharing Redis and the database.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -16,8 +16,11 @@ from sqlalchemy.exc import IntegrityError
 
 from coupons import gate
 from coupons.errors import CouponError
+from coupons.issuing import gate_counts, gate_day
+from coupons.issuing import validity as _validity
 from coupons.models import BatchChannel, BatchStatus, Coupon, CouponBatch, CouponStatus
 from coupons.service import get_batch, issued_counts
+from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db, redis_client
 from shop.idempotency import IdempotencyError
@@ -42,10 +45,21 @@ def claimable_batches(member_id: int, *, now: datetime, page: int, page_size: in
     result = paginate(statement, page=page, page_size=page_size)
     ids = [batch.id for batch in result["items"]]
     totals, own = issued_counts(ids), issued_counts(ids, member_id=member_id)
+    today = _left_today(result["items"], now)
     result["items"] = [{"batch": batch, "claimed": own[batch.id],
-                        "may_claim": min(batch.per_member_limit - own[batch.id], batch.total - totals[batch.id])}
+                        "may_claim": min(batch.per_member_limit - own[batch.id], batch.total - totals[batch.id],
+                                         today.get(batch.id, batch.total))}
                        for batch in result["items"]]
     return result
+
+
+def _left_today(batches: list[CouponBatch], now: datetime) -> dict[int, int]:
+    """Coupons still to be had today of the batches with a daily limit, as their gates count them."""
+    limited = [batch for batch in batches if batch.daily_limit is not None]
+    if not limited:
+        return {}
+    taken = gate.taken_on(redis_client(), [batch.id for batch in limited], gate.business_day(now))
+    return {batch.id: max(batch.daily_limit - count, 0) for batch, count in zip(limited, taken, strict=True)}
 
 
 def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> tuple[Coupon, bool]:
@@ -56,13 +70,13 @@ def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> tuple[Co
     batch = get_batch(batch_id)
     _check_open(batch, now)
     valid_from, expires_at = _validity(batch, now)
-    limit = batch.per_member_limit
+    limit, daily_limit, day = batch.per_member_limit, batch.daily_limit, gate_day(batch, now)
     db.session.rollback()  # no transaction held while waiting on Redis
     client = redis_client()
-    sequence = gate.take(client, batch_id, member_id, limit)
+    sequence = gate.take(client, batch_id, member_id, limit, daily_limit=daily_limit, day=day)
     if sequence == gate.MISSING:
-        build_gate(batch_id, only_if_absent=True)
-        sequence = gate.take(client, batch_id, member_id, limit)
+        build_gate(batch_id, only_if_absent=True, now=now)
+        sequence = gate.take(client, batch_id, member_id, limit, daily_limit=daily_limit, day=day)
     if sequence < 0:
         existing = _by_key(member_id, key, batch_id)  # the same key's first call won meanwhile
         if existing is not None:
@@ -70,6 +84,9 @@ def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> tuple[Co
         if sequence == gate.LIMIT_REACHED:
             raise AppError(CouponError.COUPON_LIMIT_REACHED,
                            f"You already hold the most coupons of this batch ({limit}).")
+        if sequence == gate.DAILY_LIMIT_REACHED:
+            raise AppError(CouponError.COUPON_DAILY_LIMIT_REACHED,
+                           f"Today's {daily_limit} coupons of this batch have been claimed; come back tomorrow.")
         raise AppError(CouponError.COUPON_OUT_OF_STOCK, "All coupons of this batch have been claimed.")
     coupon = Coupon(batch_id=batch_id, member_id=member_id, sequence=sequence, claim_key=key,
                     status=CouponStatus.AVAILABLE.value, valid_from=valid_from, expires_at=expires_at,
@@ -79,7 +96,7 @@ def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> tuple[Co
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        gate.give_back(client, batch_id, member_id)
+        gate.give_back(client, batch_id, member_id, day=day)
         existing = _by_key(member_id, key, batch_id)  # a simultaneous retry with this key wrote it
         if existing is not None:
             return existing, False
@@ -87,7 +104,7 @@ def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> tuple[Co
                        "Another claim of yours on this batch happened at the same moment; try again.") from None
     except BaseException:
         db.session.rollback()
-        gate.give_back(client, batch_id, member_id)
+        gate.give_back(client, batch_id, member_id, day=day)
         raise
     return coupon, True
 
@@ -110,21 +127,12 @@ def _check_open(batch: CouponBatch, now: datetime) -> None:
         raise AppError(CouponError.COUPON_BATCH_NOT_ACTIVE, f"This batch {when}.")
 
 
-def _validity(batch: CouponBatch, now: datetime) -> tuple[datetime, datetime]:
-    if batch.valid_days is not None:
-        return now, now + timedelta(days=batch.valid_days)
-    return batch.starts_at, batch.ends_at
-
-
-def build_gate(batch_id: int, *, only_if_absent: bool) -> bool:
-    """Set a batch's gate from its coupon rows (remaining = total - issued; each member's count)."""
-    batch = get_batch(batch_id)
-    held = dict(db.session.execute(select(Coupon.member_id, func.max(Coupon.sequence))
-                                   .where(Coupon.batch_id == batch_id).group_by(Coupon.member_id)).tuples().all())
-    issued = db.session.scalar(select(func.count()).where(Coupon.batch_id == batch_id))
-    total = batch.total
+def build_gate(batch_id: int, *, only_if_absent: bool, now: datetime | None = None) -> bool:
+    """Set a batch's gate from its coupon rows (remaining = total - issued; each member's count;
+    the coupons claimed on ``now``'s business day, for a daily limit)."""
+    counts = gate_counts(get_batch(batch_id), now or utcnow())
     db.session.rollback()
-    return gate.build(redis_client(), batch_id, remaining=total - issued, held=held, only_if_absent=only_if_absent)
+    return gate.build(redis_client(), batch_id, only_if_absent=only_if_absent, **counts)
 
 
 def rebuild_gates() -> list[int]:

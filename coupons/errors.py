@@ -29,3 +29,9 @@ class CouponError(ErrorCode):
     REDEMPTION_STORE_NOT_YOURS = ("redemption_store_not_yours", 403)  # the clerk is not bound to that store
     REDEMPTION_NOT_FOUND = ("redemption_not_found", 404)  # none with this id at your stores
     REDEMPTION_REVERT_WINDOW_CLOSED = ("redemption_revert_window_closed", 409)  # more than 10 minutes ago
+
+    COUPON_DAILY_LIMIT_REACHED = ("coupon_daily_limit_reached", 409)  # today's claims (Asia/Shanghai) are all taken
+    COUPON_BATCH_WRONG_CHANNEL = ("coupon_batch_wrong_channel", 409)  # e.g. issuing codes for a public batch
+    COUPON_ISSUE_JOB_NOT_FOUND = ("coupon_issue_job_not_found", 404)
+    EXCHANGE_CODE_NOT_FOUND = ("exchange_code_not_found", 404)
+    EXCHANGE_CODE_USED = ("exchange_code_used", 409)  # the code was exchanged before (by anyone)

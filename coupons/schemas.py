@@ -3,12 +3,37 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from coupons.models import BatchChannel, BatchKind, BatchStatus, CouponStatus
-from coupons.service import MAX_FEN, MAX_PER_MEMBER, MAX_TOTAL, MAX_VALID_DAYS, batch_errors
+from coupons.exchange import MAX_CODES_PER_REQUEST
+from coupons.issuing import Skip
+from coupons.models import BatchChannel, BatchKind, BatchStatus, BatchUsage, CouponStatus
+from coupons.service import (
+    MAX_FEN,
+    MAX_PER_MEMBER,
+    MAX_SCOPE_IDS,
+    MAX_TOTAL,
+    MAX_VALID_DAYS,
+    batch_errors,
+)
+from coupons.targeted import MAX_MEMBER_IDS, SHOWN_SKIPS, JobStatus
 from shop.pagination import PageArgs
 
 NO_CONTROL_CHARS = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
+NOTE_CHARS = validate.Regexp(r"^[^\x00-\x08\x0b-\x1f\x7f]*$", error="Control characters (other than line breaks "
+                                                                     "and tabs) are not allowed.")
 FEN = validate.Range(min=1, max=MAX_FEN)
+CHANNELS = ("public: the claim center (`GET /coupon-batches`; the only channel shoppers claim from). "
+            "new_member: one coupon to each member on registration. follower: one to each member who follows "
+            "the official account (once per batch, also after an unfollow and a new follow). targeted: "
+            "marketing issues to chosen members (`POST .../issue`). friend_purchase: one to a sharer each time "
+            "a friend they referred pays a first order (up to the per-member limit). exchange_code: printed "
+            "codes (`POST .../exchange-codes`) a shopper exchanges into the wallet.")
+
+
+def _scope_ids(what: str) -> ma.fields.List:
+    return ma.fields.List(ma.fields.Integer(strict=True, validate=validate.Range(min=1)), allow_none=True,
+                          load_default=None, validate=validate.Length(min=1, max=MAX_SCOPE_IDS), metadata={
+                              "description": f"Only these {what} (each must exist; at most {MAX_SCOPE_IDS}); "
+                                             "null or left out: all."})
 
 
 class BatchArgs(ma.Schema):
@@ -42,7 +67,22 @@ class BatchArgs(ma.Schema):
                                          validate=validate.Range(min=1, max=MAX_PER_MEMBER))
     channel = ma.fields.String(load_default=BatchChannel.PUBLIC.value,
                                validate=validate.OneOf([channel.value for channel in BatchChannel]),
-                               metadata={"description": "public: the claim center (the only channel so far)."})
+                               metadata={"description": CHANNELS})
+    usage = ma.fields.String(load_default=BatchUsage.BOTH.value,
+                             validate=validate.OneOf([usage.value for usage in BatchUsage]),
+                             metadata={"description": "Where coupons are spent: online (checkout), in_store "
+                                                      "(redeemed by staff), both."})
+    scope_product_ids = _scope_ids("products")
+    scope_category_ids = _scope_ids("categories")
+    scope_store_ids = _scope_ids("stores (in-store redemption and pickup orders)")
+    daily_limit = ma.fields.Integer(strict=True, allow_none=True, load_default=None,
+                                    validate=validate.Range(min=1, max=MAX_TOTAL), metadata={
+                                        "description": "At most this many coupons of the batch issued per business "
+                                                       "day (00:00-24:00 Asia/Shanghai), by every channel; null: "
+                                                       "no daily limit."})
+    budget_note = ma.fields.String(allow_none=True, load_default=None,
+                                   validate=[validate.Length(max=2000), NOTE_CHARS],
+                                   metadata={"description": "Marketing's note on the budget (free text)."})
 
     @ma.validates_schema
     def whole(self, data, partial=None, **kwargs):
@@ -70,9 +110,15 @@ class BatchSchema(ma.Schema):
     total = ma.fields.Integer()
     per_member_limit = ma.fields.Integer()
     channel = ma.fields.String()
+    usage = ma.fields.String(metadata={"enum": [usage.value for usage in BatchUsage]})
+    scope_product_ids = ma.fields.List(ma.fields.Integer(), allow_none=True, metadata={"description": "null: all."})
+    scope_category_ids = ma.fields.List(ma.fields.Integer(), allow_none=True, metadata={"description": "null: all."})
+    scope_store_ids = ma.fields.List(ma.fields.Integer(), allow_none=True, metadata={"description": "null: all."})
+    daily_limit = ma.fields.Integer(allow_none=True)
 
 
 class AdminBatchSchema(BatchSchema):
+    budget_note = ma.fields.String(allow_none=True)
     status = ma.fields.String(metadata={"enum": [status.value for status in BatchStatus]})
     issued = ma.fields.Integer(metadata={"description": "Coupons claimed so far."})
     remaining = ma.fields.Integer(metadata={"description": "total - issued."})
@@ -87,7 +133,9 @@ class BatchListArgs(PageArgs):
 class ClaimableBatchSchema(ma.Schema):
     batch = ma.fields.Nested(BatchSchema)
     claimed = ma.fields.Integer(metadata={"description": "Coupons of this batch you hold."})
-    may_claim = ma.fields.Integer(metadata={"description": "How many more you may claim now."})
+    may_claim = ma.fields.Integer(metadata={"description": "How many more you may claim now (0 when the "
+                                                           "batch's daily limit is used up today: come back "
+                                                           "after midnight, Asia/Shanghai)."})
 
 
 class CouponSchema(ma.Schema):
@@ -167,3 +215,44 @@ class RedemptionSchema(ma.Schema):
 class RedemptionListArgs(PageArgs):
     store_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**53), metadata={
         "description": "One of your stores (admin: any); all of your stores when left out."})
+
+
+class IssueArgs(ma.Schema):
+    member_ids = ma.fields.List(
+        ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1)), required=True,
+        validate=validate.Length(min=1, max=MAX_MEMBER_IDS),
+        metadata={"description": f"Members to issue to (1-{MAX_MEMBER_IDS:,} ids; a body is at most 1 MiB)."})
+
+
+class IssueJobSchema(ma.Schema):
+    id = ma.fields.String()
+    batch_id = ma.fields.Integer()
+    status = ma.fields.String(metadata={"enum": [status.value for status in JobStatus]})
+    requested = ma.fields.Integer(metadata={"description": "Member ids given."})
+    processed = ma.fields.Integer(metadata={"description": "Member ids handled so far."})
+    issued = ma.fields.Integer()
+    skipped = ma.fields.Integer()
+    skip_reasons = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), metadata={
+        "description": "Skipped members by reason: " + ", ".join(skip.value for skip in Skip) + "."})
+    skipped_members = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": f"The first {SHOWN_SKIPS} skipped: {{member_id, reason}}."})
+    error = ma.fields.String(allow_none=True, metadata={"description": "Why a failed job failed."})
+    created_at = ma.fields.AwareDateTime()
+    started_at = ma.fields.AwareDateTime(allow_none=True)
+    finished_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class ExchangeCodesArgs(ma.Schema):
+    count = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_CODES_PER_REQUEST),
+                              metadata={"description": f"How many new codes (1-{MAX_CODES_PER_REQUEST:,}; never "
+                                                       "more than the batch's total minus codes it has)."})
+
+
+class ExchangeCodesSchema(ma.Schema):
+    generated = ma.fields.Integer(metadata={"description": "Codes made now."})
+    codes = ma.fields.Integer(metadata={"description": "Codes the batch has in all."})
+
+
+class ExchangeArgs(ma.Schema):
+    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=64),
+                            metadata={"description": "The printed code; case, spaces and dashes do not matter."})

@@ -13,16 +13,22 @@ from sqlalchemy import func, select
 
 from coupons.errors import CouponError
 from coupons.models import BatchKind, BatchStatus, Coupon, CouponBatch
+from shop.catalog.models import Category, Product
 from shop.errors import AppError, CommonError
 from shop.extensions import db
 from shop.pagination import paginate
+from shop.stores.models import Store
 
 MAX_FEN = 100_000_000  # one coupon's amounts: at most 1,000,000 yuan
 MAX_TOTAL = 10_000_000
 MAX_PER_MEMBER = 100
 MAX_VALID_DAYS = 3650
+MAX_SCOPE_IDS = 1000
 EDITABLE = ("name", "kind", "amount_off", "percent", "max_off", "min_spend", "starts_at", "ends_at",
-            "valid_days", "total", "per_member_limit", "channel")
+            "valid_days", "total", "per_member_limit", "channel", "usage", "scope_product_ids",
+            "scope_category_ids", "scope_store_ids", "daily_limit", "budget_note")
+# scope field -> the model its ids must name
+_SCOPES = {"scope_product_ids": Product, "scope_category_ids": Category, "scope_store_ids": Store}
 _KIND_FIELDS = {
     BatchKind.AMOUNT_OFF: {"amount_off"},
     BatchKind.PERCENT_OFF: {"percent", "max_off"},
@@ -71,20 +77,37 @@ def batch_errors(data: Mapping[str, Any]) -> dict[str, list[str]]:
     return errors
 
 
+def scope_errors(data: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Scope ids that name no product, category or store."""
+    errors = {}
+    for field, model in _SCOPES.items():
+        ids = set(data.get(field) or ())
+        if ids:
+            missing = ids - set(db.session.scalars(select(model.id).where(model.id.in_(ids))))
+            if missing:
+                errors[field] = [f"No such {model.__tablename__}: {', '.join(map(str, sorted(missing)))}."]
+    return errors
+
+
 def _check(data: Mapping[str, Any]) -> None:
-    errors = batch_errors(data)
+    errors = batch_errors(data) | scope_errors(data)
     if errors:
         raise AppError(CommonError.VALIDATION_ERROR, "The batch has invalid fields; see errors.", errors=errors)
 
 
 def create_batch(data: Mapping[str, Any], *, staff_id: int | None, now: datetime) -> CouponBatch:
     _check(data)
-    batch = CouponBatch(**{field: data.get(field) for field in EDITABLE if field in data},
+    batch = CouponBatch(**{field: _stored(field, data[field]) for field in EDITABLE if field in data},
                         status=BatchStatus.DRAFT.value, created_by_staff_id=staff_id,
                         created_at=now, updated_at=now)
     db.session.add(batch)
     db.session.flush()
     return batch
+
+
+def _stored(field: str, value: Any) -> Any:
+    """Scope ids are kept sorted and once each."""
+    return sorted(set(value)) if field in _SCOPES and value is not None else value
 
 
 def get_batch(batch_id: int, *, for_update: bool = False) -> CouponBatch:
@@ -104,7 +127,7 @@ def update_batch(batch_id: int, changes: Mapping[str, Any], *, now: datetime) ->
     merged = {field: getattr(batch, field) for field in EDITABLE} | dict(changes)
     _check(merged)
     for field in EDITABLE:
-        setattr(batch, field, merged[field])
+        setattr(batch, field, _stored(field, merged[field]))
     batch.updated_at = now
     return batch
 

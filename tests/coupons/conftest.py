@@ -1,12 +1,14 @@
 """Coupon test helpers: a batch made and activated through the admin API."""
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import update
+import requests
+from sqlalchemy import func, select, update
 
-from coupons.models import CouponBatch
+from coupons.models import Coupon, CouponBatch
 from shop.auth import Role
 from shop.extensions import db
 from tests.conftest import bearer
@@ -81,3 +83,24 @@ def in_store_coupon(app, client, login, active_batch):
         return HeldCoupon(claimed.get_json()["id"], batch_id, headers)
 
     return make
+
+
+def issued_per_member(app, batch_id: int) -> dict[int, int]:
+    """Coupons of a batch in the database, by member."""
+    with app.app_context():
+        counts = db.session.execute(select(Coupon.member_id, func.count()).where(Coupon.batch_id == batch_id)
+                                    .group_by(Coupon.member_id)).all()
+        db.session.remove()
+        return dict(counts)
+
+
+def flash_claim(live_server: str, batch_id: int, tokens: list[str], *, workers: int) -> list[tuple[int, str | None]]:
+    """Every token claims once, all at the same time over real HTTP; (status, error code) of each."""
+
+    def attempt(token: str) -> tuple[int, str | None]:
+        response = requests.post(f"{live_server}/api/v1/coupon-batches/{batch_id}/claim", timeout=30,
+                                 headers={**bearer(token), "Idempotency-Key": new_key()})
+        return response.status_code, response.json().get("code")
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(attempt, tokens))
