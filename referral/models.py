@@ -281,6 +281,8 @@ class Withdrawal(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=WithdrawalStatus.REQUESTED.value)
     out_bill_no: Mapped[str] = mapped_column(String(32), unique=True)  # our id at WeChat Pay
     transfer_bill_no: Mapped[str | None] = mapped_column(String(64))  # WeChat Pay's id
+    # What the mini-program passes to wx.requestMerchantTransfer for the member to confirm receipt.
+    package_info: Mapped[str | None] = mapped_column(Text)
     reviewed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"))
     review_note: Mapped[str | None] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(Text)
