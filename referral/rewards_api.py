@@ -6,7 +6,6 @@ from flask_smorest import Blueprint
 from referral import rewards, withdrawals
 from referral.rewards_schemas import (
     ApproveArgs,
-    IdempotencyHeader,
     MyWithdrawalSchema,
     RejectArgs,
     RewardArgs,
@@ -17,6 +16,7 @@ from referral.rewards_schemas import (
 )
 from shop.auth import Role, current_member_id, current_principal, roles_required
 from shop.extensions import db, limiter
+from shop.idempotency import key_doc, required_key
 from shop.pagination import PageArgs, page_of
 
 blp = Blueprint("referral_rewards", __name__, url_prefix="/api/v1", description=(
@@ -48,19 +48,20 @@ def my_rewards(args):
 @blp.route("/me/withdrawals", methods=["POST"])
 @roles_required(Role.SHOPPER)
 @limiter.limit("10 per minute")
-@blp.arguments(IdempotencyHeader, location="headers")
 @blp.arguments(WithdrawalArgs)
 @blp.response(201, MyWithdrawalSchema)
-def request_withdrawal(headers, args):
+@blp.doc(parameters=key_doc("A new random key per request; a retry with the same key answers the first."))
+def request_withdrawal(args):
     """Withdraw commission to your WeChat change
 
     At least the brand's minimum (422 `withdrawal_below_minimum`), below 2,000 yuan (422
     `withdrawal_above_maximum`), at most your balance (409 `commission_insufficient`), one open
     request at a time (409 `withdrawal_already_open`). The amount is held at once. A retry with the
-    same `Idempotency-Key` answers the first request. Role: shopper.
+    same `Idempotency-Key` answers the first request (400 `idempotency_key_required` without one).
+    Role: shopper.
     """
     withdrawal = withdrawals.request_withdrawal(member_id=current_member_id(), amount=args["amount"],
-                                                key=headers["idempotency_key"])
+                                                key=required_key())
     db.session.commit()
     return withdrawal
 

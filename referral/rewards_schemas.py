@@ -84,16 +84,6 @@ class WithdrawalArgs(ma.Schema):
                                metadata={"description": "Fen to withdraw to your WeChat change."})
 
 
-class IdempotencyHeader(ma.Schema):
-    idempotency_key = ma.fields.String(data_key="Idempotency-Key", required=True,
-                                       validate=[validate.Length(min=8, max=64), NO_CONTROL_CHARS],
-                                       metadata={"description": "8-64 characters; a retry with the same key "
-                                                                "answers the first request."})
-
-    class Meta:
-        unknown = ma.EXCLUDE
-
-
 class TransferSchema(ma.Schema):
     mch_id = ma.fields.String()
     app_id = ma.fields.String()

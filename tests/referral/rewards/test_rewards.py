@@ -14,18 +14,7 @@ from shop import events
 from shop.database import utcnow
 from shop.extensions import db
 from tests.conftest import bearer
-from tests.referral.reward_world import (  # noqa: F401
-    CROISSANT_PRICE,
-    LATTE_PRICE,
-    Member,
-    alice,
-    buy,
-    chain,
-    configure,
-    line_of,
-    release_after,
-    shop,
-)
+from tests.referral.rewards.conftest import CROISSANT_PRICE, LATTE_PRICE, Member, line_of
 
 
 def _rewards(app, order_id: int) -> list[tuple[int, int, int, str, int]]:

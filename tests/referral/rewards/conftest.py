@@ -1,6 +1,5 @@
 """A referral chain to reward: Alice brought Bob, Bob brought Carol; Carol buys at the shop.
 
-Import the fixtures into a test module (``from tests.referral.reward_world import chain, buy, ...``).
 Binding goes straight through ``tree.bind`` (the HTTP binding is built and tested elsewhere).
 """
 
@@ -17,7 +16,7 @@ from referral.settings import load_settings
 from shop.database import utcnow
 from shop.extensions import db
 from tests.conftest import bearer
-from tests.orders.conftest import alice, clerk, place, prepay_id_of, shop, stub_pay  # noqa: F401
+from tests.orders.conftest import place, prepay_id_of, shop, stub_pay  # noqa: F401  (the shop fixture)
 
 LATTE_PRICE, CROISSANT_PRICE = 2800, 1600
 

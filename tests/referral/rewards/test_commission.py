@@ -12,15 +12,7 @@ from shop.extensions import db
 from shop.orders.models import Order, Refund
 from shop.points.service import adjust_points
 from tests.orders.conftest import eventually
-from tests.referral.reward_world import (  # noqa: F401
-    alice,
-    buy,
-    chain,
-    configure,
-    line_of,
-    release_after,
-    shop,
-)
+from tests.referral.rewards.conftest import line_of
 
 
 def _refund(client, member, order: dict, lines: list[dict] | None = None) -> dict:
