@@ -196,7 +196,9 @@ class BindHistory(db.Model):
 
 
 class OrderSnapshot(db.Model):
-    """A bound member's paid order as referral saw it: the chain above them then, and the amount."""
+    """A paid order as referral saw it: the chain above the buyer then (empty for an unbound buyer), the
+    amount, and how much of it refunds have returned. One per paid order (its key makes the reward
+    handler idempotent)."""
 
     __tablename__ = "referral_order_snapshots"
     __table_args__ = (Index("ix_referral_order_snapshots_parent_id_paid_at", "parent_id", "paid_at"),
