@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import JSON, BigInteger, Boolean, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from referral import commission, tree
@@ -48,7 +48,7 @@ from referral.models import (
 )
 from referral.settings import load_settings
 from shop import events
-from shop.database import utcnow
+from shop.database import UTCDateTime, utcnow
 from shop.extensions import db
 from shop.members.models import Member
 from shop.orders.models import Order, OrderLine, Refund
@@ -63,6 +63,9 @@ snapshots = OrderSnapshot.__table__
 rewards = Reward.__table__
 nodes = ReferralNode.__table__
 lines_table = OrderLine.__table__
+orders = Order.__table__
+SNAPSHOT_COLUMNS = ["order_id", "member_id", "parent_id", "share_id", "chain", "amount_paid", "refunded",
+                    "first_order", "paid_at"]
 BASIS_POINTS = 10_000
 RELEASE_BATCH = 500
 
@@ -85,11 +88,15 @@ def reward_order(*, order_id: int, member_id: int, amount_paid: int, first_paid_
     node = _node_of(member_id)
     settings = load_settings()
     chain = tree.ancestors(member_id, limit=settings.reward_levels) if node.parent_id is not None else []
-    inserted = db.session.execute(_insert_ignore(snapshots).values(
-        order_id=order_id, member_id=member_id, parent_id=node.parent_id, share_id=node.share_id, chain=chain,
-        amount_paid=amount_paid, refunded=0, first_order=first_paid_order, paid_at=paid_at)).rowcount
-    if not inserted:
-        return []  # this payment was seen before
+    # Taken from the order's row, so a signal about an order that does not exist records nothing.
+    snapshot = select(orders.c.id, literal(member_id, BigInteger()), literal(node.parent_id, BigInteger()),
+                      literal(node.share_id, BigInteger()), literal(chain, JSON()), literal(amount_paid, BigInteger()),
+                      literal(0, BigInteger()), literal(first_paid_order, Boolean()), literal(paid_at, UTCDateTime())
+                      ).where(orders.c.id == order_id)
+    inserted = db.session.execute(_insert_ignore(snapshots, SNAPSHOT_COLUMNS, snapshot)
+                                  .returning(snapshots.c.order_id)).first()
+    if inserted is None:
+        return []  # this payment was seen before (or names no order)
     created = _create_rewards(order_id, member_id, chain, settings, paid_at, flagged=node.flagged_at is not None)
     tree.count_paid_order(member_id, orders=1, gmv=amount_paid)
     if node.first_paid_at is None:
@@ -110,10 +117,10 @@ def _node_of(member_id: int):
     return row
 
 
-def _insert_ignore(table):
-    """INSERT ... ON CONFLICT DO NOTHING: rowcount 0 when the row was there already."""
+def _insert_ignore(table, columns: list[str], rows):
+    """INSERT ... SELECT ... ON CONFLICT DO NOTHING (with RETURNING: no row when it was there already)."""
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing()
+    return insert(table).from_select(columns, rows).on_conflict_do_nothing()
 
 
 def _create_rewards(order_id: int, buyer_id: int, chain: list[int], settings: ReferralSettings,
