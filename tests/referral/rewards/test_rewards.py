@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from referral import tree
 from referral.models import OrderSnapshot, ReferralNode, Reward
@@ -13,7 +13,9 @@ from referral.rewards import reward_order
 from shop import events
 from shop.database import utcnow
 from shop.extensions import db
+from shop.members.models import Member as MemberRow
 from tests.conftest import bearer
+from tests.orders.conftest import place
 from tests.referral.rewards.conftest import CROISSANT_PRICE, LATTE_PRICE, Member, line_of
 
 
@@ -218,3 +220,50 @@ def test_a_friends_later_orders_keep_rewarding_with_the_window_from_each_payment
                    for r in db.session.scalars(select(Reward).order_by(Reward.id))]
         assert windows == [timedelta(days=7), timedelta(days=7)]
     assert len(_rewards(app, first["id"])) == len(_rewards(app, second["id"])) == 1
+
+
+def _statements_to_reward(app, order_id: int, member_id: int) -> int:
+    """How many SQL statements rewarding a paid order takes (rolled back: nothing stays)."""
+    seen = []
+    with app.app_context():
+        engine = db.engine
+
+        def count(*args):
+            seen.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            created = reward_order(order_id=order_id, member_id=member_id, amount_paid=4400, first_paid_order=True,
+                                   paid_at=utcnow())
+            assert created, "the order rewarded nobody"
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+            db.session.rollback()
+    return len(seen)
+
+
+def test_rewarding_an_order_takes_the_same_few_statements_at_depth_2_and_depth_30(app, client, login, shop,
+                                                                                  configure, committed):
+    configure(reward_levels=2, reward_kind="commission", percent_bp=[1000, 500])
+
+    def deep_chain() -> list[int]:
+        members = [MemberRow(openid=f"deep-{i}") for i in range(30)]
+        db.session.add_all(members)
+        db.session.flush()
+        for above, member in zip([None, *members], members, strict=False):
+            tree.ensure_node(member.id)
+            if above is not None:
+                tree.bind(member.id, above.id, share_id=None, now=utcnow())
+        return [member.id for member in members]
+
+    ids = committed(deep_chain)
+    counts = []
+    for parent in (ids[1], ids[-1]):  # the buyer at depth 2, then at depth 30
+        buyer = login(f"buyer-under-{parent}:1")
+        committed(lambda buyer=buyer, parent=parent: (tree.ensure_node(buyer["member"]["id"]),
+                                                      tree.bind(buyer["member"]["id"], parent, share_id=None,
+                                                                now=utcnow())))
+        placed = place(client, bearer(buyer["token"]), {"items": [{"sku_id": shop.croissant, "quantity": 1}],
+                                                         "fulfilment": "pickup", "store_id": shop.store_id})
+        counts.append(_statements_to_reward(app, placed.get_json()["order"]["id"], buyer["member"]["id"]))
+    assert counts[0] == counts[1] <= 16, counts
