@@ -26,7 +26,11 @@ from coupons.cli import coupons_cli
 from coupons.lifecycle import wire_checkout_coupons
 from coupons.redemption_api import blp as coupon_redemption_blp
 from referral.api import blp as referral_blp
+from referral.cli import referral_cli
 from referral.handlers import wire_sharing
+from referral.rewards import release_sweep, wire_rewards
+from referral.rewards_api import blp as referral_rewards_blp
+from referral.withdrawals import sync_withdrawals
 from shop.auth import register_jwt_errors
 from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
@@ -58,7 +62,7 @@ from shop.wechat.stub.server import WeChatStub, run_forever
 
 ROOT = Path(__file__).resolve().parent
 API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp, coupons_blp,
-                  coupon_redemption_blp, referral_blp)
+                  coupon_redemption_blp, referral_blp, referral_rewards_blp)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -74,8 +78,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     register_error_handlers(app)  # after Api: our JSON shape replaces flask-smorest's
     _wire_shop_handlers()
-    for command in (staff_cli, stores_cli, catalog_cli, orders_cli, jobs_cli, points_cli, coupons_cli, config_table,
-                    wechat_stub):
+    for command in (staff_cli, stores_cli, catalog_cli, orders_cli, jobs_cli, points_cli, coupons_cli, referral_cli,
+                    config_table, wechat_stub):
         app.cli.add_command(command)
     return app
 
@@ -130,6 +134,9 @@ def _wire_shop_handlers() -> None:
     PERIODIC["orders past their payment window"] = cancel_expired_orders
     PERIODIC["payments reconciled with WeChat Pay"] = reconcile
     PERIODIC["points expiry"] = expire_sweep
+    wire_rewards()
+    PERIODIC["referral rewards released"] = release_sweep
+    PERIODIC["referral withdrawals settled with WeChat Pay"] = sync_withdrawals
 
 
 

@@ -19,6 +19,11 @@ class ReferralError(ErrorCode):
 
     # rewards and withdrawals
     WITHDRAWAL_NOT_FOUND = ("withdrawal_not_found", 404)
+    WITHDRAWAL_BELOW_MINIMUM = ("withdrawal_below_minimum", 422)
+    WITHDRAWAL_ABOVE_MAXIMUM = ("withdrawal_above_maximum", 422)
+    COMMISSION_INSUFFICIENT = ("commission_insufficient", 409)
+    WITHDRAWAL_ALREADY_OPEN = ("withdrawal_already_open", 409)
+    WITHDRAWAL_NOT_REVIEWABLE = ("withdrawal_not_reviewable", 409)
 
 
 

@@ -196,7 +196,9 @@ class BindHistory(db.Model):
 
 
 class OrderSnapshot(db.Model):
-    """A bound member's paid order as referral saw it: the chain above them then, and the amount."""
+    """A paid order as referral saw it: the chain above the buyer then (empty for an unbound buyer), the
+    amount, and how much of it refunds have returned. One per paid order (its key makes the reward
+    handler idempotent)."""
 
     __tablename__ = "referral_order_snapshots"
     __table_args__ = (Index("ix_referral_order_snapshots_parent_id_paid_at", "parent_id", "paid_at"),
@@ -281,6 +283,8 @@ class Withdrawal(db.Model):
     status: Mapped[str] = mapped_column(String(16), default=WithdrawalStatus.REQUESTED.value)
     out_bill_no: Mapped[str] = mapped_column(String(32), unique=True)  # our id at WeChat Pay
     transfer_bill_no: Mapped[str | None] = mapped_column(String(64))  # WeChat Pay's id
+    # What the mini-program passes to wx.requestMerchantTransfer for the member to confirm receipt.
+    package_info: Mapped[str | None] = mapped_column(Text)
     reviewed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"))
     review_note: Mapped[str | None] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(Text)

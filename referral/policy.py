@@ -88,13 +88,21 @@ def _fixed_errors(fixed: dict[str, list[int]]) -> list[str]:
 def may_earn(member_id: int, settings: ReferralSettings | None = None) -> bool:
     """Whether the sharer earns rewards under the policy (everyone binds; only these earn)."""
     policy = (settings or load_settings()).sharer_policy
-    if policy == SharerPolicy.EVERYONE:
-        return True
     node = db.session.execute(select(ReferralNode.approved_at, ReferralNode.first_paid_at)
                               .where(ReferralNode.member_id == member_id)).first()
+    return earns(policy, node)
+
+
+def earns(policy: str, node: Any, at: datetime | None = None) -> bool:
+    """The sharer policy over a node's ``approved_at`` and ``first_paid_at`` (None: no node):
+    everyone; approved members; members who paid an order of their own (before ``at``, if given)."""
+    if policy == SharerPolicy.EVERYONE:
+        return True
     if node is None:
         return False
-    return (node.approved_at if policy == SharerPolicy.APPROVED else node.first_paid_at) is not None
+    if policy == SharerPolicy.APPROVED:
+        return node.approved_at is not None
+    return node.first_paid_at is not None and (at is None or node.first_paid_at <= at)
 
 
 def existing_member(member_id: int) -> Member:

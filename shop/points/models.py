@@ -45,6 +45,8 @@ class PointsReason(StrEnum):
     EXPIRE = "expire"  # a lot reached its expiry date (source: lot)
     ADJUST = "adjust"  # an admin's correction, with a reason (source: admin)
     DEBT_SETTLED = "debt_settled"  # a credit paid what a refund left owing (source: entry, the credit)
+    REFERRAL_REWARD = "referral_reward"  # a friend's purchase rewarded the member (source: referral, the reward)
+    REFERRAL_REVERSE = "referral_reverse"  # a refund of that purchase took it back (source: referral, reward:refund)
 
 
 class PointsSource(StrEnum):
@@ -53,6 +55,7 @@ class PointsSource(StrEnum):
     LOT = "lot"
     ADMIN = "admin"
     ENTRY = "entry"
+    REFERRAL = "referral"
 
 
 class PointsEntry(db.Model):

@@ -16,7 +16,9 @@ class LedgerEntrySchema(ma.Schema):
         "description": "earn (an order was paid), spend (points off an order), cancel_return (a cancelled order "
                        "gave its points back), refund_return (a refund gave spent points back), refund_reverse "
                        "(a refund took earned points back), expire (a lot reached its date), adjust (by the "
-                       "brand, see note), debt_settled (new points paid what a refund left owing).",
+                       "brand, see note), debt_settled (new points paid what a refund left owing), referral_reward "
+                       "(a friend's purchase rewarded you, once its refund window passed), referral_reverse (a "
+                       "refund of that purchase took the reward back).",
         "enum": [reason.value for reason in PointsReason]})
     delta = ma.fields.Integer(metadata={"description": "Change to the balance (negative: points out)."})
     owed_delta = ma.fields.Integer(metadata={"description": "Change to the points owed (see `owed`)."})

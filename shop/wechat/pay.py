@@ -52,6 +52,8 @@ SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 OUT_TRADE_NO_RE = re.compile(r"[0-9A-Za-z_\-|*]{6,32}")  # WeChat Pay's rule for out_trade_no
 OUT_REFUND_NO_RE = re.compile(r"[0-9A-Za-z_\-|*@]{1,64}")
+OUT_BILL_NO_RE = re.compile(r"[0-9A-Za-z]{5,32}")  # a merchant transfer's out_bill_no
+TRANSFER_NAME_REQUIRED_FEN = 200_000  # from 2,000 yuan WeChat Pay wants the payee's real name
 BUSY_CODES = {"SYSTEM_ERROR", "FREQUENCY_LIMITED"}  # WeChat Pay asks to try again later
 # wechatpayv3 raises a bare Exception with these words when an answer's signature does not verify.
 UNVERIFIED_ANSWER = ("failed to verify the signature", "does not support this algorithm")
@@ -281,6 +283,42 @@ class WeChatPayGateway:
             raise ValueError("out_refund_no must be 1-64 of 0-9 A-Z a-z _ - | * @")
         return self._call("refund query", lambda: self._client.query_refund(out_refund_no=out_refund_no),
                           not_found={"RESOURCE_NOT_EXISTS", "ORDER_NOT_EXIST"})
+
+    # -- merchant transfers (商家转账, user-confirmation mode) -----------------
+
+    def transfer_to_change(self, out_bill_no: str, openid: str, amount_fen: int, remark: str, *,
+                           scene_id: str, scene_report: list[dict[str, str]],
+                           perception: str | None = None) -> dict[str, Any]:
+        """Send money to a member's WeChat change (``POST /v3/fund-app/mch-transfer/transfer-bills``).
+
+        The same out_bill_no again answers the same bill. The answer's ``state`` is usually
+        WAIT_USER_CONFIRM with a ``package_info`` the mini-program passes to
+        ``wx.requestMerchantTransfer`` so the member confirms receipt; then SUCCESS (or FAIL with
+        ``fail_reason``, CANCELLED) by ``query_transfer``. Amounts from 2,000 yuan need the payee's
+        real name, which we do not hold: refused here (ValueError).
+        """
+        if not isinstance(out_bill_no, str) or not OUT_BILL_NO_RE.fullmatch(out_bill_no):
+            raise ValueError("out_bill_no must be 5-32 of 0-9 A-Z a-z")
+        _check_fen("amount_fen", amount_fen)
+        if amount_fen >= TRANSFER_NAME_REQUIRED_FEN:
+            raise ValueError("a transfer of 2,000 yuan or more needs the payee's real name")
+        if not isinstance(openid, str) or not openid:
+            raise ValueError("openid is required")
+        if not isinstance(remark, str) or not 1 <= len(remark) <= 32:
+            raise ValueError("remark must be 1 to 32 characters")
+        if not scene_id or not scene_report:
+            raise ValueError("a transfer names its scene and the scene's report")
+        return self._call("transfer", lambda: self._client.mch_transfer_bills(
+            out_bill_no=out_bill_no, transfer_scene_id=scene_id, openid=openid, transfer_amount=amount_fen,
+            transfer_remark=remark, user_recv_perception=perception, transfer_scene_report_infos=scene_report,
+            notify_url=self.notify_url)) or {}
+
+    def query_transfer(self, out_bill_no: str) -> dict[str, Any] | None:
+        """A transfer bill as WeChat Pay knows it (state, fail_reason, ...); None if it has none."""
+        if not isinstance(out_bill_no, str) or not OUT_BILL_NO_RE.fullmatch(out_bill_no):
+            raise ValueError("out_bill_no must be 5-32 of 0-9 A-Z a-z")
+        return self._call("transfer query", lambda: self._client.mch_transfer_bills_query(out_bill_no=out_bill_no),
+                          not_found={"NOT_FOUND", "RESOURCE_NOT_EXISTS"})
 
     # -- notifies ----------------------------------------------------------
 

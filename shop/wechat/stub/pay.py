@@ -12,7 +12,9 @@ Protocol (what the real wechatpayv3 client talks to):
 - Notifies are POSTed over real HTTP to the transaction's notify_url, signed the same way, the
   resource encrypted with AEAD_AES_256_GCM under the APIv3 key.
 
-Endpoints: JSAPI prepay, query by out_trade_no or transaction_id, close, refund, refund query.
+Endpoints: JSAPI prepay, query by out_trade_no or transaction_id, close, refund, refund query,
+merchant transfer (商家转账, user-confirmation mode: ``POST /v3/fund-app/mch-transfer/transfer-bills``
+answers WAIT_USER_CONFIRM with a package_info) and its query by out_bill_no.
 
 Control (``/stub/pay/...``, JSON bodies or query parameters):
 
@@ -23,6 +25,9 @@ Control (``/stub/pay/...``, JSON bodies or query parameters):
   PAYERROR); no notify.
 - ``POST /stub/pay/refunds/<out_refund_no>/succeed`` and ``.../abnormal``: settle a PROCESSING
   refund (with a REFUND.SUCCESS / REFUND.ABNORMAL notify; same delivery options).
+- ``POST /stub/pay/transfers/<out_bill_no>/confirm``: the member confirms receipt in WeChat (SUCCESS);
+  ``.../fail`` ``{"reason": "..."}``: the transfer fails (FAIL with that fail_reason, default
+  PAYEE_ACCOUNT_ABNORMAL); ``GET /stub/pay/transfers/<out_bill_no>``: the bill.
 - ``POST /stub/pay/settings``: ``{"refunds": "auto"|"manual"}``. Auto (the default): a refund
   answers SUCCESS at once and its notify follows from a background thread. Manual: it answers
   PROCESSING and waits for ``succeed`` or ``abnormal``.
@@ -139,6 +144,25 @@ class Refund:
 
 
 @dataclass
+class Transfer:
+    out_bill_no: str
+    transfer_bill_no: str
+    openid: str
+    amount: int
+    remark: str
+    scene_id: str
+    create_time: str
+    package_info: str
+    state: str = "WAIT_USER_CONFIRM"
+    fail_reason: str | None = None
+    update_time: str | None = None
+
+
+TRANSFER_OPEN = ("ACCEPTED", "PROCESSING", "WAIT_USER_CONFIRM", "TRANSFERING")
+OUT_BILL_NO_RE = re.compile(r"[0-9A-Za-z]{5,32}")
+
+
+@dataclass
 class Fault:
     status: int
     code: str
@@ -197,6 +221,7 @@ class PayState:
         self._transactions: dict[str, Transaction] = {}
         self._prepay: dict[str, str] = {}
         self._refunds: dict[str, Refund] = {}
+        self._transfers: dict[str, Transfer] = {}
         self._notifies: list[Notify] = []
         self._faults: list[Fault] = []
         self.auto_refunds = True
@@ -208,6 +233,7 @@ class PayState:
             self._transactions.clear()
             self._prepay.clear()
             self._refunds.clear()
+            self._transfers.clear()
             self._notifies.clear()
             self._faults.clear()
             self.auto_refunds = True
@@ -462,6 +488,79 @@ class PayState:
             data["success_time"] = r.success_time
         return data
 
+    # -- merchant transfers --------------------------------------------------
+
+    def transfer(self, body: dict[str, Any]) -> Transfer:
+        """A transfer bill to a user's change (the same one again for an identical retry)."""
+        if body.get("appid") != self.config.appid:
+            raise PayError(400, "PARAM_ERROR", "appid 与商户号不匹配")
+        out_bill_no = body.get("out_bill_no")
+        if not isinstance(out_bill_no, str) or not OUT_BILL_NO_RE.fullmatch(out_bill_no):
+            raise PayError(400, "PARAM_ERROR", "out_bill_no 须为5-32位数字或大小写字母")
+        scene_id = body.get("transfer_scene_id")
+        if not isinstance(scene_id, str) or not scene_id:
+            raise PayError(400, "PARAM_ERROR", "transfer_scene_id 不能为空")
+        reports = body.get("transfer_scene_report_infos")
+        if not isinstance(reports, list) or not reports or not all(
+                isinstance(r, dict) and r.get("info_type") and r.get("info_content") for r in reports):
+            raise PayError(400, "PARAM_ERROR", "transfer_scene_report_infos 须按转账场景报备")
+        openid = body.get("openid")
+        identity = self._stub.identity_of(openid) if isinstance(openid, str) else None
+        if identity is None or identity.appid != self.config.appid:
+            raise PayError(400, "PARAM_ERROR", "openid 与 appid 不匹配")
+        amount = _fen(body.get("transfer_amount"))
+        if amount < 10:
+            raise PayError(400, "PARAM_ERROR", "转账金额不能低于0.1元")
+        if amount >= 200_000 and not body.get("user_name"):
+            raise PayError(400, "PARAM_ERROR", "转账金额>=2000元时，user_name 必填")
+        remark = body.get("transfer_remark")
+        if not isinstance(remark, str) or not 1 <= len(remark) <= 32:
+            raise PayError(400, "PARAM_ERROR", "transfer_remark 长度须为1-32个字符")
+        with self._lock:
+            existing = self._transfers.get(out_bill_no)
+            if existing is not None:
+                if (existing.openid, existing.amount) != (openid, amount):
+                    raise PayError(400, "INVALID_REQUEST", "商户单号重复，请求参数与原单不一致")
+                return existing
+            bill = Transfer(out_bill_no, "1330" + _digits(36), openid, amount, remark, scene_id, _now(),
+                            "ABBQO+oYAAABAAAAAAB" + base64.b64encode(secrets.token_bytes(24)).decode())
+            self._transfers[out_bill_no] = bill
+            return bill
+
+    def transfer_record(self, out_bill_no: str) -> Transfer:
+        with self._lock:
+            found = self._transfers.get(out_bill_no)
+        if found is None:
+            raise PayError(404, "NOT_FOUND", "记录不存在")
+        return found
+
+    def settle_transfer(self, out_bill_no: str, state: str, fail_reason: str | None = None) -> Transfer:
+        """An open bill ends SUCCESS (the user confirmed receipt) or FAIL (with a fail_reason)."""
+        bill = self.transfer_record(out_bill_no)
+        with self._lock:
+            if bill.state not in TRANSFER_OPEN:
+                raise PayError(409, "INVALID_REQUEST", f"the transfer is {bill.state}")
+            bill.state, bill.update_time = state, _now()
+            bill.fail_reason = fail_reason if state == "FAIL" else None
+        return bill
+
+    def transfer_json(self, bill: Transfer, *, created: bool = False) -> dict[str, Any]:
+        """The bill as the transfer call (``created``) or the query answers it."""
+        with self._lock:
+            if created:
+                data = {"out_bill_no": bill.out_bill_no, "transfer_bill_no": bill.transfer_bill_no,
+                        "create_time": bill.create_time, "state": bill.state}
+                if bill.state == "WAIT_USER_CONFIRM":
+                    data["package_info"] = bill.package_info
+                return data
+            data = {"mch_id": self.config.mchid, "out_bill_no": bill.out_bill_no,
+                    "transfer_bill_no": bill.transfer_bill_no, "appid": self.config.appid, "state": bill.state,
+                    "transfer_amount": bill.amount, "transfer_remark": bill.remark, "openid": bill.openid,
+                    "create_time": bill.create_time, "update_time": bill.update_time or bill.create_time}
+            if bill.fail_reason:
+                data["fail_reason"] = bill.fail_reason
+            return data
+
     # -- notifies ------------------------------------------------------------
 
     def _notify(self, event_type: str, summary: str, original_type: str, resource: dict[str, Any],
@@ -704,6 +803,18 @@ def query_refund(out_refund_no: str) -> Response:
     return _answer(pay.refund_json(pay.refund_record(out_refund_no)))
 
 
+@bp.post("/v3/fund-app/mch-transfer/transfer-bills")
+def transfer_bills() -> Response:
+    pay = _pay()
+    return _answer(pay.transfer_json(pay.transfer(_json_body()), created=True))
+
+
+@bp.get("/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/<out_bill_no>")
+def query_transfer(out_bill_no: str) -> Response:
+    pay = _pay()
+    return _answer(pay.transfer_json(pay.transfer_record(out_bill_no)))
+
+
 # -- control -----------------------------------------------------------------------------------
 
 COPIES = {"once": 1, "twice": 2, "never": 0}
@@ -812,3 +923,22 @@ def stub_transaction(out_trade_no: str) -> Response:
 def stub_refund(out_refund_no: str) -> Response:
     pay = _pay()
     return _answer(pay.refund_json(pay.refund_record(out_refund_no)))
+
+
+@bp.post("/stub/pay/transfers/<out_bill_no>/confirm")
+def transfer_confirm(out_bill_no: str) -> Response:
+    pay = _pay()
+    return _answer(pay.transfer_json(pay.settle_transfer(out_bill_no, "SUCCESS")))
+
+
+@bp.post("/stub/pay/transfers/<out_bill_no>/fail")
+def transfer_fail(out_bill_no: str) -> Response:
+    pay = _pay()
+    reason = str(_options().get("reason") or "PAYEE_ACCOUNT_ABNORMAL")
+    return _answer(pay.transfer_json(pay.settle_transfer(out_bill_no, "FAIL", reason)))
+
+
+@bp.get("/stub/pay/transfers/<out_bill_no>")
+def stub_transfer(out_bill_no: str) -> Response:
+    pay = _pay()
+    return _answer(pay.transfer_json(pay.transfer_record(out_bill_no)))

@@ -1,0 +1,364 @@
+"""Rewards for friends' purchases: created frozen when an order is paid, reversed by refunds, released
+by a job once the refund window has passed.
+
+Decisions (the README and the OpenAPI descriptions say the same):
+
+- Every paid order (bound buyer or not) gets an ``OrderSnapshot``: its primary key (the order id)
+  makes the handler idempotent, and it records the chain above the buyer at that moment (as far as
+  rewards go), so a later re-bind never moves a reward. The buyer's and every ancestor's order and
+  GMV counters move with it; a refund takes the GMV back (``OrderSnapshot.refunded`` keeps it once).
+- One reward per order line and paying level. Percent basis: ``floor(line.amount_payable x bp /
+  10000)`` (rewards round down, to the whole fen or point); fixed per SKU: the per-unit amount of a
+  listed SKU x the quantity. A zero amount creates no reward.
+- A level pays only a sharer who earns under ``sharer_policy``: everyone; approved members
+  (``approved_at`` set); members who had paid an order of their own before this one.
+- Rewards start frozen; ``available_at`` is the payment time plus ``refund_window_days``. The job
+  makes them available (commission credited to the commission ledger, where it first pays any
+  debt; points credited through the points ledger) unless the buyer's node is flagged for review:
+  those stay frozen until the flag is cleared. Points and commission alike become spendable only
+  when available; frozen amounts are shown by ``/me/rewards``.
+- A refund reverses cumulatively: by line when the refund names lines (the line's refunded share of
+  what it cost), else by the order's refunded share of what was paid; a full refund reverses all.
+  Reversed amounts round down (in the sharer's favour) until the whole is refunded. A frozen reward
+  just shrinks; an available one is clawed back: commission through the commission ledger (a balance
+  below zero is a debt netted against later rewards), points through the points ledger (what the
+  member no longer has is owed, by its own rule).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, func, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from referral import commission, tree
+from referral.models import (
+    OrderSnapshot,
+    ReferralNode,
+    ReferralSettings,
+    Reward,
+    RewardBasis,
+    RewardKind,
+    RewardStatus,
+    SharerPolicy,
+)
+from referral.policy import earns
+from referral.settings import load_settings
+from shop import events
+from shop.database import UTCDateTime, utcnow
+from shop.extensions import db
+from shop.members.models import Member
+from shop.orders.models import Order, OrderLine, Refund
+from shop.pagination import paginate
+from shop.points import ledger as points_ledger
+from shop.points.models import PointsReason, PointsSource
+from shop.points.rules import rules as points_rules
+
+log = logging.getLogger(__name__)
+
+snapshots = OrderSnapshot.__table__
+rewards = Reward.__table__
+nodes = ReferralNode.__table__
+lines_table = OrderLine.__table__
+orders = Order.__table__
+SNAPSHOT_COLUMNS = ["order_id", "member_id", "parent_id", "share_id", "chain", "amount_paid", "refunded",
+                    "first_order", "paid_at"]
+BASIS_POINTS = 10_000
+RELEASE_BATCH = 500
+
+
+# --- order paid -------------------------------------------------------------------------------
+
+def on_order_paid(sender: Any, **kw: Any) -> None:
+    """Signal receiver: snapshot the chain, create the rewards, count the order, tell coupons."""
+    reward_order(order_id=kw["order_id"], member_id=kw["member_id"], amount_paid=kw["amount_paid"],
+                 first_paid_order=bool(kw.get("first_paid_order")), paid_at=kw.get("paid_at") or utcnow())
+
+
+def reward_order(*, order_id: int, member_id: int, amount_paid: int, first_paid_order: bool,
+                 paid_at: datetime) -> list[int]:
+    """Everything referral does when an order is paid; the ids of the rewards created. Idempotent.
+
+    A handful of statements whatever the size of the tree: the node, the snapshot, the chain (an
+    index range of at most 2 rows), the order's lines, the rewards, and the counters (O(depth)).
+    """
+    node = _node_of(member_id)
+    settings = load_settings()
+    chain = tree.ancestors(member_id, limit=settings.reward_levels) if node.parent_id is not None else []
+    # Taken from the order's row, so a signal about an order that does not exist records nothing.
+    snapshot = select(orders.c.id, literal(member_id, BigInteger()), literal(node.parent_id, BigInteger()),
+                      literal(node.share_id, BigInteger()), literal(chain, JSON()), literal(amount_paid, BigInteger()),
+                      literal(0, BigInteger()), literal(first_paid_order, Boolean()), literal(paid_at, UTCDateTime())
+                      ).where(orders.c.id == order_id)
+    inserted = db.session.execute(_insert_ignore(snapshots, SNAPSHOT_COLUMNS, snapshot)
+                                  .returning(snapshots.c.order_id)).first()
+    if inserted is None:
+        return []  # this payment was seen before (or names no order)
+    created = _create_rewards(order_id, member_id, chain, settings, paid_at, flagged=node.flagged_at is not None)
+    tree.count_paid_order(member_id, orders=1, gmv=amount_paid)
+    if node.first_paid_at is None:
+        db.session.execute(update(nodes).where(nodes.c.member_id == member_id, nodes.c.first_paid_at.is_(None))
+                           .values(first_paid_at=paid_at))
+    if first_paid_order and node.parent_id is not None:
+        events.friend_first_purchase.send(sharer_member_id=node.parent_id, friend_member_id=member_id,
+                                          order_id=order_id)
+    return created
+
+
+def _node_of(member_id: int):
+    columns = (nodes.c.parent_id, nodes.c.share_id, nodes.c.flagged_at, nodes.c.first_paid_at)
+    row = db.session.execute(select(*columns).where(nodes.c.member_id == member_id)).first()
+    if row is None:
+        tree.ensure_node(member_id)
+        row = db.session.execute(select(*columns).where(nodes.c.member_id == member_id)).one()
+    return row
+
+
+def _insert_ignore(table, columns: list[str], rows):
+    """INSERT ... SELECT ... ON CONFLICT DO NOTHING (with RETURNING: no row when it was there already)."""
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return insert(table).from_select(columns, rows).on_conflict_do_nothing()
+
+
+def _create_rewards(order_id: int, buyer_id: int, chain: list[int], settings: ReferralSettings,
+                    paid_at: datetime, *, flagged: bool) -> list[int]:
+    earners = _earners(chain, settings.sharer_policy, paid_at)
+    if not earners:
+        return []
+    order_lines = db.session.execute(
+        select(lines_table.c.id, lines_table.c.sku_id, lines_table.c.quantity, lines_table.c.amount_payable)
+        .where(lines_table.c.order_id == order_id)).all()
+    available_at = paid_at + timedelta(days=settings.refund_window_days)
+    rows, frozen_by_member = [], {}
+    for level, beneficiary in earners:
+        for line in order_lines:
+            amount = reward_amount(settings, level, line.sku_id, line.quantity, line.amount_payable)
+            if amount <= 0:
+                continue
+            rows.append({"order_id": order_id, "order_line_id": line.id, "beneficiary_id": beneficiary,
+                         "buyer_id": buyer_id, "level": level, "kind": settings.reward_kind, "amount": amount,
+                         "reversed_amount": 0, "status": RewardStatus.FROZEN.value, "flagged": flagged,
+                         "available_at": available_at, "created_at": paid_at})
+            frozen_by_member[beneficiary] = frozen_by_member.get(beneficiary, 0) + amount
+    if not rows:
+        return []
+    ids = list(db.session.execute(rewards.insert().returning(rewards.c.id), rows).scalars())
+    if settings.reward_kind == RewardKind.COMMISSION:
+        commission.add_frozen(frozen_by_member, paid_at)
+    return ids
+
+
+def _earners(chain: list[int], policy: str, paid_at: datetime) -> list[tuple[int, int]]:
+    """(level, member) of the chain who earn under the sharer policy."""
+    if not chain:
+        return []
+    levels = list(enumerate(chain, start=1))
+    if policy == SharerPolicy.EVERYONE:
+        return levels
+    found = {row.member_id: row for row in db.session.execute(
+        select(nodes.c.member_id, nodes.c.approved_at, nodes.c.first_paid_at).where(nodes.c.member_id.in_(chain)))}
+    return [(level, m) for level, m in levels if earns(policy, found.get(m), at=paid_at)]
+
+
+def reward_amount(settings: ReferralSettings, level: int, sku_id: int, quantity: int, amount_payable: int) -> int:
+    """What one line pays at one level (fen or points), rounded down."""
+    if settings.reward_basis == RewardBasis.FIXED_PER_SKU:
+        per_unit = (settings.fixed_per_sku or {}).get(str(sku_id))
+        if not per_unit or len(per_unit) < level:
+            return 0
+        return max(int(per_unit[level - 1]), 0) * quantity
+    rates = settings.percent_bp or []
+    if len(rates) < level:
+        return 0
+    return max(amount_payable, 0) * max(int(rates[level - 1]), 0) // BASIS_POINTS
+
+
+# --- order refunded ---------------------------------------------------------------------------
+
+def on_order_refunded(sender: Any, **kw: Any) -> None:
+    """Signal receiver: reverse the order's rewards in proportion and take the GMV back."""
+    reverse_for_refund(order_id=kw["order_id"], refund_id=kw["refund_id"], refunded_total=kw["refunded_total"],
+                       amount_paid=kw["amount_paid"], full=bool(kw.get("full")))
+
+
+def reverse_for_refund(*, order_id: int, refund_id: int, refunded_total: int, amount_paid: int,
+                       full: bool, now: datetime | None = None) -> int:
+    """Bring the order's reversals up to what its refunds so far call for; fen or points reversed now.
+
+    Cumulative, so a replayed or late signal changes nothing twice.
+    """
+    now = now or utcnow()
+    snapshot = db.session.execute(select(snapshots.c.member_id, snapshots.c.refunded)
+                                  .where(snapshots.c.order_id == order_id).with_for_update()).first()
+    if snapshot is None:
+        return 0  # paid before referral listened: nothing of it was counted or rewarded
+    if refunded_total > snapshot.refunded:
+        db.session.execute(update(snapshots).where(snapshots.c.order_id == order_id)
+                           .values(refunded=refunded_total))
+        tree.count_paid_order(snapshot.member_id, orders=0, gmv=-(refunded_total - snapshot.refunded))
+    order_rewards = db.session.scalars(select(Reward).where(Reward.order_id == order_id).order_by(Reward.id)
+                                       .with_for_update().execution_options(populate_existing=True)).all()
+    if not order_rewards:
+        return 0
+    shares = _refunded_shares(order_id, refund_id, refunded_total, amount_paid, full)
+    total = 0
+    for reward in order_rewards:
+        share = shares.get(reward.order_line_id, shares[None])
+        target = reward.amount if share >= 1 else reward.amount * share.numerator // share.denominator
+        due = target - reward.reversed_amount
+        if due > 0:
+            _reverse(reward, due, refund_id, now)
+            total += due
+    return total
+
+
+def _refunded_shares(order_id: int, refund_id: int, refunded_total: int, amount_paid: int,
+                     full: bool) -> dict[int | None, Fraction]:
+    """The refunded share of each line (by line ids) and of the whole order (key None)."""
+    whole = Fraction(1) if full or (amount_paid > 0 and refunded_total >= amount_paid) else (
+        Fraction(refunded_total, amount_paid) if amount_paid > 0 else Fraction(0))
+    shares: dict[int | None, Fraction] = {None: whole}
+    if whole >= 1:
+        return shares
+    by_lines = db.session.scalar(select(Refund.lines).where(Refund.id == refund_id))
+    if not by_lines:
+        return shares
+    for line in db.session.execute(select(lines_table.c.id, lines_table.c.quantity, lines_table.c.amount_payable,
+                                          lines_table.c.refunded_quantity, lines_table.c.refunded_amount)
+                                   .where(lines_table.c.order_id == order_id)):
+        if line.amount_payable > 0:
+            shares[line.id] = min(Fraction(line.refunded_amount, line.amount_payable), Fraction(1))
+        else:
+            shares[line.id] = min(Fraction(line.refunded_quantity, max(line.quantity, 1)), Fraction(1))
+    return shares
+
+
+def _reverse(reward: Reward, due: int, refund_id: int, now: datetime) -> None:
+    if reward.status == RewardStatus.FROZEN:
+        if reward.kind == RewardKind.COMMISSION:
+            commission.lock(reward.beneficiary_id, now)
+            commission.move_figures(reward.beneficiary_id, now=now, frozen=-due)
+    elif reward.kind == RewardKind.COMMISSION:
+        commission.lock(reward.beneficiary_id, now)
+        commission.post(reward.beneficiary_id, -due, "reversal", f"reversal:{reward.id}:{refund_id}", now=now,
+                        reward_id=reward.id)
+    else:
+        _take_back_points(reward, due, refund_id, now)
+    reward.reversed_amount += due
+    if reward.reversed_amount >= reward.amount:
+        reward.status = RewardStatus.REVERSED.value
+    db.session.flush()
+
+
+def _take_back_points(reward: Reward, points: int, refund_id: int, now: datetime) -> None:
+    """Take points back through the points ledger: what the member has, and owe the rest."""
+    member_id = reward.beneficiary_id
+    points_ledger.lock_account(member_id)
+    source_id = f"{reward.id}:{refund_id}"
+    if points_ledger.find_entry(PointsSource.REFERRAL, source_id, PointsReason.REFERRAL_REVERSE) is not None:
+        return
+    points_ledger.expire_member_due(member_id, now)
+    take = min(points, points_ledger.available(member_id, now))
+    entry = points_ledger.debit(member_id, PointsReason.REFERRAL_REVERSE, PointsSource.REFERRAL, source_id,
+                                take=take, points=points, owed_delta=points - take, now=now,
+                                order_id=reward.order_id)
+    if entry is None:
+        raise points_ledger.LedgerInconsistent(f"member {member_id}: the balance moved while locked")
+
+
+# --- the release job --------------------------------------------------------------------------
+
+def release_due_rewards(now: datetime | None = None, *, limit: int = RELEASE_BATCH) -> int:
+    """Make up to ``limit`` frozen rewards whose refund window has passed available (not those of
+    flagged buyers); how many. Commission goes to the commission ledger, points to the points ledger."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        select(Reward).join(ReferralNode, ReferralNode.member_id == Reward.buyer_id)
+        .where(Reward.status == RewardStatus.FROZEN.value, Reward.available_at <= now,
+               ReferralNode.flagged_at.is_(None))
+        .order_by(Reward.id).limit(limit).with_for_update(of=Reward, skip_locked=True)
+        .execution_options(populate_existing=True)).all()
+    for reward in due:
+        release(reward, now)
+    return len(due)
+
+
+def release(reward: Reward, now: datetime) -> None:
+    """One frozen reward becomes available: what is left of it is credited."""
+    left = reward.amount - reward.reversed_amount
+    if reward.kind == RewardKind.COMMISSION:
+        commission.lock(reward.beneficiary_id, now)
+        commission.post(reward.beneficiary_id, left, "reward", f"reward:{reward.id}", now=now, reward_id=reward.id,
+                        frozen_delta=-left)
+    elif left > 0:
+        points_ledger.lock_account(reward.beneficiary_id)
+        if points_ledger.find_entry(PointsSource.REFERRAL, reward.id, PointsReason.REFERRAL_REWARD) is None:
+            points_ledger.credit(reward.beneficiary_id, PointsReason.REFERRAL_REWARD, PointsSource.REFERRAL,
+                                 reward.id, lots=[(left, points_rules().expires_at(now))],
+                                 order_id=reward.order_id, created_at=now)
+    reward.status = RewardStatus.AVAILABLE.value if left > 0 else RewardStatus.REVERSED.value
+    reward.flagged = False
+    reward.settled_at = now
+    db.session.flush()
+
+
+def release_sweep(now: datetime) -> dict[str, int]:
+    """Release every due reward, committing each batch: the periodic job and `flask referral release-rewards`."""
+    total = 0
+    while released := release_due_rewards(now):
+        db.session.commit()
+        total += released
+        if released < RELEASE_BATCH:
+            break
+    return {"released": total}
+
+
+def wire_rewards() -> None:
+    """Connect the receivers (idempotent: connecting again changes nothing)."""
+    events.order_paid.connect(on_order_paid)
+    events.order_refunded.connect(on_order_refunded)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def rewards_overview(member_id: int, *, status: str | None, page: int, page_size: int) -> dict[str, Any]:
+    """The member's rewards: totals per kind and status, the commission account, and a page of
+    rewards (newest first) with the orders and lines behind them. Read only."""
+    totals = {kind.value: {"frozen": 0, "available": 0, "reversed": 0, "rewards": 0} for kind in RewardKind}
+    for row in db.session.execute(
+            select(Reward.kind, Reward.status, func.count(), func.sum(Reward.amount), func.sum(Reward.reversed_amount))
+            .where(Reward.beneficiary_id == member_id).group_by(Reward.kind, Reward.status)):
+        kind = totals.setdefault(row[0], {"frozen": 0, "available": 0, "reversed": 0, "rewards": 0})
+        count, amount, reversed_ = row[2], int(row[3] or 0), int(row[4] or 0)
+        kind["rewards"] += count
+        kind["reversed"] += reversed_
+        if row[1] in (RewardStatus.FROZEN, RewardStatus.AVAILABLE):
+            kind[row[1]] += amount - reversed_
+    account = commission.balance_of(member_id)
+    statement = (select(Reward, Order.number, Order.paid_at, OrderLine.title, OrderLine.quantity, Member.nickname)
+                 .join(Order, Order.id == Reward.order_id).join(OrderLine, OrderLine.id == Reward.order_line_id)
+                 .join(Member, Member.id == Reward.buyer_id)
+                 .where(Reward.beneficiary_id == member_id).order_by(Reward.id.desc()))
+    if status:
+        statement = statement.where(Reward.status == status)
+    found = paginate(statement, page=page, page_size=page_size, rows=True)
+    found["items"] = [_reward_item(*row) for row in found["items"]]
+    return {"totals": totals, "commission": {"balance": account.balance, "available": account.available,
+                                             "debt": account.debt, "frozen": account.frozen,
+                                             "withdrawn": account.withdrawn},
+            "rewards": found}
+
+
+def _reward_item(reward: Reward, number: str, paid_at: datetime | None, title: str, quantity: int,
+                 nickname: str | None) -> dict[str, Any]:
+    return {"id": reward.id, "kind": reward.kind, "level": reward.level, "amount": reward.amount,
+            "reversed_amount": reward.reversed_amount, "net": reward.amount - reward.reversed_amount,
+            "status": reward.status, "flagged": reward.flagged, "available_at": reward.available_at,
+            "settled_at": reward.settled_at, "created_at": reward.created_at,
+            "order": {"id": reward.order_id, "number": number, "paid_at": paid_at},
+            "line": {"id": reward.order_line_id, "title": title, "quantity": quantity},
+            "friend": {"nickname": nickname if reward.level == 1 else None}}  # level 2: a friend's friend

@@ -1,0 +1,116 @@
+"""Rewards and withdrawals: the sharer's rewards and commission, withdrawals to WeChat change, and
+the admin's review of withdrawals."""
+
+from flask_smorest import Blueprint
+
+from referral import rewards, withdrawals
+from referral.rewards_schemas import (
+    ApproveArgs,
+    MyWithdrawalSchema,
+    RejectArgs,
+    RewardArgs,
+    RewardsOverviewSchema,
+    WithdrawalArgs,
+    WithdrawalFilterArgs,
+    WithdrawalSchema,
+)
+from shop.auth import Role, current_member_id, current_principal, roles_required
+from shop.extensions import db, limiter
+from shop.idempotency import key_doc, required_key
+from shop.pagination import PageArgs, page_of
+
+blp = Blueprint("referral_rewards", __name__, url_prefix="/api/v1", description=(
+    "Rewards for friends' purchases and their withdrawal. When a friend bound under you pays an order, each "
+    "order line rewards you (level 1) and, when the brand pays two levels, the member above you (level 2): "
+    "a percent of what the line cost, rounded down to the fen or point, or a fixed amount per unit of listed "
+    "SKUs; as points or as commission (fen). Rewards start frozen and become available when the refund window "
+    "has passed (a job); a friend whose binding is under review keeps them frozen until cleared. A refund "
+    "takes rewards back in proportion (by line when it names lines; rounded down until the whole is "
+    "refunded): a frozen reward shrinks, an available one is clawed back. Commission clawed back beyond your "
+    "balance is a debt (a negative balance) that your next rewards pay first; points follow the points "
+    "ledger's rule (what you no longer have is owed). Commission is withdrawn to WeChat change through "
+    "WeChat Pay's merchant transfer after an admin approves; the amount is held from the request on and comes "
+    "back if the request is rejected or the transfer fails."))
+
+
+@blp.route("/me/rewards", methods=["GET"])
+@roles_required(Role.SHOPPER)
+@blp.arguments(RewardArgs, location="query")
+@blp.response(200, RewardsOverviewSchema)
+def my_rewards(args):
+    """Your rewards: totals by kind and state, your commission balance and debt, and the rewards
+
+    The list is paginated (`page`, `page_size`), newest first, filtered by `status`. Role: shopper.
+    """
+    return rewards.rewards_overview(current_member_id(), status=args.pop("status"), **args)
+
+
+@blp.route("/me/withdrawals", methods=["POST"])
+@roles_required(Role.SHOPPER)
+@limiter.limit("10 per minute")
+@blp.arguments(WithdrawalArgs)
+@blp.response(201, MyWithdrawalSchema)
+@blp.doc(parameters=key_doc("A new random key per request; a retry with the same key answers the first."))
+def request_withdrawal(args):
+    """Withdraw commission to your WeChat change
+
+    At least the brand's minimum (422 `withdrawal_below_minimum`), below 2,000 yuan (422
+    `withdrawal_above_maximum`), at most your balance (409 `commission_insufficient`), one open
+    request at a time (409 `withdrawal_already_open`). The amount is held at once. A retry with the
+    same `Idempotency-Key` answers the first request (400 `idempotency_key_required` without one).
+    Role: shopper.
+    """
+    withdrawal = withdrawals.request_withdrawal(member_id=current_member_id(), amount=args["amount"],
+                                                key=required_key())
+    db.session.commit()
+    return withdrawal
+
+
+@blp.route("/me/withdrawals", methods=["GET"])
+@roles_required(Role.SHOPPER)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(MyWithdrawalSchema))
+def my_withdrawals(page):
+    """Your withdrawals, newest first; a paying one carries what `wx.requestMerchantTransfer` needs. Role: shopper."""
+    return withdrawals.my_withdrawals(current_member_id(), **page)
+
+
+@blp.route("/admin/referral/withdrawals", methods=["GET"])
+@roles_required(Role.ADMIN, Role.MARKETING)
+@blp.arguments(WithdrawalFilterArgs, location="query")
+@blp.response(200, page_of(WithdrawalSchema))
+def list_withdrawals(args):
+    """Withdrawals, newest first, by `status` and `member_id`. Role: admin, marketing."""
+    return withdrawals.all_withdrawals(status=args.pop("status"), member_id=args.pop("member_id"), **args)
+
+
+@blp.route("/admin/referral/withdrawals/<int:withdrawal_id>/approve", methods=["POST"])
+@roles_required(Role.ADMIN)
+@blp.arguments(ApproveArgs)
+@blp.response(200, WithdrawalSchema)
+def approve_withdrawal(args, withdrawal_id):
+    """Approve a withdrawal and pay it through WeChat Pay's merchant transfer
+
+    The answer shows where the transfer stands: `paying` (the member confirms receipt in WeChat),
+    `paid`, or `failed` (with WeChat's reason; the amount is back on the member's balance). If WeChat
+    Pay cannot be reached it stays `approved` and the sweep sends it again under the same bill
+    number (approving again does too), so it is never paid twice. 409 `withdrawal_not_reviewable`
+    for one already decided; 404 `withdrawal_not_found`. Role: admin.
+    """
+    withdrawal = withdrawals.approve(withdrawal_id, staff_id=current_principal().staff_id, note=args["note"])
+    db.session.commit()
+    return withdrawal
+
+
+@blp.route("/admin/referral/withdrawals/<int:withdrawal_id>/reject", methods=["POST"])
+@roles_required(Role.ADMIN)
+@blp.arguments(RejectArgs)
+@blp.response(200, WithdrawalSchema)
+def reject_withdrawal(args, withdrawal_id):
+    """Reject a requested withdrawal, with a note; the amount goes back on the member's balance
+
+    409 `withdrawal_not_reviewable` unless it is requested; 404 `withdrawal_not_found`. Role: admin.
+    """
+    withdrawal = withdrawals.reject(withdrawal_id, staff_id=current_principal().staff_id, note=args["note"])
+    db.session.commit()
+    return withdrawal
