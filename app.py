@@ -21,7 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from coupons.api import blp as coupons_blp
 from coupons.cli import coupons_cli
-from referral import models as referral_models  # noqa: F401  (tables known to migrations until referral has an API)
+from referral.analytics_api import blp as referral_analytics_blp
 from shop.auth import register_jwt_errors
 from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
@@ -52,7 +52,8 @@ from shop.wechat.pay import init_wechat_pay, stub_pay_config
 from shop.wechat.stub.server import WeChatStub, run_forever
 
 ROOT = Path(__file__).resolve().parent
-API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp, coupons_blp)
+API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp, coupons_blp,
+                  referral_analytics_blp)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
