@@ -22,6 +22,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from coupons.api import blp as coupons_blp
 from coupons.cli import coupons_cli
 from referral.analytics_api import blp as referral_analytics_blp
+from referral.demo import seed_referral_demo
 from shop.auth import register_jwt_errors
 from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
@@ -158,7 +159,9 @@ def main() -> None:
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
-        created = [] if config["RIPPLE_ENV"] == PRODUCTION else seed_demo(config["RIPPLE_DEMO_PASSWORD"])
+        created = []
+        if config["RIPPLE_ENV"] != PRODUCTION:
+            created = seed_demo(config["RIPPLE_DEMO_PASSWORD"]) + seed_referral_demo()
         db.session.commit()
     for line in created:
         click.echo(f"Demo data (demo only): {line}")
