@@ -5,15 +5,15 @@ from flask_smorest import Blueprint
 from referral import analytics
 from referral.analytics_schemas import (
     MAX_PERIOD_DAYS,
-    CampaignFiguresSchema,
     CampaignFigureArgs,
+    CampaignFiguresSchema,
     DownlineArgs,
     DownlineSchema,
     PeriodArgs,
     RippleSchema,
-    SharerSchema,
     ShareFigureArgs,
     ShareFiguresSchema,
+    SharerSchema,
     SubtreeArgs,
     SubtreeSchema,
     TopSharerArgs,
