@@ -18,11 +18,16 @@ from __future__ import annotations
 import bisect
 import random
 from array import array
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import CreateIndex
 
+from referral.models import ReferralClosure, ReferralNode
 from tests.bench.loading import libpq_url
 
 CHAIN_LENGTH = 40
@@ -110,21 +115,46 @@ def _with_counters(tree: Tree) -> Tree:
 
 
 def load(database_url: str, tree: Tree) -> None:
-    """COPY members, nodes and closure rows of ``tree`` into the empty tables, then VACUUM ANALYZE them."""
+    """COPY members, nodes and closure rows of ``tree`` into the empty tables, then VACUUM ANALYZE them.
+
+    Bulk-load as PostgreSQL advises: foreign-key triggers off for the session (the rows are consistent
+    by construction), and the tree's secondary indexes (and the closure's primary key) built after
+    the rows are in, exactly as the models declare them.
+    """
     now = datetime.now(UTC)
     joined = (now - timedelta(days=365)).isoformat()
     with psycopg.connect(libpq_url(database_url)) as connection:
+        connection.execute("SET session_replication_role = replica")
         with connection.cursor() as cursor:
             _copy(cursor, "members (id, openid, created_at)",
                   (f"{m}\tbench-{m}\t{joined}\n" for m in range(1, tree.size + 1)))
-            _copy(cursor, "referral_nodes (member_id, parent_id, depth, bound_at, descendants, subtree_orders, "
-                          "subtree_gmv, own_orders, own_gmv, created_at)",
-                  (_node_line(tree, m, joined) for m in range(1, tree.size + 1)))
-            _copy(cursor, "referral_closure (ancestor_id, descendant_id, distance)", _closure_lines(tree))
+            with _indexes_after(connection, ReferralNode.__table__, primary_key=False):
+                _copy(cursor, "referral_nodes (member_id, parent_id, depth, bound_at, descendants, subtree_orders, "
+                              "subtree_gmv, own_orders, own_gmv, created_at)",
+                      (_node_line(tree, m, joined) for m in range(1, tree.size + 1)))
+            with _indexes_after(connection, ReferralClosure.__table__, primary_key=True):
+                _copy(cursor, "referral_closure (ancestor_id, descendant_id, distance)", _closure_lines(tree))
             cursor.execute("SELECT setval(pg_get_serial_sequence('members', 'id'), %s)", (tree.size,))
         connection.commit()
     with psycopg.connect(libpq_url(database_url), autocommit=True) as connection:
         connection.execute("VACUUM ANALYZE members, referral_nodes, referral_closure")
+
+
+@contextmanager
+def _indexes_after(connection: psycopg.Connection, table: Table, *, primary_key: bool):
+    """Drop the table's indexes (and primary key) for the block; build them again after it."""
+    dialect = postgresql.dialect()
+    pk = table.primary_key
+    for index in table.indexes:
+        connection.execute(f"DROP INDEX {index.name}")
+    if primary_key:
+        connection.execute(f"ALTER TABLE {table.name} DROP CONSTRAINT {pk.name}")
+    yield
+    if primary_key:
+        columns = ", ".join(column.name for column in pk.columns)
+        connection.execute(f"ALTER TABLE {table.name} ADD CONSTRAINT {pk.name} PRIMARY KEY ({columns})")
+    for index in table.indexes:
+        connection.execute(str(CreateIndex(index).compile(dialect=dialect)))
 
 
 def _node_line(tree: Tree, member: int, joined: str) -> str:
