@@ -182,7 +182,8 @@ class ReferralClosure(db.Model):
 class BindHistory(db.Model):
     __tablename__ = "referral_bind_history"
     __table_args__ = (Index("ix_referral_bind_history_member_id_created_at", "member_id", "created_at"),
-                      Index("ix_referral_bind_history_created_at", "created_at"))
+                      Index("ix_referral_bind_history_created_at", "created_at"),
+                      Index("ix_referral_bind_history_share_id", "share_id"))  # binds per share
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
