@@ -345,3 +345,35 @@ def test_the_shopper_views_are_for_shoppers(client, staff_token):
     for path in ("/api/v1/me/referrals", "/api/v1/me/referrals/shares"):
         assert client.get(path).status_code == 401
         assert client.get(path, headers=staff_token(Role.MARKETING)).status_code == 403
+
+
+def test_a_period_includes_its_start_and_excludes_its_end(client, scenario, marketing):
+    # C was bound at 11-03 12:00 (the start), E at 11-05 12:00 (the end); D in between.
+    body = _get(client, f"{STATS}/ripple", marketing, **{"from": "2026-11-03T12:00:00Z", "to": "2026-11-05T12:00:00Z"})
+    assert body["depths"] == [{"depth": 1, "members": 1}, {"depth": 2, "members": 1}]
+
+
+def test_a_rebind_through_a_share_counts_for_the_new_share_and_an_admin_move_for_no_share(
+        committed, client, marketing):
+    def build() -> dict[str, int]:
+        ids = {name: _member(name, at(10, 1)) for name in ("P", "Q", "M")}
+        ids["sP"] = _share(ids["P"], "sP", "spring", at(11, 1))
+        ids["sQ"] = _share(ids["Q"], "sQ", "spring", at(11, 1))
+        _bind(ids["M"], ids["P"], ids["sP"], at(11, 2))
+        tree.bind(ids["M"], ids["Q"], share_id=ids["sQ"], now=at(11, 4))
+        db.session.add(BindHistory(member_id=ids["M"], old_parent_id=ids["P"], new_parent_id=ids["Q"],
+                                   share_id=ids["sQ"], kind="rebind", created_at=at(11, 4)))
+        tree.bind(ids["M"], ids["P"], share_id=None, now=at(11, 5))
+        db.session.add(BindHistory(member_id=ids["M"], old_parent_id=ids["Q"], new_parent_id=ids["P"],
+                                   kind="admin_rebind", reason="dispute", created_at=at(11, 5)))
+        return ids
+
+    ids = committed(build)
+    shares = _get(client, f"{STATS}/shares", marketing, sort="binds", **P)["items"]
+    assert sorted((s["share_id"], s["binds"]) for s in shares) == sorted([(ids["sP"], 1), (ids["sQ"], 1)])
+    sharers = _get(client, f"{STATS}/top-sharers", marketing, sort="binds", **P)["items"]
+    assert sorted((s["member_id"], s["binds"]) for s in sharers) == sorted([(ids["P"], 1), (ids["Q"], 1)])
+    campaigns = _get(client, f"{STATS}/campaigns", marketing, **P)["items"]
+    assert [(c["campaign"], c["binds"]) for c in campaigns] == [("spring", 1)]  # one distinct member
+    ripple = _get(client, f"{STATS}/ripple", marketing, **P)
+    assert ripple["depths"] == [{"depth": 1, "members": 1}]  # bound once now, whatever the moves
