@@ -73,8 +73,7 @@ def top_sharers(args):
     (default `gmv`: GMV of their level-1 friends' orders paid in the period). Rewards are split by
     kind (points, commission in fen) and are net of reversals. Role: marketing, admin.
     """
-    period = args.pop("period")
-    return analytics.top_sharers(period, **args)
+    return analytics.top_sharers(**args)
 
 
 @blp.route("/admin/referral/stats/shares", methods=["GET"])
@@ -90,8 +89,7 @@ def share_figures(args):
     through it (attributed by the share on the order's snapshot), `bind_rate` = binds / unique openers,
     `order_rate` = orders / binds (null when the denominator is 0; 4 decimals). Role: marketing, admin.
     """
-    period = args.pop("period")
-    return analytics.share_figures(period, **args)
+    return analytics.share_figures(**args)
 
 
 @blp.route("/admin/referral/stats/campaigns", methods=["GET"])
@@ -105,8 +103,7 @@ def campaign_figures(args):
     `campaign: null`), with distinct openers and bound members across the campaign, and the shares
     created in the period and their distinct sharers. By GMV, largest first. Role: marketing, admin.
     """
-    period = args.pop("period")
-    return analytics.campaign_figures(period, **args)
+    return analytics.campaign_figures(**args)
 
 
 @blp.route("/admin/referral/stats/k-factor", methods=["GET"])
@@ -126,7 +123,7 @@ def k_factor(args):
     S / M is the share of members who shared. K above 1 means each member brings more than one new
     member in the period: the base grows by sharing alone. Role: marketing, admin.
     """
-    return analytics.viral_coefficient(args["period"])
+    return analytics.viral_coefficient(**args)
 
 
 @blp.route("/admin/referral/stats/ripple", methods=["GET"])
@@ -140,7 +137,7 @@ def ripple(args):
     under a root member; a member moved later counts at the new depth), with the deepest and the mean.
     Role: marketing, admin.
     """
-    return analytics.ripple(args["period"])
+    return analytics.ripple(**args)
 
 
 @blp.route("/admin/referral/members/<int:member_id>/subtree", methods=["GET"])

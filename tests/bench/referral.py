@@ -5,13 +5,16 @@ Run it with ``bash tests/bench/run referral`` (its own throwaway PostgreSQL and 
 ``REFERRAL_BENCH_SIZES`` (``10000,100000,1000000``), ``REFERRAL_BENCH_SAMPLES`` (300) and
 ``REFERRAL_BENCH_WARMUP`` (30) set the size; small sizes (``2000,5000,20000``) check it works.
 
-For each tree size (``tests/bench/referral_load.py``: most members invite no one, a few invite
-hundreds, a hub with about 10% of all members below it, a chain to depth 40), loaded by COPY:
+Each tree size gets a database of its own in the one PostgreSQL cluster (its own tables and
+indexes of that size, one buffer cache), with the app's migrations, the policy set to pay 2 levels,
+and the tree (``tests/bench/referral_load.py``: most members invite no one, a few invite hundreds,
+a hub with about 10% of all members below it, a chain to depth 40) loaded by COPY. Then:
 
 1. Reward creation on a paid order, for buyers at depth 1, 10 and 30: what the ``order_paid`` handler
    does for one order (snapshot of the chain, one reward per line and paying level, the order counted
    up the tree), called in-process inside a transaction, commit excluded; each sample a new order of
-   two lines. Reward levels are set to 2 (5% and 1%), the most the policy allows. The handler is
+   two lines. Rounds go through every size and depth in turn, so the ratio between sizes does not
+   depend on when each was measured. Reward levels are set to 2 (5% and 1%), the most the policy allows. The handler is
    ``referral.rewards.reward_order`` when it is there; until then a stand-in that does the same work
    (``tree.ancestors(limit=2)``, the snapshot and reward inserts through Core, ``tree.count_paid_order``);
    every figure names the one that ran (``handler``). Target: p50 at the largest tree within 1.5x of
