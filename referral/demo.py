@@ -31,7 +31,7 @@ from shop.orders.payment import mark_paid
 from shop.wechat.stub.state import StubState
 
 ROOT_LOGIN = "dora"
-ROOT_SCENE = "demo-dora-1"
+ROOT_SCENE = "r.demoDora01"  # shares' scene format: a newcomer logging in with it is bound under Dora
 LEVEL_SIZES = (4, 9, 13, 8)  # members at levels 1-4 below Dora: 34, and Dora makes 35
 CAMPAIGNS = ("autumn-latte", "mooncake-gift", None)
 NICKNAMES = ("Dora", "Li Wei", "Wang Fang", "Zhang Min", "Liu Yang", "Chen Jing", "Yang Lei", "Zhao Li",
@@ -96,7 +96,7 @@ def _member(login: str, nickname: str, joined: datetime) -> int:
 
 
 def _share(sharer: int, rng: random.Random, created: datetime, *, first: bool) -> int:
-    share = Share(scene=ROOT_SCENE if first else f"demo-{sharer}-{rng.randrange(10**8):08d}", sharer_id=sharer,
+    share = Share(scene=ROOT_SCENE if first else f"r.demo{sharer:06d}", sharer_id=sharer,
                   campaign=rng.choice(CAMPAIGNS), channel=rng.choice(("chat", "moments", "poster")),
                   created_at=created)
     db.session.add(share)

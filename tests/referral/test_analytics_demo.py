@@ -23,7 +23,7 @@ def test_the_demo_seeds_a_tree_of_four_levels_with_orders_once(app, client, logi
         assert seed_referral_demo(), "the first run says what it created"
         db.session.commit()
         counts = {model: _count(model) for model in (ReferralNode, Share, ShareOpen, BindHistory, OrderSnapshot)}
-        root = db.session.scalar(select(Share.sharer_id).where(Share.scene == "demo-dora-1"))
+        root = db.session.scalar(select(Share.sharer_id).where(Share.scene == "r.demoDora01"))
         summary = tree.subtree_summary(root)
         assert (summary.size, summary.levels, summary.depth) == (34, 4, 0)
         assert counts[BindHistory] == 34 and counts[ShareOpen] > 34 and counts[Share] >= 4
