@@ -140,6 +140,7 @@ def load_tree(database_url: str, size: int) -> shapes.Tree:
          note="shape, closure and counters in Python; members, nodes and closure rows by COPY; VACUUM ANALYZE")
     emit("tree_facts", {"closure_rows": shaped.closure_rows, "max_depth": max(shaped.depth),
                         "roots": children[0], "share_inviting_no_one": round(1 - inviters / size, 3),
+                        "inviting_100_or_more": sum(1 for count in children[1:] if count >= 100),
                         "most_children": max(children[1:]), "hub_descendants": shaped.descendants[shapes.HUB],
                         "root_descendants": shaped.descendants[shapes.ROOT]}, members=size)
     return shaped
@@ -316,7 +317,7 @@ def report_targets(rewards_by_size: dict[int, dict[int, float]],
                    subtree_by_size: dict[int, dict[str, tuple[float, float]]]) -> None:
     smallest, largest = min(rewards_by_size), max(rewards_by_size)
     met = []
-    for depth in DEPTHS:
+    for depth in DEPTHS if largest > smallest else ():  # one size has nothing to compare with
         ratio = rewards_by_size[largest][depth] / rewards_by_size[smallest][depth]
         met.append(target("reward_creation_ratio_largest_to_smallest", ratio, "<=", FLAT_RATIO, depth=depth,
                           sizes=[smallest, largest], handler=HANDLER))
