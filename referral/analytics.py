@@ -89,22 +89,21 @@ def _gmv() -> ColumnElement[int]:
 def my_downline(member_id: int, *, level: int, page: int, page_size: int) -> dict[str, Any]:
     """The member's place, counts and GMV per level (1, 2) and of the whole subtree, and a page of one level."""
     node = db.session.execute(select(nodes).where(nodes.c.member_id == member_id)).first()
-    per_level = {row.level: row for row in db.session.execute(
-        select(closure.c.distance.label("level"), func.count().label("members"),
-               _total(nodes.c.own_orders).label("orders"), _total(nodes.c.own_gmv).label("gmv"))
-        .join(nodes, nodes.c.member_id == closure.c.descendant_id)
-        .where(closure.c.ancestor_id == member_id, closure.c.distance <= 2)
-        .group_by(closure.c.distance))}
-    levels = [{"level": n, "members": per_level[n].members if n in per_level else 0,
-               "orders": per_level[n].orders if n in per_level else 0,
-               "gmv": per_level[n].gmv if n in per_level else 0} for n in (1, 2)]
+    per_level = {row.level: {"members": row.members, "orders": row.orders, "gmv": row.gmv}
+                 for row in db.session.execute(
+                     select(closure.c.distance.label("level"), func.count().label("members"),
+                            _total(nodes.c.own_orders).label("orders"), _total(nodes.c.own_gmv).label("gmv"))
+                     .join(nodes, nodes.c.member_id == closure.c.descendant_id)
+                     .where(closure.c.ancestor_id == member_id, closure.c.distance <= 2)
+                     .group_by(closure.c.distance))}
+    nobody = {"members": 0, "orders": 0, "gmv": 0}
     return {
         "member_id": member_id,
         "parent_id": node.parent_id if node else None,
         "bound_at": node.bound_at if node else None,
-        "levels": levels,
-        "subtree": {"members": node.descendants if node else 0, "orders": node.subtree_orders if node else 0,
-                    "gmv": node.subtree_gmv if node else 0},
+        "levels": [{"level": n, **per_level.get(n, nobody)} for n in (1, 2)],
+        "subtree": {"members": node.descendants, "orders": node.subtree_orders, "gmv": node.subtree_gmv}
+        if node else nobody,
         "level": level,
         "members": paginate(_nodes_below(member_id).where(closure.c.distance == level)
                             .order_by(nodes.c.bound_at.desc(), nodes.c.member_id.desc()),
