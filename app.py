@@ -25,8 +25,10 @@ from coupons.checkout import CouponDiscountProvider
 from coupons.cli import coupons_cli
 from coupons.lifecycle import wire_checkout_coupons
 from coupons.redemption_api import blp as coupon_redemption_blp
+from referral.analytics_api import blp as referral_analytics_blp
 from referral.api import blp as referral_blp
 from referral.cli import referral_cli
+from referral.demo import seed_referral_demo
 from referral.handlers import wire_sharing
 from referral.rewards import release_sweep, wire_rewards
 from referral.rewards_api import blp as referral_rewards_blp
@@ -62,7 +64,7 @@ from shop.wechat.stub.server import WeChatStub, run_forever
 
 ROOT = Path(__file__).resolve().parent
 API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp, coupons_blp,
-                  coupon_redemption_blp, referral_blp, referral_rewards_blp)
+                  coupon_redemption_blp, referral_blp, referral_rewards_blp, referral_analytics_blp)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -174,7 +176,9 @@ def main() -> None:
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
-        created = [] if config["RIPPLE_ENV"] == PRODUCTION else seed_demo(config["RIPPLE_DEMO_PASSWORD"])
+        created = []
+        if config["RIPPLE_ENV"] != PRODUCTION:
+            created = seed_demo(config["RIPPLE_DEMO_PASSWORD"]) + seed_referral_demo()
         db.session.commit()
     for line in created:
         click.echo(f"Demo data (demo only): {line}")

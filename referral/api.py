@@ -9,7 +9,6 @@ from referral.schemas import (
     ApprovalArgs,
     ApprovalSchema,
     HistorySchema,
-    NodeSchema,
     OpenArgs,
     OpenSchema,
     ReasonArgs,
@@ -19,6 +18,7 @@ from referral.schemas import (
     SettingsSchema,
     ShareArgs,
     ShareSchema,
+    TreeNodeSchema,
 )
 from referral.settings import load_settings
 from shop.auth import Role, current_member_id, current_principal, roles_required
@@ -197,7 +197,7 @@ def bind_history(page, member_id):
 @blp.route("/admin/referral/flags", methods=["GET"])
 @roles_required(*ADMIN_READERS)
 @blp.arguments(PageArgs, location="query")
-@blp.response(200, page_of(NodeSchema))
+@blp.response(200, page_of(TreeNodeSchema))
 def list_flags(page):
     """Binds under review (same device or address as the sharer), newest first. Role: marketing, admin."""
     return paginate(binding.flags(), **page)
@@ -206,7 +206,7 @@ def list_flags(page):
 @blp.route("/admin/referral/flags/<int:member_id>/<any(clear, confirm):decision>", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.arguments(ReasonArgs)
-@blp.response(200, NodeSchema)
+@blp.response(200, TreeNodeSchema)
 def decide_flag(args, member_id, decision):
     """Decide a flagged bind: `clear` (genuine) or `confirm` (abuse)
 

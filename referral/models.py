@@ -114,7 +114,8 @@ class ReferralSettings(db.Model):
 
 class Share(db.Model):
     __tablename__ = "referral_shares"
-    __table_args__ = (Index("ix_referral_shares_sharer_id_created_at", "sharer_id", "created_at"),)
+    __table_args__ = (Index("ix_referral_shares_sharer_id_created_at", "sharer_id", "created_at"),
+                      Index("ix_referral_shares_created_at", "created_at"))  # analytics by period
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
     scene: Mapped[str] = mapped_column(String(32), unique=True)
@@ -181,7 +182,8 @@ class ReferralClosure(db.Model):
 class BindHistory(db.Model):
     __tablename__ = "referral_bind_history"
     __table_args__ = (Index("ix_referral_bind_history_member_id_created_at", "member_id", "created_at"),
-                      Index("ix_referral_bind_history_created_at", "created_at"))
+                      Index("ix_referral_bind_history_created_at", "created_at"),
+                      Index("ix_referral_bind_history_share_id", "share_id"))  # binds per share
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
@@ -202,7 +204,8 @@ class OrderSnapshot(db.Model):
 
     __tablename__ = "referral_order_snapshots"
     __table_args__ = (Index("ix_referral_order_snapshots_parent_id_paid_at", "parent_id", "paid_at"),
-                      Index("ix_referral_order_snapshots_share_id", "share_id"))
+                      Index("ix_referral_order_snapshots_share_id", "share_id"),
+                      Index("ix_referral_order_snapshots_paid_at", "paid_at"))  # analytics by period
 
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True, autoincrement=False)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
@@ -220,6 +223,7 @@ class Reward(db.Model):
     __table_args__ = (UniqueConstraint("order_line_id", "level"),
                       Index("ix_referral_rewards_beneficiary_id_status", "beneficiary_id", "status"),
                       Index("ix_referral_rewards_status_available_at", "status", "available_at"),
+                      Index("ix_referral_rewards_created_at", "created_at"),  # analytics by period
                       CheckConstraint("level BETWEEN 1 AND 2", name="level_at_most_two"),
                       CheckConstraint("reversed_amount <= amount", name="reversed_within_amount"))
 

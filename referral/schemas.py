@@ -111,7 +111,7 @@ class RebindArgs(ReasonArgs):
                                   metadata={"description": "The new parent; null makes the member a root."})
 
 
-class NodeSchema(ma.Schema):
+class TreeNodeSchema(ma.Schema):
     member_id = ma.fields.Integer()
     parent_id = ma.fields.Integer(allow_none=True)
     depth = ma.fields.Integer()
@@ -125,7 +125,7 @@ class NodeSchema(ma.Schema):
 
 class RebindSchema(ma.Schema):
     changed = ma.fields.Boolean(metadata={"description": "False: the member was there already (nothing recorded)."})
-    node = ma.fields.Nested(NodeSchema)
+    node = ma.fields.Nested(TreeNodeSchema)
 
 
 class HistorySchema(ma.Schema):
