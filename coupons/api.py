@@ -4,12 +4,14 @@ from flask import request
 from flask_smorest import Blueprint
 
 from coupons import claim as claiming
-from coupons import service
+from coupons import service, stats
 from coupons.schemas import (
+    AdminBatchDetailSchema,
     AdminBatchSchema,
     BatchArgs,
     BatchChangesArgs,
     BatchListArgs,
+    BatchStatsSchema,
     ClaimableBatchSchema,
     CouponSchema,
     WalletArgs,
@@ -56,10 +58,24 @@ def list_batches(args):
 
 @blp.route("/admin/coupon-batches/<int:batch_id>", methods=["GET"])
 @roles_required(*ADMIN_ROLES)
-@blp.response(200, AdminBatchSchema)
+@blp.response(200, AdminBatchDetailSchema)
 def batch_detail(batch_id):
-    """A batch with its counts. 404 `coupon_batch_not_found`. Role: marketing, admin."""
-    return service.batch_detail(batch_id)
+    """A batch with its counts and `stats` (as `GET .../stats`). 404 `coupon_batch_not_found`. Role: marketing, admin."""
+    return {**service.batch_detail(batch_id), "stats": stats.batch_stats(batch_id, now=utcnow())}
+
+
+@blp.route("/admin/coupon-batches/<int:batch_id>/stats", methods=["GET"])
+@roles_required(*ADMIN_ROLES)
+@blp.response(200, BatchStatsSchema)
+def batch_stats(batch_id):
+    """A batch's results
+
+    Issued (`claimed` in the claim center, the rest by channel), available, locked, used (online, and
+    redeemed in store per store), expired, reverted redemptions, the GMV of the orders that used its coupons
+    online and the discount its used coupons gave (fen). Figures are live, counted from the coupons,
+    orders and redemptions. 404 `coupon_batch_not_found`. Role: marketing, admin.
+    """
+    return stats.batch_stats(batch_id, now=utcnow())
 
 
 @blp.route("/admin/coupon-batches/<int:batch_id>", methods=["PATCH"])
