@@ -146,10 +146,9 @@ def claim_coupon(batch_id):
     """
     key = required_key()
     now = utcnow()
-    coupon, created = claiming.claim(batch_id=batch_id, member_id=current_member_id(), key=key, now=now)
-    body = {"coupon": coupon, "batch": service.get_batch(coupon.batch_id),
-            "status": claiming.shown_status(coupon, now)}
-    return body, 201 if created else 200
+    claimed = claiming.claim(batch_id=batch_id, member_id=current_member_id(), key=key, now=now)
+    body = {"coupon": claimed.coupon, "batch": claimed.batch, "status": claiming.shown_status(claimed.coupon, now)}
+    return body, 201 if claimed.created else 200
 
 
 @blp.route("/me/coupons", methods=["GET"])

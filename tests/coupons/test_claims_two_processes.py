@@ -115,3 +115,14 @@ def test_one_member_claiming_through_both_processes_at_once_gets_the_limit(app, 
 
     assert Counter(code or status for _, status, code in results) == {201: 3, "coupon_limit_reached": 7}
     assert _issued(app, batch_id) == {alice["member"]["id"]: [1, 2, 3]}
+
+
+def test_pausing_a_batch_stops_claims_in_every_process(app, client, login, marketing, active_batch, two_servers):
+    """Each process keeps its own copy of the batch; a pause made elsewhere reaches all of them."""
+    batch_id = active_batch(total=100, per_member_limit=10)
+    token = login("alice:1")["token"]
+    claimed = _claim_all(batch_id, [(token, server) for server in two_servers])  # both copy the batch
+    assert [status for _, status, _ in claimed] == [201, 201]
+    assert client.post(f"/api/v1/admin/coupon-batches/{batch_id}/pause", headers=marketing).status_code == 200
+    refused = _claim_all(batch_id, [(token, server) for server in two_servers])
+    assert [code for _, _, code in refused] == ["coupon_batch_not_active"] * 2
