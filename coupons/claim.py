@@ -82,6 +82,10 @@ def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> Claimed:
         build_gate(batch_id, only_if_absent=True)
         sequence = gate.take(client, batch_id, member_id, limit)
     if sequence < 0:
+        if sequence == gate.OUT_OF_STOCK and not _holds_any(client, batch_id, member_id):
+            # Most answers of a flash claim: a member holding none of the batch cannot be retrying a
+            # claim that got one, so the lookup by key is left out.
+            raise AppError(CouponError.COUPON_OUT_OF_STOCK, "All coupons of this batch have been claimed.")
         existing = _by_key(member_id, key, batch_id)  # a retry of a claim that got its coupon
         if existing is not None:
             return Claimed(existing, batch, False)
@@ -110,12 +114,21 @@ def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> Claimed:
     return Claimed(Coupon(id=coupon_id, **values), batch, True)  # not in the session: committed as it is
 
 
+def _holds_any(client: Any, batch_id: int, member_id: int) -> bool:
+    """Whether the gate counts a coupon of the batch for the member."""
+    return int(client.hget(gate.keys(batch_id)[1], member_id) or 0) > 0
+
+
 def _by_key(member_id: int, key: str, batch_id: int) -> Coupon | None:
-    coupon = db.session.scalar(select(Coupon).where(Coupon.member_id == member_id, Coupon.claim_key == key))
-    if coupon is not None and coupon.batch_id != batch_id:
+    """The coupon this member's ``key`` claimed (a copy, not in the session); 422 if of another batch."""
+    table = Coupon.__table__
+    with db.engine.connect() as connection:
+        row = connection.execute(select(table).where(table.c.member_id == member_id, table.c.claim_key == key)
+                                 ).mappings().first()
+    if row is not None and row["batch_id"] != batch_id:
         raise AppError(IdempotencyError.KEY_REUSED,
                        "This Idempotency-Key claimed another batch; use a new key for a new claim.")
-    return coupon
+    return Coupon(**row) if row is not None else None
 
 
 def _check_open(batch: Any, now: datetime) -> None:
