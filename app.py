@@ -21,6 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from coupons.api import blp as coupons_blp
 from coupons.cli import coupons_cli
+from coupons.demo import seed_coupon_demo
 from shop.auth import register_jwt_errors
 from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
@@ -157,6 +158,8 @@ def main() -> None:
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         created = [] if config["RIPPLE_ENV"] == PRODUCTION else seed_demo(config["RIPPLE_DEMO_PASSWORD"])
+        if config["RIPPLE_ENV"] != PRODUCTION:
+            created += seed_coupon_demo()
         db.session.commit()
     for line in created:
         click.echo(f"Demo data (demo only): {line}")
