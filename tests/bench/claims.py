@@ -24,7 +24,6 @@ exactly TOTAL coupons, no member over the limit, the gate at zero.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import random
@@ -42,7 +41,7 @@ from typing import Any
 
 import redis
 from flask import Flask
-from sqlalchemy import Engine, create_engine, func, insert, select, text
+from sqlalchemy import Engine, create_engine, func, insert, select
 
 from app import create_app
 from coupons import gate
@@ -53,8 +52,8 @@ from shop.extensions import db, redis_client
 from shop.members.models import Member
 from tests.bench import checkout_setup as setup
 from tests.bench import load
-from tests.bench.checkout import Counters
-from tests.bench.checkout_load import Call, Phase, run_phase
+from tests.bench.checkout import Counters, postgres_server, require_complete, services
+from tests.bench.checkout_load import Call, HttpShopper, Phase, run_phase
 from tests.bench.loading import prepare_database
 from tests.bench.timing import percentile
 
@@ -85,29 +84,18 @@ def us(samples_ns: Sequence[int], q: float) -> float:
 
 # --- the clients ---------------------------------------------------------------------------------
 
-class ClaimShopper:
+class ClaimShopper(HttpShopper):
     """One keep-alive connection; ``handle(call)`` claims and answers (outcome, monotonic end in ns).
 
-    Only 201 and the two 409s of a flash claim count as answers; anything else fails the item.
+    Only 201 and the two 409s of a flash claim count as answers; anything else fails the item. A resend
+    on a connection the server closed is safe: the claim's Idempotency-Key makes it the same claim.
     """
 
     def __init__(self, setup: dict[str, Any]) -> None:
-        self.port = setup["port"]
-        self.connection = http.client.HTTPConnection(load.HOST, self.port, timeout=30)
+        super().__init__({"port": setup["port"], "expect": 201})
 
     def __call__(self, call: Call) -> tuple[str, int]:
-        for attempt in (1, 2):
-            try:
-                self.connection.request(call.method, call.path, body=call.body or None, headers=call.headers)
-                response = self.connection.getresponse()
-                body = response.read()
-                break
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                # The server closed an idle keep-alive connection: the same key makes the resend safe.
-                self.connection.close()
-                self.connection = http.client.HTTPConnection(load.HOST, self.port, timeout=30)
-                if attempt == 2:
-                    raise
+        response, body = self.send(call)
         ended = time.monotonic_ns()
         if response.status == 201:
             return "claimed", ended
@@ -115,9 +103,6 @@ class ClaimShopper:
         if code not in OUTCOMES:
             raise RuntimeError(f"claim answered {response.status}: {body[:300]!r}")
         return code, ended
-
-    def close(self) -> None:
-        self.connection.close()
 
 
 _engines: dict[str, Engine] = {}
@@ -227,12 +212,6 @@ class Run:
                 if latency is not None and kept[0] == "claimed"]
 
 
-def require_complete(phase: Phase) -> None:
-    if phase.failures or phase.done != phase.items:
-        detail = "\n".join(phase.failures[:5])
-        raise SystemExit(f"{phase.name}: {phase.done} of {phase.items} done, {len(phase.failures)} failed\n{detail}")
-
-
 def http_run(label: str, port: int, calls: Sequence[Call], counters: Counters | None) -> Run:
     progress(f"{label}: {len(calls)} claims through gunicorn")
     phase = run_phase(label, "tests.bench.claims:ClaimShopper", {"port": port}, calls, processes=PROCESSES,
@@ -298,20 +277,17 @@ def report(measured: Run, prefix: str, **fields: Any) -> None:
             emit(f"{prefix}cpu_ms_per_attempt", round(value, 3), process=process, **fields)
 
 
-def target(name: str, value: float, bound: float, **fields: Any) -> bool:
-    met = value >= bound
-    emit(name, round(value, 3), target=f">={bound:g}", met=met, **fields)
+def targets(*specs: tuple[str, float, float, str]) -> int:
+    """Each (figure, value, bound, note) as a line with its target and whether it is met; how many are."""
+    met = 0
+    for name, value, bound, note in specs:
+        met += value >= bound
+        emit(name, round(value, 3), target=f">={bound:g}", met=value >= bound, note=note)
+    emit("targets_met", met, of=len(specs))
     return met
 
 
 # --- the run -------------------------------------------------------------------------------------
-
-def services() -> tuple[str, str]:
-    try:
-        return os.environ["TEST_DATABASE_URL"], os.environ["TEST_REDIS_URL"]
-    except KeyError as missing:
-        raise SystemExit(f"{missing.args[0]} is not set: run tests/bench/claims_run, which starts the services") from None
-
 
 def redis_pid(redis_url: str) -> int | None:
     try:
@@ -321,7 +297,7 @@ def redis_pid(redis_url: str) -> int | None:
 
 
 def main() -> None:
-    database_url, redis_url = services()
+    database_url, redis_url = services("tests/bench/claims_run")
     if not database_url.startswith("postgresql"):
         raise SystemExit("the claims bench runs on PostgreSQL")
     with tempfile.TemporaryDirectory(prefix="ripple-claims-bench-") as tmp:
@@ -370,20 +346,16 @@ def run_all(app: Flask, database_url: str, redis_url: str, port: int, crowd: Cro
     emit("reference_claims_per_s", round(reference_rate, 1), run="mean", note="the ratio's denominator")
     for name, values in checks.items():
         emit("checks", values["ok"], of=name, **{k: v for k, v in values.items() if k != "ok"})
-    met = [target("ratio_claims_vs_reference", run.claims_per_s / reference_rate, TARGET_RATIO,
-                  note="successful claims/s through gunicorn over the bare gate+INSERT's (mean of before and after)"),
-           target("claims_per_s_gunicorn_postgres", run.claims_per_s, TARGET_RATE,
-                  note="absolute, as the issue states it for the 2-core machine")]
-    emit("targets_met", sum(met), of=len(met))
+    targets(("ratio_claims_vs_reference", run.claims_per_s / reference_rate, TARGET_RATIO,
+             "successful claims/s through gunicorn over the bare gate+INSERT's (mean of before and after)"),
+            ("claims_per_s_gunicorn_postgres", run.claims_per_s, TARGET_RATE,
+             "absolute, as the issue states it for the 2-core machine"))
     if not all(values["ok"] for values in checks.values()):
         raise SystemExit(f"a batch is not as the run should have left it: {checks}")
 
 
 def machine_facts(app: Flask) -> None:
-    with app.app_context():
-        version = db.session.scalar(text("SHOW server_version"))
-        durability = {name: db.session.scalar(text(f"SHOW {name}")) for name in ("fsync", "synchronous_commit")}
-        db.session.remove()
+    version, durability = postgres_server(app)
     emit("machine_nproc", os.cpu_count())
     emit("machine_loadavg_1m_at_start", round(os.getloadavg()[0], 2))
     emit("machine_postgres_server", version, **durability)
