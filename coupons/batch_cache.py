@@ -6,7 +6,9 @@ new random token (``coupons:{b<id>}:version``, beside the gate's keys) right aft
 every process reloads its copy on its next claim. A claim that reads the token in the instant
 between a change's commit and its new token still sees the batch as it was, like a claim that
 started a moment earlier. A flushed Redis loses the tokens: copies are then reloaded, and a new
-token is set only if none appeared meanwhile (SET NX), so a change is never hidden by it.
+token is set only if none appeared meanwhile (SET NX), so a change is never hidden by it. A copy is
+also reloaded after MAX_AGE_S whatever its token says: the bound on staleness if a change's token
+could not be written (Redis down at that moment).
 
 Changes made with Core UPDATEs, outside the ORM, must call ``changed(batch_id)`` after their commit.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,7 +31,9 @@ from shop.errors import AppError
 from shop.extensions import db, redis_client
 
 _CHANGED = "coupons_changed_batches"
-_copies: dict[tuple[str, int], tuple[bytes, SimpleNamespace]] = {}  # (Redis URL, batch id) -> (token, batch)
+MAX_AGE_S = 30.0
+# (Redis URL, batch id) -> (token, loaded at (monotonic s), batch)
+_copies: dict[tuple[str, int], tuple[bytes, float, SimpleNamespace]] = {}
 _lock = threading.Lock()
 
 
@@ -42,15 +47,16 @@ def cached_batch(batch_id: int) -> SimpleNamespace:
     token = client.get(version_key(batch_id))
     slot = (current_app.extensions["redis"].url, batch_id)
     copy = _copies.get(slot)
-    if token is not None and copy is not None and copy[0] == token:
-        return copy[1]
+    now = time.monotonic()
+    if token is not None and copy is not None and copy[0] == token and now - copy[1] < MAX_AGE_S:
+        return copy[2]
     batch = _load(batch_id)
     if token is None:
         token = secrets.token_hex(8).encode()
         if not client.set(version_key(batch_id), token, nx=True):
             return batch  # a change set its token meanwhile: the next claim loads again
     with _lock:
-        _copies[slot] = (token, batch)
+        _copies[slot] = (token, now, batch)
     return batch
 
 

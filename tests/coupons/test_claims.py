@@ -249,3 +249,29 @@ def test_a_retry_after_the_batch_closed_or_ran_out_returns_the_first_coupon(clie
     client.post(f"/api/v1/admin/coupon-batches/{batch_id}/end", headers=marketing)
     again = claim(client, batch_id, token, key)
     assert again.status_code == 200 and again.get_json() == first.get_json()
+
+
+def test_a_core_update_is_seen_once_announced_or_once_the_copy_is_old(app, client, login, active_batch, monkeypatch):
+    from sqlalchemy import update  # noqa: PLC0415
+
+    from coupons import batch_cache  # noqa: PLC0415
+    from coupons.models import CouponBatch  # noqa: PLC0415
+
+    batch_id = active_batch(total=10, per_member_limit=5)
+    token = login("alice:1")["token"]
+
+    def set_status(status, *, announce):
+        with app.app_context():
+            db.session.execute(update(CouponBatch).where(CouponBatch.id == batch_id).values(status=status))
+            db.session.commit()
+            if announce:
+                batch_cache.changed(batch_id)
+
+    assert claim(client, batch_id, token).status_code == 201
+    set_status("paused", announce=True)
+    assert claim(client, batch_id, token).get_json()["code"] == "coupon_batch_not_active"
+    set_status("active", announce=True)
+    assert claim(client, batch_id, token).status_code == 201
+    set_status("paused", announce=False)  # as if the token could not be written
+    monkeypatch.setattr(batch_cache, "MAX_AGE_S", 0.0)  # the copy's age bounds how long it is trusted
+    assert claim(client, batch_id, token).get_json()["code"] == "coupon_batch_not_active"
