@@ -29,9 +29,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
-## The benchmarks (tests/bench/run: starts PostgreSQL + Redis, prints one JSON line per figure).
+## The benchmarks (tests/bench/run: starts PostgreSQL + Redis, prints one JSON line per figure);
+## `make bench BENCH=claims` (or nearby, checkout, referral) runs only those.
 bench: install
-	bash tests/bench/run
+	bash tests/bench/run $(BENCH)
 
 check: test lint
 

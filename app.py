@@ -23,6 +23,7 @@ from coupons.api import blp as coupons_blp
 from coupons.channels import wire_coupons
 from coupons.checkout import CouponDiscountProvider
 from coupons.cli import coupons_cli
+from coupons.demo import seed_coupon_demo
 from coupons.lifecycle import wire_checkout_coupons
 from coupons.redemption_api import blp as coupon_redemption_blp
 from referral.analytics_api import blp as referral_analytics_blp
@@ -178,7 +179,7 @@ def main() -> None:
         upgrade(directory=str(ROOT / "migrations"))
         created = []
         if config["RIPPLE_ENV"] != PRODUCTION:
-            created = seed_demo(config["RIPPLE_DEMO_PASSWORD"]) + seed_referral_demo()
+            created = seed_demo(config["RIPPLE_DEMO_PASSWORD"]) + seed_coupon_demo() + seed_referral_demo()
         db.session.commit()
     for line in created:
         click.echo(f"Demo data (demo only): {line}")

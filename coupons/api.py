@@ -6,12 +6,14 @@ from flask import Response, request, stream_with_context
 from flask_smorest import Blueprint
 
 from coupons import claim as claiming
-from coupons import exchange, service, targeted
+from coupons import exchange, service, stats, targeted
 from coupons.schemas import (
+    AdminBatchDetailSchema,
     AdminBatchSchema,
     BatchArgs,
     BatchChangesArgs,
     BatchListArgs,
+    BatchStatsSchema,
     ClaimableBatchSchema,
     CouponSchema,
     ExchangeArgs,
@@ -74,10 +76,24 @@ def list_batches(args):
 
 @blp.route("/admin/coupon-batches/<int:batch_id>", methods=["GET"])
 @roles_required(*ADMIN_ROLES)
-@blp.response(200, AdminBatchSchema)
+@blp.response(200, AdminBatchDetailSchema)
 def batch_detail(batch_id):
-    """A batch with its counts. 404 `coupon_batch_not_found`. Role: marketing, admin."""
-    return service.batch_detail(batch_id)
+    """A batch with its counts and `stats` (as `GET .../stats`). 404 `coupon_batch_not_found`. Role: marketing, admin."""
+    return {**service.batch_detail(batch_id), "stats": stats.batch_stats(batch_id, now=utcnow())}
+
+
+@blp.route("/admin/coupon-batches/<int:batch_id>/stats", methods=["GET"])
+@roles_required(*ADMIN_ROLES)
+@blp.response(200, BatchStatsSchema)
+def batch_stats(batch_id):
+    """A batch's results
+
+    Issued (`claimed` in the claim center, the rest by channel), available, locked, used (online, and
+    redeemed in store per store), expired, reverted redemptions, the GMV of the orders that used its coupons
+    online and the discount its used coupons gave (fen). Figures are live, counted from the coupons,
+    orders and redemptions. 404 `coupon_batch_not_found`. Role: marketing, admin.
+    """
+    return stats.batch_stats(batch_id, now=utcnow())
 
 
 @blp.route("/admin/coupon-batches/<int:batch_id>", methods=["PATCH"])
@@ -152,10 +168,9 @@ def claim_coupon(batch_id):
     """
     key = required_key()
     now = utcnow()
-    coupon, created = claiming.claim(batch_id=batch_id, member_id=current_member_id(), key=key, now=now)
-    body = {"coupon": coupon, "batch": service.get_batch(coupon.batch_id),
-            "status": claiming.shown_status(coupon, now)}
-    return body, 201 if created else 200
+    claimed = claiming.claim(batch_id=batch_id, member_id=current_member_id(), key=key, now=now)
+    body = {"coupon": claimed.coupon, "batch": claimed.batch, "status": claiming.shown_status(claimed.coupon, now)}
+    return body, 201 if claimed.created else 200
 
 
 @blp.route("/me/coupons", methods=["GET"])

@@ -9,12 +9,13 @@ daily limit hold under any concurrency, across app instances sharing Redis and t
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from coupons import gate
+from coupons.batch_cache import cached_batch
 from coupons.errors import CouponError
 from coupons.issuing import gate_counts, gate_day
 from coupons.issuing import validity as _validity
@@ -62,14 +63,31 @@ def _left_today(batches: list[CouponBatch], now: datetime) -> dict[int, int]:
     return {batch.id: max(batch.daily_limit - count, 0) for batch, count in zip(limited, taken, strict=True)}
 
 
-def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> tuple[Coupon, bool]:
-    """(coupon, created): a new coupon, or the one this ``key`` claimed before. Commits."""
-    existing = _by_key(member_id, key, batch_id)
-    if existing is not None:
-        return existing, False
-    batch = get_batch(batch_id)
-    _check_open(batch, now)
-    valid_from, expires_at = _validity(batch, now)
+# Built once: a claim only binds its values (no statement to build and coerce per request).
+_INSERT_COUPON = insert(Coupon).returning(Coupon.id)
+
+
+class Claimed(NamedTuple):
+    coupon: Coupon
+    batch: Any  # the batch's columns (coupons/batch_cache.py)
+    created: bool  # False: the coupon this Idempotency-Key claimed before
+
+
+def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> Claimed:
+    """A new coupon, or the one this ``key`` claimed before. Commits.
+
+    The hot path of a flash claim: the batch from the process's copy (coupons/batch_cache.py),
+    the gate, and one INSERT (its own transaction, autocommit) over SQLAlchemy Core. A retry is recognised
+    when the gate or the coupon's unique key refuses it, so a first claim pays no lookup by key.
+    """
+    batch = cached_batch(batch_id)
+    try:
+        _check_open(batch, now)
+    except AppError:
+        existing = _by_key(member_id, key, batch_id)  # a retry after the batch closed still gets its coupon
+        if existing is None:
+            raise
+        return Claimed(existing, batch, False)
     limit, daily_limit, day = batch.per_member_limit, batch.daily_limit, gate_day(batch, now)
     db.session.rollback()  # no transaction held while waiting on Redis
     client = redis_client()
@@ -78,9 +96,13 @@ def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> tuple[Co
         build_gate(batch_id, only_if_absent=True, now=now)
         sequence = gate.take(client, batch_id, member_id, limit, daily_limit=daily_limit, day=day)
     if sequence < 0:
-        existing = _by_key(member_id, key, batch_id)  # the same key's first call won meanwhile
+        if sequence == gate.OUT_OF_STOCK and not _holds_any(client, batch_id, member_id):
+            # Most answers of a flash claim: a member holding none of the batch cannot be retrying a
+            # claim that got one, so the lookup by key is left out.
+            raise AppError(CouponError.COUPON_OUT_OF_STOCK, "All coupons of this batch have been claimed.")
+        existing = _by_key(member_id, key, batch_id)  # a retry of a claim that got its coupon
         if existing is not None:
-            return existing, False
+            return Claimed(existing, batch, False)
         if sequence == gate.LIMIT_REACHED:
             raise AppError(CouponError.COUPON_LIMIT_REACHED,
                            f"You already hold the most coupons of this batch ({limit}).")
@@ -88,36 +110,45 @@ def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> tuple[Co
             raise AppError(CouponError.COUPON_DAILY_LIMIT_REACHED,
                            f"Today's {daily_limit} coupons of this batch have been claimed; come back tomorrow.")
         raise AppError(CouponError.COUPON_OUT_OF_STOCK, "All coupons of this batch have been claimed.")
-    coupon = Coupon(batch_id=batch_id, member_id=member_id, sequence=sequence, claim_key=key,
-                    status=CouponStatus.AVAILABLE.value, valid_from=valid_from, expires_at=expires_at,
-                    claimed_at=now)
+    valid_from, expires_at = _validity(batch, now)
+    values = {"batch_id": batch_id, "member_id": member_id, "sequence": sequence, "claim_key": key,
+              "status": CouponStatus.AVAILABLE.value, "source": BatchChannel.PUBLIC.value,
+              "valid_from": valid_from, "expires_at": expires_at, "claimed_at": now}
     try:
-        db.session.add(coupon)
-        db.session.commit()
+        # One statement in autocommit is its own transaction: no BEGIN and COMMIT round trips.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            coupon_id = connection.execute(_INSERT_COUPON, values).scalar_one()
     except IntegrityError:
-        db.session.rollback()
         gate.give_back(client, batch_id, member_id, day=day)
-        existing = _by_key(member_id, key, batch_id)  # a simultaneous retry with this key wrote it
+        existing = _by_key(member_id, key, batch_id)  # a retry (or its simultaneous twin) wrote it
         if existing is not None:
-            return existing, False
+            return Claimed(existing, batch, False)
         raise AppError(CouponError.COUPON_CLAIM_CONFLICT,
                        "Another claim of yours on this batch happened at the same moment; try again.") from None
     except BaseException:
-        db.session.rollback()
         gate.give_back(client, batch_id, member_id, day=day)
         raise
-    return coupon, True
+    return Claimed(Coupon(id=coupon_id, **values), batch, True)  # not in the session: committed as it is
+
+
+def _holds_any(client: Any, batch_id: int, member_id: int) -> bool:
+    """Whether the gate counts a coupon of the batch for the member."""
+    return int(client.hget(gate.keys(batch_id)[1], member_id) or 0) > 0
 
 
 def _by_key(member_id: int, key: str, batch_id: int) -> Coupon | None:
-    coupon = db.session.scalar(select(Coupon).where(Coupon.member_id == member_id, Coupon.claim_key == key))
-    if coupon is not None and coupon.batch_id != batch_id:
+    """The coupon this member's ``key`` claimed (a copy, not in the session); 422 if of another batch."""
+    table = Coupon.__table__
+    with db.engine.connect() as connection:
+        row = connection.execute(select(table).where(table.c.member_id == member_id, table.c.claim_key == key)
+                                 ).mappings().first()
+    if row is not None and row["batch_id"] != batch_id:
         raise AppError(IdempotencyError.KEY_REUSED,
                        "This Idempotency-Key claimed another batch; use a new key for a new claim.")
-    return coupon
+    return Coupon(**row) if row is not None else None
 
 
-def _check_open(batch: CouponBatch, now: datetime) -> None:
+def _check_open(batch: Any, now: datetime) -> None:
     if batch.channel != BatchChannel.PUBLIC:
         raise AppError(CouponError.COUPON_BATCH_NOT_FOUND, "No such coupon batch.")
     if batch.status != BatchStatus.ACTIVE:

@@ -256,3 +256,38 @@ class ExchangeCodesSchema(ma.Schema):
 class ExchangeArgs(ma.Schema):
     code = ma.fields.String(required=True, validate=validate.Length(min=1, max=64),
                             metadata={"description": "The printed code; case, spaces and dashes do not matter."})
+
+
+class StoreRedemptionsSchema(ma.Schema):
+    store_id = ma.fields.Integer()
+    redeemed = ma.fields.Integer(metadata={"description": "Redemptions at this store that were not reverted."})
+
+
+class BatchStatsSchema(ma.Schema):
+    """A batch's results; counts are coupons unless said otherwise, money is fen."""
+
+    issued = ma.fields.Integer(metadata={"description": "Coupons issued, by every channel."})
+    claimed = ma.fields.Integer(metadata={"description": "Of those, claimed in the claim center (source public)."})
+    issued_by_other_channels = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Integer(),
+        metadata={"description": "The rest by how they were issued (new_member, follower, targeted, "
+                                 "friend_purchase, exchange_code); channels with none are left out."})
+    available = ma.fields.Integer(metadata={"description": "Held, unused and not expired."})
+    locked = ma.fields.Integer(metadata={"description": "Held by an unpaid order."})
+    used = ma.fields.Integer(metadata={"description": "Used, online or in store."})
+    used_online = ma.fields.Integer(metadata={"description": "Used at checkout by a paid order."})
+    redeemed_in_store = ma.fields.Integer(metadata={"description": "Redeemed at a counter and not reverted."})
+    redeemed_in_store_by_store = ma.fields.List(ma.fields.Nested(StoreRedemptionsSchema),
+                                                metadata={"description": "The same, per store (by store id)."})
+    expired = ma.fields.Integer(metadata={"description": "Expired unused (past expires_at, or released by an "
+                                                         "order after it)."})
+    reverted = ma.fields.Integer(metadata={"description": "In-store redemptions reverted by the store (the "
+                                                          "wrong coupon scanned)."})
+    gmv = ma.fields.Integer(metadata={"description": "Fen paid for the orders that used a coupon of this batch "
+                                                     "online (orders.amount_paid)."})
+    discount_cost = ma.fields.Integer(metadata={"description": "Fen the used coupons took off (online and in "
+                                                               "store): what the batch cost."})
+
+
+class AdminBatchDetailSchema(AdminBatchSchema):
+    stats = ma.fields.Nested(BatchStatsSchema)

@@ -351,11 +351,12 @@ def target(name: str, value: float, bound: float, **fields: Any) -> bool:
 
 # --- the run -------------------------------------------------------------------------------------
 
-def services() -> tuple[str, str]:
+def services(run_script: str = "tests/bench/checkout_run") -> tuple[str, str]:
+    """The PostgreSQL and Redis URLs the run script exported."""
     try:
         return os.environ["TEST_DATABASE_URL"], os.environ["TEST_REDIS_URL"]
     except KeyError as missing:
-        raise SystemExit(f"{missing.args[0]} is not set: run tests/bench/checkout_run, which starts the services") from None
+        raise SystemExit(f"{missing.args[0]} is not set: run {run_script}, which starts the services") from None
 
 
 def main() -> None:
@@ -432,13 +433,19 @@ def run_all(app: Flask, database_url: str, port: int, stub_url: str, stub_pid: i
         raise SystemExit(f"the database is not as the run should have left it: {checks}")
 
 
-def machine_facts(app: Flask) -> None:
+def postgres_server(app: Flask) -> tuple[str, dict[str, str]]:
+    """The PostgreSQL server's version and durability settings (fsync, synchronous_commit)."""
     from sqlalchemy import text  # noqa: PLC0415
 
     with app.app_context():
         version = db.session.scalar(text("SHOW server_version"))
         durability = {name: db.session.scalar(text(f"SHOW {name}")) for name in ("fsync", "synchronous_commit")}
         db.session.remove()
+    return version, durability
+
+
+def machine_facts(app: Flask) -> None:
+    version, durability = postgres_server(app)
     emit("machine_nproc", os.cpu_count())
     emit("machine_loadavg_1m_at_start", round(os.getloadavg()[0], 2))
     emit("machine_python", platform.python_version())

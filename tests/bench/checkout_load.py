@@ -178,18 +178,22 @@ class HttpShopper:
         self.port, self.expect, self.keep = setup["port"], setup["expect"], setup.get("keep")
         self.connection = http.client.HTTPConnection(HOST, self.port, timeout=30)
 
-    def __call__(self, call: Call) -> Any:
+    def send(self, call: Call) -> tuple[http.client.HTTPResponse, bytes]:
+        """The answer and its body; once more on a fresh connection if the server closed this one."""
         for attempt in (1, 2):
             try:
                 self.connection.request(call.method, call.path, body=call.body or None, headers=call.headers)
                 response = self.connection.getresponse()
-                body = response.read()
-                break
+                return response, response.read()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 self.connection.close()
                 self.connection = http.client.HTTPConnection(HOST, self.port, timeout=30)
                 if attempt == 2:
                     raise
+        raise AssertionError("unreachable")
+
+    def __call__(self, call: Call) -> Any:
+        response, body = self.send(call)
         if response.status != self.expect:
             raise RuntimeError(f"{call.method} {call.path} answered {response.status}: {body[:300]!r}")
         if self.keep == "order":

@@ -200,3 +200,78 @@ def test_a_failed_write_gives_the_gate_back(app, client, login, active_batch):
         remaining, members = gate.keys(batch_id)
         assert int(redis_client().get(remaining)) == 1
         assert int(redis_client().hget(members, member_id)) == 1
+
+
+def test_a_claimed_batch_that_is_paused_stops_claims_at_once(client, login, marketing, active_batch):
+    """The claim path keeps a copy of the batch; pausing it must reach that copy before the next claim."""
+    batch_id = active_batch(total=10, per_member_limit=5)
+    token = login("alice:1")["token"]
+    assert claim(client, batch_id, token).status_code == 201  # the batch is now in the process's copy
+    assert client.post(f"/api/v1/admin/coupon-batches/{batch_id}/pause", headers=marketing).status_code == 200
+    paused = claim(client, batch_id, token)
+    assert paused.status_code == 409 and paused.get_json()["code"] == "coupon_batch_not_active"
+    assert client.post(f"/api/v1/admin/coupon-batches/{batch_id}/activate", headers=marketing).status_code == 200
+    assert claim(client, batch_id, token).status_code == 201
+    assert client.post(f"/api/v1/admin/coupon-batches/{batch_id}/end", headers=marketing).status_code == 200
+    assert claim(client, batch_id, token).get_json()["code"] == "coupon_batch_not_active"
+
+
+def test_a_batch_changed_directly_in_the_database_is_seen_by_the_next_claim(app, client, login, active_batch):
+    batch_id = active_batch(total=10, per_member_limit=5)
+    token = login("alice:1")["token"]
+    assert claim(client, batch_id, token).status_code == 201
+    with app.app_context():  # an operator's change through the ORM, not the API
+        from coupons.models import CouponBatch  # noqa: PLC0415
+        db.session.get(CouponBatch, batch_id).status = "paused"
+        db.session.commit()
+    assert claim(client, batch_id, token).get_json()["code"] == "coupon_batch_not_active"
+
+
+def test_the_batch_copy_survives_a_redis_flush_without_hiding_a_change(app, client, login, marketing, active_batch):
+    batch_id = active_batch(total=10, per_member_limit=5)
+    token = login("alice:1")["token"]
+    assert claim(client, batch_id, token).status_code == 201
+    with app.app_context():
+        redis_client().flushdb()  # the version tokens go too: the copy is reloaded, the gate rebuilt
+    assert claim(client, batch_id, token).status_code == 201
+    client.post(f"/api/v1/admin/coupon-batches/{batch_id}/pause", headers=marketing)
+    assert claim(client, batch_id, token).get_json()["code"] == "coupon_batch_not_active"
+    assert sum(_issued(app, batch_id).values()) == 2
+
+
+def test_a_retry_after_the_batch_closed_or_ran_out_returns_the_first_coupon(client, login, marketing, active_batch):
+    batch_id = active_batch(total=1, per_member_limit=1)
+    token = login("alice:1")["token"]
+    key = new_key()
+    first = claim(client, batch_id, token, key)
+    assert first.status_code == 201
+    assert claim(client, batch_id, token, key).get_json() == first.get_json()  # the gate says out of stock
+    client.post(f"/api/v1/admin/coupon-batches/{batch_id}/end", headers=marketing)
+    again = claim(client, batch_id, token, key)
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+
+
+def test_a_core_update_is_seen_once_announced_or_once_the_copy_is_old(app, client, login, active_batch, monkeypatch):
+    from sqlalchemy import update  # noqa: PLC0415
+
+    from coupons import batch_cache  # noqa: PLC0415
+    from coupons.models import CouponBatch  # noqa: PLC0415
+
+    batch_id = active_batch(total=10, per_member_limit=5)
+    token = login("alice:1")["token"]
+
+    def set_status(status, *, announce):
+        with app.app_context():
+            db.session.execute(update(CouponBatch).where(CouponBatch.id == batch_id).values(status=status))
+            db.session.commit()
+            if announce:
+                batch_cache.changed(batch_id)
+
+    assert claim(client, batch_id, token).status_code == 201
+    set_status("paused", announce=True)
+    assert claim(client, batch_id, token).get_json()["code"] == "coupon_batch_not_active"
+    set_status("active", announce=True)
+    assert claim(client, batch_id, token).status_code == 201
+    set_status("paused", announce=False)  # as if the token could not be written
+    monkeypatch.setattr(batch_cache, "MAX_AGE_S", 0.0)  # the copy's age bounds how long it is trusted
+    assert claim(client, batch_id, token).get_json()["code"] == "coupon_batch_not_active"

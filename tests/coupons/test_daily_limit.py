@@ -23,8 +23,7 @@ def claim_at(app, batch_id, member_id, now):
     """Claim through the service with an explicit clock; the coupon's sequence, or the error code."""
     with app.app_context():
         try:
-            coupon, _ = claim_coupon(batch_id=batch_id, member_id=member_id, key=new_key(), now=now)
-            return coupon.sequence
+            return claim_coupon(batch_id=batch_id, member_id=member_id, key=new_key(), now=now).coupon.sequence
         except AppError as error:
             db.session.rollback()
             return error.code

@@ -1,0 +1,73 @@
+"""A batch's results for marketing: what was issued, how, and what it brought in and cost.
+
+Three aggregate queries whatever the batch's size: the coupons (with the orders that used them
+online), the coupons by channel, and the in-store redemptions by store.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, case, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from coupons.models import BatchChannel, Coupon, CouponRedemption, CouponStatus
+from coupons.service import get_batch
+from shop.extensions import db
+from shop.orders.models import Order
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """How many rows meet ``condition`` (0, never NULL, on every backend)."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0).cast(Integer)
+
+
+def _coupon_figures(batch_id: int, now: datetime) -> dict[str, int]:
+    used = Coupon.status == CouponStatus.USED.value
+    used_online = used & (Coupon.used_in == "online")
+    # Stored as expired, or still available past its expiry (no sweep has run yet): expired either way.
+    expired = (Coupon.status == CouponStatus.EXPIRED.value) | (
+        (Coupon.status == CouponStatus.AVAILABLE.value) & (Coupon.expires_at <= now))
+    row = db.session.execute(
+        select(func.count(Coupon.id).label("issued"),
+               _count((Coupon.status == CouponStatus.AVAILABLE.value) & (Coupon.expires_at > now)).label("available"),
+               _count(Coupon.status == CouponStatus.LOCKED.value).label("locked"),
+               _count(used).label("used"),
+               _count(used_online).label("used_online"),
+               _count(expired).label("expired"),
+               func.coalesce(func.sum(case((used_online, Order.amount_paid), else_=0)), 0).label("gmv"),
+               func.coalesce(func.sum(case((used, Coupon.discount_amount), else_=0)), 0).label("discount_cost"))
+        .select_from(Coupon).outerjoin(Order, Order.id == Coupon.order_id)
+        .where(Coupon.batch_id == batch_id)).one()
+    return {key: int(value) for key, value in row._mapping.items()}
+
+
+def _by_channel(batch_id: int) -> dict[str, int]:
+    rows = db.session.execute(select(Coupon.source, func.count()).where(Coupon.batch_id == batch_id)
+                              .group_by(Coupon.source)).tuples().all()
+    return {source: int(count) for source, count in rows}
+
+
+def _redemptions_by_store(batch_id: int) -> tuple[list[dict[str, int]], int]:
+    """([{store_id, redeemed}] for redemptions that stand, by store), reverted redemptions."""
+    standing = CouponRedemption.reverted_at.is_(None)
+    rows = db.session.execute(
+        select(CouponRedemption.store_id, _count(standing), _count(~standing))
+        .join(Coupon, Coupon.id == CouponRedemption.coupon_id).where(Coupon.batch_id == batch_id)
+        .group_by(CouponRedemption.store_id).order_by(CouponRedemption.store_id)).tuples().all()
+    stores = [{"store_id": store_id, "redeemed": int(kept)} for store_id, kept, _ in rows if kept]
+    return stores, sum(int(reverted) for *_, reverted in rows)
+
+
+def batch_stats(batch_id: int, *, now: datetime) -> dict[str, Any]:
+    """Issued (claimed in the claim center vs other channels), locked, used online, redeemed in store
+    (per store), expired, reverted, GMV of the orders that used a coupon, and the discount given."""
+    get_batch(batch_id)  # 404 for an unknown batch
+    figures = _coupon_figures(batch_id, now)
+    channels = _by_channel(batch_id)
+    stores, reverted = _redemptions_by_store(batch_id)
+    claimed = channels.pop(BatchChannel.PUBLIC.value, 0)
+    return {**figures, "claimed": claimed, "issued_by_other_channels": channels,
+            "redeemed_in_store": sum(store["redeemed"] for store in stores),
+            "redeemed_in_store_by_store": stores, "reverted": reverted}
