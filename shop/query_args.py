@@ -67,7 +67,8 @@ class QuickQueryArgs(ma.Schema):
             return None
         data: dict[str, Any] = {}
         for key, attribute, field, convert, default in plan:
-            raw = args.get(key)
+            # `in` first: a MultiDict's get() of an absent key raises and catches a KeyError inside.
+            raw = args[key] if key in args else None
             if raw is None:
                 if field.required:  # marshmallow words the error
                     return None
