@@ -68,14 +68,13 @@ class QuickQueryArgs(ma.Schema):
         data: dict[str, Any] = {}
         for key, attribute, field, convert, default in plan:
             # `in` first: a MultiDict's get() of an absent key raises and catches a KeyError inside.
-            raw = args[key] if key in args else None
-            if raw is None:
+            if key not in args:
                 if field.required:  # marshmallow words the error
                     return None
                 if default is not ma.missing:
                     data[attribute] = default() if callable(default) else default
                 continue
-            value = convert(field, raw)
+            value = convert(field, args[key])
             if value is _NOT_QUICK or not _passes(field.validators, value):
                 return None
             data[attribute] = value
