@@ -9,6 +9,7 @@ from pathlib import Path
 
 import redis
 from flask import Flask, current_app
+from flask.globals import request_ctx
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -70,3 +71,34 @@ def init_redis(app: Flask) -> RedisHandle:
 def redis_client() -> redis.Redis:
     """The Redis client of the current app."""
     return current_app.extensions["redis"].client
+
+
+def init_limiter(app: Flask) -> None:
+    """Bind the limiter with only the per-request work our per-view limits need.
+
+    Our limits are all per view (``@limiter.limit``), checked when the view runs; there are no
+    default or application-wide limits. So the limiter's before-request pass over every request is
+    dropped (about 50 us of a 105 us /healthz, measured in-process), and its after-request
+    (rate-limit headers, ``deduct_when`` deductions) and teardown hooks run only for requests whose
+    view checked a limit: that check is what creates the limiter's state on the request context.
+    """
+    limiter.init_app(app)
+    before = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in before:  # absent when RATELIMIT_ENABLED is off
+        before.remove(limiter._check_request_limit)
+    for hooks in (app.after_request_funcs.get(None, []), app.teardown_request_funcs.get(None, [])):
+        hooks[:] = [_when_limited(hook) if _is_limiter_hook(hook) else hook for hook in hooks]
+
+
+def _is_limiter_hook(hook) -> bool:
+    """Whether ``hook`` is one of the limiter's own (a partial of, or a method bound to, it)."""
+    return getattr(hook, "__self__", None) is limiter or limiter in getattr(hook, "args", ())
+
+
+def _when_limited(hook):
+    """``hook``, run only when the limiter kept state on this request (its view checked a limit)."""
+    def guarded(value):
+        return hook(value) if hasattr(request_ctx, "_limiter_request_context") else value
+
+    guarded.limiter_hook = hook  # for tests and debugging: what it wraps
+    return guarded

@@ -14,6 +14,7 @@ from shop.database import utcnow
 from shop.errors import AppError, CommonError
 from shop.extensions import db, limiter, redis_client
 from shop.pagination import PageArgs, page_of, paginate
+from shop.query_args import QuickQueryParser
 from shop.stores import service, staff
 from shop.stores.nearby import search_nearby
 from shop.stores.schemas import (
@@ -33,6 +34,7 @@ from shop.stores.schemas import (
 )
 
 blp = Blueprint("stores", __name__, url_prefix="/api/v1", description="Stores near you; the store network; staff.")
+blp.ARGUMENTS_PARSER = QuickQueryParser()  # the nearby search's arguments, without webargs' per-request work
 MARKETING = (Role.MARKETING, Role.ADMIN)
 MAX_CSV_BYTES = 8 * 1024 * 1024
 

@@ -205,7 +205,7 @@ def _utc(instant: int) -> datetime:
 class OpeningHours:
     """A store's hours, parsed once, asked many times (``status(at)``) in the nearby search."""
 
-    __slots__ = ("_weekly", "_exceptions", "zone", "_instants", "_skipped")
+    __slots__ = ("_weekly", "_exceptions", "zone", "_instants", "_skipped", "_last")
 
     def __init__(self, weekly: Sequence[Sequence[Range]], exceptions: Mapping[int, Sequence[Range]],
                  zone: ZoneInfo):
@@ -215,6 +215,8 @@ class OpeningHours:
         # Local (day, minutes) -> UTC epoch seconds, filled as asked: a status() usually needs 1-4.
         self._instants: dict[int, int] = {}
         self._skipped: set[int] = set()  # keys of wall times that a spring-forward jump skipped
+        # (asked at, valid until, status): the last answer, reused until the status changes.
+        self._last: tuple[float, float, OpeningStatus] | None = None
 
     @classmethod
     def from_json(cls, weekly_hours: object,
@@ -251,10 +253,29 @@ class OpeningHours:
         return ordinal * 4096 + start in self._skipped and self._at(ordinal, end) <= self._at(ordinal, start)
 
     def status(self, at: datetime) -> OpeningStatus:
-        """Open at ``at`` (aware, any zone)? Until when, or when next (within 14 local days)?"""
+        """Open at ``at`` (aware, any zone)? Until when, or when next (within 14 local days)?
+
+        The answer stays the same from the instant it was computed for until the change it names
+        (``closes_at`` or ``next_opens_at``): the same opening, or the same gap before the same
+        next opening, and a later look-ahead still reaches it. So the last answer is reused for
+        instants in between; the nearby search asks each shared schedule about the same minute
+        on every request. An answer that names no change (24/7, or no opening within the
+        look-ahead) is not reused: the look-ahead's end moves with ``at``.
+        """
         if at.utcoffset() is None:
             raise ValueError("at must be a timezone-aware datetime")
         now = at.timestamp()
+        last = self._last
+        if last is not None and last[0] <= now < last[1]:
+            return last[2]
+        status = self._status(at, now)
+        change = status.closes_at if status.open_now else status.next_opens_at
+        if change is not None:
+            self._last = (now, change.timestamp(), status)  # one tuple: safe to share between threads
+        return status
+
+    def _status(self, at: datetime, now: float) -> OpeningStatus:
+        """``status`` computed afresh."""
         today = at.astimezone(self.zone).toordinal()
         open_until: int | None = None
         # Of yesterday's ranges only one that crosses midnight can still run: the mapping from wall

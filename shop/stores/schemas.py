@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import marshmallow as ma
 from marshmallow import ValidationError, validate
 
+from shop.query_args import QuickQueryArgs
 from shop.stores.coordinates import out_of_china, wgs84_to_gcj02
 from shop.stores.hours import HoursError, normalize_day_hours, normalize_weekly_hours
 from shop.stores.models import DEFAULT_TIMEZONE
@@ -46,7 +47,7 @@ def to_gcj02(data: dict) -> dict:
     return data
 
 
-class NearbyArgs(ma.Schema):
+class NearbyArgs(QuickQueryArgs):
     lat = Latitude(required=True)
     lng = Longitude(required=True)
     coord = ma.fields.String(load_default="gcj02", validate=COORD, metadata={

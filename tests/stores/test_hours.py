@@ -282,24 +282,33 @@ def test_every_minute_around_a_clock_change_gives_a_consistent_answer(zone, star
         check_consistent(hours, start + timedelta(minutes=minute))
 
 
+def afresh(hours: OpeningHours) -> OpeningHours:
+    """The same hours without the answers the object remembers (status() reuses its last one)."""
+    return OpeningHours(hours._weekly, hours._exceptions, hours.zone)
+
+
 def check_consistent(hours: OpeningHours, at: datetime) -> None:
-    """What status() says about later instants matches what it says at them."""
+    """What status() says about later instants matches what it says at them (each asked afresh)."""
     second = timedelta(seconds=1)
-    status = hours.status(at)
+    status = afresh(hours).status(at)
+
+    def is_open(instant: datetime) -> bool:  # a new object each time: no probe answered from the last
+        return afresh(hours).is_open(instant)
+
     if status.open_now:
         assert status.next_opens_at is None
         if status.closes_at is not None:
             assert status.closes_at > at
-            assert not hours.is_open(status.closes_at)
-            assert hours.is_open(max(at, status.closes_at - second))
-            assert hours.is_open(at + (status.closes_at - at) / 2)
+            assert not is_open(status.closes_at)
+            assert is_open(max(at, status.closes_at - second))
+            assert is_open(at + (status.closes_at - at) / 2)
     else:
         assert status.closes_at is None
         if status.next_opens_at is not None:
             assert status.next_opens_at > at
-            assert hours.is_open(status.next_opens_at)
-            assert not hours.is_open(max(at, status.next_opens_at - second))
-            assert not hours.is_open(at + (status.next_opens_at - at) / 2)
+            assert is_open(status.next_opens_at)
+            assert not is_open(max(at, status.next_opens_at - second))
+            assert not is_open(at + (status.next_opens_at - at) / 2)
 
 
 # --- properties -----------------------------------------------------------------------------------
@@ -389,3 +398,34 @@ def test_status_is_consistent_in_zones_with_daylight_saving(schedule, at, zone):
 def test_normalizing_twice_changes_nothing(schedule):
     once = normalize_weekly_hours(schedule[0])
     assert normalize_weekly_hours(once) == once
+
+
+GAPS = st.lists(st.integers(1, 3 * 24 * 3600), min_size=1, max_size=40)  # seconds between questions
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schedule=schedules(), start=INSTANTS, gaps=GAPS, exception_days=st.dictionaries(
+    st.integers(-2, 6), day_ranges(), max_size=3), zone=st.sampled_from(
+    ["Asia/Shanghai", "Europe/Berlin", "America/Santiago", "Australia/Lord_Howe"]))
+def test_asking_one_schedule_again_and_again_answers_as_asking_afresh(schedule, start, gaps, exception_days, zone):
+    today = start.astimezone(ZoneInfo(zone)).date()
+    exceptions = {today + timedelta(days=shift): as_json(ranges) for shift, ranges in exception_days.items()}
+    hours = OpeningHours.from_json(schedule[0], exceptions, zone)
+    at = start
+    for gap in gaps:
+        answer = hours.status(at)
+        assert answer == afresh(hours).status(at)
+        change = answer.closes_at or answer.next_opens_at
+        if change is not None:  # the edges of the remembered answer: just before and at the change
+            assert hours.status(change - timedelta(seconds=1)) == afresh(hours).status(change - timedelta(seconds=1))
+            assert hours.status(change) == afresh(hours).status(change)
+        at += timedelta(seconds=gap)
+
+
+def test_a_shared_schedule_is_computed_once_until_its_status_changes():
+    hours = OpeningHours.from_json({day: [["09:00", "21:00"]] for day in WEEKDAYS}, {}, "Asia/Shanghai")
+    morning = hours.status(local(MONDAY, "10:00"))
+    assert hours.status(local(MONDAY, "15:30")) is morning  # the same answer, not recomputed
+    evening = hours.status(local(MONDAY, "21:00"))
+    assert evening == OpeningStatus(False, None, local(MONDAY + timedelta(days=1), "09:00"))
+    assert hours.status(local(MONDAY, "10:00")) == morning  # an earlier instant is computed again
