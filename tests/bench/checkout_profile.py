@@ -1,0 +1,180 @@
+"""Where a checkout's CPU goes, in one process: CPU and SQL statements per order, and a profile.
+
+``python -m tests.bench.checkout_profile [--orders N] [--profile create|notify] [--top 40]``, with
+``TEST_DATABASE_URL`` and ``TEST_REDIS_URL`` naming an empty, throwaway PostgreSQL and Redis (it
+wipes both first; start them with ``.ci/services.sh``). The WeChat stub runs in a child process, as
+in ``tests.bench.checkout``, so its CPU is not counted.
+
+The app is called through Flask's test client (no gunicorn, no network between shopper and app),
+so what is measured is the app's own work per order: ``process_time`` around N creates and around N
+paid notifies, and the statements each sends to the database. Quieter than requests per second on
+a shared machine, so it is the figure to compare before and after a change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import secrets
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, event, text
+
+from app import create_app
+from shop.extensions import db, redis_client
+from shop.wechat.pay import generate_keys
+from shop.wechat.stub.state import StubState
+from tests.bench import checkout as bench
+from tests.bench import checkout_setup as setup
+from tests.bench import loading
+from tests.bench.checkout_stub import stub_process
+
+MEMBERS = 300
+
+
+class Statements:
+    """Counts what reaches the database cursor, by the statement's first words."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        event.listen(Engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        self.counts[" ".join(statement.split()[:3])[:60]] += 1
+
+    def take(self) -> Counter[str]:
+        counts, self.counts = self.counts, Counter()
+        return counts
+
+
+def wipe(database_url: str, app: Flask) -> None:
+    with app.app_context():
+        db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        db.session.commit()
+        redis_client().flushdb()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def timed(label: str, calls: Sequence[Callable[[], Any]], statements: Statements, profile: bool,
+          top: int) -> dict[str, Any]:
+    statements.take()
+    profiler = cProfile.Profile(time.process_time) if profile else None  # CPU, not waits
+    wall, cpu = time.perf_counter(), time.process_time()
+    if profiler:
+        profiler.enable()
+    for call in calls:
+        call()
+    if profiler:
+        profiler.disable()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    counts = statements.take()
+    n = len(calls)
+    figures = {"step": label, "orders": n, "cpu_ms_per_order": round(cpu * 1000 / n, 3),
+               "wall_ms_per_order": round(wall * 1000 / n, 3),
+               "statements_per_order": round(sum(counts.values()) / n, 2),
+               "by_statement": {k: round(v / n, 2) for k, v in counts.most_common()}}
+    if profiler:
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(top)
+        stats.sort_stats("tottime").print_stats(top)
+        print(out.getvalue(), file=sys.stderr)
+    return figures
+
+
+def create_call(client: FlaskClient, shop: setup.Shop, basket: setup.Basket, placed: list[dict[str, Any]]) -> Callable:
+    def call() -> None:
+        answer = client.post("/api/v1/orders", json=basket.body(), headers={
+            "Authorization": f"Bearer {shop.tokens[basket.member_id]}", "Idempotency-Key": uuid.uuid4().hex})
+        if answer.status_code != 201:
+            raise SystemExit(f"create answered {answer.status_code}: {answer.get_data(as_text=True)}")
+        body = answer.get_json()
+        placed.append({"prepay_id": body["payment"]["package"].removeprefix("prepay_id=")})
+    return call
+
+
+def notify_call(client: FlaskClient, notify: dict[str, Any]) -> Callable:
+    def call() -> None:
+        answer = client.post("/wechat/pay/notify", data=notify["body"].encode(),
+                             headers={**notify["headers"], "Content-Type": "application/json"})
+        if answer.status_code != 204 or answer.headers.get("X-Ripple-Outcome") != "applied":
+            raise SystemExit(f"notify answered {answer.status_code}: {answer.get_data(as_text=True)}")
+    return call
+
+
+def build_notifies(stub_url: str, placed: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    session = requests.Session()
+    notifies = []
+    for order in placed:
+        answer = session.post(f"{stub_url}stub/pay/{order['prepay_id']}/confirm", json={"deliver": "never"}, timeout=30)
+        answer.raise_for_status()
+        notifies.append(answer.json()["notify"])
+    return notifies
+
+
+def run(app: Flask, stub_url: str, shop: setup.Shop, baskets: Sequence[setup.Basket], statements: Statements,
+        profile: str | None, top: int) -> list[dict[str, Any]]:
+    client = app.test_client()
+    placed: list[dict[str, Any]] = []
+    create = timed("create", [create_call(client, shop, b, placed) for b in baskets], statements,
+                   profile == "create", top)
+    notifies = build_notifies(stub_url, placed)
+    notify = timed("notify", [notify_call(client, n) for n in notifies], statements, profile == "notify", top)
+    return [create, notify]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--profile", choices=["create", "notify"])
+    parser.add_argument("--top", type=int, default=40)
+    args = parser.parse_args()
+    database_url, redis_url = bench.services()
+    keys = generate_keys()
+    names = [setup.shopper_name(i) for i in range(MEMBERS)]
+    openids = [StubState({bench.APPID: bench.APP_SECRET}).openid_for(name, bench.APPID) for name in names]
+    stub_setup = {"apps": {bench.APPID: bench.APP_SECRET}, "shoppers": names, "pay": {
+        "mchid": bench.MCHID, "appid": bench.APPID, "merchant_public_key": keys.merchant_public_key,
+        "platform_private_key": keys.platform_private_key, "public_key_id": bench.PUBLIC_KEY_ID,
+        "apiv3_key": bench.APIV3_KEY, "merchant_serial": bench.CERT_SERIAL}}
+    with tempfile.TemporaryDirectory(prefix="ripple-checkout-profile-") as tmp:
+        workdir = Path(tmp)
+        with stub_process(stub_setup, workdir) as (stub_url, _):
+            config = {
+                "RIPPLE_ENV": "development", "RIPPLE_INSTANCE_PATH": str(workdir / "app"),
+                "DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": secrets.token_hex(32),
+                "WECHAT_API_BASE": stub_url, "WECHAT_APPID": bench.APPID, "WECHAT_SECRET": bench.APP_SECRET,
+                "WECHATPAY_API_BASE": stub_url, "WECHATPAY_MCHID": bench.MCHID,
+                "WECHATPAY_CERT_SERIAL": bench.CERT_SERIAL, "WECHATPAY_PRIVATE_KEY": keys.merchant_private_key,
+                "WECHATPAY_APIV3_KEY": bench.APIV3_KEY, "WECHATPAY_PUBLIC_KEY": keys.platform_public_key,
+                "WECHATPAY_PUBLIC_KEY_ID": bench.PUBLIC_KEY_ID,
+                "WECHATPAY_NOTIFY_URL": "http://127.0.0.1:9/wechat/pay/notify", "RATELIMIT_ENABLED": True,
+            }
+            app = create_app(config)
+            wipe(database_url, app)
+            loading.prepare_database(app)
+            shop = setup.build_shop(app, openids)
+            statements = Statements()
+            run(app, stub_url, shop, setup.baskets(shop, args.warmup, seed=1), statements, None, args.top)
+            for figures in run(app, stub_url, shop, setup.baskets(shop, args.orders, seed=2), statements,
+                               args.profile, args.top):
+                print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
