@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shop import events, pricing
 from shop.catalog.checkout import CheckoutSku, skus_for_checkout
-from shop.catalog.stock import reserve_stock
+from shop.catalog.stock import reserve_lines
 from shop.errors import AppError
 from shop.extensions import db
 from shop.idempotency import IdempotencyError
@@ -140,10 +140,12 @@ def _insert_order(priced: PricedBasket, key: str, fingerprint: str, now: datetim
 
 
 def _reserve_stock(order: Order) -> None:
-    for line in order.lines:
-        if not reserve_stock(line.sku_id, line.quantity, order.store_id, reference=f"order:{order.id}"):
-            raise AppError(OrderError.OUT_OF_STOCK, f"{line.title} is sold out; none of the order was taken.",
-                           errors={"items": [f"SKU {line.sku_id}: not enough stock."]})
+    short = reserve_lines([(line.sku_id, line.quantity) for line in order.lines], order.store_id,
+                          reference=f"order:{order.id}")
+    if short is not None:  # the AppError rolls back the lines already taken, and the order
+        title = next(line.title for line in order.lines if line.sku_id == short)
+        raise AppError(OrderError.OUT_OF_STOCK, f"{title} is sold out; none of the order was taken.",
+                       errors={"items": [f"SKU {short}: not enough stock."]})
 
 
 def _allocate(total: int, weights: list[int]) -> list[int]:
