@@ -46,21 +46,28 @@ def apply_wechat_payment(resource: dict[str, Any], *, source: str, at: datetime)
     """Apply a successful transaction WeChat Pay reported; what happened: applied, duplicate, refunded_late."""
     order = _matching_order(resource)
     transaction_id = resource["transaction_id"]
+    amount = int(resource["amount"]["total"])
+    if mark_paid(order, amount=amount, transaction_id=transaction_id, at=at, source=source):
+        # Moving the order locked its row until we commit: another delivery of this transaction (a
+        # duplicate notify, the reconcile job) waits at its own move, then finds the order paid. So the
+        # first delivery needs neither a look for an earlier payment nor a savepoint.
+        db.session.add(_payment(order, transaction_id, amount, "applied", source, at))
+        return "applied"
     if db.session.scalar(select(Payment.id).where(Payment.transaction_id == transaction_id)) is not None:
         return "duplicate"
-    amount = int(resource["amount"]["total"])
-    paid = mark_paid(order, amount=amount, transaction_id=transaction_id, at=at, source=source)
-    outcome = "applied" if paid else "refunded_late"
     try:
         with db.session.begin_nested():
-            db.session.add(Payment(order_id=order.id, transaction_id=transaction_id, amount=amount, outcome=outcome,
-                                   paid_at=at, received_at=at, source=source))
+            db.session.add(_payment(order, transaction_id, amount, "refunded_late", source, at))
     except IntegrityError:
-        return "duplicate"  # the same notify, applied by a concurrent delivery
-    if not paid:
-        # Paid after it was cancelled (or paid twice): keep the record and give the money back.
-        refund_late_payment(order, transaction_id=transaction_id, amount=amount, at=at)
-    return outcome
+        return "duplicate"  # the same notify, recorded by a concurrent delivery
+    # Paid after it was cancelled (or paid twice): keep the record and give the money back.
+    refund_late_payment(order, transaction_id=transaction_id, amount=amount, at=at)
+    return "refunded_late"
+
+
+def _payment(order: Order, transaction_id: str, amount: int, outcome: str, source: str, at: datetime) -> Payment:
+    return Payment(order_id=order.id, transaction_id=transaction_id, amount=amount, outcome=outcome, paid_at=at,
+                   received_at=at, source=source)
 
 
 def _matching_order(resource: dict[str, Any]) -> Order:

@@ -18,8 +18,11 @@ def move(order: Order, *, from_status: OrderStatus | Iterable[OrderStatus], to: 
     The order object is refreshed either way, so callers see what the database holds now.
     """
     allowed = [from_status] if isinstance(from_status, OrderStatus) else list(from_status)
-    changed = db.session.execute(
+    # RETURNING the row refreshes the loaded order in the same round trip (a change on a hot path).
+    moved = db.session.execute(
         update(Order).where(Order.id == order.id, Order.status.in_([s.value for s in allowed]))
-        .values(status=to.value, **values).execution_options(synchronize_session=False)).rowcount
-    db.session.refresh(order)
-    return bool(changed)
+        .values(status=to.value, **values).returning(Order)
+        .execution_options(synchronize_session=False, populate_existing=True)).scalar_one_or_none()
+    if moved is None:
+        db.session.refresh(order)
+    return moved is not None

@@ -1,6 +1,6 @@
 """The ledger engine: serialise a member's changes, credit lots, debit them oldest-expiring first.
 
-Every change to a member's points starts with ``lock_account``: an UPDATE of the member's row in
+Every change to a member's points starts with ``lock_account``: an UPSERT of the member's row in
 ``points_accounts``. On PostgreSQL that row lock makes every other change to the same member wait
 until this transaction ends (and their statements then see what it committed); on SQLite the first
 write takes the database's write lock. So the reads that follow (lots, earlier entries) are never
@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from shop.database import utcnow
+from shop.database import UTCDateTime, utcnow
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.errors import MemberError
@@ -40,40 +42,45 @@ class LedgerInconsistent(RuntimeError):
     """The lots do not cover the balance: a bug, never a shopper's mistake (`flask points verify`)."""
 
 
-def lock_account(member_id: int) -> tuple[int, int]:
-    """Lock the member's points until the transaction ends; their (balance, owed). 404 for no member."""
+class Account(NamedTuple):
+    """A member's points row as locked."""
+
+    balance: int
+    owed: int
+    earned: int  # points ever earned from orders, net of refunds: at least the trailing 12 months'
+
+
+def lock_account(member_id: int) -> Account:
+    """Lock the member's points until the transaction ends (creating their row the first time); 404 for no member.
+
+    One statement either way: INSERT the row from the member's, or on conflict UPDATE it (which
+    locks it as a plain UPDATE does). No member, nothing to insert from: no row comes back.
+    """
     if isinstance(member_id, bool) or not isinstance(member_id, int) or not 0 < member_id <= MAX_ID:
         raise AppError(MemberError.MEMBER_NOT_FOUND, f"No member with id {member_id!r}.")
-    row = _touch(member_id)
+    now, members = utcnow(), Member.__table__
+    insert_ = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert_(_accounts).from_select(
+        ["member_id", "balance", "owed", "earned", "updated_at"],
+        select(members.c.id, literal(0), literal(0), literal(0), literal(now, UTCDateTime()))
+        .where(members.c.id == member_id))
+    row = db.session.execute(
+        statement.on_conflict_do_update(index_elements=[_accounts.c.member_id], set_={"updated_at": now})
+        .returning(_accounts.c.balance, _accounts.c.owed, _accounts.c.earned)).first()
     if row is None:
-        _create_account(member_id)
-        row = _touch(member_id)
-    return row.balance, row.owed
-
-
-def _touch(member_id: int):
-    statement = (update(_accounts).where(_accounts.c.member_id == member_id).values(updated_at=utcnow())
-                 .returning(_accounts.c.balance, _accounts.c.owed))
-    return db.session.execute(statement).first()
-
-
-def _create_account(member_id: int) -> None:
-    if db.session.get(Member, member_id) is None:
         raise AppError(MemberError.MEMBER_NOT_FOUND, f"No member with id {member_id}.")
-    # A concurrent first change for the same member may insert it first; then theirs is used.
-    try:
-        with db.session.begin_nested():
-            db.session.execute(_accounts.insert().values(member_id=member_id, balance=0, owed=0,
-                                                         updated_at=utcnow()))
-    except IntegrityError:
-        pass
+    return Account(*row)
 
 
-def change_balance(member_id: int, delta: int, owed_delta: int = 0) -> tuple[int, int] | None:
-    """Add to the balance and the debt if neither goes below zero: the new (balance, owed), or None."""
+def change_balance(member_id: int, delta: int, owed_delta: int = 0, earned_delta: int = 0) -> tuple[int, int] | None:
+    """Add to the balance and the debt if neither goes below zero: the new (balance, owed), or None.
+
+    ``earned_delta`` keeps the account's ``earned`` (what earning added, less what refunds took back).
+    """
     balance, owed = _accounts.c.balance + delta, _accounts.c.owed + owed_delta
     statement = (update(_accounts).where(_accounts.c.member_id == member_id, balance >= 0, owed >= 0)
-                 .values(balance=balance, owed=owed).returning(_accounts.c.balance, _accounts.c.owed))
+                 .values(balance=balance, owed=owed, earned=_accounts.c.earned + earned_delta)
+                 .returning(_accounts.c.balance, _accounts.c.owed))
     row = db.session.execute(statement).first()
     loaded = db.session.identity_map.get(db.session.identity_key(PointsAccount, member_id))
     if loaded is not None:  # loaded objects must not show the figures from before the UPDATE
@@ -108,7 +115,7 @@ def credit(member_id: int, reason: PointsReason, source: PointsSource, source_id
     for amount, expires_at in lots:
         by_expiry[expires_at] += amount
     points = sum(by_expiry.values())
-    balance, owed = change_balance(member_id, points)
+    balance, owed = change_balance(member_id, points, earned_delta=points if reason is PointsReason.EARN else 0)
     entry = _add_entry(member_id, reason, source, source_id, points=points, delta=points, balance_after=balance,
                        order_id=order_id, note=note, actor_staff_id=actor_staff_id, created_at=created_at)
     for expires_at, amount in sorted(by_expiry.items()):
@@ -141,10 +148,12 @@ def debit(member_id: int, reason: PointsReason, source: PointsSource, source_id:
     ``points`` is what the entry is about when it differs from what is taken (a refund's take-back
     that is partly owed or waived); ``owed_delta`` adds to what the member owes.
     """
-    changed = change_balance(member_id, -take, owed_delta)
+    about = take if points is None else points
+    changed = change_balance(member_id, -take, owed_delta,
+                             earned_delta=-about if reason is PointsReason.REFUND_REVERSE else 0)
     if changed is None:
         return None
-    entry = _add_entry(member_id, reason, source, source_id, points=take if points is None else points,
+    entry = _add_entry(member_id, reason, source, source_id, points=about,
                        delta=-take, owed_delta=owed_delta, balance_after=changed[0], order_id=order_id,
                        note=note, actor_staff_id=actor_staff_id, created_at=now)
     _consume(member_id, entry.id, take, now=now, first_lot_id=first_lot_id)

@@ -46,7 +46,7 @@ from shop.points.models import (
     PointsSource,
 )
 from shop.points.rules import rules
-from shop.points.tiers import tier_status
+from shop.points.tiers import earning_multiplier, tier_status
 
 RETURN_GRACE = timedelta(days=30)  # returned points stay usable at least this long
 MAX_POINTS = 2_000_000_000  # one entry's points (an INTEGER column)
@@ -138,12 +138,12 @@ def earn_for_order(*, member_id: int, order_id: int, amount_paid_fen: int, at: d
     _check_int("order_id", order_id, 1, ledger.MAX_ID)
     _check_int("amount_paid_fen", amount_paid_fen, 0, MAX_FEN)
     _check_time("at", at)
-    lock_account(member_id)
+    account = lock_account(member_id)
     done = ledger.find_entry(_Order, order_id, PointsReason.EARN)
     if done is not None:
         return done
     the_rules = rules()
-    points = the_rules.earned_points(amount_paid_fen, tier_status(member_id, at).multiplier)
+    points = the_rules.earned_points(amount_paid_fen, earning_multiplier(member_id, at, earned_ever=account.earned))
     if points <= 0:
         return None
     if points > MAX_POINTS:
