@@ -10,7 +10,7 @@ together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Select, insert, select, update
 
@@ -41,7 +41,7 @@ def reserve_stock(sku_id: int, quantity: int, store_id: int | None = None, *,
 
 
 def reserve_lines(lines: Sequence[tuple[int, int]], store_id: int | None = None, *,
-                  reference: str | None = None) -> int | None:
+                  reference: str | None = None, pools: Mapping[int, int | None] | None = None) -> int | None:
     """Take each ``(sku_id, quantity)`` of a new order: None when all were taken, else the SKU short of stock.
 
     Checkout's path: one SELECT for where each SKU's stock lives, one conditional UPDATE ... RETURNING
@@ -49,11 +49,15 @@ def reserve_lines(lines: Sequence[tuple[int, int]], store_id: int | None = None,
     deadlock), and one INSERT for all the ledger rows. Unlike ``reserve_stock`` it does not look for
     an earlier reservation under ``reference``: the order is new. When a SKU is short, the lines
     before it were taken: the caller's transaction must roll back (raising an AppError does).
+
+    ``pools`` (SKU id -> the store's id if it counts its own stock, else None), when the caller
+    already knows it and that the store sells them (``skus_for_checkout``), saves the SELECT.
     """
     lines = sorted(lines)
     for _, quantity in lines:
         _check_call(quantity, reference)
-    pools = _pools([sku_id for sku_id, _ in lines], store_id)
+    if pools is None:
+        pools = _pools([sku_id for sku_id, _ in lines], store_id)
     movements = []
     for sku_id, quantity in lines:
         balance = _change(sku_id, -quantity, pools[sku_id])

@@ -72,6 +72,26 @@ def test_a_retried_create_returns_the_first_order(app, client, shop, alice):
     assert order_count(app) == 1 and sku_stock(app, shop.latte) == 3
 
 
+def test_a_create_retried_while_the_first_is_in_flight_returns_the_same_order(app, shop, alice, live_server):
+    answers: list[dict] = []
+    start = threading.Barrier(6)
+
+    def create() -> None:
+        start.wait()
+        response = requests.post(f"{live_server}/api/v1/orders", json=pickup_basket(shop), timeout=30,
+                                 headers={**alice, "Idempotency-Key": "in-flight-retry-0001"})
+        answers.append({"status": response.status_code, **response.json()})
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [answer["status"] for answer in answers] == [201] * 6, answers
+    assert len({answer["order"]["id"] for answer in answers}) == 1
+    assert order_count(app) == 1 and sku_stock(app, shop.latte) == 3
+
+
 def test_a_key_reused_for_another_basket_is_refused(app, client, shop, alice):
     place(client, alice, pickup_basket(shop), key="retry-key-0002")
     other = place(client, alice, pickup_basket(shop, note="extra hot"), key="retry-key-0002")
