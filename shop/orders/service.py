@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 
 from shop.errors import AppError
 from shop.extensions import db
@@ -20,6 +20,8 @@ from shop.wechat.pay import wechat_pay
 
 log = logging.getLogger(__name__)
 RECONCILE_AFTER = timedelta(minutes=3)
+_members = Member.__table__
+_OPENID = select(_members.c.openid).where(_members.c.id == bindparam("member"))  # every order: built once
 
 
 def own_order(member_id: int, order_id: int, at: datetime) -> Order:
@@ -52,7 +54,7 @@ def payment_params(order: Order) -> dict[str, Any] | None:
     if order.status != OrderStatus.PENDING_PAYMENT:
         return None
     if order.prepay_id is None:
-        openid = db.session.scalar(select(Member.openid).where(Member.id == order.member_id))
+        openid = db.session.scalar(_OPENID, {"member": order.member_id})
         order.prepay_id = wechat_pay().prepay_jsapi(
             out_trade_no=order.number, description=_description(order), amount_fen=order.amount_payable,
             payer_openid=openid, time_expire=order.expires_at)

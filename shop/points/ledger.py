@@ -13,10 +13,11 @@ Nothing here commits; the caller's transaction does.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -42,6 +43,31 @@ class LedgerInconsistent(RuntimeError):
     """The lots do not cover the balance: a bug, never a shopper's mistake (`flask points verify`)."""
 
 
+def _lock_statement(insert_: Callable[..., Any]) -> Any:
+    members, now = Member.__table__, bindparam("now", type_=UTCDateTime())
+    statement = insert_(_accounts).from_select(
+        ["member_id", "balance", "owed", "earned", "updated_at"],
+        select(members.c.id, literal(0), literal(0), literal(0), now).where(members.c.id == bindparam("member")))
+    return (statement.on_conflict_do_update(index_elements=[_accounts.c.member_id], set_={"updated_at": now})
+            .returning(_accounts.c.balance, _accounts.c.owed, _accounts.c.earned))
+
+
+# Statements of every order's payment, built once (building one costs about as much CPU as running it).
+_LOCK: dict[str, Any] = {}  # by dialect: the upsert is spelled per database
+_CHANGE = (update(_accounts).where(_accounts.c.member_id == bindparam("member"),
+                                   _accounts.c.balance + bindparam("by") >= 0,
+                                   _accounts.c.owed + bindparam("owed_by") >= 0)
+           .values(balance=_accounts.c.balance + bindparam("by"), owed=_accounts.c.owed + bindparam("owed_by"),
+                   earned=_accounts.c.earned + bindparam("earned_by"))
+           .returning(_accounts.c.balance, _accounts.c.owed))
+_ENTRY = select(PointsEntry).where(PointsEntry.source == bindparam("source"),
+                                   PointsEntry.source_id == bindparam("source_id"),
+                                   PointsEntry.reason == bindparam("reason"))
+_lots = PointsLot.__table__
+_AVAILABLE = select(func.coalesce(func.sum(_lots.c.remaining), 0)).where(
+    _lots.c.member_id == bindparam("member"), _lots.c.remaining > 0, _lots.c.expires_at > bindparam("now"))
+
+
 class Account(NamedTuple):
     """A member's points row as locked."""
 
@@ -58,15 +84,10 @@ def lock_account(member_id: int) -> Account:
     """
     if isinstance(member_id, bool) or not isinstance(member_id, int) or not 0 < member_id <= MAX_ID:
         raise AppError(MemberError.MEMBER_NOT_FOUND, f"No member with id {member_id!r}.")
-    now, members = utcnow(), Member.__table__
-    insert_ = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert_(_accounts).from_select(
-        ["member_id", "balance", "owed", "earned", "updated_at"],
-        select(members.c.id, literal(0), literal(0), literal(0), literal(now, UTCDateTime()))
-        .where(members.c.id == member_id))
-    row = db.session.execute(
-        statement.on_conflict_do_update(index_elements=[_accounts.c.member_id], set_={"updated_at": now})
-        .returning(_accounts.c.balance, _accounts.c.owed, _accounts.c.earned)).first()
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _LOCK:
+        _LOCK[dialect] = _lock_statement(pg_insert if dialect == "postgresql" else sqlite_insert)
+    row = db.session.execute(_LOCK[dialect], {"member": member_id, "now": utcnow()}).first()
     if row is None:
         raise AppError(MemberError.MEMBER_NOT_FOUND, f"No member with id {member_id}.")
     return Account(*row)
@@ -77,11 +98,8 @@ def change_balance(member_id: int, delta: int, owed_delta: int = 0, earned_delta
 
     ``earned_delta`` keeps the account's ``earned`` (what earning added, less what refunds took back).
     """
-    balance, owed = _accounts.c.balance + delta, _accounts.c.owed + owed_delta
-    statement = (update(_accounts).where(_accounts.c.member_id == member_id, balance >= 0, owed >= 0)
-                 .values(balance=balance, owed=owed, earned=_accounts.c.earned + earned_delta)
-                 .returning(_accounts.c.balance, _accounts.c.owed))
-    row = db.session.execute(statement).first()
+    row = db.session.execute(_CHANGE, {"member": member_id, "by": delta, "owed_by": owed_delta,
+                                       "earned_by": earned_delta}).first()
     loaded = db.session.identity_map.get(db.session.identity_key(PointsAccount, member_id))
     if loaded is not None:  # loaded objects must not show the figures from before the UPDATE
         db.session.expire(loaded)
@@ -89,9 +107,7 @@ def change_balance(member_id: int, delta: int, owed_delta: int = 0, earned_delta
 
 
 def find_entry(source: PointsSource, source_id: object, reason: PointsReason) -> PointsEntry | None:
-    return db.session.scalar(select(PointsEntry).where(
-        PointsEntry.source == source.value, PointsEntry.source_id == str(source_id),
-        PointsEntry.reason == reason.value))
+    return db.session.scalar(_ENTRY, {"source": source.value, "source_id": str(source_id), "reason": reason.value})
 
 
 def _add_entry(member_id: int, reason: PointsReason, source: PointsSource, source_id: object, *,
@@ -208,8 +224,7 @@ def expire_member_due(member_id: int, now: datetime) -> int:
 
 def available(member_id: int, now: datetime) -> int:
     """Points the member can use now: what remains in lots not yet expired (read only)."""
-    return db.session.scalar(select(func.coalesce(func.sum(PointsLot.remaining), 0)).where(
-        PointsLot.member_id == member_id, PointsLot.remaining > 0, PointsLot.expires_at > now))
+    return db.session.scalar(_AVAILABLE, {"member": member_id, "now": now})
 
 
 def owed(member_id: int) -> int:

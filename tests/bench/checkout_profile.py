@@ -93,7 +93,23 @@ def timed(label: str, calls: Sequence[Callable[[], Any]], statements: Statements
         stats.sort_stats("cumulative").print_stats(top)
         stats.sort_stats("tottime").print_stats(top)
         print(out.getvalue(), file=sys.stderr)
+        print(json.dumps({"step": label, "own_cpu_share_by_package": by_package(stats)}), file=sys.stderr)
     return figures
+
+
+def by_package(stats: pstats.Stats) -> dict[str, float]:
+    """Share of the profiled CPU spent in each package's own code (tottime), largest first."""
+    totals: Counter[str] = Counter()
+    for (path, _, _), (_, _, own, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        if "site-packages/" in path:
+            package = path.split("site-packages/")[1].split("/")[0]
+        elif "/shop/" in path or "/coupons/" in path or "/referral/" in path:
+            package = "ripple:" + path.rsplit("/", 2)[-2] + "/" + path.rsplit("/", 1)[-1]
+        else:
+            package = "python" if path.startswith("<") or "/lib/python" in path else path
+        totals[package] += own
+    whole = sum(totals.values()) or 1
+    return {package: round(own / whole, 3) for package, own in totals.most_common(25)}
 
 
 def create_call(client: FlaskClient, shop: setup.Shop, basket: setup.Basket, placed: list[dict[str, Any]]) -> Callable:
