@@ -50,14 +50,19 @@ class Statements:
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
+        self.uncached: Counter[str] = Counter()
         event.listen(Engine, "before_cursor_execute", self._seen)
 
     def _seen(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        self.counts[" ".join(statement.split()[:3])[:60]] += 1
+        name = " ".join(statement.split()[:3])[:60]
+        self.counts[name] += 1
+        hit = getattr(context, "cache_hit", None)
+        if hit is not None and hit.name in ("NO_CACHE_KEY", "CACHE_MISS"):  # compiled for this call
+            self.uncached[name] += 1
 
-    def take(self) -> Counter[str]:
-        counts, self.counts = self.counts, Counter()
-        return counts
+    def take(self) -> tuple[Counter[str], Counter[str]]:
+        counts, uncached, self.counts, self.uncached = self.counts, self.uncached, Counter(), Counter()
+        return counts, uncached
 
 
 def wipe(database_url: str, app: Flask) -> None:
@@ -81,12 +86,13 @@ def timed(label: str, calls: Sequence[Callable[[], Any]], statements: Statements
     if profiler:
         profiler.disable()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    counts = statements.take()
+    counts, uncached = statements.take()
     n = len(calls)
     figures = {"step": label, "orders": n, "cpu_ms_per_order": round(cpu * 1000 / n, 3),
                "wall_ms_per_order": round(wall * 1000 / n, 3),
                "statements_per_order": round(sum(counts.values()) / n, 2),
-               "by_statement": {k: round(v / n, 2) for k, v in counts.most_common()}}
+               "by_statement": {k: round(v / n, 2) for k, v in counts.most_common()},
+               "compiled_per_call": {k: round(v / n, 2) for k, v in uncached.most_common()}}
     if profiler:
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
