@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from shop import events
@@ -58,23 +58,21 @@ def apply_wechat_payment(resource: dict[str, Any], *, source: str, at: datetime)
         # Moving the order locked its row until we commit: another delivery of this transaction (a
         # duplicate notify, the reconcile job) waits at its own move, then finds the order paid. So the
         # first delivery needs neither a look for an earlier payment nor a savepoint.
-        db.session.add(_payment(order, transaction_id, amount, "applied", source, at))
+        db.session.execute(insert(Payment.__table__).values(
+            order_id=order.id, transaction_id=transaction_id, amount=amount, outcome="applied", paid_at=at,
+            received_at=at, source=source))
         return "applied"
     if db.session.scalar(select(Payment.id).where(Payment.transaction_id == transaction_id)) is not None:
         return "duplicate"
     try:
         with db.session.begin_nested():
-            db.session.add(_payment(order, transaction_id, amount, "refunded_late", source, at))
+            db.session.add(Payment(order_id=order.id, transaction_id=transaction_id, amount=amount,
+                                   outcome="refunded_late", paid_at=at, received_at=at, source=source))
     except IntegrityError:
         return "duplicate"  # the same notify, recorded by a concurrent delivery
     # Paid after it was cancelled (or paid twice): keep the record and give the money back.
     refund_late_payment(order, transaction_id=transaction_id, amount=amount, at=at)
     return "refunded_late"
-
-
-def _payment(order: Order, transaction_id: str, amount: int, outcome: str, source: str, at: datetime) -> Payment:
-    return Payment(order_id=order.id, transaction_id=transaction_id, amount=amount, outcome=outcome, paid_at=at,
-                   received_at=at, source=source)
 
 
 def _matching_order(resource: dict[str, Any]) -> Order:

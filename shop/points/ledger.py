@@ -56,6 +56,10 @@ _CHANGE = (update(_accounts).where(_accounts.c.member_id == bindparam("member"),
 _ENTRY = select(PointsEntry).where(PointsEntry.source == bindparam("source"),
                                    PointsEntry.source_id == bindparam("source_id"),
                                    PointsEntry.reason == bindparam("reason"))
+_entries = PointsEntry.__table__
+_ENTRY_ID = select(_entries.c.id).where(_entries.c.source == bindparam("source"),
+                                        _entries.c.source_id == bindparam("source_id"),
+                                        _entries.c.reason == bindparam("reason"))
 _lots = PointsLot.__table__
 _AVAILABLE = select(func.coalesce(func.sum(_lots.c.remaining), 0)).where(
     _lots.c.member_id == bindparam("member"), _lots.c.remaining > 0, _lots.c.expires_at > bindparam("now"))
@@ -98,6 +102,12 @@ def change_balance(member_id: int, delta: int, owed_delta: int = 0, earned_delta
 
 def find_entry(source: PointsSource, source_id: object, reason: PointsReason) -> PointsEntry | None:
     return db.session.scalar(_ENTRY, {"source": source.value, "source_id": str(source_id), "reason": reason.value})
+
+
+def entry_exists(source: PointsSource, source_id: object, reason: PointsReason) -> bool:
+    """Whether the ledger has this entry (a column query: cheaper than ``find_entry`` when it is absent)."""
+    return db.session.scalar(_ENTRY_ID, {"source": source.value, "source_id": str(source_id),
+                                         "reason": reason.value}) is not None
 
 
 def _add_entry(member_id: int, reason: PointsReason, source: PointsSource, source_id: object, *,

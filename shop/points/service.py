@@ -139,9 +139,8 @@ def earn_for_order(*, member_id: int, order_id: int, amount_paid_fen: int, at: d
     _check_int("amount_paid_fen", amount_paid_fen, 0, MAX_FEN)
     _check_time("at", at)
     account = lock_account(member_id)
-    done = ledger.find_entry(_Order, order_id, PointsReason.EARN)
-    if done is not None:
-        return done
+    if ledger.entry_exists(_Order, order_id, PointsReason.EARN):  # the signal again: answer the first earn
+        return ledger.find_entry(_Order, order_id, PointsReason.EARN)
     the_rules = rules()
     points = the_rules.earned_points(amount_paid_fen, earning_multiplier(member_id, at, earned_ever=account.earned))
     if points <= 0:
