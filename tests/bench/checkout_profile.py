@@ -1,14 +1,16 @@
 """Where a checkout's CPU goes, in one process: CPU and SQL statements per order, and a profile.
 
-``python -m tests.bench.checkout_profile [--orders N] [--profile create|notify] [--top 40]``, with
-``TEST_DATABASE_URL`` and ``TEST_REDIS_URL`` naming an empty, throwaway PostgreSQL and Redis (it
-wipes both first; start them with ``.ci/services.sh``). The WeChat stub runs in a child process, as
-in ``tests.bench.checkout``, so its CPU is not counted.
+``python -m tests.bench.checkout_profile [--orders N] [--rounds R] [--profile create|notify] [--top 40]``,
+with ``TEST_DATABASE_URL`` and ``TEST_REDIS_URL`` naming a throwaway PostgreSQL and Redis (it WIPES
+both first; start them with ``.ci/services.sh``). The WeChat stub runs in a child process, as in
+``tests.bench.checkout``, so its CPU is not counted.
 
 The app is called through Flask's test client (no gunicorn, no network between shopper and app),
 so what is measured is the app's own work per order: ``process_time`` around N creates and around N
-paid notifies, and the statements each sends to the database. Quieter than requests per second on
-a shared machine, so it is the figure to compare before and after a change.
+paid notifies, the statements each sends to the database, and those SQLAlchemy had to compile for
+the call (a statement it cannot cache). One JSON line per step; the figure is the least CPU of R
+rounds, as other work on a shared machine only ever adds to it, so it is the one to compare before
+and after a change. ``--profile`` prints a cProfile on the CPU clock and the share of CPU by package.
 """
 
 from __future__ import annotations
