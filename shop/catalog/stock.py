@@ -10,7 +10,9 @@ together or not at all.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select, update
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import Integer, Select, Update, bindparam, insert, select, update
 
 from shop.catalog.cache import catalog_changed
 from shop.catalog.errors import CatalogError
@@ -20,7 +22,7 @@ from shop.errors import AppError
 from shop.extensions import db
 from shop.stores.models import Store
 
-_skus, _store_skus = Sku.__table__, StoreSku.__table__
+_skus, _store_skus, _ledger = Sku.__table__, StoreSku.__table__, StockMovement.__table__
 REFERENCE_LENGTH = StockMovement.__table__.c.reference.type.length
 
 
@@ -35,15 +37,39 @@ def reserve_stock(sku_id: int, quantity: int, store_id: int | None = None, *,
     _check_call(quantity, reference)
     if reference is not None and _recorded(sku_id, StockReason.RESERVED, reference) is not None:
         return True
-    pool = _pool(sku_id, store_id, selling=True)
-    balance = _change(sku_id, -quantity, pool)
-    if balance is None:
-        get_sku(sku_id)
-        return False
-    _record(sku_id, pool, -quantity, StockReason.RESERVED, balance, reference=reference)
-    if balance == 0:  # sold out: the product page shows it
-        catalog_changed(product_ids=[_product_id(sku_id)], everything=False)
-    return True
+    return reserve_lines([(sku_id, quantity)], store_id, reference=reference) is None
+
+
+def reserve_lines(lines: Sequence[tuple[int, int]], store_id: int | None = None, *,
+                  reference: str | None = None, pools: Mapping[int, int | None] | None = None) -> int | None:
+    """Take each ``(sku_id, quantity)`` of a new order: None when all were taken, else the SKU short of stock.
+
+    Checkout's path: one SELECT for where each SKU's stock lives, one conditional UPDATE ... RETURNING
+    a line, in SKU id order (concurrent orders lock the rows in the same order, so they cannot
+    deadlock), and one INSERT for all the ledger rows. Unlike ``reserve_stock`` it does not look for
+    an earlier reservation under ``reference``: the order is new. When a SKU is short, the lines
+    before it were taken: the caller's transaction must roll back (raising an AppError does).
+
+    ``pools`` (SKU id -> the store's id if it counts its own stock, else None), when the caller
+    already knows it and that the store sells them (``skus_for_checkout``), saves the SELECT.
+    """
+    lines = sorted(lines)
+    for _, quantity in lines:
+        _check_call(quantity, reference)
+    if pools is None:
+        pools = _pools([sku_id for sku_id, _ in lines], store_id)
+    movements = []
+    for sku_id, quantity in lines:
+        balance = _change(sku_id, -quantity, pools[sku_id])
+        if balance is None:
+            get_sku(sku_id)
+            return sku_id
+        movements.append({"sku_id": sku_id, "store_id": pools[sku_id], "delta": -quantity,
+                          "reason": StockReason.RESERVED.value, "balance_after": balance, "reference": reference})
+        if balance == 0:  # sold out: the product page shows it
+            catalog_changed(product_ids=[_product_id(sku_id)], everything=False)
+    db.session.execute(insert(_ledger), movements)
+    return None
 
 
 def return_stock(sku_id: int, quantity: int, store_id: int | None = None, *,
@@ -56,7 +82,7 @@ def return_stock(sku_id: int, quantity: int, store_id: int | None = None, *,
     _check_call(quantity, reference)
     if reference is not None and (done := _recorded(sku_id, StockReason.RETURNED, reference)) is not None:
         return done
-    pool = _pool(sku_id, store_id, selling=False)
+    pool = _pools([sku_id], store_id, selling=False)[sku_id]
     balance = _change(sku_id, quantity, pool)
     if balance is None:
         get_sku(sku_id)
@@ -120,29 +146,38 @@ def _check_call(quantity: int, reference: str | None) -> None:
         raise ValueError(f"a reference has 1 to {REFERENCE_LENGTH} characters")
 
 
-def _pool(sku_id: int, store_id: int | None, *, selling: bool) -> int | None:
-    """Whose stock an order at ``store_id`` uses: the store's id if it counts its own, else None."""
+def _pools(sku_ids: list[int], store_id: int | None, *, selling: bool = True) -> dict[int, int | None]:
+    """Whose stock each SKU at ``store_id`` is: the store's id if it counts its own, else None (central).
+
+    ``selling`` requires the store to sell each of them (409 ``sku_not_sold_at_store``).
+    """
     if store_id is None:
-        return None
-    row = db.session.execute(select(_store_skus.c.available, _store_skus.c.stock).where(
-        _store_skus.c.sku_id == sku_id, _store_skus.c.store_id == store_id)).first()
-    if selling and (row is None or not row.available):
-        raise AppError(CatalogError.SKU_NOT_SOLD_AT_STORE, f"SKU {sku_id} is not sold at store {store_id}.")
-    return store_id if row is not None and row.stock is not None else None
+        return dict.fromkeys(sku_ids)
+    rows = {row.sku_id: row for row in db.session.execute(
+        select(_store_skus.c.sku_id, _store_skus.c.available, _store_skus.c.stock).where(
+            _store_skus.c.store_id == store_id, _store_skus.c.sku_id.in_(sku_ids)))}
+    for sku_id in sku_ids:
+        if selling and (sku_id not in rows or not rows[sku_id].available):
+            raise AppError(CatalogError.SKU_NOT_SOLD_AT_STORE, f"SKU {sku_id} is not sold at store {store_id}.")
+    return {sku_id: store_id if sku_id in rows and rows[sku_id].stock is not None else None for sku_id in sku_ids}
+
+
+def _stock_change(table, *where) -> Update:
+    new = table.c.stock + bindparam("by", type_=Integer)
+    return update(table).where(*where, new >= 0, new <= MAX_STOCK).values(stock=new).returning(table.c.stock)
+
+
+# Built once: building a statement costs about as much CPU as running it, and these run for every order line.
+_CHANGE_CENTRAL = _stock_change(_skus, _skus.c.id == bindparam("sku"))
+# `stock IS NOT NULL`: the store may have stopped counting since we looked.
+_CHANGE_AT_STORE = _stock_change(_store_skus, _store_skus.c.sku_id == bindparam("sku"),
+                                 _store_skus.c.store_id == bindparam("store"), _store_skus.c.stock.is_not(None))
 
 
 def _change(sku_id: int, delta: int, store_id: int | None) -> int | None:
     """Add ``delta`` if the result stays within 0..MAX_STOCK; the new balance, or None if refused."""
-    if store_id is None:
-        table, where = _skus, [_skus.c.id == sku_id]
-    else:  # `stock IS NOT NULL`: the store may have stopped counting since we looked
-        table = _store_skus
-        where = [_store_skus.c.sku_id == sku_id, _store_skus.c.store_id == store_id,
-                 _store_skus.c.stock.is_not(None)]
-    new = table.c.stock + delta
-    statement = (update(table).where(*where, new >= 0, new <= MAX_STOCK)
-                 .values(stock=new).returning(table.c.stock))
-    balance = db.session.execute(statement).scalar_one_or_none()
+    statement = _CHANGE_CENTRAL if store_id is None else _CHANGE_AT_STORE
+    balance = db.session.execute(statement, {"sku": sku_id, "store": store_id, "by": delta}).scalar_one_or_none()
     _expire_loaded(sku_id, store_id)
     return balance
 

@@ -143,10 +143,12 @@ class PickupVerification(db.Model):
     """Every pickup lookup, confirmation and wrong code, with who and when."""
 
     __tablename__ = "pickup_verifications"
+    __table_args__ = (Index("ix_pickup_verifications_store_id_code", "store_id", "code"),)
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     store_id: Mapped[int | None] = mapped_column(BigInteger)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
     action: Mapped[str] = mapped_column(String(16))  # looked_up, confirmed, wrong_code, refused
+    code: Mapped[str | None] = mapped_column(String(8))  # the code a confirmation handed over (for retries)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from shop import events
@@ -23,6 +23,14 @@ from shop.orders.states import move
 log = logging.getLogger(__name__)
 PICKUP_CODE_DIGITS = 8
 
+# Statements of every payment, built once (building one costs about as much CPU as running it).
+_orders = Order.__table__
+_BY_NUMBER = select(Order).where(Order.number == bindparam("number"))
+_PAID_BEFORE = select(exists().where(_orders.c.member_id == bindparam("member"), _orders.c.id != bindparam("order"),
+                                     _orders.c.paid_at.is_not(None)))
+_CODE_TAKEN = select(_orders.c.id).where(_orders.c.store_id == bindparam("store"),
+                                         _orders.c.pickup_code == bindparam("code"))
+
 
 def mark_paid(order: Order, *, amount: int, transaction_id: str | None, at: datetime, source: str) -> bool:
     """Move a pending order to paid (a pickup order straight to ready, with its code); False if it was not pending."""
@@ -32,8 +40,7 @@ def mark_paid(order: Order, *, amount: int, transaction_id: str | None, at: date
                 transaction_id=transaction_id, paid_at=at, ready_at=at if pickup else None,
                 pickup_code=_new_pickup_code(order.store_id) if pickup else None):
         return False
-    first = not db.session.scalar(select(exists().where(
-        Order.member_id == order.member_id, Order.id != order.id, Order.paid_at.is_not(None))))
+    first = not db.session.scalar(_PAID_BEFORE, {"member": order.member_id, "order": order.id})
     log.info("order %s paid (%s fen, %s)", order.number, amount, source)
     record_event(order.member_id, JourneyKind.ORDER_PAID, store_id=order.store_id, occurred_at=at,
                  order_id=order.id, amount_paid=amount)
@@ -46,21 +53,26 @@ def apply_wechat_payment(resource: dict[str, Any], *, source: str, at: datetime)
     """Apply a successful transaction WeChat Pay reported; what happened: applied, duplicate, refunded_late."""
     order = _matching_order(resource)
     transaction_id = resource["transaction_id"]
+    amount = int(resource["amount"]["total"])
+    if mark_paid(order, amount=amount, transaction_id=transaction_id, at=at, source=source):
+        # Moving the order locked its row until we commit: another delivery of this transaction (a
+        # duplicate notify, the reconcile job) waits at its own move, then finds the order paid. So the
+        # first delivery needs neither a look for an earlier payment nor a savepoint.
+        db.session.execute(insert(Payment.__table__).values(
+            order_id=order.id, transaction_id=transaction_id, amount=amount, outcome="applied", paid_at=at,
+            received_at=at, source=source))
+        return "applied"
     if db.session.scalar(select(Payment.id).where(Payment.transaction_id == transaction_id)) is not None:
         return "duplicate"
-    amount = int(resource["amount"]["total"])
-    paid = mark_paid(order, amount=amount, transaction_id=transaction_id, at=at, source=source)
-    outcome = "applied" if paid else "refunded_late"
     try:
         with db.session.begin_nested():
-            db.session.add(Payment(order_id=order.id, transaction_id=transaction_id, amount=amount, outcome=outcome,
-                                   paid_at=at, received_at=at, source=source))
+            db.session.add(Payment(order_id=order.id, transaction_id=transaction_id, amount=amount,
+                                   outcome="refunded_late", paid_at=at, received_at=at, source=source))
     except IntegrityError:
-        return "duplicate"  # the same notify, applied by a concurrent delivery
-    if not paid:
-        # Paid after it was cancelled (or paid twice): keep the record and give the money back.
-        refund_late_payment(order, transaction_id=transaction_id, amount=amount, at=at)
-    return outcome
+        return "duplicate"  # the same notify, recorded by a concurrent delivery
+    # Paid after it was cancelled (or paid twice): keep the record and give the money back.
+    refund_late_payment(order, transaction_id=transaction_id, amount=amount, at=at)
+    return "refunded_late"
 
 
 def _matching_order(resource: dict[str, Any]) -> Order:
@@ -73,7 +85,7 @@ def _matching_order(resource: dict[str, Any]) -> Order:
         problems.append("appid")
     if resource.get("trade_state") != "SUCCESS":
         problems.append("trade_state")
-    order = db.session.scalar(select(Order).where(Order.number == str(resource.get("out_trade_no", ""))))
+    order = db.session.scalar(_BY_NUMBER, {"number": str(resource.get("out_trade_no", ""))})
     if order is None:
         problems.append("out_trade_no")
     elif int((resource.get("amount") or {}).get("total", -1)) != order.amount_payable:
@@ -89,7 +101,7 @@ def _new_pickup_code(store_id: int | None) -> str:
     """Eight random digits, unique among the store's open orders (the database index enforces it)."""
     for _ in range(20):
         code = f"{secrets.randbelow(10**PICKUP_CODE_DIGITS):0{PICKUP_CODE_DIGITS}d}"
-        taken = db.session.scalar(select(Order.id).where(Order.store_id == store_id, Order.pickup_code == code))
+        taken = db.session.scalar(_CODE_TAKEN, {"store": store_id, "code": code})
         if taken is None:
             return code
     raise RuntimeError("no free pickup code after 20 tries")

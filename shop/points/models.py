@@ -124,4 +124,7 @@ class PointsAccount(db.Model):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     owed: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Points ever earned from orders, less what refunds took back: never below the trailing 12 months'
+    # figure tiers count, so a member whose whole history reaches no tier above the first needs no sum.
+    earned: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

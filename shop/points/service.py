@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from shop.database import utcnow
 from shop.errors import AppError
@@ -46,7 +46,7 @@ from shop.points.models import (
     PointsSource,
 )
 from shop.points.rules import rules
-from shop.points.tiers import tier_status
+from shop.points.tiers import earning_multiplier, tier_status
 
 RETURN_GRACE = timedelta(days=30)  # returned points stay usable at least this long
 MAX_POINTS = 2_000_000_000  # one entry's points (an INTEGER column)
@@ -138,12 +138,11 @@ def earn_for_order(*, member_id: int, order_id: int, amount_paid_fen: int, at: d
     _check_int("order_id", order_id, 1, ledger.MAX_ID)
     _check_int("amount_paid_fen", amount_paid_fen, 0, MAX_FEN)
     _check_time("at", at)
-    lock_account(member_id)
-    done = ledger.find_entry(_Order, order_id, PointsReason.EARN)
-    if done is not None:
-        return done
+    account = lock_account(member_id)
+    if ledger.entry_exists(_Order, order_id, PointsReason.EARN):  # the signal again: answer the first earn
+        return ledger.find_entry(_Order, order_id, PointsReason.EARN)
     the_rules = rules()
-    points = the_rules.earned_points(amount_paid_fen, tier_status(member_id, at).multiplier)
+    points = the_rules.earned_points(amount_paid_fen, earning_multiplier(member_id, at, earned_ever=account.earned))
     if points <= 0:
         return None
     if points > MAX_POINTS:
@@ -341,20 +340,29 @@ def member_overview(member_id: int, *, page: int, page_size: int) -> dict[str, A
 
 
 def verify_ledger() -> list[str]:
-    """Members whose balance, ledger and lots disagree (should be none); for `flask points verify`."""
+    """Members whose balance, debt or points earned disagree with their ledger and lots (should be none).
+
+    For `flask points verify`.
+    """
+    earned_sign = case((PointsEntry.reason == PointsReason.EARN.value, 1),
+                       (PointsEntry.reason == PointsReason.REFUND_REVERSE.value, -1), else_=0)
     sums = {row.member_id: row for row in db.session.execute(
         select(PointsEntry.member_id, func.sum(PointsEntry.delta).label("delta"),
-               func.sum(PointsEntry.owed_delta).label("owed")).group_by(PointsEntry.member_id))}
+               func.sum(PointsEntry.owed_delta).label("owed"),
+               func.sum(PointsEntry.points * earned_sign).label("earned")).group_by(PointsEntry.member_id))}
     lots = dict(db.session.execute(select(PointsLot.member_id, func.sum(PointsLot.remaining))
                                    .group_by(PointsLot.member_id)).all())
     problems = []
     for account in db.session.scalars(select(PointsAccount).order_by(PointsAccount.member_id)):
         row = sums.get(account.member_id)
-        ledger_balance, ledger_owed = (int(row.delta), int(row.owed)) if row else (0, 0)
+        ledger_balance, ledger_owed, ledger_earned = (int(row.delta), int(row.owed), int(row.earned)) if row \
+            else (0, 0, 0)
         in_lots = int(lots.get(account.member_id) or 0)
         if not account.balance == ledger_balance == in_lots or account.owed != ledger_owed:
             problems.append(f"member {account.member_id}: balance {account.balance}, ledger {ledger_balance}, "
                             f"lots {in_lots}, owed {account.owed} (ledger {ledger_owed})")
+        if account.earned != ledger_earned:  # tiers trust it as a bound on the 12 months' figure
+            problems.append(f"member {account.member_id}: earned {account.earned}, ledger {ledger_earned}")
     return problems
 
 

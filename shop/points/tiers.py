@@ -46,3 +46,16 @@ def tier_status(member_id: int, at: datetime) -> TierStatus:
     return TierStatus(name=tier.name, multiplier=tier.multiplier, earned_12m=earned,
                       next_tier=next_tier.name if next_tier else None,
                       points_to_next=next_tier.threshold - earned if next_tier else None)
+
+
+def earning_multiplier(member_id: int, at: datetime, *, earned_ever: int) -> Decimal:
+    """The multiplier of the member's tier at ``at``, given ``earned_ever`` (their account's ``earned``).
+
+    The trailing 12 months never hold more than everything ever earned, so when that reaches no
+    tier above the first, the member is in the first: no sum over their ledger (the common case,
+    and the one on every order's payment).
+    """
+    the_rules = rules()
+    if the_rules.tier_for(earned_ever)[0] == the_rules.tiers[0]:
+        return the_rules.tiers[0].multiplier
+    return tier_status(member_id, at).multiplier

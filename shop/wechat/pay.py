@@ -22,11 +22,15 @@ import base64
 import binascii
 import json
 import logging
+import os
 import re
 import secrets
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -39,6 +43,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Flask, current_app
 from wechatpayv3 import SignType, WeChatPay, WeChatPayType
+from wechatpayv3 import core as wechatpayv3_core
 
 from shop.config import PRODUCTION, WECHATPAY_DEV_DIR, ConfigError
 from shop.errors import AppError
@@ -169,6 +174,39 @@ def _load_public_key(name: str, value: object) -> rsa.RSAPublicKey:
     return key
 
 
+# -- connections ---------------------------------------------------------------------------------
+
+_session: ContextVar[requests.Session | None] = ContextVar("wechatpay_session", default=None)
+
+
+class _RequestsWithKeepAlive:
+    """What wechatpayv3's core module sees as ``requests``: inside a gateway call, that gateway's session.
+
+    wechatpayv3 2.0.4 calls the module-level ``requests.post`` (and get, ...), which opens a new
+    connection (a TLS handshake in production) for every call and takes no session. Its calls look
+    ``requests`` up in its module at call time, so this stand-in hands them the calling gateway's
+    pooled, keep-alive session; outside a gateway call it is plain ``requests``.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        session = _session.get()
+        if session is not None and name in ("get", "post", "put", "patch", "delete"):
+            return getattr(session, name)
+        return getattr(requests, name)
+
+
+wechatpayv3_core.requests = _RequestsWithKeepAlive()
+
+
+def _new_session(api_base: str) -> requests.Session:
+    """A keep-alive session that reads the proxy and CA settings of the environment once, not per call."""
+    session = requests.Session()
+    session.trust_env = False  # else every call re-reads os.environ for proxies (a quarter of a call's CPU)
+    session.proxies.update(requests.utils.get_environ_proxies(api_base))
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return session
+
+
 # -- the gateway ---------------------------------------------------------------------------------
 
 
@@ -190,6 +228,20 @@ class WeChatPayGateway:
             timeout=timeout, public_key=_public_pem(public_key), public_key_id=public_key_id)
         # wechatpayv3 2.0.4 hard-codes https://api.mch.weixin.qq.com as the host.
         self._client._core._gate_way = api_base.rstrip("/")
+        self._api_base = api_base
+        self._sessions = threading.local()  # a session per thread: requests.Session is not thread-safe
+
+    @contextmanager
+    def _keep_alive(self) -> Iterator[None]:
+        """wechatpayv3's HTTP calls in here go over this thread's pooled session."""
+        session = getattr(self._sessions, "session", None)
+        if session is None:
+            session = self._sessions.session = _new_session(self._api_base)
+        token = _session.set(session)
+        try:
+            yield
+        finally:
+            _session.reset(token)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> WeChatPayGateway:
@@ -396,7 +448,8 @@ class WeChatPayGateway:
               not_found: Collection[str] = ()) -> dict[str, Any] | None:
         """Run a wechatpayv3 call: its JSON answer, None for a `not_found` code, else an error."""
         try:
-            status, body = call()
+            with self._keep_alive():
+                status, body = call()
         except requests.RequestException as exc:
             log.warning("WeChat Pay unreachable during %s: %s", action, exc)
             raise WeChatPayAPIError(WeChatPayError.UNAVAILABLE,

@@ -417,7 +417,7 @@ def run_all(app: Flask, database_url: str, port: int, stub_url: str, stub_pid: i
     rate, _ = report_app(run)
     reference_rate = report_reference(references)
     emit("wechatpay_prepay_call_p50_us", prepay["prepay_p50_us"],
-         note="gateway.prepay_jsapi to the stub over HTTP (sign, new connection, stub verifies and signs, verify)")
+         note="gateway.prepay_jsapi to the stub over HTTP (sign, pooled keep-alive connection, stub verifies and signs, verify)")
     emit("wechatpay_prepay_call_p99_us", prepay["prepay_p99_us"])
     emit("wechatpay_payment_params_p50_us", prepay["params_p50_us"], note="request_payment_params: one RSA signature")
     emit("wechatpay_calls_client_cpu_ms", prepay["client_cpu_ms"],

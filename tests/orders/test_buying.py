@@ -61,7 +61,9 @@ def test_a_shopper_orders_pays_in_wechat_and_collects_at_the_store(app, client, 
     assert confirmed.status_code == 200 and confirmed.get_json()["order"]["status"] == "completed"
     again = client.post("/api/v1/staff/pickups", json={"pickup_code": paid["pickup_code"], "confirm": True},
                         headers=clerk)
-    assert again.status_code == 404  # the code closed with the order
+    assert again.status_code == 200 and again.get_json() == confirmed.get_json()  # a retry: the first answer
+    looked_up_again = client.post("/api/v1/staff/pickups", json={"pickup_code": paid["pickup_code"]}, headers=clerk)
+    assert looked_up_again.status_code == 404  # the code closed with the order
 
 
 def test_a_retried_create_returns_the_first_order(app, client, shop, alice):
@@ -69,6 +71,26 @@ def test_a_retried_create_returns_the_first_order(app, client, shop, alice):
     second = place(client, alice, pickup_basket(shop), key="retry-key-0001")
     assert second.status_code == 201
     assert second.get_json()["order"]["id"] == first.get_json()["order"]["id"]
+    assert order_count(app) == 1 and sku_stock(app, shop.latte) == 3
+
+
+def test_a_create_retried_while_the_first_is_in_flight_returns_the_same_order(app, shop, alice, live_server):
+    answers: list[dict] = []
+    start = threading.Barrier(6)
+
+    def create() -> None:
+        start.wait()
+        response = requests.post(f"{live_server}/api/v1/orders", json=pickup_basket(shop), timeout=30,
+                                 headers={**alice, "Idempotency-Key": "in-flight-retry-0001"})
+        answers.append({"status": response.status_code, **response.json()})
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [answer["status"] for answer in answers] == [201] * 6, answers
+    assert len({answer["order"]["id"] for answer in answers}) == 1
     assert order_count(app) == 1 and sku_stock(app, shop.latte) == 3
 
 

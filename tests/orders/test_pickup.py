@@ -83,3 +83,48 @@ def test_an_order_with_a_refund_in_progress_is_not_handed_over(app, client, stub
     finally:
         requests.post(f"{stub.url}stub/pay/settings", json={"refunds": "auto"}, timeout=5)
     assert response.status_code == 409 and response.get_json()["code"] == "pickup_blocked_by_refund"
+
+
+def test_a_clerk_confirming_again_gets_the_first_answer_and_changes_nothing(app, client, stub, shop, alice, clerk,
+                                                                          live_server):
+    order = paid_order(client, stub, shop, alice)
+    body = {"pickup_code": order["pickup_code"], "confirm": True}
+    first = client.post("/api/v1/staff/pickups", json=body, headers=clerk)
+    assert first.status_code == 200 and first.get_json()["order"]["status"] == "completed"
+    for _ in range(2):  # the answer was lost: the clerk taps confirm again
+        again = client.post("/api/v1/staff/pickups", json=body, headers=clerk)
+        assert again.status_code == 200 and again.get_json() == first.get_json()
+    assert actions(app) == ["confirmed"]  # handed over once; the retries are not wrong codes either
+
+
+def test_another_clerk_confirming_a_handed_over_order_is_told_so(app, client, stub, shop, alice, clerk, staff_token,
+                                                                 live_server):
+    order = paid_order(client, stub, shop, alice)
+    body = {"pickup_code": order["pickup_code"], "confirm": True}
+    assert client.post("/api/v1/staff/pickups", json=body, headers=clerk).status_code == 200
+    colleague = staff_token(Role.STAFF, store_ids=[shop.store_id])
+    late = client.post("/api/v1/staff/pickups", json=body, headers=colleague)
+    assert late.status_code == 409 and late.get_json()["code"] == "pickup_already_completed"
+    assert actions(app) == ["confirmed"]
+
+
+def test_one_clerk_double_tapping_confirm_gets_the_order_both_times(app, client, stub, shop, alice, clerk,
+                                                                    live_server):
+    order = paid_order(client, stub, shop, alice)
+    answers: list[tuple[int, dict]] = []
+    start = threading.Barrier(3)
+
+    def confirm() -> None:
+        start.wait()
+        response = requests.post(f"{live_server}/api/v1/staff/pickups", headers=clerk, timeout=30,
+                                 json={"pickup_code": order["pickup_code"], "confirm": True})
+        answers.append((response.status_code, response.json()))
+
+    threads = [threading.Thread(target=confirm) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [status for status, _ in answers] == [200] * 3, answers
+    assert {body["order"]["status"] for _, body in answers} == {"completed"}
+    assert actions(app) == ["confirmed"]

@@ -52,7 +52,7 @@ def test_the_tier_counts_only_points_earned_in_the_trailing_12_months(app, order
     assert (a_year_on.name, a_year_on.earned_12m) == ("member", 400)  # order 2 left the window
 
 
-def test_a_refund_lowers_the_tier_and_adjustments_never_raise_it(app, orders, member, committed):
+def test_a_refund_lowers_the_tier_and_adjustments_never_raise_it(app, orders, member, committed, book):
     alice = member()
     orders.paid(1, alice, 100_000)  # 1000: silver
     committed(lambda: adjust_points(member_id=alice, delta=5000, reason="goodwill", actor_staff_id=None))
@@ -60,6 +60,9 @@ def test_a_refund_lowers_the_tier_and_adjustments_never_raise_it(app, orders, me
     with app.app_context():
         status = tier_status(alice, utcnow())
     assert (status.name, status.earned_12m) == ("member", 500)
+    assert book.consistent()  # the account's kept "earned" (1000 - 500) agrees with the ledger
+    orders.paid(2, alice, 10_000)  # 500 + 100: no tier above member, whichever way it is counted
+    assert [entry for entry in book.entries(alice) if entry[0] == "earn"][-1][1] == 100
 
 
 def test_earning_at_a_higher_tier_uses_its_multiplier_and_zero_points_write_nothing(committed, member, book):

@@ -68,7 +68,13 @@ def _http_error(error: HTTPException) -> Response:
     return Response(json.dumps(body), status=error.code or 500, mimetype="application/json")
 
 
-class _QuietHandler(WSGIRequestHandler):
+class _KeepAliveHandler(WSGIRequestHandler):
+    """HTTP/1.1, so clients keep their connection open between calls, as they do with WeChat's servers."""
+
+    protocol_version = "HTTP/1.1"
+
+
+class _QuietHandler(_KeepAliveHandler):
     """A request handler that does not log every request."""
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:
@@ -89,7 +95,7 @@ class WeChatStub(StubState):
         """Serve in a daemon thread (port 0 picks a free port); return the base URL."""
         if self._server is not None:
             raise RuntimeError("the WeChat stub is already running")
-        handler = WSGIRequestHandler if log_requests else _QuietHandler
+        handler = _KeepAliveHandler if log_requests else _QuietHandler
         self._server = make_server(host, port, self.app, threaded=True, request_handler=handler)
         # A short poll interval keeps stop() quick; tests start and stop stubs often.
         self._thread = threading.Thread(
