@@ -1,4 +1,4 @@
-"""Ids no row can have (beyond BIGINT) are simply not found or invalid, never a database error."""
+"""Ids and codes no row can have (beyond BIGINT, or with a NUL) are not found or invalid, never a database error."""
 
 import pytest
 from sqlalchemy import func, select
@@ -39,3 +39,14 @@ def test_scope_ids_beyond_any_row_are_a_422_naming_the_field_and_create_nothing(
         assert field in response.get_json()["errors"]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(CouponBatch)) == 0
+
+
+def test_an_exchange_code_or_issue_job_id_with_a_nul_is_simply_not_found(client, login, marketing, active_batch):
+    shopper = {"Authorization": f"Bearer {login('alice:1')['token']}"}
+    batch_id = active_batch(channel="targeted")
+    for typed in ("\x00", "ABCD\x00EFGH2345"):
+        response = client.post("/api/v1/me/coupons/exchange", json={"code": typed}, headers=shopper)
+        assert (response.status_code, response.get_json()["code"]) == (404, "exchange_code_not_found")
+    for job_id in ("%00", "a" * 31 + "%00", "A" * 32):
+        response = client.get(f"/api/v1/admin/coupon-batches/{batch_id}/issue-jobs/{job_id}", headers=marketing)
+        assert (response.status_code, response.get_json()["code"]) == (404, "coupon_issue_job_not_found")
