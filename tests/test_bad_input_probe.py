@@ -39,7 +39,8 @@ BAD_STRINGS = [1, 2.5, True, [], {"a": 1}, None, "", LONG, "\u0000", "a\u0000b",
 BAD_DATETIMES = ["not a date", "2026-13-45T00:00:00Z", "2026-01-01T00:00:00", "9999-12-31T23:59:59-14:00",
                  "0001-01-01T00:00:00+14:00", "2026-01-01", 1700000000]
 BAD_ARRAYS = ["x", 1, {}, None, [None], ["x"], [2**70], [-1], [0], [HUGE], [[1]], [{"a": 1}], list(range(1, 2002))]
-BAD_OBJECTS = ["x", 1, [], None, {"": []}, {"x": "y"}, {"1": [2**70]}, {"1": "x"}]
+BAD_OBJECTS = ["x", 1, [], None, {"": []}, {"x": "y"}, {"1": [2**70]}, {"1": "x"}, {str(2**70): [1, 1]},
+               {"-1": [1, 1]}, {"0": [1, 1]}, {"1": [1, 1, 1]}, {"1": None}]
 GARBAGE_QUERY = ["0", "-1", str(2**70), "abc", "", "1.5", "\u0000", LONG, "null", "[]"]
 NOT_OBJECTS = [[], [1, 2], "text", 12, 1.5, None, True]
 MALFORMED = [b'{"a":', b"{'single': 1}", b"\xff\xfe{}", b"[1,", b"NaN", b'{"a": 1} trailing', b'{"a": "\\ud800"}']
@@ -56,6 +57,7 @@ class World:
     others: dict[str, int]  # path parameter -> bob's id, which alice must not reach
     other_clerk: dict  # a clerk of the other store, who must not reach the redemption
     bodies: dict[str, dict] = field(default_factory=dict)  # request schema -> a plausible body
+    more_bodies: dict[str, list[dict]] = field(default_factory=dict)  # other plausible bodies, to vary too
 
 
 @dataclass
@@ -106,6 +108,9 @@ def world(client, login, staff_token, shop: Shop, marketing, active_batch) -> Wo
     tokens = {Role.SHOPPER: as_alice, Role.STAFF: clerk, Role.MARKETING: marketing, Role.ADMIN: admin}
     basket = {"items": [{"sku_id": shop.croissant, "quantity": 1}], "fulfilment": "pickup",
               "store_id": shop.store_id, "coupon_id": own_coupon}
+    delivery = {"items": [{"sku_id": shop.croissant, "quantity": 1}], "fulfilment": "delivery", "note": "ring twice",
+                "address": {"name": "Li Lei", "phone": "13800138000", "region": "Shanghai Huangpu",
+                            "detail": "1 Nanjing Road"}}
     bodies = {
         "CheckoutArgs": basket, "BatchArgs": batch_body(), "BatchChangesArgs": {"name": "renamed"},
         "IssueArgs": {"member_ids": [alice["member"]["id"]]}, "ExchangeCodesArgs": {"count": 1},
@@ -120,7 +125,7 @@ def world(client, login, staff_token, shop: Shop, marketing, active_batch) -> Wo
              "PATCH {batch_id}": {"batch_id": draft}}
     other_clerk = staff_token(Role.STAFF, store_ids=[shop.other_store_id])
     return World(tokens=tokens, member_id=alice["member"]["id"], ids=ids, aimed=aimed, others=others,
-                 other_clerk=other_clerk, bodies=bodies)
+                 other_clerk=other_clerk, bodies=bodies, more_bodies={"CheckoutArgs": [delivery]})
 
 
 @dataclass
@@ -190,6 +195,12 @@ def body_variants(name: str, base: dict, components: dict) -> Iterator[tuple[str
     for prop, prop_schema in schema["properties"].items():
         for value in bad_values(prop_schema, components):
             yield f"{prop}={value!r:.40}", {**base, prop: value}
+        nested_ref = prop_schema.get("$ref") or next((a["$ref"] for a in prop_schema.get("anyOf", []) if "$ref" in a),
+                                                     None)
+        if nested_ref and isinstance(base.get(prop), dict):
+            for nested_prop, nested_schema in components[nested_ref.rpartition("/")[2]]["properties"].items():
+                for value in bad_values(nested_schema, components):
+                    yield f"{prop}.{nested_prop}={value!r:.40}", {**base, prop: {**base[prop], nested_prop: value}}
         item_ref = prop_schema.get("items", {}).get("$ref")
         if item_ref and isinstance(base.get(prop), list) and base[prop]:
             item_schema = components[item_ref.rpartition("/")[2]]
@@ -308,8 +319,9 @@ def probe_body(prober: Prober, op: Operation, world: World, headers: dict, compo
     for required in components[op.body].get("required", []):
         prober.send(op, path, f"missing {required}", headers=headers, expect=(422,),
                     json_body={k: v for k, v in base.items() if k != required})
-    for what, body in body_variants(op.body, base, components):
-        prober.send(op, path, what, headers=headers, json_body=body)
+    for another_base in [base, *world.more_bodies.get(op.body, [])]:
+        for what, body in body_variants(op.body, another_base, components):
+            prober.send(op, path, what, headers=headers, json_body=body)
 
 
 def probe_query(prober: Prober, op: Operation, world: World, headers: dict) -> None:
