@@ -21,18 +21,20 @@ class AddressSchema(ma.Schema):
 
 
 class ItemArgs(ma.Schema):
-    sku_id = ma.fields.Integer(required=True, validate=ID)
-    quantity = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
+    # strict: a non-strict Integer truncates 1.5 to 1 and reads "12", buying what was not asked for.
+    sku_id = ma.fields.Integer(strict=True, required=True, validate=ID)
+    quantity = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
 
 
 class CheckoutArgs(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ItemArgs), required=True,
                            validate=validate.Length(min=1, max=MAX_LINES))
     fulfilment = ma.fields.String(required=True, validate=validate.OneOf([f.value for f in Fulfilment]))
-    store_id = ma.fields.Integer(load_default=None, validate=ID, metadata={"description": "Required for pickup."})
+    store_id = ma.fields.Integer(strict=True, load_default=None, validate=ID,
+                                 metadata={"description": "Required for pickup."})
     address = ma.fields.Nested(AddressSchema, load_default=None, metadata={"description": "Required for delivery."})
-    coupon_id = ma.fields.Integer(load_default=None, validate=ID)
-    points = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**8),
+    coupon_id = ma.fields.Integer(strict=True, load_default=None, validate=ID)
+    points = ma.fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=10**8),
                                metadata={"description": "Points to deduct (what the balance and rules allow is used)."})
     note = ma.fields.String(load_default=None, validate=[validate.Length(max=200), NO_CONTROL_CHARS_MULTILINE])
 
@@ -125,8 +127,8 @@ class OrderListArgs(ma.Schema):
 
 
 class RefundLineArgs(ma.Schema):
-    line_id = ma.fields.Integer(required=True, validate=ID)
-    quantity = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
+    line_id = ma.fields.Integer(strict=True, required=True, validate=ID)
+    quantity = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
 
 
 class RefundArgs(ma.Schema):

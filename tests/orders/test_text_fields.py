@@ -1,4 +1,4 @@
-"""Text a shopper types into an order is text a database can keep: control characters are a 422."""
+"""What a shopper sends with an order is what they meant: control characters and non-integers are a 422."""
 
 import pytest
 from sqlalchemy import func, select
@@ -45,3 +45,17 @@ def test_a_refund_reason_with_a_control_character_is_422_and_refunds_nothing(
     assert response.status_code == 422, response.get_json()
     assert "reason" in response.get_json()["errors"]
     assert _count(app, Refund) == 0
+
+
+@pytest.mark.parametrize(("field", "value"), [("quantity", 1.5), ("quantity", "2"), ("sku_id", 1.0), ("store_id", "1"),
+                                              ("points", 0.5), ("coupon_id", "7")])
+def test_a_number_that_is_not_a_json_integer_is_422_not_rounded(app, client, shop, alice, field, value):
+    body = pickup_basket(shop)
+    if field in ("quantity", "sku_id"):
+        body["items"][0][field] = value if field == "quantity" else shop.latte + value
+    else:
+        body[field] = value if field != "store_id" else str(shop.store_id)
+    for response in (client.post("/api/v1/orders/preview", json=body, headers=alice), place(client, alice, body)):
+        assert response.status_code == 422, response.get_json()
+        assert ("items" if field in ("quantity", "sku_id") else field) in response.get_json()["errors"]
+    assert _count(app, Order) == 0
