@@ -34,13 +34,17 @@ WATCHED = ("coupon_batches", "coupons", "coupon_redemptions", "coupon_exchange_c
 BINARY = ("image/png", "text/csv")
 HUGE = 2**63
 LONG = "x" * 10_000
-BAD_INTS = ["12", "abc", 1.5, 2**70, -(2**70), -1, 0, HUGE, True, [], {}, None]
-BAD_STRINGS = [1, 2.5, True, [], {"a": 1}, None, "", LONG, "\u0000", "a\u0000b", "\ud800", "😀" * 40, " "]
-BAD_DATETIMES = ["not a date", "2026-13-45T00:00:00Z", "2026-01-01T00:00:00", "9999-12-31T23:59:59-14:00",
-                 "0001-01-01T00:00:00+14:00", "2026-01-01", 1700000000]
-BAD_ARRAYS = ["x", 1, {}, None, [None], ["x"], [2**70], [-1], [0], [HUGE], [[1]], [{"a": 1}], list(range(1, 2002))]
-BAD_OBJECTS = ["x", 1, [], None, {"": []}, {"x": "y"}, {"1": [2**70]}, {"1": "x"}, {str(2**70): [1, 1]},
-               {"-1": [1, 1]}, {"0": [1, 1]}, {"1": [1, 1, 1]}, {"1": None}]
+# Per JSON type of a field: values that must be refused (the wrong type, beyond any limit, not text a
+# database keeps), and values that may be fine or not for a given field (null, 0, a blank string...).
+BAD_INTS = (["12", "abc", 1.5, 2**70, -(2**70), HUGE, True, [], {}], [-1, 0, None])
+BAD_STRINGS = ([1, 2.5, True, [], {"a": 1}, LONG, "\u0000", "a\u0000b", "\ud800"], [None, "", "😀" * 40, " "])
+BAD_DATETIMES = (["not a date", "2026-13-45T00:00:00Z", 1700000000, *BAD_STRINGS[0]],
+                 ["2026-01-01T00:00:00", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "2026-01-01",
+                  *BAD_STRINGS[1]])
+BAD_ARRAYS = (["x", 1, {}, [None], ["x"], [2**70], [-1], [HUGE], [[1]], [{"a": 1}]], [None, [0], list(range(1, 2002))])
+BAD_OBJECTS = (["x", 1, []], [None, {"": []}, {"x": "y"}, {"1": [2**70]}, {"1": "x"}, {str(2**70): [1, 1]},
+                              {"-1": [1, 1]}, {"0": [1, 1]}, {"1": [1, 1, 1]}, {"1": None}])
+REFUSED = tuple(range(400, 430))  # any refusal of the client's input
 GARBAGE_QUERY = ["0", "-1", str(2**70), "abc", "", "1.5", "\u0000", LONG, "null", "[]"]
 NOT_OBJECTS = [[], [1, 2], "text", 12, 1.5, None, True]
 MALFORMED = [b'{"a":', b"{'single': 1}", b"\xff\xfe{}", b"[1,", b"NaN", b'{"a": 1} trailing', b'{"a": "\\ud800"}']
@@ -173,41 +177,36 @@ def fill(template: str, values: dict) -> str:
     return path
 
 
-def bad_values(schema: dict, components: dict) -> list:
-    """Values of the wrong type, size or range for a documented field."""
-    if "$ref" in schema or "anyOf" in schema:
-        return BAD_OBJECTS
-    kind = schema.get("type")
-    if kind == "integer":
-        return BAD_INTS
-    if kind == "string":
-        return BAD_DATETIMES + BAD_STRINGS if schema.get("format") == "date-time" else BAD_STRINGS
-    if kind == "array":
-        return BAD_ARRAYS
-    if kind == "object":
-        return BAD_OBJECTS
-    return BAD_STRINGS[:6]
+def bad_values(schema: dict) -> list[tuple[object, bool]]:
+    """(value, must be refused) of the wrong type, size or range for a documented field."""
+    kind = "object" if "$ref" in schema or "anyOf" in schema else schema.get("type")
+    if kind == "string" and schema.get("format") == "date-time":
+        kind = "date-time"
+    refused, maybe = {"integer": BAD_INTS, "string": BAD_STRINGS, "date-time": BAD_DATETIMES, "array": BAD_ARRAYS,
+                      "object": BAD_OBJECTS}.get(kind, BAD_STRINGS)
+    return [(value, True) for value in refused] + [(value, False) for value in maybe]
 
 
-def body_variants(name: str, base: dict, components: dict) -> Iterator[tuple[str, object]]:
-    """(what, body) for every field of a wrong type, size or value (some are allowed: null, say)."""
+def body_variants(name: str, base: dict, components: dict) -> Iterator[tuple[str, object, bool]]:
+    """(what, body, must be refused) for every field of a wrong type, size or value."""
     schema = components[name]
     for prop, prop_schema in schema["properties"].items():
-        for value in bad_values(prop_schema, components):
-            yield f"{prop}={value!r:.40}", {**base, prop: value}
+        for value, refused in bad_values(prop_schema):
+            yield f"{prop}={value!r:.40}", {**base, prop: value}, refused
         nested_ref = prop_schema.get("$ref") or next((a["$ref"] for a in prop_schema.get("anyOf", []) if "$ref" in a),
                                                      None)
         if nested_ref and isinstance(base.get(prop), dict):
             for nested_prop, nested_schema in components[nested_ref.rpartition("/")[2]]["properties"].items():
-                for value in bad_values(nested_schema, components):
-                    yield f"{prop}.{nested_prop}={value!r:.40}", {**base, prop: {**base[prop], nested_prop: value}}
+                for value, refused in bad_values(nested_schema):
+                    yield (f"{prop}.{nested_prop}={value!r:.40}", {**base, prop: {**base[prop], nested_prop: value}},
+                           refused)
         item_ref = prop_schema.get("items", {}).get("$ref")
         if item_ref and isinstance(base.get(prop), list) and base[prop]:
             item_schema = components[item_ref.rpartition("/")[2]]
             first = base[prop][0]
             for item_prop, item_prop_schema in item_schema["properties"].items():
-                for value in bad_values(item_prop_schema, components):
-                    yield f"{prop}[0].{item_prop}={value!r:.40}", {**base, prop: [{**first, item_prop: value}]}
+                for value, refused in bad_values(item_prop_schema):
+                    yield f"{prop}[0].{item_prop}={value!r:.40}", {**base, prop: [{**first, item_prop: value}]}, refused
 
 
 class Prober:
@@ -250,7 +249,7 @@ class Prober:
         if status >= 500:
             trouble.append("5xx")
         if expect and status not in expect:
-            trouble.append(f"expected {expect}")
+            trouble.append("expected a 4xx refusal" if expect == REFUSED else f"expected {expect}")
         binary_ok = status < 300 and mimetype in BINARY
         if not binary_ok and status != 204:
             if mimetype != "application/json":
@@ -320,8 +319,9 @@ def probe_body(prober: Prober, op: Operation, world: World, headers: dict, compo
         prober.send(op, path, f"missing {required}", headers=headers, expect=(422,),
                     json_body={k: v for k, v in base.items() if k != required})
     for another_base in [base, *world.more_bodies.get(op.body, [])]:
-        for what, body in body_variants(op.body, another_base, components):
-            prober.send(op, path, what, headers=headers, json_body=body)
+        for what, body, refused in body_variants(op.body, another_base, components):
+            prober.send(op, path, what, headers=headers, json_body=body,
+                        expect=REFUSED if refused else None)
 
 
 def probe_query(prober: Prober, op: Operation, world: World, headers: dict) -> None:
