@@ -326,9 +326,11 @@ def probe_body(prober: Prober, op: Operation, world: World, headers: dict, compo
 
 def probe_query(prober: Prober, op: Operation, world: World, headers: dict) -> None:
     path = fill(op.template, ids_for(op, world))
-    for name in [*op.query, "zzz_unknown"]:
+    for name in [*op.query, "zzz_unknown"]:  # unknown parameters are ignored, as HTTP caches expect
         for value in GARBAGE_QUERY:
-            prober.send(op, path, f"?{name}={value:.20}", headers=headers, query={name: value})
+            refused = name in op.query and value != ""
+            prober.send(op, path, f"?{name}={value:.20}", headers=headers, query={name: value},
+                        expect=REFUSED if refused else None)
     if op.query:
         prober.send(op, path, "every query param twice", headers=headers,
                     query=[(name, v) for name in op.query for v in ("1", "2")])
