@@ -55,24 +55,12 @@ class World:
     """The rows the probe aims at: the caller's own, another member's, and the tokens of every role."""
 
     tokens: dict[Role, dict]
-    member_id: int  # alice, the probing shopper
     ids: dict[str, int | str]  # path parameter -> alice's (or a real) id
     aimed: dict[str, dict[str, int]]  # a path's end -> ids that let a good request get past the checks
     others: dict[str, int]  # path parameter -> bob's id, which alice must not reach
     other_clerk: dict  # a clerk of the other store, who must not reach the redemption
     bodies: dict[str, dict] = field(default_factory=dict)  # request schema -> a plausible body
     more_bodies: dict[str, list[dict]] = field(default_factory=dict)  # other plausible bodies, to vary too
-
-
-@dataclass
-class Probe:
-    """What was sent and what came back, kept for the failure report."""
-
-    method: str
-    path: str
-    what: str
-    status: int
-    body: str
 
 
 def _create(client, path: str, headers: dict, body: dict | None = None, expect: int = 201) -> dict:
@@ -128,8 +116,8 @@ def world(client, login, staff_token, shop: Shop, marketing, active_batch) -> Wo
              "/exchange-codes": {"batch_id": exchange}, "/exchange-codes.csv": {"batch_id": exchange},
              "PATCH {batch_id}": {"batch_id": draft}}
     other_clerk = staff_token(Role.STAFF, store_ids=[shop.other_store_id])
-    return World(tokens=tokens, member_id=alice["member"]["id"], ids=ids, aimed=aimed, others=others,
-                 other_clerk=other_clerk, bodies=bodies, more_bodies={"CheckoutArgs": [delivery]})
+    return World(tokens=tokens, ids=ids, aimed=aimed, others=others, other_clerk=other_clerk, bodies=bodies,
+                 more_bodies={"CheckoutArgs": [delivery]})
 
 
 @dataclass
@@ -292,12 +280,13 @@ def probe_path_ids(prober: Prober, op: Operation, world: World, headers: dict) -
     """Ids that are 0, huge, negative, not numbers, or another member's."""
     names = [n for n in world.ids if "{" + n + "}" in op.template]
     body = world.bodies.get(op.body, _NO_BODY) if op.body else _NO_BODY
+    ids = ids_for(op, world)
     for name in names:
         for bad in (0, HUGE, 2**64, 2**53 + 1, -1, "abc", "1.5", "%00", "9" * 400):
-            prober.send(op, fill(op.template, {**ids_for(op, world), name: bad}), f"{name}={bad!s:.20}", headers=headers,
+            prober.send(op, fill(op.template, {**ids, name: bad}), f"{name}={bad!s:.20}", headers=headers,
                         expect=(400, 404, 405), json_body=body)
         if name in world.others and Role.SHOPPER in op.roles:
-            prober.send(op, fill(op.template, {**ids_for(op, world), name: world.others[name]}), f"another member's {name}",
+            prober.send(op, fill(op.template, {**ids, name: world.others[name]}), f"another member's {name}",
                         headers=headers, expect=(403, 404), json_body=body)
 
 
