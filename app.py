@@ -16,7 +16,7 @@ import click
 import swagger_ui_bundle
 from flask import Flask, send_from_directory
 from flask_migrate import upgrade
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from coupons.api import blp as coupons_blp
@@ -45,7 +45,7 @@ from shop.errors import ErrorSchema, register_error_handlers
 from shop.extensions import db, init_limiter, init_redis, jwt, migrate
 from shop.health import blp as health_blp
 from shop.jobs import PERIODIC, start_periodic_thread
-from shop.jsonprovider import OrjsonProvider
+from shop.jsonprovider import OrjsonProvider, refuse_unreadable_bodies
 from shop.members.api import blp as members_blp
 from shop.members.official_account import blp as official_account_blp
 from shop.orders.api import blp as orders_blp
@@ -113,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}})
     api.ERROR_SCHEMA = ErrorSchema
+    refuse_unreadable_bodies(Blueprint.ARGUMENTS_PARSER)
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(official_account_blp)

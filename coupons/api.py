@@ -106,7 +106,8 @@ def update_batch(args, batch_id):
     Send only what changes (null clears an optional field); the result is checked as a whole (422).
     A batch that is not a draft: 409 `coupon_batch_state_conflict`. Role: marketing, admin.
     """
-    changes = {field: args[field] for field in args if field in request.get_json(silent=True) or {}}
+    sent = request.get_json(silent=True) or {}
+    changes = {field: args[field] for field in args if field in sent}
     service.update_batch(batch_id, changes, now=utcnow())
     db.session.commit()
     return service.batch_detail(batch_id)

@@ -19,7 +19,7 @@ from coupons.batch_cache import cached_batch
 from coupons.errors import CouponError
 from coupons.issuing import gate_counts, gate_day
 from coupons.issuing import validity as _validity
-from coupons.models import BatchChannel, BatchStatus, Coupon, CouponBatch, CouponStatus
+from coupons.models import BatchChannel, BatchStatus, Coupon, CouponBatch, CouponStatus, storable_id
 from coupons.service import get_batch, issued_counts
 from shop.database import utcnow
 from shop.errors import AppError
@@ -207,6 +207,8 @@ def wallet(member_id: int, *, status: str | None, now: datetime, page: int, page
 
 def own_coupon(member_id: int, coupon_id: int, *, now: datetime) -> dict[str, Any]:
     """One of the member's coupons with its batch; another member's (or an unknown one) is a 404."""
+    if not storable_id(coupon_id):
+        raise AppError(CouponError.COUPON_NOT_FOUND, "You hold no such coupon.")
     found = db.session.execute(select(Coupon, CouponBatch).join(CouponBatch, CouponBatch.id == Coupon.batch_id)
                                .where(Coupon.id == coupon_id, Coupon.member_id == member_id)).first()
     if found is None:

@@ -27,6 +27,7 @@ from shop.errors import AppError, CommonError
 from shop.extensions import db
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+_IN_CODES = frozenset(ALPHABET)
 CODE_LENGTH = 12
 MAX_CODES_PER_REQUEST = 10_000
 _EXPORT_PAGE = 2000
@@ -109,7 +110,10 @@ def _csv_line(values: tuple[str, ...]) -> str:
 
 def exchange(member_id: int, typed: str, *, now: datetime) -> Coupon:
     """The coupon a code gives this member; 404 unknown code, 409 used (by anyone) or not issuable."""
-    code = db.session.scalar(select(CouponExchangeCode).where(CouponExchangeCode.code == normalise(typed)))
+    normalised = normalise(typed)
+    # A character outside the alphabet (a NUL, say, which PostgreSQL refuses to compare) is in no code.
+    code = (db.session.scalar(select(CouponExchangeCode).where(CouponExchangeCode.code == normalised))
+            if set(normalised) <= _IN_CODES else None)
     if code is None:
         raise AppError(CouponError.EXCHANGE_CODE_NOT_FOUND, "No such exchange code; check what you typed.")
     if code.redeemed_at is not None:

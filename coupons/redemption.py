@@ -19,7 +19,14 @@ from sqlalchemy import select, update
 
 from coupons import code
 from coupons.errors import CouponError
-from coupons.models import BatchUsage, Coupon, CouponBatch, CouponRedemption, CouponStatus
+from coupons.models import (
+    BatchUsage,
+    Coupon,
+    CouponBatch,
+    CouponRedemption,
+    CouponStatus,
+    storable_id,
+)
 from shop.auth import Principal, Role
 from shop.errors import AppError
 from shop.extensions import db
@@ -34,6 +41,8 @@ IN_STORE = "in_store"
 
 def shopper_code(member_id: int, coupon_id: int, *, now: datetime) -> dict[str, Any]:
     """The rotating code of one of the member's coupons, if it can be redeemed in a store now."""
+    if not storable_id(coupon_id):
+        raise AppError(CouponError.COUPON_NOT_FOUND, "You hold no coupon with this id.")
     row = db.session.execute(select(Coupon, CouponBatch).join(CouponBatch, CouponBatch.id == Coupon.batch_id)
                              .where(Coupon.id == coupon_id, Coupon.member_id == member_id)).first()
     if row is None:
@@ -94,7 +103,7 @@ def revert(staff: Principal, redemption_id: int, *, now: datetime) -> tuple[Coup
     Reverting twice returns the reverted redemption. The coupon becomes available again (expired,
     if its validity ended meanwhile).
     """
-    redemption = db.session.get(CouponRedemption, redemption_id)
+    redemption = db.session.get(CouponRedemption, redemption_id) if storable_id(redemption_id) else None
     if redemption is None or redemption.store_id not in staff.store_ids:
         raise AppError(CouponError.REDEMPTION_NOT_FOUND, "No redemption with this id at your stores.")
     if redemption.reverted_at is not None:

@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from coupons.exchange import MAX_CODES_PER_REQUEST
 from coupons.issuing import Skip
-from coupons.models import BatchChannel, BatchKind, BatchStatus, BatchUsage, CouponStatus
+from coupons.models import MAX_ID, BatchChannel, BatchKind, BatchStatus, BatchUsage, CouponStatus
 from coupons.service import (
     MAX_FEN,
     MAX_PER_MEMBER,
@@ -30,7 +30,7 @@ CHANNELS = ("public: the claim center (`GET /coupon-batches`; the only channel s
 
 
 def _scope_ids(what: str) -> ma.fields.List:
-    return ma.fields.List(ma.fields.Integer(strict=True, validate=validate.Range(min=1)), allow_none=True,
+    return ma.fields.List(ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID)), allow_none=True,
                           load_default=None, validate=validate.Length(min=1, max=MAX_SCOPE_IDS), metadata={
                               "description": f"Only these {what} (each must exist; at most {MAX_SCOPE_IDS}); "
                                              "null or left out: all."})

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from coupons.errors import CouponError
-from coupons.models import BatchKind, BatchStatus, Coupon, CouponBatch
+from coupons.models import BatchKind, BatchStatus, Coupon, CouponBatch, storable_id
 from shop.catalog.models import Category, Product
 from shop.errors import AppError, CommonError
 from shop.extensions import db
@@ -111,6 +111,8 @@ def _stored(field: str, value: Any) -> Any:
 
 
 def get_batch(batch_id: int, *, for_update: bool = False) -> CouponBatch:
+    if not storable_id(batch_id):
+        raise AppError(CouponError.COUPON_BATCH_NOT_FOUND, "No such coupon batch.")
     statement = select(CouponBatch).where(CouponBatch.id == batch_id)
     batch = db.session.scalar(statement.with_for_update() if for_update else statement)
     if batch is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
@@ -83,6 +84,9 @@ def start_job(batch_id: int, source: dict[str, Any], *, requested: int, key: str
     return job, True
 
 
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
+
+
 def _job_id(batch_id: int, key: str | None) -> str:
     """A new id, or (with an Idempotency-Key) the same id for the same batch and key."""
     if key is None:
@@ -91,7 +95,8 @@ def _job_id(batch_id: int, key: str | None) -> str:
 
 
 def get_job(batch_id: int, job_id: str) -> CouponIssueJob:
-    job = db.session.get(CouponIssueJob, job_id)
+    # Ids are 32 hex digits; anything else is no job (and a NUL would be a PostgreSQL error).
+    job = db.session.get(CouponIssueJob, job_id) if _JOB_ID.fullmatch(job_id) else None
     if job is None or job.batch_id != batch_id:
         raise AppError(CouponError.COUPON_ISSUE_JOB_NOT_FOUND, "No such issue job for this batch.")
     return job

@@ -3,6 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from shop.catalog.schemas import NO_CONTROL_CHARS, NO_CONTROL_CHARS_MULTILINE
 from shop.orders.models import Fulfilment, OrderStatus
 
 MAX_QUANTITY = 99
@@ -11,28 +12,31 @@ ID = validate.Range(min=1, max=2**53)
 
 
 class AddressSchema(ma.Schema):
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+    # Control characters: a NUL is refused by PostgreSQL (a 500), the rest are never part of an address.
+    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=32), NO_CONTROL_CHARS])
     phone = ma.fields.String(required=True, validate=validate.Regexp(r"^1\d{10}$", error="A mainland mobile number."))
-    region = ma.fields.String(required=True, validate=validate.Length(min=2, max=64),
+    region = ma.fields.String(required=True, validate=[validate.Length(min=2, max=64), NO_CONTROL_CHARS],
                               metadata={"description": "Province, city and district."})
-    detail = ma.fields.String(required=True, validate=validate.Length(min=2, max=200))
+    detail = ma.fields.String(required=True, validate=[validate.Length(min=2, max=200), NO_CONTROL_CHARS])
 
 
 class ItemArgs(ma.Schema):
-    sku_id = ma.fields.Integer(required=True, validate=ID)
-    quantity = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
+    # strict: a non-strict Integer truncates 1.5 to 1 and reads "12", buying what was not asked for.
+    sku_id = ma.fields.Integer(strict=True, required=True, validate=ID)
+    quantity = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
 
 
 class CheckoutArgs(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ItemArgs), required=True,
                            validate=validate.Length(min=1, max=MAX_LINES))
     fulfilment = ma.fields.String(required=True, validate=validate.OneOf([f.value for f in Fulfilment]))
-    store_id = ma.fields.Integer(load_default=None, validate=ID, metadata={"description": "Required for pickup."})
+    store_id = ma.fields.Integer(strict=True, load_default=None, validate=ID,
+                                 metadata={"description": "Required for pickup."})
     address = ma.fields.Nested(AddressSchema, load_default=None, metadata={"description": "Required for delivery."})
-    coupon_id = ma.fields.Integer(load_default=None, validate=ID)
-    points = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**8),
+    coupon_id = ma.fields.Integer(strict=True, load_default=None, validate=ID)
+    points = ma.fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=10**8),
                                metadata={"description": "Points to deduct (what the balance and rules allow is used)."})
-    note = ma.fields.String(load_default=None, validate=validate.Length(max=200))
+    note = ma.fields.String(load_default=None, validate=[validate.Length(max=200), NO_CONTROL_CHARS_MULTILINE])
 
 
 class BreakdownSchema(ma.Schema):
@@ -123,12 +127,12 @@ class OrderListArgs(ma.Schema):
 
 
 class RefundLineArgs(ma.Schema):
-    line_id = ma.fields.Integer(required=True, validate=ID)
-    quantity = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
+    line_id = ma.fields.Integer(strict=True, required=True, validate=ID)
+    quantity = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
 
 
 class RefundArgs(ma.Schema):
-    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=80))
+    reason = ma.fields.String(required=True, validate=[validate.Length(min=1, max=80), NO_CONTROL_CHARS])
     lines = ma.fields.List(ma.fields.Nested(RefundLineArgs), load_default=None,
                            validate=validate.Length(min=1, max=MAX_LINES),
                            metadata={"description": "Refund these lines only; omitted: all that is left."})
