@@ -26,7 +26,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from coupons.errors import CouponError
-from coupons.models import CouponBatch
+from coupons.models import CouponBatch, storable_id
 from shop.errors import AppError
 from shop.extensions import db, redis_client
 
@@ -43,6 +43,8 @@ def version_key(batch_id: int) -> str:
 
 def cached_batch(batch_id: int) -> SimpleNamespace:
     """Every column of the batch, as attributes (a copy, not a row of the session); 404 if unknown."""
+    if not storable_id(batch_id):  # no row can have it: not found, without asking the database
+        raise AppError(CouponError.COUPON_BATCH_NOT_FOUND, "No such coupon batch.")
     client = redis_client()
     token = client.get(version_key(batch_id))
     slot = (current_app.extensions["redis"].url, batch_id)

@@ -27,15 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.database import BigIntegerPK, UTCDateTime, utcnow
+from shop.database import MAX_ID, BigIntegerPK, UTCDateTime, storable_id, utcnow  # noqa: F401  (re-exported)
 from shop.extensions import db
-
-MAX_ID = 2**63 - 1  # a BIGINT id: the database refuses to compare a larger number (a 500, not a 404)
-
-
-def storable_id(value: int) -> bool:
-    """Whether ``value`` can be the id of a row at all; a path id beyond it is simply not found."""
-    return 0 < value <= MAX_ID
 
 
 class BatchKind(StrEnum):

@@ -38,6 +38,7 @@ from referral.models import (
     Share,
     ShareOpen,
 )
+from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.models import Member
@@ -252,6 +253,8 @@ def ripple(period: Period) -> dict[str, Any]:
 def subtree(member_id: int, *, max_level: int | None, page: int, page_size: int) -> dict[str, Any]:
     """Any member's subtree: the summary from the node's counters, and a page of its nodes, shallowest first."""
     try:
+        if not storable_id(member_id):
+            raise LookupError(member_id)
         summary = tree.subtree_summary(member_id)
     except LookupError:
         raise AppError(ReferralError.REFERRAL_MEMBER_NOT_FOUND, "This member is not in the referral tree.") from None

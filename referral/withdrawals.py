@@ -33,7 +33,7 @@ from referral import commission
 from referral.errors import ReferralError
 from referral.models import OPEN_WITHDRAWAL_STATES, Withdrawal, WithdrawalStatus
 from referral.settings import load_settings
-from shop.database import utcnow
+from shop.database import storable_id, utcnow
 from shop.errors import AppError
 from shop.extensions import db
 from shop.idempotency import IdempotencyError
@@ -89,6 +89,8 @@ def request_withdrawal(*, member_id: int, amount: int, key: str, now: datetime |
 
 
 def _locked(withdrawal_id: int) -> Withdrawal:
+    if not storable_id(withdrawal_id):
+        raise AppError(ReferralError.WITHDRAWAL_NOT_FOUND, f"No withdrawal {withdrawal_id}.")
     withdrawal = db.session.scalar(select(Withdrawal).where(Withdrawal.id == withdrawal_id).with_for_update()
                                    .execution_options(populate_existing=True))
     if withdrawal is None:

@@ -18,6 +18,12 @@ NAMING_CONVENTION = {
 
 # BIGINT on PostgreSQL; SQLite only autoincrements a column declared INTEGER.
 BigIntegerPK = BigInteger().with_variant(Integer(), "sqlite")
+MAX_ID = 2**63 - 1  # a BIGINT id: the database refuses to compare a larger number (a 500, not a 404)
+
+
+def storable_id(value: int) -> bool:
+    """Whether ``value`` can be the id of a row at all; a path id beyond it is simply not found."""
+    return 0 < value <= MAX_ID
 
 
 class Base(DeclarativeBase):

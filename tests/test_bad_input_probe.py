@@ -26,7 +26,8 @@ from tests.coupons.conftest import active_batch, batch_body, marketing  # noqa: 
 from tests.orders.conftest import Shop, pickup_basket, shop  # noqa: F401 (fixture)
 
 PREFIXES = ("/api/v1/admin/coupon-batches", "/api/v1/coupon-batches", "/api/v1/me/coupons",
-            "/api/v1/staff/redemptions", "/api/v1/orders", "/api/v1/shares", "/api/v1/admin/referral")
+            "/api/v1/staff/redemptions", "/api/v1/orders", "/api/v1/shares", "/api/v1/admin/referral",
+            "/api/v1/me/rewards", "/api/v1/me/withdrawals", "/api/v1/me/referrals")
 # What a failed request must not have touched: every row of these, compared before and after.
 WATCHED = ("coupon_batches", "coupons", "coupon_redemptions", "coupon_exchange_codes", "coupon_issue_jobs",
            "referral_settings", "referral_shares", "referral_share_opens", "referral_nodes",
@@ -95,7 +96,7 @@ def world(client, login, staff_token, shop: Shop, marketing, active_batch) -> Wo
     bobs_order = _create(client, "/api/v1/orders", as_bob, pickup_basket(shop))["order"]["id"]
     ids = {"batch_id": public, "coupon_id": own_coupon, "redemption_id": redemption, "job_id": job,
            "share_id": own_share, "member_id": alice["member"]["id"], "order_id": own_order,
-           "decision": "clear"}
+           "decision": "clear", "withdrawal_id": 1}
     others = {"coupon_id": bobs_coupon, "share_id": bobs_share["share_id"], "order_id": bobs_order}
     tokens = {Role.SHOPPER: as_alice, Role.STAFF: clerk, Role.MARKETING: marketing, Role.ADMIN: admin}
     basket = {"items": [{"sku_id": shop.croissant, "quantity": 1}], "fulfilment": "pickup",
@@ -111,6 +112,7 @@ def world(client, login, staff_token, shop: Shop, marketing, active_batch) -> Wo
         "OpenArgs": {"scene": bobs_share["scene"]}, "SettingsArgs": {"bind_mode": "first_touch"},
         "ApprovalArgs": {"reason": "ok"}, "RebindArgs": {"parent_id": bob["member"]["id"], "reason": "probe"},
         "ReasonArgs": {"reason": "probe"}, "RefundArgs": {"reason": "changed my mind"},
+        "WithdrawalArgs": {"amount": 100}, "ApproveArgs": {"note": "ok"}, "RejectArgs": {"note": "no"},
     }
     aimed = {"/issue": {"batch_id": targeted}, "/issue-jobs": {"batch_id": targeted},
              "/exchange-codes": {"batch_id": exchange}, "/exchange-codes.csv": {"batch_id": exchange},
