@@ -1,7 +1,7 @@
 """What checkout asks of the catalog: the SKUs an order may contain, priced and scoped.
 
-Stock is not checked here: ``shop.catalog.stock.reserve_stock`` takes it atomically when the
-order is created.
+Stock is not checked here: ``shop.catalog.stock.reserve_lines`` takes it atomically when the
+order is created (``CheckoutSku.store_stock`` tells it whose stock each SKU is).
 """
 
 from __future__ import annotations
