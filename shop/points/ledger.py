@@ -19,7 +19,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import make_transient_to_detached
 
-from shop.database import UTCDateTime, utcnow
+from shop.database import MAX_ID, UTCDateTime, utcnow
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.errors import MemberError
@@ -32,7 +32,6 @@ from shop.points.models import (
     PointsSource,
 )
 
-MAX_ID = 2**63 - 1
 _accounts = PointsAccount.__table__
 
 
