@@ -53,13 +53,11 @@ _CHANGE = (update(_accounts).where(_accounts.c.member_id == bindparam("member"),
            .values(balance=_accounts.c.balance + bindparam("by"), owed=_accounts.c.owed + bindparam("owed_by"),
                    earned=_accounts.c.earned + bindparam("earned_by"))
            .returning(_accounts.c.balance, _accounts.c.owed))
-_ENTRY = select(PointsEntry).where(PointsEntry.source == bindparam("source"),
-                                   PointsEntry.source_id == bindparam("source_id"),
-                                   PointsEntry.reason == bindparam("reason"))
 _entries = PointsEntry.__table__
-_ENTRY_ID = select(_entries.c.id).where(_entries.c.source == bindparam("source"),
-                                        _entries.c.source_id == bindparam("source_id"),
-                                        _entries.c.reason == bindparam("reason"))
+_ENTRY_KEY = (_entries.c.source == bindparam("source"), _entries.c.source_id == bindparam("source_id"),
+              _entries.c.reason == bindparam("reason"))  # an entry's identity (unique in the ledger)
+_ENTRY = select(PointsEntry).where(*_ENTRY_KEY)
+_ENTRY_ID = select(_entries.c.id).where(*_ENTRY_KEY)
 _lots = PointsLot.__table__
 _INSERT_ENTRY = insert(_entries).returning(_entries.c.id)
 _AVAILABLE = select(func.coalesce(func.sum(_lots.c.remaining), 0)).where(
@@ -102,13 +100,16 @@ def change_balance(member_id: int, delta: int, owed_delta: int = 0, earned_delta
 
 
 def find_entry(source: PointsSource, source_id: object, reason: PointsReason) -> PointsEntry | None:
-    return db.session.scalar(_ENTRY, {"source": source.value, "source_id": str(source_id), "reason": reason.value})
+    return db.session.scalar(_ENTRY, _entry_key(source, source_id, reason))
 
 
 def entry_exists(source: PointsSource, source_id: object, reason: PointsReason) -> bool:
     """Whether the ledger has this entry (a column query: cheaper than ``find_entry`` when it is absent)."""
-    return db.session.scalar(_ENTRY_ID, {"source": source.value, "source_id": str(source_id),
-                                         "reason": reason.value}) is not None
+    return db.session.scalar(_ENTRY_ID, _entry_key(source, source_id, reason)) is not None
+
+
+def _entry_key(source: PointsSource, source_id: object, reason: PointsReason) -> dict[str, str]:
+    return {"source": source.value, "source_id": str(source_id), "reason": reason.value}
 
 
 def _add_entry(member_id: int, reason: PointsReason, source: PointsSource, source_id: object, *,
