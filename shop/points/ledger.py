@@ -17,9 +17,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, insert, select, text, update
-from sqlalchemy.orm import make_transient_to_detached
 
-from shop.database import MAX_ID, UTCDateTime, utcnow
+from shop.database import MAX_ID, UTCDateTime, as_loaded, utcnow
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.errors import MemberError
@@ -121,8 +120,7 @@ def _add_entry(member_id: int, reason: PointsReason, source: PointsSource, sourc
            "balance_after": balance_after, "note": note, "actor_staff_id": actor_staff_id,
            "created_at": created_at or utcnow()}
     # A Core INSERT, and the ORM gets the row as if loaded: the unit of work would cost several times more.
-    entry = PointsEntry(id=db.session.execute(_INSERT_ENTRY, row).scalar_one(), **row)
-    make_transient_to_detached(entry)
+    entry = as_loaded(PointsEntry(id=db.session.execute(_INSERT_ENTRY, row).scalar_one(), **row))
     db.session.add(entry)
     return entry
 
