@@ -35,7 +35,12 @@ class OrjsonProvider(DefaultJSONProvider):
 
 
 def refuse_unreadable_bodies(parser: FlaskParser) -> None:
-    """Make ``parser`` (flask-smorest's, shared by every blueprint) refuse bodies it cannot read as JSON text."""
+    """Make ``parser`` (flask-smorest's) refuse bodies it cannot read as JSON text.
+
+    webargs' ``location_loader`` writes into the location map of FlaskParser's class, so the guard
+    reaches every FlaskParser, the stores blueprint's ``QuickQueryParser`` included
+    (tests/test_json_bodies.py checks that one).
+    """
 
     @parser.location_loader("json")
     def load_json(request: Request, schema: Schema) -> Any:

@@ -8,6 +8,7 @@ from coupons.models import CouponBatch
 from referral.models import Share
 from shop.auth import Role
 from shop.extensions import db
+from shop.stores.models import Store
 from tests.conftest import bearer
 from tests.coupons.conftest import batch_body
 
@@ -59,3 +60,17 @@ def test_a_body_sent_as_another_content_type_is_415_not_read_as_no_body(app, cli
     assert _count(app, Share) == 0
     # No body at all is still the home page's share: every field of it is optional.
     assert client.post("/api/v1/shares", headers=shopper).status_code == 201
+
+
+def test_the_stores_blueprint_with_its_own_parser_refuses_unreadable_bodies_too(app, client, staff_token):
+    # The stores blueprint parses with QuickQueryParser, not flask-smorest's shared parser.
+    marketing = staff_token(Role.MARKETING)
+    store = {"code": "SH901", "name": "Ripple Jing'an", "address": "1 Nanjing West Road", "city": "Shanghai",
+             "lat": 31.2304, "lng": 121.4737, "services": ["pickup"], "weekly_hours": {"mon": [["09:00", "21:00"]]}}
+    lone = _post_raw(client, "/api/v1/admin/stores", json.dumps({**store, "name": "\ud800 Jing'an"}), marketing)
+    assert (lone.status_code, lone.get_json()["code"]) == (400, "bad_request")
+    as_text = client.post("/api/v1/admin/stores", data=json.dumps(store), content_type="text/plain",
+                          headers=marketing)
+    assert (as_text.status_code, as_text.get_json()["code"]) == (415, "unsupported_media_type")
+    assert _count(app, Store) == 0
+    assert client.post("/api/v1/admin/stores", json=store, headers=marketing).status_code == 201

@@ -1,7 +1,7 @@
 """What checkout asks of the catalog: the SKUs an order may contain, priced and scoped.
 
-Stock is not checked here: ``shop.catalog.stock.reserve_stock`` takes it atomically when the
-order is created.
+Stock is not checked here: ``shop.catalog.stock.reserve_lines`` takes it atomically when the
+order is created (``CheckoutSku.store_stock`` tells it whose stock each SKU is).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select
 
 from shop.catalog.errors import CatalogError
 from shop.catalog.models import Category, Product, ProductStatus, Sku, StoreSku
-from shop.catalog.schemas import MAX_ID
+from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db
 
@@ -54,7 +54,7 @@ def skus_for_checkout(sku_ids: Iterable[int], *, store_id: int | None = None) ->
     One query, columns only (no ORM objects): it runs for every preview and order.
     """
     sku_ids = list(sku_ids)
-    wanted = sorted({sku_id for sku_id in sku_ids if 0 < sku_id <= MAX_ID})
+    wanted = sorted({sku_id for sku_id in sku_ids if storable_id(sku_id)})
     statement = _SKUS if store_id is None else _SKUS_AT_STORE
     rows = db.session.execute(statement, {"skus": wanted, "store": store_id}).all()
     missing = sorted(set(sku_ids) - {row.id for row in rows})

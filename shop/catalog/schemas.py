@@ -4,10 +4,10 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shop.catalog.models import ADJUSTMENT_REASONS, ProductStatus
+from shop.database import MAX_ID  # noqa: F401  (re-exported: the catalog's modules import it from here)
 
 MAX_PRICE = 10_000_000  # fen: 100,000 yuan
 MAX_STOCK = 10_000_000
-MAX_ID = 2**63 - 1  # larger ids cannot be stored (BIGINT), so they can only be mistakes
 NO_CONTROL_CHARS = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
 # Text with line breaks and tabs; NUL and the other control characters never reach the database.
 NO_CONTROL_CHARS_MULTILINE = validate.Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",

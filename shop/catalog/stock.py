@@ -76,7 +76,7 @@ def return_stock(sku_id: int, quantity: int, store_id: int | None = None, *,
                  reference: str | None = None) -> StockMovement:
     """Give back ``quantity`` an order took (cancelled, refunded): to the store if it counts stock.
 
-    Pass the ``store_id`` given to ``reserve_stock``. A ``reference`` makes a repeated call a
+    Pass the ``store_id`` given to ``reserve_stock`` or ``reserve_lines``. A ``reference`` makes a repeated call a
     no-op that answers the first return's ledger row.
     """
     _check_call(quantity, reference)

@@ -12,12 +12,12 @@ import orjson
 from flask import current_app
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shop import events, pricing
 from shop.catalog.checkout import CheckoutSku, skus_for_checkout
 from shop.catalog.stock import reserve_lines
+from shop.database import as_loaded
 from shop.errors import AppError
 from shop.extensions import db
 from shop.idempotency import IdempotencyError
@@ -156,20 +156,14 @@ def _insert_order(priced: PricedBasket, key: str, fingerprint: str, now: datetim
                   "discount": share, "amount_payable": line.subtotal - share, "refunded_quantity": 0,
                   "refunded_amount": 0} for line, share in zip(quote.request.lines, shares, strict=True)]
     line_ids = db.session.execute(_INSERT_LINES, line_rows).scalars().all()
-    order = _adopt(Order(**row))
-    lines = [_adopt(OrderLine(id=line_id, **line_row)) for line_id, line_row in zip(line_ids, line_rows, strict=True)]
+    order = as_loaded(Order(**row))
+    lines = [as_loaded(OrderLine(id=line_id, **line_row)) for line_id, line_row in zip(line_ids, line_rows, strict=True)]
     for line in lines:
         set_committed_value(line, "order", order)
     set_committed_value(order, "lines", lines)
     set_committed_value(order, "refunds", [])  # a new order has none: no query to find that out
     db.session.add(order)  # persistent as written (its lines follow by cascade): nothing to INSERT at flush
     return order
-
-
-def _adopt(obj: Any) -> Any:
-    """An object built from a row just written becomes as if loaded (no history, so no flush)."""
-    make_transient_to_detached(obj)
-    return obj
 
 
 def _reserve_stock(order: Order, skus: dict[int, CheckoutSku]) -> None:

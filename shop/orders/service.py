@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.models import Member
@@ -36,7 +37,7 @@ def own_order(member_id: int, order_id: int, at: datetime) -> Order:
 
 
 def any_order(order_id: int) -> Order:
-    order = db.session.get(Order, order_id) if 0 < order_id < 2**63 else None
+    order = db.session.get(Order, order_id) if storable_id(order_id) else None
     if order is None:
         raise AppError(OrderError.ORDER_NOT_FOUND, "No such order.")
     return order

@@ -17,9 +17,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, insert, select, text, update
-from sqlalchemy.orm import make_transient_to_detached
 
-from shop.database import UTCDateTime, utcnow
+from shop.database import MAX_ID, UTCDateTime, as_loaded, utcnow
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.errors import MemberError
@@ -32,7 +31,6 @@ from shop.points.models import (
     PointsSource,
 )
 
-MAX_ID = 2**63 - 1
 _accounts = PointsAccount.__table__
 
 
@@ -54,13 +52,11 @@ _CHANGE = (update(_accounts).where(_accounts.c.member_id == bindparam("member"),
            .values(balance=_accounts.c.balance + bindparam("by"), owed=_accounts.c.owed + bindparam("owed_by"),
                    earned=_accounts.c.earned + bindparam("earned_by"))
            .returning(_accounts.c.balance, _accounts.c.owed))
-_ENTRY = select(PointsEntry).where(PointsEntry.source == bindparam("source"),
-                                   PointsEntry.source_id == bindparam("source_id"),
-                                   PointsEntry.reason == bindparam("reason"))
 _entries = PointsEntry.__table__
-_ENTRY_ID = select(_entries.c.id).where(_entries.c.source == bindparam("source"),
-                                        _entries.c.source_id == bindparam("source_id"),
-                                        _entries.c.reason == bindparam("reason"))
+_ENTRY_KEY = (_entries.c.source == bindparam("source"), _entries.c.source_id == bindparam("source_id"),
+              _entries.c.reason == bindparam("reason"))  # an entry's identity (unique in the ledger)
+_ENTRY = select(PointsEntry).where(*_ENTRY_KEY)
+_ENTRY_ID = select(_entries.c.id).where(*_ENTRY_KEY)
 _lots = PointsLot.__table__
 _INSERT_ENTRY = insert(_entries).returning(_entries.c.id)
 _AVAILABLE = select(func.coalesce(func.sum(_lots.c.remaining), 0)).where(
@@ -103,13 +99,16 @@ def change_balance(member_id: int, delta: int, owed_delta: int = 0, earned_delta
 
 
 def find_entry(source: PointsSource, source_id: object, reason: PointsReason) -> PointsEntry | None:
-    return db.session.scalar(_ENTRY, {"source": source.value, "source_id": str(source_id), "reason": reason.value})
+    return db.session.scalar(_ENTRY, _entry_key(source, source_id, reason))
 
 
 def entry_exists(source: PointsSource, source_id: object, reason: PointsReason) -> bool:
     """Whether the ledger has this entry (a column query: cheaper than ``find_entry`` when it is absent)."""
-    return db.session.scalar(_ENTRY_ID, {"source": source.value, "source_id": str(source_id),
-                                         "reason": reason.value}) is not None
+    return db.session.scalar(_ENTRY_ID, _entry_key(source, source_id, reason)) is not None
+
+
+def _entry_key(source: PointsSource, source_id: object, reason: PointsReason) -> dict[str, str]:
+    return {"source": source.value, "source_id": str(source_id), "reason": reason.value}
 
 
 def _add_entry(member_id: int, reason: PointsReason, source: PointsSource, source_id: object, *,
@@ -121,8 +120,7 @@ def _add_entry(member_id: int, reason: PointsReason, source: PointsSource, sourc
            "balance_after": balance_after, "note": note, "actor_staff_id": actor_staff_id,
            "created_at": created_at or utcnow()}
     # A Core INSERT, and the ORM gets the row as if loaded: the unit of work would cost several times more.
-    entry = PointsEntry(id=db.session.execute(_INSERT_ENTRY, row).scalar_one(), **row)
-    make_transient_to_detached(entry)
+    entry = as_loaded(PointsEntry(id=db.session.execute(_INSERT_ENTRY, row).scalar_one(), **row))
     db.session.add(entry)
     return entry
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from shop.auth import Role
+from shop.database import utcnow
 from shop.extensions import db
 from shop.orders.models import PickupVerification
+from shop.orders.pickup import RETRY_WINDOW
 from tests.orders.conftest import pickup_basket, place, prepay_id_of, stub_pay
 
 
@@ -128,3 +131,16 @@ def test_one_clerk_double_tapping_confirm_gets_the_order_both_times(app, client,
     assert [status for status, _ in answers] == [200] * 3, answers
     assert {body["order"]["status"] for _, body in answers} == {"completed"}
     assert actions(app) == ["confirmed"]
+
+
+def test_a_confirmation_sent_again_after_the_retry_window_is_an_unknown_code(app, client, stub, shop, alice, clerk,
+                                                                          live_server):
+    order = paid_order(client, stub, shop, alice)
+    body = {"pickup_code": order["pickup_code"], "confirm": True}
+    assert client.post("/api/v1/staff/pickups", json=body, headers=clerk).status_code == 200
+    with app.app_context():  # the first confirmation was just over the window ago
+        db.session.execute(update(PickupVerification).values(at=utcnow() - RETRY_WINDOW - timedelta(seconds=5)))
+        db.session.commit()
+    late = client.post("/api/v1/staff/pickups", json=body, headers=clerk)
+    assert late.status_code == 404 and late.get_json()["code"] == "pickup_code_invalid"
+    assert actions(app) == ["confirmed", "wrong_code"]

@@ -106,3 +106,13 @@ def test_schemas_beyond_the_quick_path_always_take_the_full_one(schema):
 def test_a_post_load_that_refuses_leaves_the_error_to_marshmallow():
     assert Refusing().quick_load(MultiDict({"n": "3"})) == {"n": 3}
     assert Refusing().quick_load(MultiDict({"n": "4"})) is None
+
+
+def test_the_nearby_endpoint_reads_a_well_formed_query_on_the_quick_path(client, monkeypatch):
+    def full_path(*args, **kwargs):
+        raise AssertionError("a well-formed nearby query went through webargs")
+
+    monkeypatch.setattr(FlaskParser, "parse", full_path)  # what QuickQueryParser falls back to
+    response = client.get("/api/v1/stores/nearby?lat=31.2304&lng=121.4737&radius_m=2000&open_now=true")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["items"] == []

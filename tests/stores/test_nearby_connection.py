@@ -50,7 +50,7 @@ def test_each_thread_searches_on_its_own_connection(app):
     def search() -> None:
         with app.app_context():
             answers.append(names())
-            seen.append(nearby._own_connection(pool))
+            seen.append(nearby._own_connection(pool))  # the one this thread's search used: it is connected
 
     threads = [threading.Thread(target=search) for _ in range(4)]
     for thread in threads:
@@ -59,6 +59,7 @@ def test_each_thread_searches_on_its_own_connection(app):
         thread.join()
     assert answers == [["C0", "C1", "C2"]] * 4
     assert len({id(connection) for connection in seen}) == 4
+    assert all(connection._sock is not None for connection in seen)  # the searches went over them
     with app.app_context():
         names()
         assert nearby._own_connection(pool) is nearby._own_connection(pool)
