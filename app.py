@@ -124,7 +124,8 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _wire_shop_handlers() -> None:
-    """Coupons and points react to orders and discount at checkout; periodic work: timeouts, reconciliation, expiry."""
+    """Coupons, points and referral react to members and orders, coupons and points discount at checkout;
+    periodic work: timeouts, reconciliation, points expiry, releasing rewards, settling withdrawals."""
     wire_points()
     wire_sharing()
     wire_coupons()  # new_member, follower and friend_purchase batches
