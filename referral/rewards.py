@@ -33,7 +33,6 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from referral import commission, tree
 from referral.models import (
@@ -120,8 +119,7 @@ def _node_of(member_id: int):
 
 def _insert_ignore(table, columns: list[str], rows):
     """INSERT ... SELECT ... ON CONFLICT DO NOTHING (with RETURNING: no row when it was there already)."""
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    return insert(table).from_select(columns, rows).on_conflict_do_nothing()
+    return commission.dialect_insert()(table).from_select(columns, rows).on_conflict_do_nothing()
 
 
 def _create_rewards(order_id: int, buyer_id: int, chain: list[int], settings: ReferralSettings,
