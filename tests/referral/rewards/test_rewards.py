@@ -130,12 +130,14 @@ def test_the_job_credits_commission_to_the_commission_ledger(app, client, chain,
 def test_an_unbound_members_order_is_counted_but_rewards_nobody(app, client, login, buy):
     dave_login = login("dave:1")
     dave = Member(dave_login["member"]["id"], bearer(dave_login["token"]))
-    order = buy(dave)
-    assert _rewards(app, order["id"]) == []
+    order, later = buy(dave), buy(dave)
+    assert _rewards(app, order["id"]) == _rewards(app, later["id"]) == []
     with app.app_context():
         node = db.session.get(ReferralNode, dave.id)
-        assert (node.own_orders, node.own_gmv) == (1, 4400) and node.first_paid_at is not None
-        assert db.session.get(OrderSnapshot, order["id"]).chain == []
+        first = db.session.get(OrderSnapshot, order["id"])
+        assert (node.own_orders, node.own_gmv) == (2, 8800)
+        assert node.first_paid_at == first.paid_at  # the first payment's, not the latest's
+        assert first.chain == []
 
 
 def test_a_paid_order_adds_to_the_counters_of_the_buyer_and_every_ancestor(app, chain, buy):
