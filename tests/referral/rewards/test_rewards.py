@@ -45,8 +45,10 @@ def test_friend_who_buys_through_a_share_rewards_the_sharer_frozen_per_line(app,
 
 
 def test_two_levels_reward_the_sharer_and_the_one_above_as_commission_rounded_down(app, client, chain, buy,
-                                                                                     configure, shop):
+                                                                                     configure, shop, committed):
     configure(reward_levels=2, reward_kind="commission", percent_bp=[1000, 333])
+    committed(lambda: db.session.execute(update(MemberRow).where(MemberRow.id == chain.carol.id)
+                                         .values(nickname="Carol")))
     order = buy(chain.carol)
     latte, croissant = line_of(order, shop.latte)["id"], line_of(order, shop.croissant)["id"]
     assert _rewards(app, order["id"]) == [
@@ -61,6 +63,8 @@ def test_two_levels_reward_the_sharer_and_the_one_above_as_commission_rounded_do
     assert alice_view["totals"]["commission"]["frozen"] == 146
     assert alice_view["commission"] == {"balance": 0, "available": 0, "debt": 0, "frozen": 146, "withdrawn": 0}
     assert alice_view["rewards"]["items"][0]["friend"]["nickname"] is None  # a friend's friend stays anonymous
+    bob_view = client.get("/api/v1/me/rewards", headers=chain.bob.headers).get_json()
+    assert bob_view["rewards"]["items"][0]["friend"]["nickname"] == "Carol"  # the friend Bob brought is named
 
 
 def test_a_fixed_amount_per_unit_rewards_only_the_listed_skus(app, chain, buy, configure, shop):
