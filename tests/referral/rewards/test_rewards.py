@@ -93,6 +93,23 @@ def test_a_sharer_earns_only_after_paying_an_order_of_their_own_under_first_paid
     assert [(b, level) for b, level, *_ in _rewards(app, later["id"])] == [(chain.bob.id, 1)]
 
 
+def test_an_order_paid_before_the_sharers_own_first_payment_does_not_reward_them(app, client, chain, buy,
+                                                                                  configure, shop):
+    configure(sharer_policy="first_paid_order")
+    bob_paid = buy(chain.bob, lattes=0)
+    placed = place(client, chain.carol.headers, {"items": [{"sku_id": shop.croissant, "quantity": 1}],
+                                                 "fulfilment": "pickup", "store_id": shop.store_id})
+    with app.app_context():
+        bob_first = db.session.get(ReferralNode, chain.bob.id).first_paid_at
+        assert bob_first is not None, bob_paid
+        # A payment recorded late (a reconciliation) that happened before Bob had paid anything.
+        created = reward_order(order_id=placed.get_json()["order"]["id"], member_id=chain.carol.id,
+                               amount_paid=CROISSANT_PRICE,
+                               first_paid_order=True, paid_at=bob_first - timedelta(hours=1))
+        db.session.rollback()
+    assert created == []
+
+
 def test_rewards_of_a_flagged_friend_stay_frozen_until_the_flag_is_cleared(app, client, chain, buy, committed,
                                                                             release_after):
     committed(lambda: db.session.execute(update(ReferralNode).where(ReferralNode.member_id == chain.carol.id)
