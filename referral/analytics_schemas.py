@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from referral.analytics import SHARE_SORTS, SHARER_SORTS, Period
+from shop.database import MAX_ID
 from shop.pagination import PageArgs, page_of
 
 MAX_PERIOD_DAYS = 366
@@ -48,7 +49,7 @@ class SubtreeArgs(PageArgs):
 
 class ShareFigureArgs(PeriodArgs, PageArgs):
     campaign = ma.fields.String(load_default=None, validate=validate.Length(min=1, max=64))
-    sharer_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1))
+    sharer_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
     sort = ma.fields.String(load_default="gmv", validate=validate.OneOf(SHARE_SORTS),
                             metadata={"description": "Largest first; ties newest share first."})
 

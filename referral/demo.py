@@ -2,12 +2,11 @@
 levels below her, with shares, opens and paid orders spread over the last 30 days.
 
 Idempotent (nothing happens once Dora's first share exists) and deterministic. It stands on the shop
-demo's catalog. Members are placed through ``tree.bind`` with their history, shares and opens as
-binding records them; orders go through the real checkout (``create_order``, delivery) and payment
-(``mark_paid``), so ``order_paid`` reaches every handler wired in app.py: the referral rewards
-handler snapshots the chain, counts the order up the tree and creates the frozen rewards. Until that
-handler is wired, the demo writes the snapshot and the counters itself (no rewards) so the analytics
-still have orders to show; it tells which happened.
+demo's catalog. Members arrive by opening a share (``binding.open_share``, as a login with its scene
+does), which records the open, binds them and keeps their history; orders go through the real
+checkout (``create_order``, delivery) and payment (``mark_paid``), so ``order_paid`` reaches every
+handler wired in app.py: the referral rewards handler snapshots the chain, counts the order up the
+tree and creates the frozen rewards.
 
 Every demo member can log in through the WeChat stub with the code ``<login>:1`` (``dora:1``,
 ``demo07:1``): their unionid is the stub's for that name.
@@ -21,7 +20,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from referral import tree
-from referral.models import BindHistory, OrderSnapshot, Share, ShareOpen
+from referral.binding import Client, open_share
+from referral.models import Share
 from shop.catalog.models import Product, Sku
 from shop.database import utcnow
 from shop.extensions import db
@@ -70,17 +70,15 @@ def seed_referral_demo(now: datetime | None = None) -> list[str]:
                                         first=parent == root)
             login = f"demo{len(arrived):02d}"
             member = _member(login, NICKNAMES[len(arrived) % len(NICKNAMES)], when)
-            _arrive(member, parent, shares[parent], when)
+            _arrive(member, shares[parent], when)
             arrived[member] = when
             level.append(member)
         levels.append(level)
     _other_opens(list(arrived), list(shares.values()), rng, now)
-    orders, handled = _buy({m: at for m, at in arrived.items() if rng.random() < 0.6}, skus, rng, now)
-    rewards = ("rewards by the order_paid handler" if handled else
-               "no referral order_paid handler wired: snapshots and counters by the demo, no rewards")
+    orders = _buy({m: at for m, at in arrived.items() if rng.random() < 0.6}, skus, rng, now)
     return [f"referral tree: {len(arrived)} members, {len(LEVEL_SIZES)} levels below Dora (log in as 'dora:1'; "
             f"her downline demo01:1 to demo{len(arrived) - 1:02d}:1), {len(shares)} shares, {orders} paid "
-            f"orders ({rewards})"]
+            f"orders (rewards by the order_paid handler)"]
 
 
 def _member(login: str, nickname: str, joined: datetime) -> int:
@@ -95,38 +93,31 @@ def _member(login: str, nickname: str, joined: datetime) -> int:
     return member.id
 
 
-def _share(sharer: int, rng: random.Random, created: datetime, *, first: bool) -> int:
+def _share(sharer: int, rng: random.Random, created: datetime, *, first: bool) -> str:
+    """A share with a scene of its own, fixed (not drawn like create_share's) so the demo is deterministic."""
     share = Share(scene=ROOT_SCENE if first else f"r.demo{sharer:06d}", sharer_id=sharer,
                   campaign=rng.choice(CAMPAIGNS), channel=rng.choice(("chat", "moments", "poster")),
                   created_at=created)
     db.session.add(share)
     db.session.flush()
-    return share.id
+    return share.scene
 
 
-def _arrive(member: int, parent: int, share: int, when: datetime) -> None:
-    """A new member opens the share and is bound under the sharer, as binding records it."""
-    db.session.add(ShareOpen(share_id=share, member_id=member, new_member=True, outcome="bound", opened_at=when))
-    tree.bind(member, parent, share_id=share, now=when)
-    db.session.add(BindHistory(member_id=member, old_parent_id=None, new_parent_id=parent, share_id=share,
-                               kind="bind", created_at=when))
+def _arrive(member: int, scene: str, when: datetime) -> None:
+    """A new member opens the share and is bound under the sharer."""
+    open_share(member, scene, client=Client(None, None), now=when, new_member=True)
 
 
-def _other_opens(everyone: list[int], shares: list[int], rng: random.Random, now: datetime) -> None:
+def _other_opens(everyone: list[int], scenes: list[str], rng: random.Random, now: datetime) -> None:
     """Members who were already bound open other shares too (opens and unique openers differ from binds)."""
-    opened = set(db.session.execute(select(ShareOpen.share_id, ShareOpen.member_id)).tuples())
     for _ in range(len(everyone)):
-        pair = (rng.choice(shares), rng.choice(everyone))
-        if pair in opened:
-            continue
-        opened.add(pair)
-        db.session.add(ShareOpen(share_id=pair[0], member_id=pair[1], outcome="already_bound",
-                                 opened_at=now - timedelta(days=rng.uniform(0, 5))))
+        open_share(rng.choice(everyone), rng.choice(scenes), client=Client(None, None),
+                   now=now - timedelta(days=rng.uniform(0, 5)))
 
 
-def _buy(buyers: dict[int, datetime], skus: list[int], rng: random.Random, now: datetime) -> tuple[int, bool]:
-    """Paid delivery orders through checkout and payment; (orders, whether a handler snapshotted them)."""
-    count, handled = 0, None
+def _buy(buyers: dict[int, datetime], skus: list[int], rng: random.Random, now: datetime) -> int:
+    """Paid delivery orders through checkout and payment; how many."""
+    count = 0
     for buyer, arrived in buyers.items():
         for n in range(rng.choice((1, 1, 2, 3))):
             paid_at = arrived + (now - arrived) * rng.uniform(0.05, 0.95)
@@ -135,19 +126,6 @@ def _buy(buyers: dict[int, datetime], skus: list[int], rng: random.Random, now: 
             order, _ = create_order(basket, idempotency_key=f"demo-referral-{n}", now=paid_at)
             mark_paid(order, amount=order.amount_payable, transaction_id=f"demo-{order.number}", at=paid_at,
                       source="demo")
-            if handled is None:
-                handled = db.session.get(OrderSnapshot, order.id) is not None
-            if not handled:
-                _count_without_handler(order.id, buyer, order.amount_payable, paid_at, first=n == 0)
             count += 1
-    return count, bool(handled)
+    return count
 
-
-def _count_without_handler(order_id: int, buyer: int, amount: int, paid_at: datetime, *, first: bool) -> None:
-    """What the rewards handler records of a paid order, minus the rewards: the snapshot and the counters."""
-    node = db.session.execute(select(tree.nodes.c.parent_id, tree.nodes.c.share_id)
-                              .where(tree.nodes.c.member_id == buyer)).one()
-    chain = tree.ancestors(buyer, limit=2)
-    db.session.add(OrderSnapshot(order_id=order_id, member_id=buyer, parent_id=node.parent_id, share_id=node.share_id,
-                                 chain=chain, amount_paid=amount, refunded=0, first_order=first, paid_at=paid_at))
-    tree.count_paid_order(buyer, orders=1, gmv=amount)

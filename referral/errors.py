@@ -15,8 +15,6 @@ class ReferralError(ErrorCode):
     # settings
     REFERRAL_SETTINGS_INVALID = ("referral_settings_invalid", 422)
 
-
-
     # rewards and withdrawals
     WITHDRAWAL_NOT_FOUND = ("withdrawal_not_found", 404)
     WITHDRAWAL_BELOW_MINIMUM = ("withdrawal_below_minimum", 422)
@@ -24,8 +22,6 @@ class ReferralError(ErrorCode):
     COMMISSION_INSUFFICIENT = ("commission_insufficient", 409)
     WITHDRAWAL_ALREADY_OPEN = ("withdrawal_already_open", 409)
     WITHDRAWAL_NOT_REVIEWABLE = ("withdrawal_not_reviewable", 409)
-
-
 
     # analytics
     REFERRAL_MEMBER_NOT_FOUND = ("referral_member_not_found", 404)

@@ -20,6 +20,7 @@ from referral.models import (
 )
 from referral.settings import SETTINGS_ID, load_settings
 from shop.catalog.models import Sku
+from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.models import Member
@@ -107,7 +108,7 @@ def earns(policy: str, node: Any, at: datetime | None = None) -> bool:
 
 def existing_member(member_id: int) -> Member:
     """The member, or 404 ``referral_member_not_found``."""
-    member = db.session.get(Member, member_id) if 0 < member_id < 2**63 else None
+    member = db.session.get(Member, member_id) if storable_id(member_id) else None
     if member is None:
         raise AppError(ReferralError.REFERRAL_MEMBER_NOT_FOUND, f"No member with id {member_id}.")
     return member

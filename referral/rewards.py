@@ -33,7 +33,6 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from referral import commission, tree
 from referral.models import (
@@ -83,12 +82,14 @@ def reward_order(*, order_id: int, member_id: int, amount_paid: int, first_paid_
                  paid_at: datetime) -> list[int]:
     """Everything referral does when an order is paid; the ids of the rewards created. Idempotent.
 
-    A handful of statements whatever the size of the tree: the node, the snapshot, the chain (an
-    index range of at most 2 rows), the order's lines, the rewards, and the counters (O(depth)).
+    A handful of statements whatever the size of the tree: the node, the ancestors (an index range
+    of depth rows), the snapshot, the order's lines, the rewards, and the counters.
     """
     node = _node_of(member_id)
     settings = load_settings()
-    chain = tree.ancestors(member_id, limit=settings.reward_levels) if node.parent_id is not None else []
+    # All ancestors, read once: the counters need them all, the rewards the nearest reward_levels.
+    above = tree.ancestors(member_id) if node.parent_id is not None else []
+    chain = above[:settings.reward_levels]
     # Taken from the order's row, so a signal about an order that does not exist records nothing.
     snapshot = select(orders.c.id, literal(member_id, BigInteger()), literal(node.parent_id, BigInteger()),
                       literal(node.share_id, BigInteger()), literal(chain, JSON()), literal(amount_paid, BigInteger()),
@@ -99,10 +100,8 @@ def reward_order(*, order_id: int, member_id: int, amount_paid: int, first_paid_
     if inserted is None:
         return []  # this payment was seen before (or names no order)
     created = _create_rewards(order_id, member_id, chain, settings, paid_at, flagged=node.flagged_at is not None)
-    tree.count_paid_order(member_id, orders=1, gmv=amount_paid)
-    if node.first_paid_at is None:
-        db.session.execute(update(nodes).where(nodes.c.member_id == member_id, nodes.c.first_paid_at.is_(None))
-                           .values(first_paid_at=paid_at))
+    tree.count_paid_order(member_id, orders=1, gmv=amount_paid, above=above,
+                          first_paid_at=paid_at if node.first_paid_at is None else None)
     if first_paid_order and node.parent_id is not None:
         events.friend_first_purchase.send(sharer_member_id=node.parent_id, friend_member_id=member_id,
                                           order_id=order_id)
@@ -120,8 +119,7 @@ def _node_of(member_id: int):
 
 def _insert_ignore(table, columns: list[str], rows):
     """INSERT ... SELECT ... ON CONFLICT DO NOTHING (with RETURNING: no row when it was there already)."""
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    return insert(table).from_select(columns, rows).on_conflict_do_nothing()
+    return commission.dialect_insert()(table).from_select(columns, rows).on_conflict_do_nothing()
 
 
 def _create_rewards(order_id: int, buyer_id: int, chain: list[int], settings: ReferralSettings,

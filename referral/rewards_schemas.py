@@ -5,6 +5,7 @@ from flask import current_app
 from marshmallow import validate
 
 from referral.models import RewardStatus, WithdrawalStatus
+from shop.database import MAX_ID
 from shop.pagination import PageArgs, page_of
 
 NO_CONTROL_CHARS = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
@@ -122,7 +123,7 @@ class MyWithdrawalSchema(WithdrawalSchema):
 
 class WithdrawalFilterArgs(PageArgs):
     status = ma.fields.String(load_default=None, validate=validate.OneOf([s.value for s in WithdrawalStatus]))
-    member_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
+    member_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
 
 
 class ApproveArgs(ma.Schema):

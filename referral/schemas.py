@@ -5,10 +5,10 @@ from marshmallow import validate
 
 from referral.binding import Outcome
 from referral.models import BindMode, RewardBasis, RewardKind, SharerPolicy
+from shop.database import MAX_ID
 
 NO_CONTROL_CHARS = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
 LABEL = validate.Regexp(r"^[0-9A-Za-z._~-]+$", error="Letters, digits and . _ ~ - only.")
-MAX_ID = 2**63 - 1
 MAX_AMOUNT = 1_000_000  # points or fen per unit and level
 
 

@@ -16,6 +16,7 @@ from referral.errors import ReferralError
 from referral.models import Share
 from shop.catalog.errors import CatalogError
 from shop.catalog.models import Product, ProductStatus
+from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db, redis_client
 from shop.members.journey import record_event
@@ -58,7 +59,7 @@ def create_share(sharer_id: int, *, product_id: int | None, campaign: str | None
 
 def own_share(share_id: int, member_id: int) -> Share:
     """The member's own share; another member's is 404 as if it did not exist."""
-    share = db.session.get(Share, share_id) if 0 < share_id < 2**63 else None
+    share = db.session.get(Share, share_id) if storable_id(share_id) else None
     if share is None or share.sharer_id != member_id:
         raise AppError(ReferralError.SHARE_NOT_FOUND, "No such share of yours.")
     return share

@@ -168,13 +168,18 @@ def _shift_depth(member_id: int, delta: int) -> None:
                        .values(depth=nodes.c.depth + delta))
 
 
-def count_paid_order(member_id: int, *, orders: int, gmv: int) -> None:
+def count_paid_order(member_id: int, *, orders: int, gmv: int, above: list[int] | None = None,
+                     first_paid_at: datetime | None = None) -> None:
     """Add a member's paid order (or take back a refund: negative gmv, orders 0) to the counters
-    of the member and of every ancestor."""
-    above = ancestors(member_id)
-    _lock([member_id, *above])
-    db.session.execute(update(nodes).where(nodes.c.member_id == member_id).values(
-        own_orders=nodes.c.own_orders + orders, own_gmv=nodes.c.own_gmv + gmv))
+    of the member and of every ancestor (``above``, when the caller has just read them); with
+    ``first_paid_at``, the member's first payment is kept too if none was yet."""
+    above = ancestors(member_id) if above is None else above
+    if above:  # a root's own UPDATE is the only lock it needs; with ancestors, all in id order
+        _lock([member_id, *above])
+    values = {"own_orders": nodes.c.own_orders + orders, "own_gmv": nodes.c.own_gmv + gmv}
+    if first_paid_at is not None:
+        values["first_paid_at"] = func.coalesce(nodes.c.first_paid_at, first_paid_at)
+    db.session.execute(update(nodes).where(nodes.c.member_id == member_id).values(**values))
     _add_to_counters(above, (0, orders, gmv), sign=1)
 
 

@@ -27,7 +27,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from referral import commission
 from referral.errors import ReferralError
@@ -217,8 +217,3 @@ def all_withdrawals(*, status: str | None, member_id: int | None, page: int, pag
         statement = statement.where(Withdrawal.member_id == member_id)
     return paginate(statement, page=page, page_size=page_size)
 
-
-def open_amount(member_id: int) -> int:
-    """Fen held by the member's open withdrawal (0 if none)."""
-    return db.session.scalar(select(func.coalesce(func.sum(Withdrawal.amount), 0)).where(
-        Withdrawal.member_id == member_id, Withdrawal.status.in_(OPEN_WITHDRAWAL_STATES)))

@@ -324,6 +324,8 @@ def test_a_period_must_be_aware_ordered_and_bounded(client, marketing, query, fi
 
 def test_bad_sorts_and_levels_are_refused(app, client, scenario, marketing):
     assert client.get(f"{STATS}/shares", headers=marketing, query_string={**P, "sort": "id"}).status_code == 422
+    beyond_bigint = client.get(f"{STATS}/shares", headers=marketing, query_string={**P, "sharer_id": 2**63})
+    assert beyond_bigint.status_code == 422, beyond_bigint.get_json()  # not a 500 from the database
     assert client.get(f"{STATS}/top-sharers", headers=marketing,
                       query_string={**P, "sort": "name"}).status_code == 422
     assert client.get("/api/v1/me/referrals", headers=scenario.token(app, "A"),
