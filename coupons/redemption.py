@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from coupons import code
+from coupons.claim import own_coupon
 from coupons.errors import CouponError
 from coupons.models import (
     BatchUsage,
@@ -41,13 +42,8 @@ IN_STORE = "in_store"
 
 def shopper_code(member_id: int, coupon_id: int, *, now: datetime) -> dict[str, Any]:
     """The rotating code of one of the member's coupons, if it can be redeemed in a store now."""
-    if not storable_id(coupon_id):
-        raise AppError(CouponError.COUPON_NOT_FOUND, "You hold no coupon with this id.")
-    row = db.session.execute(select(Coupon, CouponBatch).join(CouponBatch, CouponBatch.id == Coupon.batch_id)
-                             .where(Coupon.id == coupon_id, Coupon.member_id == member_id)).first()
-    if row is None:
-        raise AppError(CouponError.COUPON_NOT_FOUND, "You hold no coupon with this id.")
-    coupon, batch = row
+    held = own_coupon(member_id, coupon_id, now=now)  # 404 coupon_not_found if not theirs
+    coupon, batch = held["coupon"], held["batch"]
     _refuse_unusable(coupon, batch, now)
     shown = code.shown_code(coupon.id, coupon.secret, now)
     return {"coupon_id": coupon.id, "code": shown.code, "display": shown.display, "qr_payload": shown.qr_payload,
