@@ -25,6 +25,7 @@ from sqlalchemy import Row, select, update
 from coupons import scope
 from coupons.discount import Offer, discount_fen, reaches_min_spend
 from coupons.errors import CouponError
+from coupons.lifecycle import unusable_because
 from coupons.models import Coupon, CouponBatch, CouponStatus
 from shop.database import utcnow
 from shop.errors import AppError
@@ -142,16 +143,19 @@ def lock(coupon_id: int, *, member_id: int, order_id: int, amount: int, now: dat
     raise AppError(code, message, errors={"coupon_id": [message]})
 
 
+# What checkout answers for each reason a held coupon cannot be used (coupons.lifecycle.unusable_because).
+_STATE_MESSAGES = {
+    CouponError.COUPON_USED: "This coupon has been used.",
+    CouponError.COUPON_LOCKED: "An unpaid order holds this coupon: pay or cancel that order first.",
+    CouponError.COUPON_EXPIRED: "This coupon has expired.",
+}
+
+
 def _state_problem(row: Row, now: datetime) -> tuple[CouponError, str] | None:
-    if row.status == CouponStatus.USED:
-        return CouponError.COUPON_USED, "This coupon has been used."
-    if row.status == CouponStatus.LOCKED:
-        return CouponError.COUPON_LOCKED, "An unpaid order holds this coupon: pay or cancel that order first."
-    if row.status == CouponStatus.EXPIRED or row.expires_at <= now:
-        return CouponError.COUPON_EXPIRED, "This coupon has expired."
-    if row.valid_from > now:
-        return CouponError.COUPON_NOT_YET_VALID, f"This coupon can be used from {row.valid_from.isoformat()}."
-    return None
+    error = unusable_because(row.status, row.expires_at, row.valid_from, now)
+    if error is CouponError.COUPON_NOT_YET_VALID:
+        return error, f"This coupon can be used from {row.valid_from.isoformat()}."
+    return (error, _STATE_MESSAGES[error]) if error is not None else None
 
 
 def _coupon_row(coupon_id: int) -> Row | None:

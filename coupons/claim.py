@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from coupons import gate
 from coupons.batch_cache import cached_batch
 from coupons.errors import CouponError
-from coupons.issuing import gate_counts, gate_day
+from coupons.issuing import gate_counts, gate_day, pass_gate
 from coupons.issuing import validity as _validity
 from coupons.models import BatchChannel, BatchStatus, Coupon, CouponBatch, CouponStatus, storable_id
 from coupons.service import get_batch, issued_counts
@@ -91,10 +91,7 @@ def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> Claimed:
     limit, daily_limit, day = batch.per_member_limit, batch.daily_limit, gate_day(batch, now)
     db.session.rollback()  # no transaction held while waiting on Redis
     client = redis_client()
-    sequence = gate.take(client, batch_id, member_id, limit, daily_limit=daily_limit, day=day)
-    if sequence == gate.MISSING:
-        build_gate(batch_id, only_if_absent=True, now=now)
-        sequence = gate.take(client, batch_id, member_id, limit, daily_limit=daily_limit, day=day)
+    sequence = pass_gate(client, batch, member_id, day, now)  # builds a missing gate from the rows first
     if sequence < 0:
         if sequence == gate.OUT_OF_STOCK and not _holds_any(client, batch_id, member_id):
             # Most answers of a flash claim: a member holding none of the batch cannot be retrying a

@@ -73,7 +73,7 @@ def gate_day(batch: CouponBatch, now: datetime) -> date | None:
     return gate.business_day(now) if batch.daily_limit is not None else None
 
 
-def gate_counts(batch: CouponBatch, now: datetime) -> dict[str, Any]:
+def gate_counts(batch: Any, now: datetime) -> dict[str, Any]:
     """The gate as the coupon rows say it should be: remaining, each member's count, today's count."""
     held = dict(db.session.execute(select(Coupon.member_id, func.max(Coupon.sequence))
                                    .where(Coupon.batch_id == batch.id).group_by(Coupon.member_id)).tuples().all())
@@ -86,7 +86,7 @@ def gate_counts(batch: CouponBatch, now: datetime) -> dict[str, Any]:
     return counts
 
 
-def _take(client: Redis, batch: CouponBatch, member_id: int, day: date | None, now: datetime) -> int:
+def pass_gate(client: Redis, batch: Any, member_id: int, day: date | None, now: datetime) -> int:
     """Pass the gate (built from the rows first if missing): the coupon's sequence, or a gate code."""
     sequence = gate.take(client, batch.id, member_id, batch.per_member_limit, daily_limit=batch.daily_limit, day=day)
     if sequence == gate.MISSING:
@@ -104,7 +104,7 @@ def issue(batch: CouponBatch, member_id: int, *, key: str, now: datetime) -> Out
     if _issued_with(member_id, key):
         return Outcome(None, Skip.ALREADY_ISSUED)
     client, day = redis_client(), gate_day(batch, now)
-    sequence = _take(client, batch, member_id, day, now)
+    sequence = pass_gate(client, batch, member_id, day, now)
     if sequence < 0:
         return Outcome(None, _GATE_SKIPS[sequence])
     valid_from, expires_at = validity(batch, now)

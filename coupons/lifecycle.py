@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import case, update
 
+from coupons.errors import CouponError
 from coupons.models import Coupon, CouponStatus
 from shop import events
 from shop.database import utcnow
@@ -46,6 +47,19 @@ def return_for_refund(order_id: int, *, at: datetime) -> int:
     return _move(order_id, CouponStatus.USED, {"status": _available_unless_expired(at), "order_id": None,
                                                "locked_at": None, "used_at": None, "used_in": None,
                                                "discount_amount": None})
+
+
+def unusable_because(status: str, expires_at: datetime, valid_from: datetime, now: datetime) -> CouponError | None:
+    """The first reason a held coupon cannot be used now (online or in a store), or None."""
+    if status == CouponStatus.USED:
+        return CouponError.COUPON_USED
+    if status == CouponStatus.LOCKED:
+        return CouponError.COUPON_LOCKED
+    if status == CouponStatus.EXPIRED or expires_at <= now:
+        return CouponError.COUPON_EXPIRED
+    if valid_from > now:
+        return CouponError.COUPON_NOT_YET_VALID
+    return None
 
 
 def on_order_paid(sender: Any, **kw: Any) -> None:

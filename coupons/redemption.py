@@ -18,7 +18,9 @@ from typing import Any
 from sqlalchemy import select, update
 
 from coupons import code
+from coupons.claim import own_coupon
 from coupons.errors import CouponError
+from coupons.lifecycle import unusable_because
 from coupons.models import (
     BatchUsage,
     Coupon,
@@ -41,13 +43,8 @@ IN_STORE = "in_store"
 
 def shopper_code(member_id: int, coupon_id: int, *, now: datetime) -> dict[str, Any]:
     """The rotating code of one of the member's coupons, if it can be redeemed in a store now."""
-    if not storable_id(coupon_id):
-        raise AppError(CouponError.COUPON_NOT_FOUND, "You hold no coupon with this id.")
-    row = db.session.execute(select(Coupon, CouponBatch).join(CouponBatch, CouponBatch.id == Coupon.batch_id)
-                             .where(Coupon.id == coupon_id, Coupon.member_id == member_id)).first()
-    if row is None:
-        raise AppError(CouponError.COUPON_NOT_FOUND, "You hold no coupon with this id.")
-    coupon, batch = row
+    held = own_coupon(member_id, coupon_id, now=now)  # 404 coupon_not_found if not theirs
+    coupon, batch = held["coupon"], held["batch"]
     _refuse_unusable(coupon, batch, now)
     shown = code.shown_code(coupon.id, coupon.secret, now)
     return {"coupon_id": coupon.id, "code": shown.code, "display": shown.display, "qr_payload": shown.qr_payload,
@@ -169,20 +166,24 @@ def _by_code(raw_code: str, staff: Principal, store: int, now: datetime) -> tupl
     return row[0], row[1], verdict
 
 
+# What a store answers for each reason a held coupon cannot be used (coupons.lifecycle.unusable_because).
+_STATE_MESSAGES = {
+    CouponError.COUPON_LOCKED: "This coupon is held by an unpaid online order; cancel that order to use it here.",
+    CouponError.COUPON_EXPIRED: "This coupon has expired.",
+    CouponError.COUPON_NOT_YET_VALID: "This coupon cannot be used yet.",
+}
+
+
 def _refuse_unusable(coupon: Coupon, batch: CouponBatch, now: datetime) -> None:
     """Raise the error of the first reason the coupon cannot be redeemed in a store now."""
     if batch.usage == BatchUsage.ONLINE:
         raise AppError(CouponError.COUPON_ONLINE_ONLY, "This coupon is for online orders only.")
-    if coupon.status == CouponStatus.USED:
+    error = unusable_because(coupon.status, coupon.expires_at, coupon.valid_from, now)
+    if error is CouponError.COUPON_USED:
         where = "in a store" if coupon.used_in == IN_STORE else "online"
-        raise AppError(CouponError.COUPON_USED, f"This coupon was already used {where}.")
-    if coupon.status == CouponStatus.LOCKED:
-        raise AppError(CouponError.COUPON_LOCKED,
-                       "This coupon is held by an unpaid online order; cancel that order to use it here.")
-    if coupon.status == CouponStatus.EXPIRED or coupon.expires_at <= now:
-        raise AppError(CouponError.COUPON_EXPIRED, "This coupon has expired.")
-    if coupon.valid_from > now:
-        raise AppError(CouponError.COUPON_NOT_YET_VALID, "This coupon cannot be used yet.")
+        raise AppError(error, f"This coupon was already used {where}.")
+    if error is not None:
+        raise AppError(error, _STATE_MESSAGES[error])
 
 
 def _refuse_other_store(batch: CouponBatch, store_id: int) -> None:

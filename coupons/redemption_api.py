@@ -91,9 +91,9 @@ def redeem(body):
     after 10 such codes from a clerk in 10 minutes, or 30 at a store, 429 `rate_limited` until the
     window ends), 409 `coupon_code_stale` (an older code: ask for the current one), `coupon_expired`,
     `coupon_not_yet_valid`, `coupon_used`, `coupon_locked` (held by an unpaid online order),
-    `coupon_online_only`; 403 `coupon_store_not_in_scope` (not valid at this store),
-    `redemption_store_not_yours`; 422 `redemption_store_required` (a clerk of several stores names
-    `store_id`). Role: staff.
+    `coupon_online_only`; 403 `redemption_store_not_yours`; 422 `coupon_store_not_in_scope` (not
+    valid at this store), `redemption_store_required` (a clerk of several stores names `store_id`).
+    Role: staff.
     """
     done, created = redemption.redeem(current_principal(), body["code"], store_id=body["store_id"], now=utcnow())
     view = redemption.redemption_view(done)

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Integer, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from coupons.lifecycle import ONLINE
 from coupons.models import BatchChannel, Coupon, CouponRedemption, CouponStatus
 from coupons.service import get_batch
 from shop.extensions import db
@@ -25,7 +26,7 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 def _coupon_figures(batch_id: int, now: datetime) -> dict[str, int]:
     used = Coupon.status == CouponStatus.USED.value
-    used_online = used & (Coupon.used_in == "online")
+    used_online = used & (Coupon.used_in == ONLINE)
     # Stored as expired, or still available past its expiry (no sweep has run yet): expired either way.
     expired = (Coupon.status == CouponStatus.EXPIRED.value) | (
         (Coupon.status == CouponStatus.AVAILABLE.value) & (Coupon.expires_at <= now))

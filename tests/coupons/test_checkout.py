@@ -7,7 +7,10 @@ from datetime import timedelta
 
 import pytest
 
+from coupons.checkout import lock
 from shop.catalog.service import set_store_availability
+from shop.database import utcnow
+from shop.errors import AppError
 from shop.extensions import db
 from shop.points.service import adjust_points
 from tests.conftest import bearer
@@ -85,6 +88,21 @@ UNUSABLE = {
     "min_spend": ({"kind": "threshold", "amount_off": 1000, "min_spend": 7201}, 422, "coupon_min_spend_not_met"),
     "nothing_in_scope": ({"scope_product_ids": [10**9]}, 422, "coupon_not_applicable"),
 }
+
+
+@pytest.mark.parametrize(("at", "code"), [(-timedelta(hours=2), "coupon_not_yet_valid"),
+                                         (timedelta(days=8), "coupon_expired")])
+def test_the_lock_checks_the_coupons_validity_at_its_own_moment(app, alice_id, at, code):
+    """Time passes between the quote and the lock: the lock's conditional UPDATE must not take a coupon
+    outside its validity at that moment (the coupon is valid from an hour ago for seven days)."""
+    coupon_id = give_coupon(app, alice_id)
+    before = coupon_state(app, coupon_id)
+    with app.app_context():
+        with pytest.raises(AppError) as refused:
+            lock(coupon_id, member_id=alice_id, order_id=10**9, amount=1000, now=utcnow() + at)
+        db.session.rollback()
+    assert refused.value.code.value == code
+    assert coupon_state(app, coupon_id) == before
 
 
 @pytest.mark.parametrize("case", UNUSABLE)

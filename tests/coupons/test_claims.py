@@ -111,6 +111,19 @@ def test_the_wallet_shows_expired_coupons_as_expired(app, client, login, active_
     assert client.get("/api/v1/me/coupons", headers=bearer(other)).get_json()["total"] == 0
 
 
+def test_the_wallet_lists_available_coupons_soonest_to_expire_first_and_all_newest_first(client, login,
+                                                                                        active_batch):
+    token = login("alice:1")["token"]
+    month, three_days, ten_days = (claim(client, active_batch(valid_days=days), token).get_json()["id"]
+                                   for days in (30, 3, 10))
+
+    def listed(query=""):
+        return [item["id"] for item in client.get(f"/api/v1/me/coupons{query}", headers=bearer(token)).get_json()["items"]]
+
+    assert listed("?status=available") == [three_days, ten_days, month]
+    assert listed() == [ten_days, three_days, month]
+
+
 def _issued(app, batch_id):
     with app.app_context():
         counts = db.session.execute(select(Coupon.member_id, func.count()).where(Coupon.batch_id == batch_id)
