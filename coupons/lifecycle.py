@@ -22,12 +22,12 @@ from typing import Any
 from sqlalchemy import case, update
 
 from coupons.errors import CouponError
-from coupons.models import Coupon, CouponStatus
+from coupons.models import BatchUsage, Coupon, CouponStatus
 from shop import events
 from shop.database import utcnow
 from shop.extensions import db
 
-ONLINE = "online"
+ONLINE = BatchUsage.ONLINE.value  # what Coupon.used_in says of a coupon spent at checkout
 
 
 def consume_for_order(order_id: int, *, at: datetime) -> int:

@@ -38,7 +38,7 @@ from shop.pagination import paginate
 log = logging.getLogger(__name__)
 
 REVERT_WINDOW = timedelta(minutes=10)
-IN_STORE = "in_store"
+IN_STORE = BatchUsage.IN_STORE.value  # what Coupon.used_in says of a coupon redeemed at a counter
 
 
 def shopper_code(member_id: int, coupon_id: int, *, now: datetime) -> dict[str, Any]:
