@@ -86,9 +86,9 @@ def _fixed_errors(fixed: dict[str, list[int]]) -> list[str]:
     return messages
 
 
-def may_earn(member_id: int, settings: ReferralSettings | None = None) -> bool:
+def may_earn(member_id: int) -> bool:
     """Whether the sharer earns rewards under the policy (everyone binds; only these earn)."""
-    policy = (settings or load_settings()).sharer_policy
+    policy = load_settings().sharer_policy
     node = db.session.execute(select(ReferralNode.approved_at, ReferralNode.first_paid_at)
                               .where(ReferralNode.member_id == member_id)).first()
     return earns(policy, node)

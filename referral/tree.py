@@ -82,7 +82,7 @@ def bind(member_id: int, parent_id: int | None, *, share_id: int | None, now: da
     With ``only_if_unbound`` nothing changes (False) if the member already has a parent. Raises
     CycleError if the parent is the member or below them. Both members must be nodes.
     """
-    _lock([member_id, parent_id, *(ancestors(parent_id) if parent_id is not None else [])])
+    lock_nodes([member_id, parent_id, *(ancestors(parent_id) if parent_id is not None else [])])
     node = _node(member_id)
     if only_if_unbound and node.parent_id is not None:
         return False
@@ -110,7 +110,8 @@ def _node(member_id: int):
     return row
 
 
-def _lock(member_ids: list[int | None]) -> None:
+def lock_nodes(member_ids: list[int | None]) -> None:
+    """Lock these nodes in id order, the order every writer of the tree uses (so no deadlocks)."""
     ids = sorted({m for m in member_ids if m is not None})
     db.session.execute(select(nodes.c.member_id).where(nodes.c.member_id.in_(ids))
                        .order_by(nodes.c.member_id).with_for_update())
@@ -143,7 +144,7 @@ def _attach(member_id: int, parent_id: int, moved: tuple[int, int, int]) -> None
 
 def _detach(member_id: int, moved: tuple[int, int, int]) -> None:
     above = ancestors(member_id)
-    _lock(above)
+    lock_nodes(above)
     _add_to_counters(above, moved, sign=-1)
     below = select(closure.c.descendant_id).where(closure.c.ancestor_id == member_id)
     db.session.execute(delete(closure).where(
@@ -175,7 +176,7 @@ def count_paid_order(member_id: int, *, orders: int, gmv: int, above: list[int] 
     ``first_paid_at``, the member's first payment is kept too if none was yet."""
     above = ancestors(member_id) if above is None else above
     if above:  # a root's own UPDATE is the only lock it needs; with ancestors, all in id order
-        _lock([member_id, *above])
+        lock_nodes([member_id, *above])
     values = {"own_orders": nodes.c.own_orders + orders, "own_gmv": nodes.c.own_gmv + gmv}
     if first_paid_at is not None:
         values["first_paid_at"] = func.coalesce(nodes.c.first_paid_at, first_paid_at)
@@ -191,8 +192,3 @@ def subtree_summary(member_id: int) -> SubtreeSummary:
     return SubtreeSummary(member_id=member_id, depth=node.depth, size=node.descendants, levels=levels,
                           orders=node.subtree_orders, gmv=node.subtree_gmv, own_orders=node.own_orders,
                           own_gmv=node.own_gmv)
-
-
-def lock_nodes(member_ids: list[int | None]) -> None:
-    """Lock these nodes in id order, the order every writer of the tree uses (so no deadlocks)."""
-    _lock(member_ids)
