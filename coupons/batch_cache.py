@@ -1,8 +1,9 @@
 """The claim path's read of a batch: a per-process copy, checked against a version token in Redis.
 
 A flash claim reads the same batch row thousands of times a second; the copy saves a database
-round trip per claim for one Redis GET. Every committed change of a batch through the ORM sets a
-new random token (``coupons:{b<id>}:version``, beside the gate's keys) right after the commit, so
+round trip per claim, and the gate checks the copy's token in the same script that takes a coupon
+(``gate.take(version=...)``), so the check costs no round trip of its own. Every committed change
+of a batch through the ORM sets a new random token (``coupons:{b<id>}:version``, beside the gate's keys) right after the commit, so
 every process reloads its copy on its next claim. A claim that reads the token in the instant
 between a change's commit and its new token still sees the batch as it was, like a claim that
 started a moment earlier. A flushed Redis loses the tokens: copies are then reloaded, and a new
@@ -26,6 +27,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from coupons.errors import CouponError
+from coupons.gate import version_key
 from coupons.models import CouponBatch, storable_id
 from shop.errors import AppError
 from shop.extensions import db, redis_client
@@ -35,15 +37,30 @@ MAX_AGE_S = 30.0
 # (Redis URL, batch id) -> (token, loaded at (monotonic s), batch)
 _copies: dict[tuple[str, int], tuple[bytes, float, SimpleNamespace]] = {}
 _lock = threading.Lock()
+_NO_TOKEN = b"-"  # matches no token: the gate answers STALE_COPY and the caller asks again
 
 
-def version_key(batch_id: int) -> str:
-    return f"coupons:{{b{batch_id}}}:version"
+def batch_copy(batch_id: int) -> tuple[bytes, SimpleNamespace]:
+    """The process's copy of the batch and the version token it was loaded under, without asking Redis
+    while the copy is younger than MAX_AGE_S; 404 if unknown.
 
-
-def cached_batch(batch_id: int) -> SimpleNamespace:
-    """Every column of the batch, as attributes (a copy, not a row of the session); 404 if unknown."""
+    The caller hands the token to the gate (``gate.take(version=...)``), which takes nothing when it is
+    not the current one: a stale copy is never acted on, and a flash claim costs one Redis round trip.
+    """
     if not storable_id(batch_id):  # no row can have it: not found, without asking the database
+        raise AppError(CouponError.COUPON_BATCH_NOT_FOUND, "No such coupon batch.")
+    copy = _copies.get((current_app.extensions["redis"].url, batch_id))
+    if copy is not None and time.monotonic() - copy[1] < MAX_AGE_S:
+        return copy[0], copy[2]
+    return current_batch(batch_id)
+
+
+def current_batch(batch_id: int) -> tuple[bytes, SimpleNamespace]:
+    """The batch checked against its version token now (reloaded if the copy is another or old), and the token.
+
+    Every column of the batch, as attributes (a copy, not a row of the session); 404 if unknown.
+    """
+    if not storable_id(batch_id):
         raise AppError(CouponError.COUPON_BATCH_NOT_FOUND, "No such coupon batch.")
     client = redis_client()
     token = client.get(version_key(batch_id))
@@ -51,15 +68,15 @@ def cached_batch(batch_id: int) -> SimpleNamespace:
     copy = _copies.get(slot)
     now = time.monotonic()
     if token is not None and copy is not None and copy[0] == token and now - copy[1] < MAX_AGE_S:
-        return copy[2]
+        return token, copy[2]
     batch = _load(batch_id)
     if token is None:
         token = secrets.token_hex(8).encode()
         if not client.set(version_key(batch_id), token, nx=True):
-            return batch  # a change set its token meanwhile: the next claim loads again
+            return _NO_TOKEN, batch  # a change set its token meanwhile: the gate refuses this copy
     with _lock:
         _copies[slot] = (token, now, batch)
-    return batch
+    return token, batch
 
 
 def _load(batch_id: int) -> SimpleNamespace:

@@ -14,8 +14,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from coupons import gate
-from coupons.batch_cache import cached_batch
+from coupons import batch_cache, gate
 from coupons.errors import CouponError
 from coupons.issuing import gate_counts, gate_day, pass_gate
 from coupons.issuing import validity as _validity
@@ -73,31 +72,48 @@ class Claimed(NamedTuple):
     created: bool  # False: the coupon this Idempotency-Key claimed before
 
 
+_STALE_TRIES = 3  # a batch changing under the claim again and again: give up with a conflict
+
+
 def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> Claimed:
     """A new coupon, or the one this ``key`` claimed before. Commits.
 
-    The hot path of a flash claim: the batch from the process's copy (coupons/batch_cache.py),
-    the gate, and one INSERT (its own transaction, autocommit) over SQLAlchemy Core. A retry is recognised
-    when the gate or the coupon's unique key refuses it, so a first claim pays no lookup by key.
+    The hot path of a flash claim: the batch from the process's copy (coupons/batch_cache.py), the
+    gate (one script that also checks the copy is current and what the member holds), and one INSERT
+    (its own transaction, autocommit) over SQLAlchemy Core. A retry is recognised when the gate or
+    the coupon's unique key refuses it, so a first claim pays no lookup by key.
     """
-    batch = cached_batch(batch_id)
-    try:
-        _check_open(batch, now)
-    except AppError:
-        existing = _by_key(member_id, key, batch_id)  # a retry after the batch closed still gets its coupon
+    token, batch = batch_cache.batch_copy(batch_id)
+    if _closed_because(batch, now) is not None:  # the copy may predate a reopening: ask for the current one
+        token, batch = batch_cache.current_batch(batch_id)
+    for _ in range(_STALE_TRIES):
+        claimed = _claim_from(batch, token, member_id=member_id, key=key, now=now)
+        if claimed is not None:
+            return claimed
+        token, batch = batch_cache.current_batch(batch_id)  # the batch changed since the copy was taken
+    raise AppError(CouponError.COUPON_CLAIM_CONFLICT, "The batch changed while you claimed; try again.")
+
+
+def _claim_from(batch: Any, token: bytes, *, member_id: int, key: str, now: datetime) -> Claimed | None:
+    """The claim against this copy of the batch; None if the gate found the copy stale (nothing taken)."""
+    closed = _closed_because(batch, now)
+    if closed is not None:
+        existing = _by_key(member_id, key, batch.id)  # a retry after the batch closed still gets its coupon
         if existing is None:
-            raise
+            raise closed
         return Claimed(existing, batch, False)
     limit, daily_limit, day = batch.per_member_limit, batch.daily_limit, gate_day(batch, now)
     db.session.rollback()  # no transaction held while waiting on Redis
     client = redis_client()
-    sequence = pass_gate(client, batch, member_id, day, now)  # builds a missing gate from the rows first
+    sequence = pass_gate(client, batch, member_id, day, now, version=token)  # builds a missing gate first
+    if sequence == gate.STALE_COPY:
+        return None
+    if sequence == gate.OUT_OF_STOCK:
+        # Most answers of a flash claim: a member holding none of the batch cannot be retrying a
+        # claim that got one, so the lookup by key is left out.
+        raise AppError(CouponError.COUPON_OUT_OF_STOCK, "All coupons of this batch have been claimed.")
     if sequence < 0:
-        if sequence == gate.OUT_OF_STOCK and not _holds_any(client, batch_id, member_id):
-            # Most answers of a flash claim: a member holding none of the batch cannot be retrying a
-            # claim that got one, so the lookup by key is left out.
-            raise AppError(CouponError.COUPON_OUT_OF_STOCK, "All coupons of this batch have been claimed.")
-        existing = _by_key(member_id, key, batch_id)  # a retry of a claim that got its coupon
+        existing = _by_key(member_id, key, batch.id)  # a retry of a claim that got its coupon
         if existing is not None:
             return Claimed(existing, batch, False)
         if sequence == gate.LIMIT_REACHED:
@@ -107,8 +123,14 @@ def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> Claimed:
             raise AppError(CouponError.COUPON_DAILY_LIMIT_REACHED,
                            f"Today's {daily_limit} coupons of this batch have been claimed; come back tomorrow.")
         raise AppError(CouponError.COUPON_OUT_OF_STOCK, "All coupons of this batch have been claimed.")
+    return _write_coupon(batch, sequence, client, member_id=member_id, key=key, day=day, now=now)
+
+
+def _write_coupon(batch: Any, sequence: int, client: Any, *, member_id: int, key: str, day: Any,
+                  now: datetime) -> Claimed:
+    """Write the coupon the gate granted; the gate is given back if the row cannot be written."""
     valid_from, expires_at = _validity(batch, now)
-    values = {"batch_id": batch_id, "member_id": member_id, "sequence": sequence, "claim_key": key,
+    values = {"batch_id": batch.id, "member_id": member_id, "sequence": sequence, "claim_key": key,
               "status": CouponStatus.AVAILABLE.value, "source": BatchChannel.PUBLIC.value,
               "valid_from": valid_from, "expires_at": expires_at, "claimed_at": now}
     try:
@@ -116,21 +138,16 @@ def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> Claimed:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             coupon_id = connection.execute(_INSERT_COUPON, values).scalar_one()
     except IntegrityError:
-        gate.give_back(client, batch_id, member_id, day=day)
-        existing = _by_key(member_id, key, batch_id)  # a retry (or its simultaneous twin) wrote it
+        gate.give_back(client, batch.id, member_id, day=day)
+        existing = _by_key(member_id, key, batch.id)  # a retry (or its simultaneous twin) wrote it
         if existing is not None:
             return Claimed(existing, batch, False)
         raise AppError(CouponError.COUPON_CLAIM_CONFLICT,
                        "Another claim of yours on this batch happened at the same moment; try again.") from None
     except BaseException:
-        gate.give_back(client, batch_id, member_id, day=day)
+        gate.give_back(client, batch.id, member_id, day=day)
         raise
     return Claimed(Coupon(id=coupon_id, **values), batch, True)  # not in the session: committed as it is
-
-
-def _holds_any(client: Any, batch_id: int, member_id: int) -> bool:
-    """Whether the gate counts a coupon of the batch for the member."""
-    return int(client.hget(gate.keys(batch_id)[1], member_id) or 0) > 0
 
 
 def _by_key(member_id: int, key: str, batch_id: int) -> Coupon | None:
@@ -145,14 +162,16 @@ def _by_key(member_id: int, key: str, batch_id: int) -> Coupon | None:
     return Coupon(**row) if row is not None else None
 
 
-def _check_open(batch: Any, now: datetime) -> None:
+def _closed_because(batch: Any, now: datetime) -> AppError | None:
+    """Why this batch cannot be claimed now (the error to answer), or None."""
     if batch.channel != BatchChannel.PUBLIC:
-        raise AppError(CouponError.COUPON_BATCH_NOT_FOUND, "No such coupon batch.")
+        return AppError(CouponError.COUPON_BATCH_NOT_FOUND, "No such coupon batch.")
     if batch.status != BatchStatus.ACTIVE:
-        raise AppError(CouponError.COUPON_BATCH_NOT_ACTIVE, f"This batch is {batch.status}, not claimable.")
+        return AppError(CouponError.COUPON_BATCH_NOT_ACTIVE, f"This batch is {batch.status}, not claimable.")
     if batch.valid_days is None and not (batch.starts_at <= now < batch.ends_at):
         when = "has not started" if now < batch.starts_at else "has ended"
-        raise AppError(CouponError.COUPON_BATCH_NOT_ACTIVE, f"This batch {when}.")
+        return AppError(CouponError.COUPON_BATCH_NOT_ACTIVE, f"This batch {when}.")
+    return None
 
 
 def build_gate(batch_id: int, *, only_if_absent: bool, now: datetime | None = None) -> bool:

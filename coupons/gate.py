@@ -24,20 +24,28 @@ OUT_OF_STOCK = -1
 LIMIT_REACHED = -2
 MISSING = -3
 DAILY_LIMIT_REACHED = -4
+STALE_COPY = -5  # the caller's copy of the batch is not the current one (its version token differs)
+OUT_OF_STOCK_HELD = -6  # out of stock, and the member holds some already (perhaps retrying a claim that got one)
 
 BUSINESS_ZONE = ZoneInfo("Asia/Shanghai")  # daily limits count the brand's business day
 _DAY_KEY_SECONDS = 3 * 24 * 3600  # long enough for a late give-back of yesterday's take
 
-# KEYS: remaining, members[, day]. ARGV: member, limit[, daily limit, day key ttl].
+# KEYS: remaining, members, version[, day]. ARGV: member, limit, version token ('' = not checked)[, daily
+# limit, day key ttl]. The version check and the member's holding are read here so that a claim is one round
+# trip: a copy of the batch is acted on only if it is current at the moment of the take.
 _TAKE = """
+if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then return -5 end
 local remaining = redis.call('GET', KEYS[1])
 if not remaining then return -3 end
-if tonumber(remaining) <= 0 then return -1 end
 local held = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if tonumber(remaining) <= 0 then
+  if held > 0 then return -6 end
+  return -1
+end
 if held >= tonumber(ARGV[2]) then return -2 end
-if KEYS[3] then
-  if tonumber(redis.call('GET', KEYS[3]) or '0') >= tonumber(ARGV[3]) then return -4 end
-  if redis.call('INCR', KEYS[3]) == 1 then redis.call('EXPIRE', KEYS[3], ARGV[4]) end
+if KEYS[4] then
+  if tonumber(redis.call('GET', KEYS[4]) or '0') >= tonumber(ARGV[4]) then return -4 end
+  if redis.call('INCR', KEYS[4]) == 1 then redis.call('EXPIRE', KEYS[4], ARGV[5]) end
 end
 redis.call('DECR', KEYS[1])
 return redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
@@ -88,14 +96,23 @@ def _keys(batch_id: int, day: date | None) -> list[str]:
     return keys(batch_id) + ([day_key(batch_id, day)] if day is not None else [])
 
 
+def version_key(batch_id: int) -> str:
+    """The batch's version token (coupons/batch_cache.py), beside the gate's keys on the same slot."""
+    return f"coupons:{{b{batch_id}}}:version"
+
+
 def take(client: redis.Redis, batch_id: int, member_id: int, limit: int, *,
-         daily_limit: int | None = None, day: date | None = None) -> int:
+         daily_limit: int | None = None, day: date | None = None, version: bytes | None = None) -> int:
     """The member's new count of this batch (their coupon's sequence), or OUT_OF_STOCK,
-    LIMIT_REACHED, DAILY_LIMIT_REACHED (with ``daily_limit`` on ``day``) or MISSING (no gate yet:
-    build it and call again)."""
+    OUT_OF_STOCK_HELD, LIMIT_REACHED, DAILY_LIMIT_REACHED (with ``daily_limit`` on ``day``), MISSING
+    (no gate yet: build it and call again) or, with ``version``, STALE_COPY (the batch's token is another:
+    nothing was taken)."""
+    names = [*keys(batch_id), version_key(batch_id)]
+    token = version if version is not None else b""
     if daily_limit is None or day is None:
-        return int(client.eval(_TAKE, 2, *keys(batch_id), member_id, limit))
-    return int(client.eval(_TAKE, 3, *_keys(batch_id, day), member_id, limit, daily_limit, _DAY_KEY_SECONDS))
+        return int(client.eval(_TAKE, 3, *names, member_id, limit, token))
+    return int(client.eval(_TAKE, 4, *names, day_key(batch_id, day), member_id, limit, token, daily_limit,
+                           _DAY_KEY_SECONDS))
 
 
 def give_back(client: redis.Redis, batch_id: int, member_id: int, *, day: date | None = None) -> None:

@@ -44,8 +44,8 @@ class Skip(StrEnum):
     CONFLICT = "conflict"  # the coupon row could not be written (the gate was behind the rows)
 
 
-_GATE_SKIPS = {gate.OUT_OF_STOCK: Skip.OUT_OF_STOCK, gate.LIMIT_REACHED: Skip.LIMIT_REACHED,
-               gate.DAILY_LIMIT_REACHED: Skip.DAILY_LIMIT_REACHED}
+_GATE_SKIPS = {gate.OUT_OF_STOCK: Skip.OUT_OF_STOCK, gate.OUT_OF_STOCK_HELD: Skip.OUT_OF_STOCK,
+               gate.LIMIT_REACHED: Skip.LIMIT_REACHED, gate.DAILY_LIMIT_REACHED: Skip.DAILY_LIMIT_REACHED}
 
 
 @dataclass(frozen=True)
@@ -86,13 +86,18 @@ def gate_counts(batch: Any, now: datetime) -> dict[str, Any]:
     return counts
 
 
-def pass_gate(client: Redis, batch: Any, member_id: int, day: date | None, now: datetime) -> int:
-    """Pass the gate (built from the rows first if missing): the coupon's sequence, or a gate code."""
-    sequence = gate.take(client, batch.id, member_id, batch.per_member_limit, daily_limit=batch.daily_limit, day=day)
+def pass_gate(client: Redis, batch: Any, member_id: int, day: date | None, now: datetime, *,
+              version: bytes | None = None) -> int:
+    """Pass the gate (built from the rows first if missing): the coupon's sequence, or a gate code
+    (``version``: the token of the caller's copy of the batch, see ``gate.take``)."""
+    def take() -> int:
+        return gate.take(client, batch.id, member_id, batch.per_member_limit, daily_limit=batch.daily_limit,
+                         day=day, version=version)
+
+    sequence = take()
     if sequence == gate.MISSING:
         gate.build(client, batch.id, only_if_absent=True, **gate_counts(batch, now))
-        sequence = gate.take(client, batch.id, member_id, batch.per_member_limit,
-                             daily_limit=batch.daily_limit, day=day)
+        sequence = take()
     return sequence
 
 

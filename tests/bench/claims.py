@@ -122,7 +122,7 @@ class ReferenceClaim:
 
     def __call__(self, item: dict[str, Any]) -> tuple[str, int]:
         sequence = gate.take(self.redis, item["batch_id"], item["member_id"], PER_MEMBER_LIMIT)
-        if sequence == gate.OUT_OF_STOCK:
+        if sequence in (gate.OUT_OF_STOCK, gate.OUT_OF_STOCK_HELD):
             return "coupon_out_of_stock", time.monotonic_ns()
         if sequence == gate.LIMIT_REACHED:
             return "coupon_limit_reached", time.monotonic_ns()
