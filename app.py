@@ -34,7 +34,6 @@ from referral.handlers import wire_sharing
 from referral.rewards import release_sweep, wire_rewards
 from referral.rewards_api import blp as referral_rewards_blp
 from referral.withdrawals import sync_withdrawals
-from shop.auth import register_jwt_errors
 from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
 from shop.config import DEVELOPMENT, PRODUCTION, load_config, settings_table
@@ -98,7 +97,6 @@ def _init_extensions(app: Flask) -> None:
         use_real_sqlite_transactions(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     jwt.init_app(app)
-    register_jwt_errors(jwt)
     init_limiter(app)  # only the per-request work our per-view limits need
     init_wechat(app, redis_handle.client)
     init_wechat_pay(app)

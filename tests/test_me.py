@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from flask_jwt_extended import create_access_token
+from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import select
 
 from shop.auth import Role, issue_shopper_token
@@ -113,6 +113,23 @@ def test_an_expired_token_is_401_token_expired(app, client, login):
     response = client.get("/api/v1/me", headers=bearer(expired))
     assert response.status_code == 401
     assert response.get_json()["code"] == "token_expired"
+
+
+def test_an_authorization_header_without_a_bearer_token_is_401_token_missing(client):
+    for value in ("Bearer", "Bearer   ", "Basic YWxpY2U6c2VjcmV0", "token-without-scheme"):
+        response = client.get("/api/v1/me", headers={"Authorization": value})
+        assert response.status_code == 401 and response.get_json()["code"] == "token_missing", value
+
+
+def test_a_refresh_token_or_a_token_that_never_expires_opens_nothing(app, client, login):
+    member_id = login("alice:1")["member"]["id"]
+    with app.app_context():
+        claims = {"role": "shopper"}
+        refresh = create_refresh_token(identity=f"member:{member_id}", additional_claims=claims)
+        endless = create_access_token(identity=f"member:{member_id}", additional_claims=claims, expires_delta=False)
+    for token in (refresh, endless):
+        response = client.get("/api/v1/me", headers=bearer(token))
+        assert response.status_code == 401 and response.get_json()["code"] == "token_invalid"
 
 
 def test_a_token_for_a_role_that_does_not_match_its_subject_is_refused(app, client):
