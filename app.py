@@ -38,7 +38,7 @@ from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
 from shop.config import DEVELOPMENT, PRODUCTION, load_config, settings_table
 from shop.cookie_session import CookieSessionOnDemand
-from shop.database import use_real_sqlite_transactions
+from shop.database import ping_connections_idle_for, use_real_sqlite_transactions
 from shop.demo import seed_demo
 from shop.errors import ErrorSchema, register_error_handlers
 from shop.extensions import db, init_limiter, init_redis, jwt, migrate
@@ -64,6 +64,7 @@ from shop.wechat.pay import init_wechat_pay, stub_pay_config
 from shop.wechat.stub.server import WeChatStub, run_forever
 
 ROOT = Path(__file__).resolve().parent
+POOL_PING_AFTER_IDLE_S = 10.0  # a connection idle longer is checked before use
 API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp, coupons_blp,
                   coupon_redemption_blp, referral_blp, referral_rewards_blp, referral_analytics_blp)
 
@@ -95,6 +96,7 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         use_real_sqlite_transactions(db.engine)
+        ping_connections_idle_for(db.engine, POOL_PING_AFTER_IDLE_S)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     jwt.init_app(app)
     init_limiter(app)  # only the per-request work our per-view limits need

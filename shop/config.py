@@ -203,7 +203,7 @@ def _derive(config: dict) -> dict:
         config["WECHATPAY_NOTIFY_URL"] = f"http://127.0.0.1:{os.environ.get('PORT', '5000')}/wechat/pay/notify"
     config["JWT_SECRET_KEY"] = config["JWT_SECRET_KEY"] or config["SECRET_KEY"]
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})  # stale connections: shop.database.ping_connections_idle_for
     config["RATELIMIT_HEADERS_ENABLED"] = True
     config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     config["API_TITLE"] = "Ripple API"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator, event
+from sqlalchemy import BigInteger, DateTime, Engine, Integer, MetaData, TypeDecorator, event, exc
 from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
 
 _T = TypeVar("_T")
@@ -76,6 +77,30 @@ def use_real_sqlite_transactions(engine) -> None:
         dbapi_connection = connection.connection.dbapi_connection
         if not dbapi_connection.in_transaction:
             dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+def ping_connections_idle_for(engine: Engine, seconds: float) -> None:
+    """Check a pooled connection before lending it only if it sat unused longer than ``seconds``.
+
+    ``pool_pre_ping`` pings on every checkout: a round trip and about 0.3 ms of CPU per request on
+    a 2-core machine, to catch connections that went stale while idle (a database restart, a
+    firewall's idle timeout). A connection used a moment ago is checked by its next statement: if
+    the server went away meanwhile, that request fails once, and SQLAlchemy then invalidates every
+    connection of the pool opened before the failure, so the next requests reconnect.
+    """
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since <= seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError("stale pooled connection") from error  # the pool connects anew
 
 
 def as_loaded(obj: _T) -> _T:

@@ -167,7 +167,6 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--profile", choices=["create", "notify"])
     parser.add_argument("--top", type=int, default=40)
-    parser.add_argument("--no-pre-ping", action="store_true", help="the engine without pool_pre_ping")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds; the least CPU is the figure "
                         "(other work on a shared machine only ever adds)")
     args = parser.parse_args()
@@ -192,8 +191,6 @@ def main() -> None:
                 "WECHATPAY_PUBLIC_KEY_ID": bench.PUBLIC_KEY_ID,
                 "WECHATPAY_NOTIFY_URL": "http://127.0.0.1:9/wechat/pay/notify", "RATELIMIT_ENABLED": True,
             }
-            if args.no_pre_ping:
-                config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": False}
             app = create_app(config)
             wipe(database_url, app)
             loading.prepare_database(app)
