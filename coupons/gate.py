@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 
 import redis
 
+from shop.redis_scripts import RedisScript
+
 OUT_OF_STOCK = -1
 LIMIT_REACHED = -2
 MISSING = -3
@@ -33,7 +35,7 @@ _DAY_KEY_SECONDS = 3 * 24 * 3600  # long enough for a late give-back of yesterda
 # KEYS: remaining, members, version[, day]. ARGV: member, limit, version token ('' = not checked)[, daily
 # limit, day key ttl]. The version check and the member's holding are read here so that a claim is one round
 # trip: a copy of the batch is acted on only if it is current at the moment of the take.
-_TAKE = """
+_TAKE = RedisScript("""
 if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then return -5 end
 local remaining = redis.call('GET', KEYS[1])
 if not remaining then return -3 end
@@ -49,7 +51,7 @@ if KEYS[4] then
 end
 redis.call('DECR', KEYS[1])
 return redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-"""
+""")
 
 _GIVE_BACK = """
 if not redis.call('GET', KEYS[1]) then return 0 end
@@ -110,9 +112,8 @@ def take(client: redis.Redis, batch_id: int, member_id: int, limit: int, *,
     names = [*keys(batch_id), version_key(batch_id)]
     token = version if version is not None else b""
     if daily_limit is None or day is None:
-        return int(client.eval(_TAKE, 3, *names, member_id, limit, token))
-    return int(client.eval(_TAKE, 4, *names, day_key(batch_id, day), member_id, limit, token, daily_limit,
-                           _DAY_KEY_SECONDS))
+        return int(_TAKE(client, names, (member_id, limit, token)))
+    return int(_TAKE(client, [*names, day_key(batch_id, day)], (member_id, limit, token, daily_limit, _DAY_KEY_SECONDS)))
 
 
 def give_back(client: redis.Redis, batch_id: int, member_id: int, *, day: date | None = None) -> None:

@@ -16,9 +16,6 @@ have found ``limit`` matches, so the answer is the one a search at every radius 
 
 from __future__ import annotations
 
-import hashlib
-import os
-import threading
 from collections.abc import Collection
 from datetime import date, datetime
 from functools import lru_cache
@@ -27,6 +24,7 @@ from typing import Any
 import orjson
 import redis
 
+from shop.redis_scripts import RedisScript
 from shop.stores.geo import CARD_KEY, GEO_KEY
 from shop.stores.hours import OpeningHours, OpeningStatus
 
@@ -70,7 +68,7 @@ while true do
     radius = math.min(last, math.ceil(radius * factor))
 end
 """
-_WIDEN_SHA = hashlib.sha1(_WIDEN_LUA.encode()).hexdigest()
+_WIDEN = RedisScript(_WIDEN_LUA)
 
 
 # geo.store_card ends every card with these three keys, in this order.
@@ -147,43 +145,9 @@ def _geosearch(client: redis.Redis, lat: float, lng: float, radius: int, last: i
     (radius searched last, hits, their cards when ``count`` is given, else an empty list).
     """
     # Raw GEOSEARCH in the script: redis-py's geosearch() drops BYRADIUS when the radius is 0.
-    keys_and_args = (GEO_KEY, CARD_KEY, lng, lat, radius, last, need, count or 0, WIDEN_FACTOR, MIN_WIDEN_FACTOR,
-                     DENSITY_MARGIN)
-    try:
-        searched, hits, raws = _evalsha(client, keys_and_args)
-    except redis.exceptions.NoScriptError:  # a restarted or new server: load it once
-        client.script_load(_WIDEN_LUA)
-        searched, hits, raws = _evalsha(client, keys_and_args)
+    searched, hits, raws = _WIDEN(client, (GEO_KEY, CARD_KEY), (lng, lat, radius, last, need, count or 0, WIDEN_FACTOR,
+                                                              MIN_WIDEN_FACTOR, DENSITY_MARGIN))
     return int(searched), hits, raws
-
-
-def _evalsha(client: redis.Redis, keys_and_args: tuple) -> list:
-    """The widening script's reply, over this thread's own connection to ``client``'s server.
-
-    redis-py's command path (a pool checkout that polls the socket, the retry wrapper, metrics
-    hooks) costs more CPU than the round trip itself: about 20 us a search, measured in-process.
-    On a connection or timeout error (the connection is then closed, and reopens on next use)
-    the search goes through the client instead, with its retries.
-    """
-    connection = _own_connection(client.connection_pool)
-    try:
-        connection.send_command("EVALSHA", _WIDEN_SHA, 2, *keys_and_args)
-        return connection.read_response()
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-        return client.evalsha(_WIDEN_SHA, 2, *keys_and_args)
-
-
-_threads = threading.local()
-
-
-def _own_connection(pool: redis.ConnectionPool) -> redis.connection.AbstractConnection:
-    """This thread's connection made with ``pool``'s settings, kept for the thread's life (not in the pool)."""
-    connections = _threads.__dict__.setdefault("connections", {})
-    key = (id(pool), os.getpid())  # a forked child makes its own
-    found = connections.get(key)
-    if found is None or found[0] is not pool:
-        found = connections[key] = (pool, pool.connection_class(**pool.connection_kwargs))
-    return found[1]
 
 
 def _matching(client: redis.Redis, hits: list, raws: list, *, limit: int, at: datetime, open_now: bool,

@@ -192,6 +192,16 @@ def test_a_lost_gate_is_rebuilt_from_the_database_on_first_claim(app, client, lo
     assert claim(client, batch_id, carol).get_json()["code"] == "coupon_out_of_stock"
 
 
+def test_claims_go_on_after_redis_forgot_the_gate_script(app, client, login, active_batch):
+    batch_id = active_batch(total=2, per_member_limit=1)
+    alice, bob = login("alice:1")["token"], login("bob:1")["token"]
+    assert claim(client, batch_id, alice).status_code == 201
+    with app.app_context():
+        redis_client().script_flush()  # a restarted server knows no script
+    assert claim(client, batch_id, alice).get_json()["code"] == "coupon_limit_reached"
+    assert claim(client, batch_id, bob).status_code == 201
+
+
 def test_a_failed_write_gives_the_gate_back(app, client, login, active_batch):
     """A coupon row that cannot be written (here: a row already holding the sequence) returns its gate."""
     batch_id = active_batch(total=2, per_member_limit=2)

@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime
 
 from shop.extensions import redis_client
-from shop.stores import nearby
+from shop.redis_scripts import own_connection
 from shop.stores.nearby import search_nearby
 from tests.factories import EVERY_DAY_9_TO_21
 from tests.stores.test_nearby import PEOPLES_SQUARE, add_stores, offset
@@ -50,7 +50,7 @@ def test_each_thread_searches_on_its_own_connection(app):
     def search() -> None:
         with app.app_context():
             answers.append(names())
-            seen.append(nearby._own_connection(pool))  # the one this thread's search used: it is connected
+            seen.append(own_connection(pool))  # the one this thread's search used: it is connected
 
     threads = [threading.Thread(target=search) for _ in range(4)]
     for thread in threads:
@@ -62,4 +62,4 @@ def test_each_thread_searches_on_its_own_connection(app):
     assert all(connection._sock is not None for connection in seen)  # the searches went over them
     with app.app_context():
         names()
-        assert nearby._own_connection(pool) is nearby._own_connection(pool)
+        assert own_connection(pool) is own_connection(pool)
