@@ -9,7 +9,8 @@ from shop.extensions import db
 
 
 def _lend_and_return():
-    """A connection lent by the pool and given back: its DBAPI connection and its pool record."""
+    """The pool's only connection, lent and given back: its DBAPI connection and its pool record."""
+    db.engine.dispose()  # an empty pool: the next checkout lends the connection made here
     with db.engine.connect() as connection:
         fairy = connection.connection
         return fairy.dbapi_connection, fairy._connection_record
