@@ -103,7 +103,8 @@ def _claim_from(batch: Any, token: bytes, *, member_id: int, key: str, now: date
             raise closed
         return Claimed(existing, batch, False)
     limit, daily_limit, day = batch.per_member_limit, batch.daily_limit, gate_day(batch, now)
-    db.session.rollback()  # no transaction held while waiting on Redis
+    if db.session.registry.has():  # a claim itself needs no session: it only ends one opened before it
+        db.session.rollback()  # no transaction held while waiting on Redis
     client = redis_client()
     sequence = pass_gate(client, batch, member_id, day, now, version=token)  # builds a missing gate first
     if sequence == gate.STALE_COPY:
