@@ -32,7 +32,7 @@ lint: install
 ## The benchmarks (tests/bench/run: starts PostgreSQL + Redis, prints one JSON line per figure);
 ## `make bench BENCH=claims` (or nearby, checkout, referral) runs only those.
 bench: install
-	bash tests/bench/run $(BENCH)
+	@bash tests/bench/run $(BENCH)
 
 check: test lint
 
