@@ -109,11 +109,11 @@ def take(client: redis.Redis, batch_id: int, member_id: int, limit: int, *,
     OUT_OF_STOCK_HELD, LIMIT_REACHED, DAILY_LIMIT_REACHED (with ``daily_limit`` on ``day``), MISSING
     (no gate yet: build it and call again) or, with ``version``, STALE_COPY (the batch's token is another:
     nothing was taken)."""
-    names = [*keys(batch_id), version_key(batch_id)]
-    token = version if version is not None else b""
-    if daily_limit is None or day is None:
-        return int(_TAKE(client, names, (member_id, limit, token)))
-    return int(_TAKE(client, [*names, day_key(batch_id, day)], (member_id, limit, token, daily_limit, _DAY_KEY_SECONDS)))
+    names, args = [*keys(batch_id), version_key(batch_id)], [member_id, limit, version or b""]
+    if daily_limit is not None and day is not None:
+        names.append(day_key(batch_id, day))
+        args += [daily_limit, _DAY_KEY_SECONDS]
+    return int(_TAKE(client, names, args))
 
 
 def give_back(client: redis.Redis, batch_id: int, member_id: int, *, day: date | None = None) -> None:
