@@ -3,8 +3,8 @@
 A flash claim reads the same batch row thousands of times a second; the copy saves a database
 round trip per claim, and the gate checks the copy's token in the same script that takes a coupon
 (``gate.take(version=...)``), so the check costs no round trip of its own. Every committed change
-of a batch through the ORM sets a new random token (``coupons:{b<id>}:version``, beside the gate's keys) right after the commit, so
-every process reloads its copy on its next claim. A claim that reads the token in the instant
+of a batch through the ORM sets a new random token (``coupons:{b<id>}:version``, beside the gate's
+keys) right after the commit, so every process reloads its copy on its next claim. A claim that reads the token in the instant
 between a change's commit and its new token still sees the batch as it was, like a claim that
 started a moment earlier. A flushed Redis loses the tokens: copies are then reloaded, and a new
 token is set only if none appeared meanwhile (SET NX), so a change is never hidden by it. A copy is
@@ -47,9 +47,7 @@ def batch_copy(batch_id: int) -> tuple[bytes, SimpleNamespace]:
     The caller hands the token to the gate (``gate.take(version=...)``), which takes nothing when it is
     not the current one: a stale copy is never acted on, and a flash claim costs one Redis round trip.
     """
-    if not storable_id(batch_id):  # no row can have it: not found, without asking the database
-        raise AppError(CouponError.COUPON_BATCH_NOT_FOUND, "No such coupon batch.")
-    copy = _copies.get((current_app.extensions["redis"].url, batch_id))
+    copy = _copies.get(_slot(batch_id))
     if copy is not None and time.monotonic() - copy[1] < MAX_AGE_S:
         return copy[0], copy[2]
     return current_batch(batch_id)
@@ -60,11 +58,11 @@ def current_batch(batch_id: int) -> tuple[bytes, SimpleNamespace]:
 
     Every column of the batch, as attributes (a copy, not a row of the session); 404 if unknown.
     """
-    if not storable_id(batch_id):
+    if not storable_id(batch_id):  # no row can have it: not found, without asking the database
         raise AppError(CouponError.COUPON_BATCH_NOT_FOUND, "No such coupon batch.")
     client = redis_client()
     token = client.get(version_key(batch_id))
-    slot = (current_app.extensions["redis"].url, batch_id)
+    slot = _slot(batch_id)
     copy = _copies.get(slot)
     now = time.monotonic()
     if token is not None and copy is not None and copy[0] == token and now - copy[1] < MAX_AGE_S:
@@ -77,6 +75,11 @@ def current_batch(batch_id: int) -> tuple[bytes, SimpleNamespace]:
     with _lock:
         _copies[slot] = (token, now, batch)
     return token, batch
+
+
+def _slot(batch_id: int) -> tuple[str, int]:
+    """Where the copy of this app's batch is kept (apps on other Redis servers keep their own)."""
+    return current_app.extensions["redis"].url, batch_id
 
 
 def _load(batch_id: int) -> SimpleNamespace:
