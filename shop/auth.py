@@ -65,11 +65,12 @@ def issue_staff_token(account: StaffAccount) -> str:
 def _bearer_claims() -> dict[str, Any]:
     """The verified claims of the request's ``Authorization: Bearer`` token; 401 with why not."""
     scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise AppError(CommonError.TOKEN_MISSING, "Log in first: send 'Authorization: Bearer <token>'.")
     config = current_app.config
     try:
-        claims = pyjwt.decode(token.strip(), config["JWT_SECRET_KEY"], algorithms=[config["JWT_ALGORITHM"]],
+        claims = pyjwt.decode(token, config["JWT_SECRET_KEY"], algorithms=[config["JWT_ALGORITHM"]],
                               leeway=config["JWT_DECODE_LEEWAY"], options={"require": ["exp", "sub"]})
     except pyjwt.ExpiredSignatureError:
         raise AppError(CommonError.TOKEN_EXPIRED, "The token has expired; log in again.") from None
