@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test lint check install bench clean
+.PHONY: run test faults lint check install bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ run: install
 
 ## The test suite (TEST_DATABASE_URL / TEST_REDIS_URL select PostgreSQL and a Redis server).
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not faults"
+
+## The fault scenarios (tests/faults): Redis restarted, emptied or full, jobs lost, WeChat Pay down.
+faults: install
+	$(BIN)/python -m pytest -m faults tests/faults
 
 ## Static checks: ruff and the import-linter contracts (migrations = models is a test).
 lint: install
