@@ -8,9 +8,12 @@ from flask import current_app
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# alembic.ini's logging is for `flask db` run from a shell, where nothing has configured logging yet.
+# An app that migrates at start (`make run`) has configured it already: replacing its handlers and
+# levels, or disabling the loggers that exist (fileConfig's default), would silence the app's own
+# shop.*, coupons.* and referral.* loggers for the rest of the process.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
