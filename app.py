@@ -34,6 +34,7 @@ from referral.handlers import wire_sharing
 from referral.rewards import release_sweep, wire_rewards
 from referral.rewards_api import blp as referral_rewards_blp
 from referral.withdrawals import sync_withdrawals
+from shop import response_headers
 from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
 from shop.config import DEVELOPMENT, PRODUCTION, load_config, settings_table
@@ -82,6 +83,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     register_error_handlers(app)  # after Api: our JSON shape replaces flask-smorest's
+    response_headers.init_app(app)
     _wire_shop_handlers()
     for command in (staff_cli, stores_cli, catalog_cli, orders_cli, jobs_cli, points_cli, coupons_cli, referral_cli,
                     config_table, wechat_stub):
@@ -109,18 +111,25 @@ def _limits_uri(redis_url: str) -> str:
     return "redis+unix://" + redis_url.removeprefix("unix://") if redis_url.startswith("unix://") else redis_url
 
 
+class RippleApi(Api):
+    """flask-smorest's Api documenting our error shape: it registers the error responses while it is
+    built, so the schema is set on the class, not on the instance afterwards."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
 def _register_blueprints(app: Flask) -> None:
-    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+    api = RippleApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}})
-    api.ERROR_SCHEMA = ErrorSchema
     refuse_unreadable_bodies(Blueprint.ARGUMENTS_PARSER)
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
     app.register_blueprint(official_account_blp)
     app.register_blueprint(wechat_pay_notify_blp)
     app.register_blueprint(health_blp)
-    app.add_url_rule("/docs/assets/<path:filename>", "swagger_assets",
-                     lambda filename: send_from_directory(swagger_ui_bundle.swagger_ui_path, filename))
+    if app.config["DOCS_PUBLIC"]:
+        app.add_url_rule("/docs/assets/<path:filename>", "swagger_assets",
+                         lambda filename: send_from_directory(swagger_ui_bundle.swagger_ui_path, filename))
 
 
 def _wire_shop_handlers() -> None:

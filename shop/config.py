@@ -91,6 +91,9 @@ SETTINGS: tuple[Setting, ...] = (
             production_required=False),
     Setting("JOBS_ASYNC", False, "Run background jobs on RQ workers (`flask jobs worker`) instead of "
             "in-process right after the commit. Use true in production.", bool, production_required=False),
+    Setting("DOCS_PUBLIC", None, "Serve `/docs` and `/openapi.json`. Unset: on in development, off in "
+            "production (tools take the spec from the app: `flask openapi write openapi.json`).", bool,
+            production_required=False),
     Setting("RATELIMIT_ENABLED", True, "Turn rate limits off only for load tests of other limits.", bool,
             production_required=False),
     Setting("RIPPLE_DEMO_PASSWORD", "ripple-demo", "Password of the demo accounts created by "
@@ -209,7 +212,9 @@ def _derive(config: dict) -> dict:
     config["API_TITLE"] = "Ripple API"
     config["API_VERSION"] = "v1"
     config["OPENAPI_VERSION"] = "3.0.3"
-    config["OPENAPI_URL_PREFIX"] = "/"
+    if config["DOCS_PUBLIC"] is None:
+        config["DOCS_PUBLIC"] = not production
+    config["OPENAPI_URL_PREFIX"] = "/" if config["DOCS_PUBLIC"] else None  # None: flask-smorest serves no docs
     config["OPENAPI_JSON_PATH"] = "openapi.json"
     config["OPENAPI_SWAGGER_UI_PATH"] = "/docs"
     # Served from the swagger-ui-bundle package, so the docs render without internet access.

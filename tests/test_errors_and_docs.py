@@ -104,3 +104,9 @@ def test_behind_a_trusted_proxy_rate_limits_count_the_real_client(make_app):
     other = client.post("/api/v1/auth/staff-login", json=body, headers={"X-Forwarded-For": "198.51.100.9"})
     assert blocked.status_code == 429
     assert other.status_code == 401
+
+
+def test_the_spec_documents_errors_in_the_shape_we_answer_them(client):
+    error = client.get("/openapi.json").get_json()["components"]["schemas"]["Error"]
+    assert error["properties"]["code"]["type"] == "string"
+    assert set(error["properties"]) == {"code", "message", "errors"}
