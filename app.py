@@ -37,7 +37,13 @@ from referral.withdrawals import sync_withdrawals
 from shop import response_headers
 from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
-from shop.config import DEVELOPMENT, PRODUCTION, load_config, settings_table
+from shop.config import (
+    DEVELOPMENT,
+    PRODUCTION,
+    load_config,
+    settings_table,
+    test_doubles_acknowledged,
+)
 from shop.cookie_session import CookieSessionOnDemand
 from shop.database import ping_connections_idle_for, use_real_sqlite_transactions
 from shop.demo import seed_demo
@@ -64,6 +70,7 @@ from shop.wechat.gateway import init_wechat
 from shop.wechat.pay import init_wechat_pay, stub_pay_config
 from shop.wechat.stub.server import WeChatStub, run_forever
 
+log = logging.getLogger("ripple")
 ROOT = Path(__file__).resolve().parent
 POOL_PING_AFTER_IDLE_S = 10.0  # a connection idle longer is checked before use
 API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp, coupons_blp,
@@ -73,6 +80,9 @@ API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp, 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; ``config`` overrides the environment (tests, tools)."""
     settings = load_config(overrides=config)
+    if settings["RIPPLE_ENV"] == PRODUCTION and test_doubles_acknowledged(settings):
+        log.warning("RIPPLE_TEST_DOUBLES=acknowledged: the production profile may talk to the WeChat stub and "
+                    "runs without the checks that protect real shoppers; never serve real customers so")
     app = Flask(__name__, instance_path=settings["RIPPLE_INSTANCE_PATH"])
     app.config.update(settings)
     app.json = OrjsonProvider(app)
@@ -164,8 +174,9 @@ def wechat_stub(host: str, port: int | None) -> None:
     from flask import current_app  # noqa: PLC0415
 
     config = current_app.config
-    if config["RIPPLE_ENV"] == PRODUCTION:
-        raise click.ClickException("the WeChat stub never runs in the production profile")
+    if config["RIPPLE_ENV"] == PRODUCTION and not test_doubles_acknowledged(config):
+        raise click.ClickException("the WeChat stub runs beside the production profile only with "
+                                   "RIPPLE_TEST_DOUBLES=acknowledged")
     click.echo("WeChat stub (Ctrl-C stops it):")
     run_forever(_stub_for(config), host, port or config["WECHAT_STUB_PORT"])
 

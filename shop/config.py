@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PRODUCTION = "production"
 DEVELOPMENT = "development"
@@ -31,6 +33,22 @@ STUB_WECHATPAY_MCHID = "1900000109"
 STUB_WECHATPAY_CERT_SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
 STUB_WECHATPAY_APIV3_KEY = "ripple-dev-apiv3-key-not-secret!"  # 32 characters, as WeChat Pay wants
 STUB_WECHATPAY_PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001092025010100000000"
+
+
+# The one switch that lets the production shape run against the stub on one machine.
+TEST_DOUBLES_ACKNOWLEDGED = "acknowledged"
+WECHAT_API_HOSTS = frozenset({"api.weixin.qq.com", "api2.weixin.qq.com", "sh.api.weixin.qq.com",
+                              "sz.api.weixin.qq.com", "hk.api.weixin.qq.com"})
+WECHATPAY_API_HOSTS = frozenset({"api.mch.weixin.qq.com", "api2.mch.weixin.qq.com"})
+_REAL_BASES = {"WECHAT_API_BASE": REAL_WECHAT_API_BASE, "WECHATPAY_API_BASE": REAL_WECHATPAY_API_BASE}
+STUB_CREDENTIALS = {"WECHAT_APPID": STUB_MINIPROGRAM_APPID, "WECHAT_SECRET": STUB_MINIPROGRAM_SECRET,
+                    "WECHAT_OA_APPID": STUB_OA_APPID, "WECHAT_OA_SECRET": STUB_OA_SECRET,
+                    "WECHAT_OA_TOKEN": STUB_OA_TOKEN, "WECHATPAY_MCHID": STUB_WECHATPAY_MCHID,
+                    "WECHATPAY_CERT_SERIAL": STUB_WECHATPAY_CERT_SERIAL,
+                    "WECHATPAY_APIV3_KEY": STUB_WECHATPAY_APIV3_KEY,
+                    "WECHATPAY_PUBLIC_KEY_ID": STUB_WECHATPAY_PUBLIC_KEY_ID}
+KNOWN_KEYS = frozenset({DEV_SECRET, STUB_WECHATPAY_APIV3_KEY})
+MIN_DISTINCT_KEY_CHARACTERS = 12  # "aaaa..." or "changeme" repeated is long but guessable
 
 
 class ConfigError(RuntimeError):
@@ -81,6 +99,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WECHAT_TIMEOUT_SECONDS", 5, "Timeout of each call to WeChat.", int, production_required=False),
     Setting("WECHAT_STUB_PORT", 5001, "Port of the WeChat stub started by `python app.py`.", int,
             production_required=False),
+    Setting("RIPPLE_TEST_DOUBLES", "", "`acknowledged` lets the production profile run against the WeChat "
+            "stub on one machine (http and stub credentials, rate limits off, no proxies declared); a warning "
+            "is logged at every start. Never set it where real shoppers pay.", production_required=False),
     Setting("TRUSTED_PROXIES", 0, "How many reverse proxies (nginx) stand in front: their X-Forwarded-For "
             "gives the client address that rate limits count by.", int, production_required=False),
     Setting("ORDER_PAYMENT_TIMEOUT_SECONDS", 900, "An order unpaid this long is cancelled (stock and "
@@ -153,7 +174,7 @@ def load_config(environ: Mapping[str, str] | None = None, overrides: Mapping[str
     overrides = dict(overrides or {})
     instance = Path(overrides.get("RIPPLE_INSTANCE_PATH") or environ.get("RIPPLE_INSTANCE_PATH")
                     or _instance_path())
-    config: dict[str, Any] = {"EMBEDDED": set()}
+    config: dict[str, Any] = {"EMBEDDED": set(), "EMBEDDED_OPTIONAL": set()}
     for setting in SETTINGS:
         if setting.name in overrides:
             config[setting.name] = overrides.pop(setting.name)
@@ -164,8 +185,7 @@ def load_config(environ: Mapping[str, str] | None = None, overrides: Mapping[str
             if isinstance(default, str):
                 default = default.format(instance=instance)
             config[setting.name] = default
-            if setting.production_required:
-                config["EMBEDDED"].add(setting.name)
+            config["EMBEDDED" if setting.production_required else "EMBEDDED_OPTIONAL"].add(setting.name)
     config["RIPPLE_INSTANCE_PATH"] = str(instance)
     config.update(overrides)
     _check_production(config)
@@ -175,6 +195,9 @@ def load_config(environ: Mapping[str, str] | None = None, overrides: Mapping[str
 def _check_production(config: dict) -> None:
     if config["RIPPLE_ENV"] not in (PRODUCTION, DEVELOPMENT):
         raise ConfigError(f"RIPPLE_ENV must be {DEVELOPMENT!r} or {PRODUCTION!r}, got {config['RIPPLE_ENV']!r}")
+    if config["RIPPLE_TEST_DOUBLES"] not in ("", TEST_DOUBLES_ACKNOWLEDGED):
+        raise ConfigError(f"RIPPLE_TEST_DOUBLES must be unset or {TEST_DOUBLES_ACKNOWLEDGED!r}")
+    _check_aes_key(config["WECHAT_OA_AES_KEY"])
     if config["RIPPLE_ENV"] != PRODUCTION:
         return
     for setting in SETTINGS:
@@ -183,11 +206,57 @@ def _check_production(config: dict) -> None:
                               f"set {setting.name} ({setting.description})")
     if str(config["DATABASE_URL"]).startswith("sqlite"):
         raise ConfigError("RIPPLE_ENV=production needs PostgreSQL: set DATABASE_URL to a postgresql+psycopg:// URL")
-    if config["SECRET_KEY"] == DEV_SECRET or len(str(config["SECRET_KEY"])) < 32:
-        raise ConfigError("RIPPLE_ENV=production needs SECRET_KEY of at least 32 random characters")
+    for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+        if config[name] is not None or name == "SECRET_KEY":
+            _check_key(name, str(config[name]))
+    if not test_doubles_acknowledged(config):
+        _check_real_wechat(config)
+
+
+def test_doubles_acknowledged(config: Mapping[str, Any]) -> bool:
+    """Whether this production-shaped process may talk to the stub (one machine, never real customers)."""
+    return config.get("RIPPLE_TEST_DOUBLES") == TEST_DOUBLES_ACKNOWLEDGED
+
+
+def _check_key(name: str, key: str) -> None:
+    """A signing key someone could guess forges tokens: refuse short, known and low-variety keys."""
+    if key in KNOWN_KEYS or len(key) < 32 or len(set(key)) < MIN_DISTINCT_KEY_CHARACTERS:
+        raise ConfigError(f"RIPPLE_ENV=production needs {name} of at least 32 random characters "
+                          "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)")
+
+
+def _check_aes_key(key: str) -> None:
+    """WeChat's EncodingAESKey is 43 characters of base64 (32 bytes); anything else fails every callback."""
+    if not key:
+        return
+    try:
+        valid = len(key) == 43 and len(base64.b64decode(key + "=", validate=True)) == 32
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ConfigError("WECHAT_OA_AES_KEY must be the 43-character EncodingAESKey from the official "
+                          "account's server settings (or empty for plain mode)")
+
+
+def _check_real_wechat(config: dict) -> None:
+    """Production talks to WeChat itself, over HTTPS, with its own credentials, behind known proxies."""
+    for name, hosts in (("WECHAT_API_BASE", WECHAT_API_HOSTS), ("WECHATPAY_API_BASE", WECHATPAY_API_HOSTS)):
+        url = urlsplit(str(config[name] or _REAL_BASES[name]))
+        if url.scheme != "https" or url.hostname not in hosts:
+            raise ConfigError(f"RIPPLE_ENV=production needs {name} to be WeChat's own https:// API "
+                              f"({', '.join(sorted(hosts))}), got {config[name]!r}")
+    for name, stub_value in STUB_CREDENTIALS.items():
+        if config[name] == stub_value:
+            raise ConfigError(f"RIPPLE_ENV=production refuses the WeChat stub's {name}: set the real one")
     if not str(config["WECHATPAY_NOTIFY_URL"]).startswith("https://"):
         raise ConfigError("RIPPLE_ENV=production needs WECHATPAY_NOTIFY_URL to be an https:// URL "
                           "(WeChat Pay delivers notifies only over HTTPS)")
+    if not config["RATELIMIT_ENABLED"]:
+        raise ConfigError("RIPPLE_ENV=production refuses RATELIMIT_ENABLED=false (logins and codes would "
+                          "be open to guessing)")
+    if "TRUSTED_PROXIES" in config["EMBEDDED_OPTIONAL"]:
+        raise ConfigError("RIPPLE_ENV=production needs TRUSTED_PROXIES set: the number of proxies (nginx) in "
+                          "front whose X-Forwarded-For to trust; 0 if clients connect to gunicorn directly")
 
 
 def _derive(config: dict) -> dict:

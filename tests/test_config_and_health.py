@@ -1,6 +1,8 @@
 """Settings from the environment; the production profile refuses embedded defaults; probes."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -12,7 +14,8 @@ from shop.extensions import db
 
 PRODUCTION_ENV = {
     "RIPPLE_ENV": "production",
-    "SECRET_KEY": "s" * 40,
+    "SECRET_KEY": "q8Zr2xWfK4mPtY7vNc1LsB9dHe3Ju6Ga0RoT5kXw",
+    "TRUSTED_PROXIES": "1",
     "DATABASE_URL": "postgresql+psycopg://ripple@db/ripple",
     "REDIS_URL": "redis://cache:6379/0",
     "WECHAT_APPID": "wx1234567890abcdef",
@@ -105,3 +108,62 @@ def test_with_rate_limits_turned_off_the_app_starts_and_limits_nothing(make_app)
     body = {"username": "nobody", "password": "wrong-password"}
     statuses = [relaxed.post("/api/v1/auth/staff-login", json=body).status_code for _ in range(12)]
     assert statuses == [401] * 12  # the limit is 10 a minute when on
+
+
+@pytest.mark.parametrize("key", ["dev-only-insecure-secret-change-me", "s" * 40, "changeme" * 5, "short-key"])
+@pytest.mark.parametrize("name", ["SECRET_KEY", "JWT_SECRET_KEY"])
+def test_production_refuses_a_guessable_signing_key(name, key):
+    with pytest.raises(ConfigError, match=name):
+        load_config(environ={**PRODUCTION_ENV, name: key})
+
+
+@pytest.mark.parametrize("key", ["too-short", "c3R1Yi1vZmZpY2lhbC1hY2NvdW50LWFlcy1rZXktMzI" + "x",
+                                 "!" * 43])
+def test_an_encoding_aes_key_of_the_wrong_shape_is_refused_in_every_profile(key):
+    for environ in ({}, PRODUCTION_ENV):
+        with pytest.raises(ConfigError, match="WECHAT_OA_AES_KEY"):
+            load_config(environ={**environ, "WECHAT_OA_AES_KEY": key})
+    assert load_config(environ={"WECHAT_OA_AES_KEY": "c3R1Yi1vZmZpY2lhbC1hY2NvdW50LWFlcy1rZXktMzI"})
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("WECHAT_API_BASE", "http://api.weixin.qq.com/"),
+    ("WECHAT_API_BASE", "https://wechat.example.com/"),
+    ("WECHATPAY_API_BASE", "http://127.0.0.1:5001"),
+    ("WECHAT_SECRET", "stub-miniprogram-secret"),
+    ("WECHATPAY_APIV3_KEY", "ripple-dev-apiv3-key-not-secret!"),
+    ("RATELIMIT_ENABLED", "false"),
+    ("WECHATPAY_NOTIFY_URL", "http://shop.example.com/wechat/pay/notify"),
+])
+def test_production_refuses_test_doubles_unless_they_are_acknowledged(name, value):
+    with pytest.raises(ConfigError, match=name):
+        load_config(environ={**PRODUCTION_ENV, name: value})
+    assert load_config(environ={**PRODUCTION_ENV, name: value, "RIPPLE_TEST_DOUBLES": "acknowledged"})
+
+
+def test_production_needs_the_proxies_in_front_declared_even_when_none():
+    environ = {k: v for k, v in PRODUCTION_ENV.items() if k != "TRUSTED_PROXIES"}
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+        load_config(environ=environ)
+    assert load_config(environ={**environ, "TRUSTED_PROXIES": "0"})["TRUSTED_PROXIES"] == 0
+
+
+def test_the_test_doubles_switch_takes_one_word_only():
+    with pytest.raises(ConfigError, match="RIPPLE_TEST_DOUBLES"):
+        load_config(environ={**PRODUCTION_ENV, "RIPPLE_TEST_DOUBLES": "yes"})
+
+
+def test_a_production_app_on_test_doubles_warns_at_every_start(make_app, caplog):
+    with caplog.at_level("WARNING", logger="ripple"):
+        make_app(**{"RIPPLE_ENV": "production", "RIPPLE_TEST_DOUBLES": "acknowledged",
+                    "TRUSTED_PROXIES": 0, "DATABASE_URL": os.environ.get("TEST_DATABASE_URL")
+                    or "postgresql+psycopg://nobody@127.0.0.1:9/none"})
+    assert any("RIPPLE_TEST_DOUBLES=acknowledged" in record.getMessage() for record in caplog.records)
+
+
+def test_the_stubs_own_entry_point_refuses_beside_production_unless_acknowledged():
+    result = subprocess.run([sys.executable, "-m", "shop.wechat.stub", "--port", "0", "--app", "wxa=b"],
+                            env={**os.environ, "RIPPLE_ENV": "production"}, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert "RIPPLE_TEST_DOUBLES=acknowledged" in result.stderr

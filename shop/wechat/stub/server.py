@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from shop.config import PRODUCTION, test_doubles_acknowledged
 
 from . import access_token, control, miniprogram, official_account, pay
 from .pay import PayConfig
@@ -151,6 +154,11 @@ def parse_apps(pairs: Sequence[str]) -> dict[str, str]:
     return apps
 
 
+def refused_beside_production(environ: Mapping[str, str]) -> bool:
+    """A stub must not answer for WeChat where the production profile runs, unless test doubles are acknowledged."""
+    return environ.get("RIPPLE_ENV") == PRODUCTION and not test_doubles_acknowledged(environ)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: python -m shop.wechat.stub --port 5001 --app wxAPPID=SECRET ..."""
     parser = argparse.ArgumentParser(
@@ -162,6 +170,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--app", action="append", default=[], metavar="APPID=SECRET", help="repeat for each app"
     )
     args = parser.parse_args(argv)
+    if refused_beside_production(os.environ):
+        parser.exit(2, "python -m shop.wechat.stub: RIPPLE_ENV=production; the stub runs beside the production "
+                       "profile only with RIPPLE_TEST_DOUBLES=acknowledged\n")
     try:
         apps = parse_apps(args.app)
     except ValueError as error:
