@@ -9,6 +9,7 @@ import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import pytest
 import xmltodict
 from sqlalchemy import select
 from wechatpy.crypto import WeChatCrypto
@@ -122,6 +123,18 @@ def assert_error(response, status: int, code: str) -> None:
     assert response.is_json and response.get_json()["code"] == code
 
 
+@pytest.fixture
+def client(make_app):
+    """Plain mode: the official account configured without an EncodingAESKey."""
+    return make_app(WECHAT_OA_AES_KEY="").test_client()
+
+
+@pytest.fixture
+def safe_client(app):
+    """Safe mode: the suite's app, configured with an EncodingAESKey."""
+    return app.test_client()
+
+
 # -- URL verification ------------------------------------------------------------------------
 
 def test_wechat_verifies_the_server_url_and_gets_its_echostr_back(client):
@@ -188,11 +201,11 @@ def test_a_follow_through_a_parametric_qr_code_remembers_the_scene(app, client, 
 
 def test_the_same_follow_delivered_twice_counts_once(app, client, login, stub):
     login("alice:1")
-    xml, query = event_xml(oa_openid(stub, "alice"), "subscribe", "qrscene_poster"), signed_query()
+    xml = event_xml(oa_openid(stub, "alice"), "subscribe", "qrscene_poster")
     with received(member_followed) as follows:
-        first = post_plain(client, xml, query)
-        retry = post_plain(client, xml, query)
-    assert first.status_code == retry.status_code == 200
+        first = post_plain(client, xml)
+        again = post_plain(client, xml)  # WeChat's own redelivery: a new call (timestamp, nonce)
+    assert first.status_code == again.status_code == 200
     assert len(follows) == 1
     assert len(followers(app)) == 1
     assert len(journey(app, "followed")) == 1
@@ -285,7 +298,7 @@ def test_a_scan_from_someone_who_followed_before_our_records_links_them(app, cli
 def test_a_follower_whose_unionid_was_unknown_is_linked_on_their_next_scan(app, client, login, stub, make_app):
     token = login("alice:1")["token"]
     openid = oa_openid(stub, "alice")
-    wechat_down = make_app(WECHAT_API_BASE="http://127.0.0.1:9/", WECHAT_TIMEOUT_SECONDS=1).test_client()
+    wechat_down = make_app(WECHAT_API_BASE="http://127.0.0.1:9/", WECHAT_TIMEOUT_SECONDS=1, WECHAT_OA_AES_KEY="").test_client()
     assert post_plain(wechat_down, event_xml(openid, "subscribe")).status_code == 200
     assert is_following(client, token) is False
     post_plain(client, event_xml(openid, "SCAN", "counter-7"))
@@ -308,10 +321,10 @@ def test_a_follower_without_a_unionid_is_kept_but_not_linked(app, client, login,
 def test_a_follow_is_recorded_even_when_wechat_cannot_tell_the_unionid(app, make_app, client, login, stub):
     token = login("alice:1")["token"]
     openid = oa_openid(stub, "alice")
-    xml, query = event_xml(openid, "subscribe", "qrscene_offline"), signed_query()
-    cut_off = make_app(WECHAT_API_BASE="http://127.0.0.1:9/")
+    xml = event_xml(openid, "subscribe", "qrscene_offline")
+    cut_off = make_app(WECHAT_API_BASE="http://127.0.0.1:9/", WECHAT_OA_AES_KEY="")
     with received(member_followed) as follows:
-        response = post_plain(cut_off.test_client(), xml, query)
+        response = post_plain(cut_off.test_client(), xml)
     assert response.status_code == 200
     assert xmltodict.parse(response.get_data(as_text=True))["xml"]["Content"] == app.config["WECHAT_OA_WELCOME"]
     [follower] = followers(app)
@@ -319,9 +332,9 @@ def test_a_follow_is_recorded_even_when_wechat_cannot_tell_the_unionid(app, make
     assert follower.source_scene == "offline"
     assert follows == []
 
-    # WeChat delivers the event again; now user/info answers and the follower is linked.
+    # WeChat delivers the event again (a new call); now user/info answers and the follower is linked.
     with received(member_followed) as follows:
-        assert post_plain(client, xml, query).status_code == 200
+        assert post_plain(client, xml).status_code == 200
     member_id = login("alice:2")["member"]["id"]
     assert follows == [{"member_id": member_id, "scene": "offline"}]
     [follower] = followers(app)
@@ -347,11 +360,11 @@ def test_a_forged_event_is_refused_and_changes_nothing(app, client, login, stub)
 
 # -- encrypted (safe) mode ----------------------------------------------------------------------
 
-def test_in_encrypted_mode_a_follow_works_and_the_welcome_is_encrypted(app, client, login, stub):
+def test_in_encrypted_mode_a_follow_works_and_the_welcome_is_encrypted(app, safe_client, login, stub):
     member_id = login("alice:1")["member"]["id"]
     openid = oa_openid(stub, "alice")
     with received(member_followed) as follows:
-        response = post_encrypted(client, event_xml(openid, "subscribe", "qrscene_secret-scene"))
+        response = post_encrypted(safe_client, event_xml(openid, "subscribe", "qrscene_secret-scene"))
     assert response.status_code == 200
     body = response.get_data(as_text=True)
     assert app.config["WECHAT_OA_WELCOME"] not in body
@@ -364,40 +377,40 @@ def test_in_encrypted_mode_a_follow_works_and_the_welcome_is_encrypted(app, clie
     assert follower.member_id == member_id and follower.source_scene == "secret-scene"
 
 
-def test_in_encrypted_mode_an_unfollow_is_acknowledged_with_success(app, client, login, stub):
+def test_in_encrypted_mode_an_unfollow_is_acknowledged_with_success(app, safe_client, login, stub):
     token = login("alice:1")["token"]
     openid = oa_openid(stub, "alice")
-    post_encrypted(client, event_xml(openid, "subscribe"))
-    response = post_encrypted(client, event_xml(openid, "unsubscribe"))
+    post_encrypted(safe_client, event_xml(openid, "subscribe"))
+    response = post_encrypted(safe_client, event_xml(openid, "unsubscribe"))
     assert response.status_code == 200 and response.get_data(as_text=True) == "success"
-    assert is_following(client, token) is False
+    assert is_following(safe_client, token) is False
     assert len(journey(app, "unfollowed")) == 1
 
 
-def test_in_encrypted_mode_a_wrong_message_signature_is_refused_and_changes_nothing(app, client, stub):
+def test_in_encrypted_mode_a_wrong_message_signature_is_refused_and_changes_nothing(app, safe_client, stub):
     with received(member_followed) as follows:
-        response = post_encrypted(client, event_xml(oa_openid(stub, "alice"), "subscribe"),
+        response = post_encrypted(safe_client, event_xml(oa_openid(stub, "alice"), "subscribe"),
                                   msg_signature=sign("forged"))
     assert_error(response, 403, "wechat_signature_invalid")
     assert follows == []
     assert followers(app) == []
 
 
-def test_in_encrypted_mode_a_message_for_another_app_is_refused(app, client, stub):
+def test_in_encrypted_mode_a_message_for_another_app_is_refused(app, safe_client, stub):
     query = signed_query(encrypt_type="aes")
     other = crypto(app, appid="wxsomeoneelse000")
     envelope = other.encrypt_message(event_xml(oa_openid(stub, "alice"), "subscribe"),
                                      query["nonce"], query["timestamp"])
     query["msg_signature"] = xmltodict.parse(envelope)["xml"]["MsgSignature"]
-    response = client.post(URL, query_string=query, data=envelope, content_type="text/xml")
+    response = safe_client.post(URL, query_string=query, data=envelope, content_type="text/xml")
     assert_error(response, 403, "wechat_signature_invalid")
     assert followers(app) == []
 
 
-def test_in_encrypted_mode_a_body_without_an_envelope_is_malformed(app, client, stub):
+def test_in_encrypted_mode_a_body_without_an_envelope_is_malformed(app, safe_client, stub):
     query = signed_query(encrypt_type="aes", msg_signature=sign("anything"))
     for body in (b"<xml><oops", event_xml(oa_openid(stub, "alice"), "subscribe")):
-        response = client.post(URL, query_string=query, data=body, content_type="text/xml")
+        response = safe_client.post(URL, query_string=query, data=body, content_type="text/xml")
         assert_error(response, 400, "wechat_message_malformed")
     assert followers(app) == []
 
@@ -443,3 +456,46 @@ def test_a_text_message_is_acknowledged_and_changes_nothing(app, client, login, 
         assert len(db.session.scalars(select(JourneyEvent)).all()) == events_before
         assert db.session.scalars(select(Member)).one().follower is None
 
+
+
+# -- forged and replayed calls -----------------------------------------------------------------
+
+def test_with_a_key_configured_a_plain_mode_event_is_refused_and_changes_nothing(app, safe_client, login, stub):
+    login("alice:1")
+    with received(member_followed) as follows:
+        response = post_plain(safe_client, event_xml(oa_openid(stub, "alice"), "subscribe"))
+    assert_error(response, 403, "wechat_signature_invalid")
+    assert follows == [] and followers(app) == []
+
+
+def test_a_call_signed_long_ago_is_refused_in_either_mode(app, client, safe_client, login, stub):
+    login("alice:1")
+    old = str(int(time.time()) - 301)
+    nonce = secrets.token_hex(8)
+    query = {"timestamp": old, "nonce": nonce, "signature": sign(OA_TOKEN, old, nonce)}
+    assert_error(post_plain(client, event_xml(oa_openid(stub, "alice"), "unsubscribe"), query),
+                 403, "wechat_signature_invalid")
+    assert_error(client.get(URL, query_string={**query, "echostr": "x"}), 403, "wechat_signature_invalid")
+    assert followers(app) == []
+
+
+def test_a_captured_call_posted_again_is_refused_and_applied_once(app, client, login, stub):
+    token = login("alice:1")["token"]
+    openid = oa_openid(stub, "alice")
+    post_plain(client, event_xml(openid, "subscribe"))
+    unfollow, query = event_xml(openid, "unsubscribe"), signed_query()
+    assert post_plain(client, unfollow, query).status_code == 200
+    post_plain(client, event_xml(openid, "subscribe"))  # followed again since
+    replay = post_plain(client, unfollow, query)
+    assert_error(replay, 409, "wechat_call_replayed")
+    assert is_following(client, token) is True
+    assert len(journey(app, "unfollowed")) == 1
+
+
+def test_a_call_that_failed_on_our_side_can_be_delivered_again(app, client, login, stub, make_app):
+    login("alice:1")
+    xml, query = event_xml(oa_openid(stub, "alice"), "subscribe"), signed_query()
+    broken = make_app(WECHAT_OA_AES_KEY="", DATABASE_URL="sqlite:////nonexistent-folder/ripple.db").test_client()
+    assert post_plain(broken, xml, query).status_code >= 500
+    assert post_plain(client, xml, query).status_code == 200
+    assert len(followers(app)) == 1

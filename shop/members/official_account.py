@@ -3,12 +3,20 @@
 WeChat signs every call with the configured token (plain mode) and, in encrypted ("safe") mode,
 also encrypts the message with the EncodingAESKey. A forged signature gets 403 and changes nothing;
 a body that is not WeChat's XML gets 400.
+
+The plain signature covers only the timestamp and nonce, not the body: anyone holding one old
+callback URL could post any event under it. So with an EncodingAESKey configured only encrypted
+messages are accepted (their msg_signature covers the body), and in every mode a call whose
+timestamp is more than five minutes from now, or whose nonce was seen within that window, is refused.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from xml.parsers.expat import ExpatError
 
@@ -21,7 +29,7 @@ from wechatpy.utils import WeChatSigner
 
 from shop.database import utcnow
 from shop.errors import AppError
-from shop.extensions import db
+from shop.extensions import db, redis_client
 from shop.members import following
 from shop.wechat.errors import WeChatError
 from shop.wechat.gateway import wechat
@@ -29,6 +37,29 @@ from shop.wechat.gateway import wechat
 log = logging.getLogger(__name__)
 
 blp = Blueprint("official_account", __name__, url_prefix="/wechat")
+CALLBACK_MAX_SKEW_S = 300
+
+
+def _check_signed_call(args) -> None:
+    """The plain signature of a call from WeChat, made within the window."""
+    timestamp = args.get("timestamp", "")
+    _check_signature(current_app.config["WECHAT_OA_TOKEN"], args.get("signature", ""), timestamp,
+                     args.get("nonce", ""))
+    if not timestamp.isdigit() or len(timestamp) > 12 or abs(time.time() - int(timestamp)) > CALLBACK_MAX_SKEW_S:
+        raise AppError(WeChatError.SIGNATURE_INVALID, "The call's timestamp is more than 5 minutes from now.")
+
+
+@contextmanager
+def _first_delivery(args) -> Iterator[None]:
+    """Refuse a signed call seen before within the window (a replay); a call we failed may come again."""
+    key = f"wechat:oa:nonce:{args.get('timestamp', '')}:{args.get('nonce', '')}"
+    if not redis_client().set(key, 1, nx=True, ex=2 * CALLBACK_MAX_SKEW_S):
+        raise AppError(WeChatError.REPLAYED, "This call was received before.")
+    try:
+        yield
+    except BaseException:
+        redis_client().delete(key)
+        raise
 
 
 def _check_signature(token: str, signature: str, *parts: str) -> None:
@@ -42,25 +73,23 @@ def _check_signature(token: str, signature: str, *parts: str) -> None:
 @blp.route("/official-account", methods=["GET"])
 def verify_url():
     """WeChat's URL verification: echo ``echostr`` when the signature is ours."""
-    args = request.args
-    _check_signature(current_app.config["WECHAT_OA_TOKEN"], args.get("signature", ""),
-                     args.get("timestamp", ""), args.get("nonce", ""))
-    return Response(args.get("echostr", ""), mimetype="text/plain")
+    _check_signed_call(request.args)
+    return Response(request.args.get("echostr", ""), mimetype="text/plain")
 
 
 @blp.route("/official-account", methods=["POST"])
 def receive():
     """One message or event from WeChat; answers ``success`` or an XML reply."""
-    args, config = request.args, current_app.config
-    _check_signature(config["WECHAT_OA_TOKEN"], args.get("signature", ""),
-                     args.get("timestamp", ""), args.get("nonce", ""))
-    crypto = _crypto() if args.get("encrypt_type") == "aes" else None
+    args = request.args
+    _check_signed_call(args)
+    crypto = _crypto_for(args)
     body = request.get_data()
     if crypto is not None:
         body = _decrypt(crypto, body)
     message = _parse(body)
-    reply = _handle(message)
-    db.session.commit()
+    with _first_delivery(args):
+        reply = _handle(message)
+        db.session.commit()
     if reply is None:
         return Response("success", mimetype="text/plain")
     xml = reply.render()
@@ -69,10 +98,16 @@ def receive():
     return Response(xml, mimetype="application/xml")
 
 
-def _crypto() -> WeChatCrypto:
+def _crypto_for(args) -> WeChatCrypto | None:
+    """Safe mode's crypto when a key is configured (plain calls then refused); None in plain mode."""
     config = current_app.config
+    encrypted = args.get("encrypt_type") == "aes"
     if not config["WECHAT_OA_AES_KEY"]:
-        raise AppError(WeChatError.SIGNATURE_INVALID, "Encrypted mode is not configured (WECHAT_OA_AES_KEY).")
+        if encrypted:
+            raise AppError(WeChatError.SIGNATURE_INVALID, "Encrypted mode is not configured (WECHAT_OA_AES_KEY).")
+        return None
+    if not encrypted:
+        raise AppError(WeChatError.SIGNATURE_INVALID, "Only encrypted (safe mode) messages are accepted.")
     return WeChatCrypto(config["WECHAT_OA_TOKEN"], config["WECHAT_OA_AES_KEY"], config["WECHAT_OA_APPID"])
 
 

@@ -11,6 +11,7 @@ class WeChatError(ErrorCode):
     FAILED = ("wechat_error", 502)
     SIGNATURE_INVALID = ("wechat_signature_invalid", 403)
     MESSAGE_MALFORMED = ("wechat_message_malformed", 400)
+    REPLAYED = ("wechat_call_replayed", 409)  # a signed callback delivered again within its window
 
 
 class WeChatPayError(ErrorCode):
