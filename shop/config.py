@@ -135,6 +135,9 @@ SETTINGS: tuple[Setting, ...] = (
             "notifies. Embedded: the stub's, generated with the merchant key."),
     Setting("WECHATPAY_PUBLIC_KEY_ID", STUB_WECHATPAY_PUBLIC_KEY_ID, "ID of the WeChat Pay public key "
             "(`PUB_KEY_ID_...`), the Wechatpay-Serial of what it signs."),
+    Setting("WECHATPAY_PLATFORM_CERT", "", "Optional WeChat Pay platform certificate (PEM text or a file "
+            "path), for the week of WeChat Pay's switch to the public key when notifies are signed by either; "
+            "its serial is read from it. Empty: only the public key is accepted.", production_required=False),
     Setting("WECHATPAY_API_BASE", None, "Base URL of WeChat Pay's API. Unset: the in-project stub in "
             f"development, `{REAL_WECHATPAY_API_BASE}` in production.", production_required=False),
     Setting("WECHATPAY_NOTIFY_URL", None, "Our public HTTPS URL of `POST /wechat/pay/notify`, which WeChat Pay "

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -64,6 +65,7 @@ BUSY_CODES = {"SYSTEM_ERROR", "FREQUENCY_LIMITED"}  # WeChat Pay asks to try aga
 UNVERIFIED_ANSWER = ("failed to verify the signature", "does not support this algorithm")
 
 MERCHANT_PRIVATE = "merchant_private_key.pem"
+PUBLIC_KEY_ID_PREFIX = "PUB_KEY_ID_"  # a Wechatpay-Serial naming a public key, not a platform certificate
 MERCHANT_PUBLIC = "merchant_public_key.pem"
 PLATFORM_PRIVATE = "platform_private_key.pem"
 PLATFORM_PUBLIC = "platform_public_key.pem"
@@ -164,6 +166,31 @@ def _load_private_key(name: str, value: object) -> rsa.RSAPrivateKey:
     return key
 
 
+@dataclass(frozen=True)
+class PlatformCertificate:
+    """A WeChat Pay platform certificate: the key that signed notifies before the public key mode."""
+
+    serial: int
+    public_key: rsa.RSAPublicKey
+    not_before: datetime
+    not_after: datetime
+
+
+def _load_platform_certificate(name: str, value: object) -> PlatformCertificate | None:
+    """The optional platform certificate (PEM text or path); its serial is read from it, not configured."""
+    if not value:
+        return None
+    try:
+        certificate = x509.load_pem_x509_certificate(_pem_text(name, value).encode())
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not a PEM certificate ({exc})") from None
+    key = certificate.public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ConfigError(f"{name} must carry an RSA key")
+    return PlatformCertificate(serial=certificate.serial_number, public_key=key,
+                               not_before=certificate.not_valid_before_utc, not_after=certificate.not_valid_after_utc)
+
+
 def _load_public_key(name: str, value: object) -> rsa.RSAPublicKey:
     try:
         key = serialization.load_pem_public_key(_pem_text(name, value).encode())
@@ -172,6 +199,14 @@ def _load_public_key(name: str, value: object) -> rsa.RSAPublicKey:
     if not isinstance(key, rsa.RSAPublicKey):
         raise ConfigError(f"{name} must be an RSA key")
     return key
+
+
+def _serial_number(serial: str) -> int | None:
+    """A certificate serial as WeChat Pay writes it (hexadecimal), as a number; None if it is not one."""
+    try:
+        return int(serial, 16) if len(serial) <= 64 else None
+    except ValueError:
+        return None
 
 
 # -- connections ---------------------------------------------------------------------------------
@@ -215,12 +250,13 @@ class WeChatPayGateway:
 
     def __init__(self, *, mchid: str, appid: str, private_key: rsa.RSAPrivateKey, cert_serial: str,
                  apiv3_key: str, public_key: rsa.RSAPublicKey, public_key_id: str, api_base: str,
-                 notify_url: str, timeout: float) -> None:
+                 notify_url: str, timeout: float, platform_certificate: PlatformCertificate | None = None) -> None:
         if len(apiv3_key.encode()) != 32:
             raise ConfigError("WECHATPAY_APIV3_KEY must be 32 characters (as set in the merchant platform)")
         self.mchid, self.appid, self.notify_url = mchid, appid, notify_url
         self.public_key_id = public_key_id
         self._public_key = public_key
+        self._platform_certificate = platform_certificate
         self._apiv3_key = apiv3_key.encode()
         self._client = WeChatPay(
             wechatpay_type=WeChatPayType.MINIPROG, mchid=mchid, private_key=_private_pem(private_key),
@@ -251,7 +287,9 @@ class WeChatPayGateway:
             cert_serial=config["WECHATPAY_CERT_SERIAL"], apiv3_key=config["WECHATPAY_APIV3_KEY"],
             public_key=_load_public_key("WECHATPAY_PUBLIC_KEY", config["WECHATPAY_PUBLIC_KEY"]),
             public_key_id=config["WECHATPAY_PUBLIC_KEY_ID"], api_base=config["WECHATPAY_API_BASE"],
-            notify_url=config["WECHATPAY_NOTIFY_URL"], timeout=config["WECHAT_TIMEOUT_SECONDS"])
+            notify_url=config["WECHATPAY_NOTIFY_URL"], timeout=config["WECHAT_TIMEOUT_SECONDS"],
+            platform_certificate=_load_platform_certificate("WECHATPAY_PLATFORM_CERT",
+                                                            config.get("WECHATPAY_PLATFORM_CERT")))
 
     # -- payments ----------------------------------------------------------
 
@@ -429,18 +467,33 @@ class WeChatPayGateway:
             raise _forged("it lacks the Wechatpay-Serial, -Timestamp, -Nonce or -Signature header")
         if headers.get("wechatpay-signature-type", SIGNATURE_TYPE) != SIGNATURE_TYPE:
             raise _forged("its signature type is not " + SIGNATURE_TYPE)
-        if serial != self.public_key_id:
-            raise _forged(f"it is signed by key {serial!r}, not our WeChat Pay public key")
+        key = self._notify_key(serial)
         if not timestamp.isdigit() or len(timestamp) > 12:
             raise _forged("its Wechatpay-Timestamp is not a Unix time")
         if abs(time.time() - int(timestamp)) > NOTIFY_MAX_SKEW.total_seconds():
             raise _forged("its Wechatpay-Timestamp is more than 5 minutes from now (a replay?)")
         message = f"{timestamp}\n{nonce}\n".encode() + body + b"\n"
         try:
-            self._public_key.verify(base64.b64decode(signature, validate=True), message,
+            key.verify(base64.b64decode(signature, validate=True), message,
                                     padding.PKCS1v15(), hashes.SHA256())
         except (InvalidSignature, ValueError, binascii.Error):
             raise _forged("its signature does not match the body") from None
+
+    def _notify_key(self, serial: str) -> rsa.RSAPublicKey:
+        """The key a notify's Wechatpay-Serial names: the public key by its id, else the platform certificate.
+
+        While WeChat Pay moves a merchant from platform certificates to the public key (about a week),
+        each notify is signed by either, at random.
+        """
+        if serial == self.public_key_id:
+            return self._public_key
+        certificate = self._platform_certificate
+        if (serial.startswith(PUBLIC_KEY_ID_PREFIX) or certificate is None
+                or _serial_number(serial) != certificate.serial):
+            raise _forged(f"it is signed by key {serial!r}, not our WeChat Pay public key or platform certificate")
+        if not certificate.not_before <= datetime.now(UTC) <= certificate.not_after:
+            raise _forged(f"it is signed by platform certificate {serial!r}, which is not valid now")
+        return certificate.public_key
 
     # -- calling -----------------------------------------------------------
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
 
 from shop.errors import AppError
 from shop.wechat.errors import WeChatPayError
@@ -214,3 +218,50 @@ def test_parse_notify_reads_headers_in_any_case(pay, genuine):
     headers, body = genuine
     lowered = {k.lower(): v for k, v in headers.items()}
     assert pay.parse_notify(lowered, body)["event_type"] == "TRANSACTION.SUCCESS"
+
+
+# -- the switch from platform certificates to the public key ---------------------------------------
+
+def platform_certificate(key, *, days: int = 365, serial: int = 0x5157F09EFDC096DE15EBE81A47057A7232F1B8E1) -> str:
+    """A platform certificate as WeChat Pay issued them (self-signed here), PEM."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com Root CA")])
+    now = datetime.now(UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(serial).not_valid_before(now - timedelta(days=1))
+                   .not_valid_after(now + timedelta(days=days)).sign(key, hashes.SHA256()))
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+CERT_SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+
+
+def test_during_the_switch_a_notify_signed_by_the_platform_certificate_is_accepted(make_gateway, genuine):
+    _, body = genuine
+    switching = make_gateway(WECHATPAY_PLATFORM_CERT=platform_certificate(other_key()))
+    by_certificate = signed_headers(body, key=other_key(), serial=CERT_SERIAL)
+    assert switching.parse_notify(by_certificate, body)["event_type"] == "TRANSACTION.SUCCESS"
+    assert switching.parse_notify(signed_headers(body), body)["event_type"] == "TRANSACTION.SUCCESS"
+
+
+def test_the_serial_chooses_the_key_so_neither_key_passes_for_the_other(make_gateway, genuine):
+    _, body = genuine
+    switching = make_gateway(WECHATPAY_PLATFORM_CERT=platform_certificate(other_key()))
+    for headers in (signed_headers(body, key=other_key()),  # the certificate's key, naming the public key
+                    signed_headers(body, serial=CERT_SERIAL),  # the public key, naming the certificate
+                    signed_headers(body, key=other_key(), serial="PUB_KEY_ID_0000000000000000000000000000OTHER"),
+                    signed_headers(body, key=other_key(), serial="0123456789ABCDEF")):
+        error = refusal(switching, headers, body)
+        assert (error.code, error.status) == (WeChatPayError.SIGNATURE_INVALID, 401)
+
+
+def test_without_a_platform_certificate_configured_certificate_signed_notifies_are_refused(pay, genuine):
+    _, body = genuine
+    error = refusal(pay, signed_headers(body, key=other_key(), serial=CERT_SERIAL), body)
+    assert (error.code, error.status) == (WeChatPayError.SIGNATURE_INVALID, 401)
+
+
+def test_a_platform_certificate_past_its_end_signs_nothing(make_gateway, genuine):
+    _, body = genuine
+    expired = make_gateway(WECHATPAY_PLATFORM_CERT=platform_certificate(other_key(), days=-1))
+    error = refusal(expired, signed_headers(body, key=other_key(), serial=CERT_SERIAL), body)
+    assert "not valid now" in error.message
