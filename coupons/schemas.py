@@ -15,6 +15,7 @@ from coupons.service import (
     batch_errors,
 )
 from coupons.targeted import MAX_MEMBER_IDS, SHOWN_SKIPS, JobStatus
+from shop.fields import BoundedList
 from shop.pagination import PageArgs
 
 NO_CONTROL_CHARS = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
@@ -30,7 +31,7 @@ CHANNELS = ("public: the claim center (`GET /coupon-batches`; the only channel s
 
 
 def _scope_ids(what: str) -> ma.fields.List:
-    return ma.fields.List(ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID)), allow_none=True,
+    return BoundedList(ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID)), allow_none=True,
                           load_default=None, validate=validate.Length(min=1, max=MAX_SCOPE_IDS), metadata={
                               "description": f"Only these {what} (each must exist; at most {MAX_SCOPE_IDS}); "
                                              "null or left out: all."})
@@ -218,7 +219,7 @@ class RedemptionListArgs(PageArgs):
 
 
 class IssueArgs(ma.Schema):
-    member_ids = ma.fields.List(
+    member_ids = BoundedList(
         ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1)), required=True,
         validate=validate.Length(min=1, max=MAX_MEMBER_IDS),
         metadata={"description": f"Members to issue to (1-{MAX_MEMBER_IDS:,} ids; a body is at most 1 MiB)."})

@@ -6,6 +6,7 @@ from marshmallow import validate
 from referral.binding import Outcome
 from referral.models import BindMode, RewardBasis, RewardKind, SharerPolicy
 from shop.database import MAX_ID
+from shop.fields import BoundedList
 
 NO_CONTROL_CHARS = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
 LABEL = validate.Regexp(r"^[0-9A-Za-z._~-]+$", error="Letters, digits and . _ ~ - only.")
@@ -73,11 +74,13 @@ class SettingsArgs(ma.Schema):
         "description": "points (the loyalty ledger) or commission (fen, withdrawable)."})
     reward_basis = ma.fields.String(validate=_one_of(RewardBasis), metadata={
         "description": "percent (percent_bp of what the line cost) or fixed_per_sku (fixed_per_sku per unit)."})
-    percent_bp = ma.fields.List(ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=10_000)),
+    percent_bp = BoundedList(ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=10_000)),
+                             validate=validate.Length(max=16),  # the levels rule words what is allowed
                                 metadata={"description": "Basis points per level: [level 1, level 2]."})
     fixed_per_sku = ma.fields.Dict(
         keys=ma.fields.String(validate=validate.Regexp(r"^[1-9][0-9]{0,17}$", error="A SKU id.")),
-        values=ma.fields.List(ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_AMOUNT))),
+        values=BoundedList(ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=MAX_AMOUNT)),
+                           validate=validate.Length(max=16)),
         metadata={"description": "Per SKU id: [level 1, level 2] points or fen per unit."})
     refund_window_days = ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=365), metadata={
         "description": "Days a reward stays frozen after payment (refunds reverse it meanwhile)."})

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from shop.extensions import db
 
 log = logging.getLogger(__name__)
+MAX_ERRORS_SHOWN = 20  # a list of 450,000 bad elements once answered 20 MB of errors
 
 
 class ErrorCode(StrEnum):
@@ -63,7 +64,10 @@ class ErrorSchema(ma.Schema):
 
     code = ma.fields.String(required=True, metadata={"description": "Stable machine code"})
     message = ma.fields.String(required=True, metadata={"description": "Human-readable message"})
-    errors = ma.fields.Dict(metadata={"description": "Per-field messages, for invalid input"})
+    errors = ma.fields.Dict(metadata={"description": "Per-field messages, for invalid input (the first 20 "
+                                                     "fields; list elements by index)"})
+    errors_total = ma.fields.Integer(metadata={"description": "How many fields had errors, when more than "
+                                                             "`errors` shows"})
 
 
 class AppError(Exception):
@@ -83,11 +87,31 @@ class AppError(Exception):
 
 
 def error_body(code: ErrorCode | str, message: str, errors: dict | None = None) -> dict[str, Any]:
-    """The JSON body of an error response."""
+    """The JSON body of an error response; at most ``MAX_ERRORS_SHOWN`` field errors, and how many there were."""
     body: dict[str, Any] = {"code": str(code), "message": message}
     if errors:
-        body["errors"] = errors
+        shown, total = _first_errors(errors, MAX_ERRORS_SHOWN)
+        body["errors"] = shown
+        if total > MAX_ERRORS_SHOWN:
+            body["errors_total"] = total
     return body
+
+
+def _first_errors(errors: dict, limit: int) -> tuple[dict, int]:
+    """The first ``limit`` fields' messages (nested as given) and the number of fields with messages."""
+    shown: dict = {}
+    total = 0
+    for key, value in errors.items():
+        if isinstance(value, dict):
+            inner, count = _first_errors(value, max(limit - total, 0))
+            if inner:
+                shown[key] = inner
+            total += count
+        else:
+            if total < limit:
+                shown[key] = value
+            total += 1
+    return shown, total
 
 
 def _validation_errors(messages: dict) -> dict:

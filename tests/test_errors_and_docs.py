@@ -109,4 +109,4 @@ def test_behind_a_trusted_proxy_rate_limits_count_the_real_client(make_app):
 def test_the_spec_documents_errors_in_the_shape_we_answer_them(client):
     error = client.get("/openapi.json").get_json()["components"]["schemas"]["Error"]
     assert error["properties"]["code"]["type"] == "string"
-    assert set(error["properties"]) == {"code", "message", "errors"}
+    assert set(error["properties"]) == {"code", "message", "errors", "errors_total"}

@@ -5,6 +5,7 @@ from marshmallow import validate
 
 from shop.catalog.models import ADJUSTMENT_REASONS, ProductStatus
 from shop.database import MAX_ID  # noqa: F401  (re-exported: the catalog's modules import it from here)
+from shop.fields import BoundedList
 
 MAX_PRICE = 10_000_000  # fen: 100,000 yuan
 MAX_STOCK = 10_000_000
@@ -139,7 +140,7 @@ def _check_original_price(data: dict) -> None:
 
 
 def image_urls(**kwargs) -> ma.fields.List:
-    return ma.fields.List(ma.fields.Url(schemes={"https"}, validate=validate.Length(max=512)),
+    return BoundedList(ma.fields.Url(schemes={"https"}, validate=validate.Length(max=512)),
                           validate=validate.Length(max=9),
                           metadata={"description": "Up to 9 https URLs; the first is the cover."}, **kwargs)
 
@@ -157,7 +158,7 @@ class ProductCreateArgs(StrippedSchema):
                               validate=validate.OneOf([s.value for s in ProductStatus]),
                               metadata={"description": "Default off_sale: a product goes live when you say so."})
     sort_order = strict_int(-1_000_000, 1_000_000, load_default=0, metadata={"description": "Ascending."})
-    skus = ma.fields.List(ma.fields.Nested(SkuCreateArgs), required=True, validate=validate.Length(min=1, max=100))
+    skus = BoundedList(ma.fields.Nested(SkuCreateArgs), required=True, validate=validate.Length(min=1, max=100))
 
 
 class ProductPatchArgs(StrippedSchema):
@@ -170,7 +171,7 @@ class ProductPatchArgs(StrippedSchema):
     image_urls = image_urls()
     category_id = strict_int(1, MAX_ID)
     sort_order = strict_int(-1_000_000, 1_000_000)
-    skus = ma.fields.List(ma.fields.Nested(SkuWriteArgs), validate=validate.Length(min=1, max=100), metadata={
+    skus = BoundedList(ma.fields.Nested(SkuWriteArgs), validate=validate.Length(min=1, max=100), metadata={
         "description": "SKUs to change (with id) or add (without); SKUs not listed stay as they are."})
 
 
@@ -281,7 +282,7 @@ class StoreAvailabilityItem(ma.Schema):
 
 
 class StoreAvailabilityArgs(ma.Schema):
-    stores = ma.fields.List(ma.fields.Nested(StoreAvailabilityItem), required=True,
+    stores = BoundedList(ma.fields.Nested(StoreAvailabilityItem), required=True,
                             validate=validate.Length(min=1, max=500))
 
     @ma.validates_schema

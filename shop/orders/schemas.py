@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shop.catalog.schemas import NO_CONTROL_CHARS, NO_CONTROL_CHARS_MULTILINE
+from shop.fields import BoundedList
 from shop.orders.models import Fulfilment, OrderStatus
 
 MAX_QUANTITY = 99
@@ -27,7 +28,7 @@ class ItemArgs(ma.Schema):
 
 
 class CheckoutArgs(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ItemArgs), required=True,
+    items = BoundedList(ma.fields.Nested(ItemArgs), required=True,
                            validate=validate.Length(min=1, max=MAX_LINES))
     fulfilment = ma.fields.String(required=True, validate=validate.OneOf([f.value for f in Fulfilment]))
     store_id = ma.fields.Integer(strict=True, load_default=None, validate=ID,
@@ -133,7 +134,7 @@ class RefundLineArgs(ma.Schema):
 
 class RefundArgs(ma.Schema):
     reason = ma.fields.String(required=True, validate=[validate.Length(min=1, max=80), NO_CONTROL_CHARS])
-    lines = ma.fields.List(ma.fields.Nested(RefundLineArgs), load_default=None,
+    lines = BoundedList(ma.fields.Nested(RefundLineArgs), load_default=None,
                            validate=validate.Length(min=1, max=MAX_LINES),
                            metadata={"description": "Refund these lines only; omitted: all that is left."})
 

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import marshmallow as ma
 from marshmallow import ValidationError, validate
 
+from shop.fields import BoundedList
 from shop.query_args import QuickQueryArgs
-from shop.stores.coordinates import out_of_china, wgs84_to_gcj02
+from shop.stores.coordinates import wgs84_to_gcj02
 from shop.stores.hours import HoursError, normalize_day_hours, normalize_weekly_hours
 from shop.stores.models import DEFAULT_TIMEZONE
 
@@ -41,8 +42,8 @@ def Longitude(**kwargs) -> ma.fields.Float:  # noqa: N802
 
 
 def to_gcj02(data: dict) -> dict:
-    """Convert ``lat``/``lng`` given in WGS-84 (``coord=wgs84``) to GCJ-02; no offset outside China."""
-    if data.pop("coord", "gcj02") == "wgs84" and "lat" in data and not out_of_china(data["lat"], data["lng"]):
+    """Convert ``lat``/``lng`` given in WGS-84 (``coord=wgs84``) to GCJ-02; no offset outside mainland China."""
+    if data.pop("coord", "gcj02") == "wgs84" and "lat" in data:
         data["lat"], data["lng"] = wgs84_to_gcj02(data["lat"], data["lng"])
     return data
 
@@ -117,7 +118,8 @@ class StoreInputSchema(ma.Schema):
     coord = ma.fields.String(load_default="gcj02", validate=COORD)
     phone = ma.fields.String(allow_none=True, validate=validate.Length(max=32))
     timezone = ma.fields.String(load_default=DEFAULT_TIMEZONE, validate=_timezone)
-    services = ma.fields.List(ma.fields.String(validate=validate.OneOf(SERVICES)), load_default=list)
+    services = BoundedList(ma.fields.String(validate=validate.OneOf(SERVICES)), load_default=list,
+                           validate=validate.Length(max=len(SERVICES)))
     status = ma.fields.String(load_default="open", validate=validate.OneOf(STATUSES))
     weekly_hours = ma.fields.Dict(load_default=dict, metadata={
         "description": 'Local times per weekday: {"mon": [["09:00", "21:00"]], "sat": [["22:00", "02:00"]]}; '
@@ -146,7 +148,9 @@ class StorePatchSchema(StoreInputSchema):
 
 
 class HoursExceptionArgs(ma.Schema):
-    hours = ma.fields.List(ma.fields.List(ma.fields.String()), required=True,
+    # Loose bounds against floods: normalize_day_hours words the real rules (ranges a day, two times each).
+    hours = BoundedList(BoundedList(ma.fields.String(), validate=validate.Length(max=16)), required=True,
+                        validate=validate.Length(max=64),
                            metadata={"description": 'Ranges that day, e.g. [["10:00", "16:00"]]; [] = closed.'})
     note = ma.fields.String(load_default=None, validate=validate.Length(max=128))
 
