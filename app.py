@@ -64,6 +64,7 @@ from shop.points.cli import expire_sweep, points_cli
 from shop.points.handlers import wire_points
 from shop.points.provider import PointsDiscountProvider
 from shop.pricing import register_discount_provider
+from shop.query_args import refuse_unknown_query_args
 from shop.stores.api import blp as stores_blp
 from shop.stores.cli import staff_cli, stores_cli
 from shop.wechat.gateway import init_wechat
@@ -134,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     refuse_unreadable_bodies(Blueprint.ARGUMENTS_PARSER)
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
+    refuse_unknown_query_args(app, {blueprint.name for blueprint in API_BLUEPRINTS})
     app.register_blueprint(official_account_blp)
     app.register_blueprint(wechat_pay_notify_blp)
     app.register_blueprint(health_blp)

@@ -106,17 +106,25 @@ def roles_required(*roles: Role) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any):
-            principal = _principal_from_token()
-            if principal.role not in allowed:
-                raise AppError(CommonError.FORBIDDEN, f"This needs one of the roles: {names}.")
-            g.principal = principal
+            authorize(allowed, names)
             return view(*args, **kwargs)
 
         documented = Blueprint.doc(security=[{"bearerAuth": []}])(wrapper)
         documented._apidoc["manual_doc"]["x-roles"] = sorted(r.value for r in allowed)
+        documented.roles_required = allowed
         return documented
 
     return decorator
+
+
+def authorize(allowed: frozenset[Role], names: str | None = None) -> Principal:
+    """The request's principal if its role is one of ``allowed`` (401 without a valid token, else 403)."""
+    principal = _principal_from_token()
+    if principal.role not in allowed:
+        names = names or ", ".join(sorted(r.value for r in allowed))
+        raise AppError(CommonError.FORBIDDEN, f"This needs one of the roles: {names}.")
+    g.principal = principal
+    return principal
 
 
 def current_principal() -> Principal:

@@ -20,6 +20,9 @@ from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCH
 from webargs.core import _UNKNOWN_DEFAULT_PARAM
 from webargs.flaskparser import FlaskParser
 
+from shop.auth import authorize
+from shop.errors import AppError, CommonError
+
 # What marshmallow's float() and int() read the same way, in the forms a client sends.
 _DECIMAL = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
 _INTEGER = re.compile(r"-?[0-9]{1,15}")
@@ -122,3 +125,59 @@ class QuickQueryParser(FlaskParser):
             if data is not None:
                 return data
         return super().parse(argmap, req, location=location, unknown=unknown, validate=validate, **kwargs)
+
+
+def refuse_unknown_query_args(app: flask.Flask, blueprint_names: set[str]) -> None:
+    """Every view of these (flask-smorest) blueprints refuses query arguments it does not declare.
+
+    ``radius=`` sent for ``radius_m=`` once searched 5 km silently; now it is a 422 naming
+    ``radius``. A view without a query schema takes no query arguments at all. A value with a NUL
+    character is refused too. A view for some roles answers 401/403 first, as it would for known
+    arguments.
+    """
+    declared = {(endpoint, method): found for endpoint, view in app.view_functions.items()
+                if endpoint.partition(".")[0] in blueprint_names
+                for method, found in _declared_by_method(view).items()}
+
+    @app.before_request
+    def check_query_args() -> None:
+        request = flask.request
+        if not request.args:
+            return
+        found = declared.get((request.endpoint, request.method))
+        if found is None:
+            return
+        names, roles = found
+        unknown = sorted(set(request.args.keys()) - names)
+        # No text of ours holds NUL (PostgreSQL cannot store or compare it: a search for one was a 500).
+        with_nul = sorted({name for name, value in request.args.items(multi=True) if "\x00" in value})
+        if unknown or with_nul:
+            if roles:
+                authorize(roles)
+            errors = {name: ["Unknown parameter."] for name in unknown}
+            errors.update({name: ["Contains a NUL character."] for name in with_nul})
+            raise AppError(CommonError.VALIDATION_ERROR, "Unknown or unreadable query parameters: "
+                                                         f"{', '.join(sorted(errors))}.", errors=errors)
+
+
+def _declared_by_method(view: Callable) -> dict[str, tuple[frozenset[str], frozenset | None]]:
+    """Per HTTP method of a view: the query argument names it declares (``@blp.arguments(location='query')``)
+    and the roles it requires."""
+    view_class = getattr(view, "view_class", None)
+    if view_class is None:
+        methods = {method: view for method in ("GET", "POST", "PUT", "PATCH", "DELETE")}
+    else:
+        methods = {method: getattr(view_class, method.lower()) for method in view_class.methods}
+    return {method: (frozenset(name for parameter in _parameters(function) if parameter.get("in") == "query"
+                               for name in _argument_names(parameter["schema"])),
+                     getattr(function, "roles_required", None))
+            for method, function in methods.items()}
+
+
+def _parameters(function: Callable) -> list[dict]:
+    return getattr(function, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+
+
+def _argument_names(schema: ma.Schema | type[ma.Schema]) -> list[str]:
+    instance = schema() if isinstance(schema, type) else schema
+    return [field.data_key or name for name, field in instance.fields.items() if not field.dump_only]

@@ -16,7 +16,7 @@ from shop.members.service import login_with_wechat
 from shop.wechat.gateway import wechat
 from tests.conftest import bearer
 from tests.coupons.conftest import issued_per_member, new_key
-from tests.test_official_account import event_xml, oa_openid, post_plain
+from tests.test_official_account import event_xml, oa_openid, post_encrypted
 
 
 def coupons_of(app, member_id):
@@ -92,17 +92,17 @@ def test_a_follower_gets_the_follow_coupon_once_even_after_following_again(app, 
     batch_id = active_batch(channel="follower", per_member_limit=5)
     alice = login("alice:1")
     member_id, openid = alice["member"]["id"], oa_openid(stub, "alice")
-    assert post_plain(client, event_xml(openid, "subscribe")).status_code == 200
+    assert post_encrypted(client, event_xml(openid, "subscribe")).status_code == 200
     assert coupons_of(app, member_id) == [(batch_id, "follower", f"follow:{batch_id}")]
-    post_plain(client, event_xml(openid, "unsubscribe"))
-    post_plain(client, event_xml(openid, "subscribe"))
+    post_encrypted(client, event_xml(openid, "unsubscribe"))
+    post_encrypted(client, event_xml(openid, "subscribe"))
     assert coupons_of(app, member_id) == [(batch_id, "follower", f"follow:{batch_id}")]
     assert wallet(client, alice["token"])["total"] == 1
 
 
 def test_a_follower_who_logs_in_later_gets_the_coupon_then(app, client, login, stub, active_batch):
     batch_id = active_batch(channel="follower")
-    post_plain(client, event_xml(oa_openid(stub, "bob"), "subscribe"))  # not a member yet
+    post_encrypted(client, event_xml(oa_openid(stub, "bob"), "subscribe"))  # not a member yet
     bob = login("bob:1")  # linked by unionid: the follow is announced now
     assert coupons_of(app, bob["member"]["id"]) == [(batch_id, "follower", f"follow:{batch_id}")]
 
