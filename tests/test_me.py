@@ -170,3 +170,10 @@ def test_the_member_list_pages_filters_and_caps_the_page_size(app, client, login
     assert too_big.status_code == 422 and "page_size" in too_big.get_json()["errors"]
     with app.app_context():
         assert db.session.scalar(select(Member.phone).where(Member.phone.is_not(None))) == "13800138000"
+
+
+def test_a_wechat_answer_without_the_phone_is_a_502_and_the_profile_stays(client, login):
+    token = login("alice:1")["token"]
+    response = client.post("/api/v1/me/phone", json={"code": "hollow-phone:1"}, headers=bearer(token))
+    assert (response.status_code, response.get_json()["code"]) == (502, "wechat_bad_answer")
+    assert client.get("/api/v1/me", headers=bearer(token)).get_json()["phone"] is None

@@ -115,3 +115,10 @@ def test_a_body_that_is_not_json_is_a_400(client):
     response = client.post("/api/v1/auth/wechat-login", data="{not json", content_type="application/json")
     assert response.status_code == 400
     assert response.get_json()["code"] == "bad_request"
+
+
+def test_a_wechat_answer_without_an_openid_is_a_502_and_registers_nobody(app, client):
+    response = client.post("/api/v1/auth/wechat-login", json={"code": "hollow:1"})
+    assert (response.status_code, response.get_json()["code"]) == (502, "wechat_bad_answer")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Member)) == 0

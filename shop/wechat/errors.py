@@ -9,6 +9,7 @@ class WeChatError(ErrorCode):
     USER_HIGH_RISK = ("wechat_user_high_risk", 403)
     UNAVAILABLE = ("wechat_unavailable", 503)
     FAILED = ("wechat_error", 502)
+    BAD_ANSWER = ("wechat_bad_answer", 502)  # errcode 0, but without what the call exists for
     SIGNATURE_INVALID = ("wechat_signature_invalid", 403)
     MESSAGE_MALFORMED = ("wechat_message_malformed", 400)
     REPLAYED = ("wechat_call_replayed", 409)  # a signed callback delivered again within its window

@@ -54,6 +54,15 @@ def _translate(exc: WeChatClientException, action: str) -> AppError:
     return AppError(WeChatError.FAILED, f"WeChat refused the request (errcode {code}).")
 
 
+def _answered(data: Any, field: str, action: str) -> Any:
+    """``data[field]`` of a successful WeChat answer; 502 ``wechat_bad_answer`` when WeChat left it out."""
+    value = data.get(field) if isinstance(data, dict) else None
+    if not value:
+        log.warning("WeChat answered %s without %s", action, field)
+        raise AppError(WeChatError.BAD_ANSWER, f"WeChat's answer lacked {field}; try again shortly.")
+    return value
+
+
 @dataclass(frozen=True)
 class SessionInfo:
     openid: str
@@ -76,15 +85,16 @@ class MiniProgramGateway:
     def code_to_session(self, code: str) -> SessionInfo:
         with wechat_errors("login"):
             data = self.client.wxa.code_to_session(code)
-        return SessionInfo(data["openid"], data.get("session_key", ""), data.get("unionid") or None)
+        openid = _answered(data, "openid", "login")
+        return SessionInfo(openid, data.get("session_key", ""), data.get("unionid") or None)
 
     def phone_number(self, code: str) -> PhoneInfo:
         # Not in wechatpy 1.8.18: the generic post on the documented endpoint.
         with wechat_errors("phone"):
             data = self.client.post("wxa/business/getuserphonenumber", data={"code": code},
                                     api_base_url=self.client.api_base)
-        info = data["phone_info"]
-        return PhoneInfo(info["purePhoneNumber"], str(info.get("countryCode", "86")))
+        info = _answered(data, "phone_info", "phone")
+        return PhoneInfo(str(_answered(info, "purePhoneNumber", "phone")), str(info.get("countryCode", "86")))
 
     def wxa_code(self, scene: str, page: str | None = None) -> bytes:
         """A mini-program code (PNG) that opens ``page`` with ``scene``."""
