@@ -21,9 +21,54 @@ _EE = 0.00669342162296594323
 EARTH_RADIUS_M = 6372797.560856
 
 
-def out_of_china(lat: float, lng: float) -> bool:
-    """Outside the rough box where GCJ-02 applies (the box every implementation of the algorithm uses)."""
-    return not (72.004 <= lng <= 137.8347 and 0.8293 <= lat <= 55.8271)
+# Where GCJ-02 applies: mainland China only. Hong Kong, Macau, Taiwan and the neighbouring countries
+# publish WGS-84 maps. The mainland is approximated by rectangles (as in the widely used
+# JZLocationConverter), minus rectangles for Taiwan, Kinmen, Matsu and the neighbours the rectangles
+# overlap, minus polygons for Hong Kong and Macau that follow their land borders to within a few
+# hundred metres (the Shenzhen River, the Gongbei border gate). (west, south, east, north), degrees.
+MAINLAND_BOXES = (
+    (79.4462, 42.8899, 96.3300, 49.2204), (109.6872, 39.3742, 135.0002, 54.1415),
+    (73.1246, 29.5297, 124.143255, 42.8899), (82.9684, 26.7186, 97.0352, 29.5297),
+    (97.0253, 20.414096, 124.367395, 29.5297), (107.975793, 17.871542, 111.744104, 20.414096),
+)
+NOT_MAINLAND_BOXES = (
+    (119.921265, 21.785006, 122.497559, 25.398623),  # Taiwan
+    (118.22, 24.38, 118.48, 24.51),  # Kinmen
+    (119.90, 25.93, 120.02, 26.40),  # Matsu
+    (101.8652, 20.0988, 106.6650, 22.2840), (106.4525, 20.4878, 108.0510, 21.5422),  # Vietnam, Laos
+    (109.0323, 50.3257, 119.1270, 55.8175), (127.4568, 49.5574, 137.0227, 55.8175),  # Russia, Mongolia
+    (131.2662, 42.5692, 137.0227, 44.8922),  # Russia
+)
+# (lng, lat) rings.
+HONG_KONG = ((113.82, 22.14), (113.82, 22.42), (113.89, 22.47), (113.93, 22.505), (114.03, 22.51),
+             (114.06, 22.522), (114.09, 22.534), (114.12, 22.53), (114.15, 22.54), (114.18, 22.556),
+             (114.22, 22.553), (114.28, 22.56), (114.50, 22.56), (114.50, 22.14))
+MACAU = ((113.528, 22.185), (113.528, 22.214), (113.546, 22.217), (113.560, 22.213), (113.600, 22.165),
+         (113.600, 22.105), (113.547, 22.105), (113.547, 22.185))
+
+
+def in_mainland_china(lat: float, lng: float) -> bool:
+    """Whether a point lies where maps are published in GCJ-02 (mainland China)."""
+    return (any(_in_box(box, lat, lng) for box in MAINLAND_BOXES)
+            and not any(_in_box(box, lat, lng) for box in NOT_MAINLAND_BOXES)
+            and not _in_ring(HONG_KONG, lat, lng) and not _in_ring(MACAU, lat, lng))
+
+
+def _in_box(box: tuple[float, float, float, float], lat: float, lng: float) -> bool:
+    west, south, east, north = box
+    return west <= lng <= east and south <= lat <= north
+
+
+def _in_ring(ring: tuple[tuple[float, float], ...], lat: float, lng: float) -> bool:
+    """Ray casting: whether (lng, lat) is inside the polygon."""
+    inside = False
+    previous = ring[-1]
+    for point in ring:
+        (x1, y1), (x2, y2) = previous, point
+        if (y1 > lat) != (y2 > lat) and lng < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+        previous = point
+    return inside
 
 
 def _offset_lat(x: float, y: float) -> float:
@@ -45,8 +90,8 @@ def _offset_lng(x: float, y: float) -> float:
 
 
 def wgs84_to_gcj02(lat: float, lng: float) -> tuple[float, float]:
-    """(lat, lng) in GCJ-02 of a WGS-84 point; unchanged outside China."""
-    if out_of_china(lat, lng):
+    """(lat, lng) in GCJ-02 of a WGS-84 point; unchanged outside mainland China."""
+    if not in_mainland_china(lat, lng):
         return lat, lng
     d_lat = _offset_lat(lng - 105.0, lat - 35.0)
     d_lng = _offset_lng(lng - 105.0, lat - 35.0)

@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shop.stores.coordinates import EARTH_RADIUS_M, haversine_m, out_of_china, wgs84_to_gcj02
+from shop.auth import Role
+from shop.stores.coordinates import EARTH_RADIUS_M, haversine_m, in_mainland_china, wgs84_to_gcj02
+from tests.stores.test_store_admin import NEW_STORE
 
 # (WGS-84 lat, lng) -> (GCJ-02 lat, lng) as published with the reference implementations:
 # googollee/eviltransform's test suites (Shanghai, Shenzhen, Beijing) and the result printed in
@@ -43,17 +45,50 @@ def test_the_offset_in_mainland_cities_is_a_few_hundred_metres(city):
 @pytest.mark.parametrize("point", [(51.5074, -0.1278), (40.7128, -74.0060), (-33.8688, 151.2093), (0.0, 0.0)],
                          ids=["london", "new-york", "sydney", "null-island"])
 def test_points_outside_china_are_unchanged(point):
-    assert out_of_china(*point)
+    assert not in_mainland_china(*point)
     assert wgs84_to_gcj02(*point) == point
 
 
-def test_the_box_is_the_rough_one_everyone_uses():
-    assert not out_of_china(39.9, 116.4)
-    assert out_of_china(35.6762, 139.6503)  # Tokyo is east of the box ...
-    assert not out_of_china(34.6937, 135.5023)  # ... but Osaka and Seoul are inside it: it is only rough
-    assert out_of_china(56.0, 116.4) and out_of_china(0.5, 116.4)
-    assert out_of_china(39.9, 72.0) and out_of_china(39.9, 137.9)
-    assert not out_of_china(55.8271, 137.8347) and not out_of_china(0.8293, 72.004)  # edges are inside
+@pytest.mark.parametrize(("place", "point", "mainland"), [
+    ("beijing", (39.9042, 116.4074), True),
+    ("shenzhen-futian", (22.5431, 114.0579), True),
+    ("shenzhen-luohu-station", (22.5320, 114.1172), True),
+    ("shenzhen-sha-tau-kok-town", (22.5550, 114.2300), True),
+    ("zhuhai-gongbei", (22.2230, 113.5500), True),
+    ("zhuhai-hengqin", (22.1300, 113.5200), True),
+    ("xiamen", (24.4798, 118.0894), True),
+    ("urumqi", (43.8256, 87.6168), True),
+    ("harbin", (45.8038, 126.5340), True),
+    ("haikou", (20.0440, 110.1999), True),
+    ("hong-kong-central", (22.2819, 114.1582), False),
+    ("hong-kong-sheung-shui", (22.5016, 114.1280), False),
+    ("hong-kong-lantau-airport", (22.3080, 113.9185), False),
+    ("macau-peninsula", (22.1987, 113.5439), False),
+    ("macau-cotai", (22.1460, 113.5650), False),
+    ("taipei", (25.0330, 121.5654), False),
+    ("kinmen", (24.4490, 118.3760), False),
+    ("hanoi", (21.0278, 105.8342), False),
+    ("ulaanbaatar", (47.8864, 106.9057), False),
+    ("vladivostok", (43.1155, 131.8855), False),
+    ("seoul", (37.5665, 126.9780), False),
+    ("osaka", (34.6937, 135.5023), False),
+])
+def test_gcj02_applies_in_the_mainland_only(place, point, mainland):
+    assert in_mainland_china(*point) is mainland
+    moved = haversine_m(*point, *wgs84_to_gcj02(*point))
+    assert (moved > 50) is mainland
+
+
+def test_a_store_placed_in_wgs84_shifts_in_shenzhen_but_not_across_the_river_in_hong_kong(client, staff_token):
+    marketing = staff_token(Role.MARKETING)
+    placed = {}
+    for code, (lat, lng) in (("SZ1", (22.5320, 114.1172)), ("HK1", (22.5016, 114.1280))):
+        body = {**NEW_STORE, "code": code, "lat": lat, "lng": lng, "coord": "wgs84"}
+        response = client.post("/api/v1/admin/stores", json=body, headers=marketing)
+        assert response.status_code == 201, response.get_json()
+        placed[code] = haversine_m(lat, lng, response.get_json()["lat"], response.get_json()["lng"])
+    assert placed["SZ1"] > 100
+    assert placed["HK1"] == 0
 
 
 def test_haversine_matches_known_distances_on_redis_sphere():
