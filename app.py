@@ -40,6 +40,7 @@ from shop.catalog.cli import catalog_cli
 from shop.config import (
     DEVELOPMENT,
     PRODUCTION,
+    STUB_URL_FILE,
     load_config,
     settings_table,
     test_doubles_acknowledged,
@@ -204,7 +205,9 @@ def main() -> None:
     for line in created:
         click.echo(f"Demo data (demo only): {line}")
     if config["RIPPLE_ENV"] == DEVELOPMENT and config["WECHAT_API_BASE"].startswith("http://127.0.0.1:"):
-        click.echo(f"WeChat stub: {_stub_for(config).start('127.0.0.1', config['WECHAT_STUB_PORT'])}")
+        stub_url = _stub_for(config).start("127.0.0.1", config["WECHAT_STUB_PORT"])
+        (Path(config["RIPPLE_INSTANCE_PATH"]) / STUB_URL_FILE).write_text(stub_url)  # for `flask` commands
+        click.echo(f"WeChat stub: {stub_url}")
     start_periodic_thread(app, every_seconds=60)
     click.echo(f"Ripple API: http://{host}:{port}/  (docs: http://{host}:{port}/docs)")
     app.run(host=host, port=port, use_reloader=False, threaded=True)

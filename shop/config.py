@@ -262,17 +262,27 @@ def _check_real_wechat(config: dict) -> None:
                           "front whose X-Forwarded-For to trust; 0 if clients connect to gunicorn directly")
 
 
+STUB_URL_FILE = "wechat-stub.url"  # where `python app.py` notes the stub it started, for `flask` commands
+
+
+def running_stub_url(config: Mapping[str, Any]) -> str:
+    """The WeChat stub of this instance: WECHAT_STUB_PORT when set, else the one `python app.py` started."""
+    noted = Path(config["RIPPLE_INSTANCE_PATH"]) / STUB_URL_FILE
+    if "WECHAT_STUB_PORT" in config.get("EMBEDDED_OPTIONAL", ()) and noted.is_file():
+        return noted.read_text().strip()
+    return f"http://127.0.0.1:{config['WECHAT_STUB_PORT']}/"
+
+
 def _derive(config: dict) -> dict:
     """Flask and extension keys that follow from our settings."""
     production = config["RIPPLE_ENV"] == PRODUCTION
+    stub = None if production else running_stub_url(config)
     if not config["WECHAT_API_BASE"]:
-        config["WECHAT_API_BASE"] = (REAL_WECHAT_API_BASE if production
-                                     else f"http://127.0.0.1:{config['WECHAT_STUB_PORT']}/")
+        config["WECHAT_API_BASE"] = REAL_WECHAT_API_BASE if production else stub
     if not config["WECHAT_API_BASE"].endswith("/"):
         config["WECHAT_API_BASE"] += "/"
     if not config["WECHATPAY_API_BASE"]:
-        config["WECHATPAY_API_BASE"] = (REAL_WECHATPAY_API_BASE if production
-                                        else f"http://127.0.0.1:{config['WECHAT_STUB_PORT']}")
+        config["WECHATPAY_API_BASE"] = REAL_WECHATPAY_API_BASE if production else stub
     config["WECHATPAY_API_BASE"] = config["WECHATPAY_API_BASE"].rstrip("/")  # wechatpayv3 appends /v3/...
     if not config["WECHATPAY_NOTIFY_URL"]:
         config["WECHATPAY_NOTIFY_URL"] = f"http://127.0.0.1:{os.environ.get('PORT', '5000')}/wechat/pay/notify"

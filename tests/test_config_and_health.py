@@ -167,3 +167,14 @@ def test_the_stubs_own_entry_point_refuses_beside_production_unless_acknowledged
                             timeout=60)
     assert result.returncode == 2
     assert "RIPPLE_TEST_DOUBLES=acknowledged" in result.stderr
+
+
+def test_flask_commands_find_the_stub_that_make_run_started(tmp_path):
+    (tmp_path / "wechat-stub.url").write_text("http://127.0.0.1:5077/\n")
+    config = load_config(environ={"RIPPLE_INSTANCE_PATH": str(tmp_path)})
+    assert config["WECHAT_API_BASE"] == "http://127.0.0.1:5077/"
+    assert config["WECHATPAY_API_BASE"] == "http://127.0.0.1:5077"
+    told = load_config(environ={"RIPPLE_INSTANCE_PATH": str(tmp_path), "WECHAT_STUB_PORT": "5099"})
+    assert told["WECHAT_API_BASE"] == "http://127.0.0.1:5099/"
+    assert load_config(environ={"RIPPLE_INSTANCE_PATH": str(tmp_path / "fresh")})["WECHAT_API_BASE"] == \
+        "http://127.0.0.1:5001/"
