@@ -13,7 +13,7 @@ from sqlalchemy import select
 from shop.catalog.models import Sku
 from shop.database import utcnow
 from shop.extensions import db
-from shop.jobs import PERIODIC, SKIPPED, enqueue, run_periodic
+from shop.jobs import PERIODIC, SKIPPED, enqueue, run_job, run_periodic
 from shop.orders.models import Order
 from shop.orders.refunds import send_refund
 from shop.outbox import service as outbox
@@ -151,3 +151,10 @@ def test_two_schedulers_at_once_cancel_an_expired_order_and_send_a_due_refund_on
 def test_the_sweep_of_an_empty_outbox_does_nothing(app):
     assert sweep(app, utcnow()) == {"done": 0, "retrying": 0, "failed": 0}
 
+
+
+def test_a_job_queued_by_the_release_before_the_outbox_moves_into_it_when_a_worker_runs_it(app, stub):
+    with app.app_context():
+        run_job("shop.orders.refunds:send_refund", ("R-BEFORE-1",))  # what old RQ jobs call
+    assert [(e["kind"], e["args"], e["status"]) for e in entries(app)] == [
+        ("shop.orders.refunds:send_refund", ["R-BEFORE-1"], "done")]
