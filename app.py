@@ -51,7 +51,7 @@ from shop.demo import seed_demo
 from shop.errors import ErrorSchema, register_error_handlers
 from shop.extensions import db, init_limiter, init_redis, jwt, migrate
 from shop.health import blp as health_blp
-from shop.jobs import PERIODIC, start_periodic_thread
+from shop.jobs import PERIODIC, start_periodic_thread, sweep_outbox
 from shop.jsonprovider import OrjsonProvider, refuse_unreadable_bodies
 from shop.members.api import blp as members_blp
 from shop.members.official_account import blp as official_account_blp
@@ -60,6 +60,8 @@ from shop.orders.api import notify_blp as wechat_pay_notify_blp
 from shop.orders.cli import jobs_cli, orders_cli
 from shop.orders.lifecycle import cancel_expired_orders
 from shop.orders.service import reconcile
+from shop.outbox.api import blp as outbox_blp
+from shop.outbox.cli import outbox_cli
 from shop.points.api import blp as points_blp
 from shop.points.cli import expire_sweep, points_cli
 from shop.points.handlers import wire_points
@@ -76,7 +78,7 @@ log = logging.getLogger("ripple")
 ROOT = Path(__file__).resolve().parent
 POOL_PING_AFTER_IDLE_S = 10.0  # a connection idle longer is checked before use
 API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp, coupons_blp,
-                  coupon_redemption_blp, referral_blp, referral_rewards_blp, referral_analytics_blp)
+                  coupon_redemption_blp, referral_blp, referral_rewards_blp, referral_analytics_blp, outbox_blp)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -97,8 +99,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)  # after Api: our JSON shape replaces flask-smorest's
     response_headers.init_app(app)
     _wire_shop_handlers()
-    for command in (staff_cli, stores_cli, catalog_cli, orders_cli, jobs_cli, points_cli, coupons_cli, referral_cli,
-                    config_table, wechat_stub):
+    for command in (staff_cli, stores_cli, catalog_cli, orders_cli, jobs_cli, outbox_cli, points_cli, coupons_cli,
+                    referral_cli, config_table, wechat_stub):
         app.cli.add_command(command)
     return app
 
@@ -147,7 +149,9 @@ def _register_blueprints(app: Flask) -> None:
 
 def _wire_shop_handlers() -> None:
     """Coupons, points and referral react to members and orders, coupons and points discount at checkout;
-    periodic work: timeouts, reconciliation, points expiry, releasing rewards, settling withdrawals."""
+    periodic work: timeouts, reconciliation, points expiry, releasing rewards, settling withdrawals, and the
+    outbox's sweep (work handed on after a commit that is due and was not run). Each periodic job runs on
+    one scheduler at a time (shop/jobs.py run_exclusive)."""
     wire_points()
     wire_sharing()
     wire_coupons()  # new_member, follower and friend_purchase batches
@@ -160,6 +164,7 @@ def _wire_shop_handlers() -> None:
     wire_rewards()
     PERIODIC["referral rewards released"] = release_sweep
     PERIODIC["referral withdrawals settled with WeChat Pay"] = sync_withdrawals
+    PERIODIC["work handed on after a commit (outbox)"] = sweep_outbox
 
 
 
@@ -208,7 +213,7 @@ def main() -> None:
         stub_url = _stub_for(config).start("127.0.0.1", config["WECHAT_STUB_PORT"])
         (Path(config["RIPPLE_INSTANCE_PATH"]) / STUB_URL_FILE).write_text(stub_url)  # for `flask` commands
         click.echo(f"WeChat stub: {stub_url}")
-    start_periodic_thread(app, every_seconds=60)
+    start_periodic_thread(app, every_seconds=30)  # the outbox's retries come due within its 60 s backoff cap
     click.echo(f"Ripple API: http://{host}:{port}/  (docs: http://{host}:{port}/docs)")
     app.run(host=host, port=port, use_reloader=False, threaded=True)
 

@@ -25,7 +25,7 @@ def release_rewards(now_text: str | None) -> None:
 
 @referral_cli.command("sync-withdrawals")
 def sync() -> None:
-    """Send approved transfers WeChat Pay has not accepted yet; settle paying ones from WeChat Pay's answer."""
+    """Settle paying transfers from WeChat Pay's answer; hand approved ones the outbox lacks to it."""
     summary = sync_withdrawals()
     db.session.commit()
     click.echo(f"checked {summary['checked']} withdrawals: {summary['paid']} paid, {summary['failed']} failed")

@@ -91,11 +91,14 @@ def list_withdrawals(args):
 def approve_withdrawal(args, withdrawal_id):
     """Approve a withdrawal and pay it through WeChat Pay's merchant transfer
 
-    The answer shows where the transfer stands: `paying` (the member confirms receipt in WeChat),
-    `paid`, or `failed` (with WeChat's reason; the amount is back on the member's balance). If WeChat
-    Pay cannot be reached it stays `approved` and the sweep sends it again under the same bill
-    number (approving again does too), so it is never paid twice. 409 `withdrawal_not_reviewable`
-    for one already decided; 404 `withdrawal_not_found`. Role: admin.
+    The transfer is written to the outbox with the approval and sent once it commits: the answer
+    shows where it stands then, `paying` (the member confirms receipt in WeChat), `paid`, `failed`
+    (with WeChat's reason; the amount is back on the member's balance), or `approved` while it waits
+    (in production an RQ worker sends it moments later; WeChat Pay busy or unreachable: it is sent
+    again with backoff, always under the same bill number, so it is never paid twice; failing for
+    too long, it shows in `GET /api/v1/admin/outbox?status=failed` to be sent again). Approving an
+    approved withdrawal answers it unchanged. 409 `withdrawal_not_reviewable` for one already
+    decided; 404 `withdrawal_not_found`. Role: admin.
     """
     withdrawal = withdrawals.approve(withdrawal_id, staff_id=current_principal().staff_id, note=args["note"])
     db.session.commit()

@@ -8,15 +8,18 @@ Decisions (the README and the OpenAPI descriptions say the same):
   WeChat Pay wants the payee's real name, which Ripple does not hold); one open request per member
   (requested, approved or paying; 409 ``withdrawal_already_open``). An ``Idempotency-Key`` makes a
   retried request answer the first one.
-- An admin approves or rejects. Approval sends the transfer (``POST /v3/fund-app/mch-transfer/
+- An admin approves or rejects. Approval writes the transfer to the outbox (shop/jobs.py) in the
+  same transaction, and it is sent after the commit (``POST /v3/fund-app/mch-transfer/
   transfer-bills``, user-confirmation mode) under the ``out_bill_no`` fixed at the request, so any
   retry names the same bill and WeChat Pay never pays twice. The answer decides: WAIT_USER_CONFIRM
   (and the other open states) -> ``paying``, with the ``package_info`` the mini-program passes to
   ``wx.requestMerchantTransfer``; SUCCESS -> ``paid``; FAIL/CANCELLED or a refusal -> ``failed``
-  with WeChat's reason, the amount back on the balance. WeChat Pay unreachable -> it stays
-  ``approved`` and the sweep sends it again.
-- The sweep (``flask referral sync-withdrawals``, and the periodic jobs) re-sends approved
-  transfers and asks WeChat Pay about paying ones until they end.
+  with WeChat's reason, the amount back on the balance. WeChat Pay busy or unreachable -> it stays
+  ``approved`` and the outbox sends it again with backoff (failing for too long, the outbox entry
+  is ``failed`` for an admin to send again).
+- The sweep (``flask referral sync-withdrawals``, and the periodic jobs) asks WeChat Pay about
+  paying transfers until they end, and hands approved ones without an outbox entry (approved
+  before the outbox existed) to the outbox.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from shop.database import storable_id, utcnow
 from shop.errors import AppError
 from shop.extensions import db
 from shop.idempotency import IdempotencyError
+from shop.jobs import enqueue
 from shop.members.models import Member
 from shop.pagination import paginate
 from shop.wechat.errors import WeChatPayError
@@ -113,8 +117,8 @@ def reject(withdrawal_id: int, *, staff_id: int | None, note: str, now: datetime
 
 def approve(withdrawal_id: int, *, staff_id: int | None, note: str | None = None,
             now: datetime | None = None) -> Withdrawal:
-    """Approve a requested withdrawal and send the transfer (an approved one whose transfer was not
-    sent yet is sent again); the withdrawal in the state WeChat Pay's answer leads to."""
+    """Approve a requested withdrawal; its transfer is sent once this transaction commits (an
+    approved one is already on its way: answered as it is)."""
     now = now or utcnow()
     withdrawal = _locked(withdrawal_id)
     if withdrawal.status == WithdrawalStatus.REQUESTED:
@@ -122,8 +126,21 @@ def approve(withdrawal_id: int, *, staff_id: int | None, note: str | None = None
         withdrawal.reviewed_by_staff_id, withdrawal.reviewed_at, withdrawal.review_note = staff_id, now, note
     elif withdrawal.status != WithdrawalStatus.APPROVED:
         raise AppError(ReferralError.WITHDRAWAL_NOT_REVIEWABLE, f"This withdrawal is {withdrawal.status}.")
-    send_transfer(withdrawal, now)
+    _hand_on(withdrawal)
     return withdrawal
+
+
+def _hand_on(withdrawal: Withdrawal) -> None:
+    """Write the transfer of an approved withdrawal to the outbox (once per bill)."""
+    enqueue(send_approved_transfer, withdrawal.id, key=withdrawal.out_bill_no)
+
+
+def send_approved_transfer(withdrawal_id: int) -> None:
+    """The outbox job: send an approved withdrawal's transfer and apply the answer (nothing once it
+    has moved on). WeChat Pay busy or unreachable is raised, so the outbox tries again."""
+    withdrawal = _locked(withdrawal_id)
+    if withdrawal.status == WithdrawalStatus.APPROVED:
+        send_transfer(withdrawal, utcnow())
 
 
 def send_transfer(withdrawal: Withdrawal, now: datetime) -> None:
@@ -135,8 +152,7 @@ def send_transfer(withdrawal: Withdrawal, now: datetime) -> None:
             scene_report=TRANSFER_SCENE_REPORT, perception=TRANSFER_PERCEPTION)
     except WeChatPayAPIError as exc:
         if exc.code == WeChatPayError.UNAVAILABLE:
-            log.warning("withdrawal %s: transfer not sent (%s); the sweep sends it again", withdrawal.id, exc.message)
-            return
+            raise
         _fail(withdrawal, f"{exc.wechat_code or 'REFUSED'}: {exc.message}", now)
         return
     apply_transfer_state(withdrawal, answer, now)
@@ -174,7 +190,8 @@ def _give_back(withdrawal: Withdrawal, reason: str, now: datetime) -> None:
 
 
 def sync_withdrawals(now: datetime | None = None, *, limit: int = SYNC_BATCH) -> dict[str, int]:
-    """Send approved transfers again and ask about paying ones; each withdrawal committed on its own."""
+    """Ask about paying transfers, and hand approved ones to the outbox (a no-op for those it has);
+    each withdrawal committed on its own."""
     now = now or utcnow()
     ids = db.session.scalars(select(Withdrawal.id).where(Withdrawal.status.in_(
         (WithdrawalStatus.APPROVED.value, WithdrawalStatus.PAYING.value))).order_by(Withdrawal.id).limit(limit)).all()
@@ -182,7 +199,7 @@ def sync_withdrawals(now: datetime | None = None, *, limit: int = SYNC_BATCH) ->
     for withdrawal_id in ids:
         withdrawal = _locked(withdrawal_id)
         if withdrawal.status == WithdrawalStatus.APPROVED:
-            send_transfer(withdrawal, now)
+            _hand_on(withdrawal)
         elif withdrawal.status == WithdrawalStatus.PAYING:
             _query(withdrawal, now)
         summary["checked"] += 1

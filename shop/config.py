@@ -115,6 +115,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DOCS_PUBLIC", None, "Serve `/docs` and `/openapi.json`. Unset: on in development, off in "
             "production (tools take the spec from the app: `flask openapi write openapi.json`).", bool,
             production_required=False),
+    Setting("OUTBOX_MAX_ATTEMPTS", 50, "Runs of a piece of background work (a refund, a transfer, closing a "
+            "transaction, ...) before it is marked failed for an admin to send again; with the backoff below, "
+            "50 runs span about 40 minutes.", int, production_required=False),
+    Setting("OUTBOX_BACKOFF_CAP_SECONDS", 60, "Longest wait between two runs of failing background work (the "
+            "wait doubles from 5 s up to this), so work reaches WeChat Pay within two minutes of it accepting "
+            "again.", int, production_required=False),
+    Setting("OUTBOX_LEASE_SECONDS", 300, "How long a runner holds the work it claimed (and RQ's job timeout): "
+            "work whose runner died is run again after this.", int, production_required=False),
     Setting("RATELIMIT_ENABLED", True, "Turn rate limits off only for load tests of other limits.", bool,
             production_required=False),
     Setting("RIPPLE_DEMO_PASSWORD", "ripple-demo", "Password of the demo accounts created by "

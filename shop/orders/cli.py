@@ -44,7 +44,8 @@ def sweep(every: int) -> None:
 
 @jobs_cli.command("worker")
 def worker() -> None:
-    """Run an RQ worker for the background jobs (JOBS_ASYNC=true)."""
-    Worker([Queue(QUEUE, connection=redis_client())], connection=redis_client()).work()
+    """Run an RQ worker for the background jobs (JOBS_ASYNC=true), with RQ's scheduler: it queues the
+    outbox's retries when their backoff ends."""
+    Worker([Queue(QUEUE, connection=redis_client())], connection=redis_client()).work(with_scheduler=True)
 
 

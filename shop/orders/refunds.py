@@ -17,11 +17,12 @@ from shop import events
 from shop.catalog.stock import return_stock
 from shop.errors import AppError
 from shop.extensions import db
-from shop.jobs import enqueue
+from shop.jobs import PermanentJobError, enqueue
 from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Order, OrderLine, OrderStatus, Refund, RefundStatus
-from shop.wechat.pay import wechat_pay
+from shop.wechat.errors import WeChatPayError
+from shop.wechat.pay import WeChatPayAPIError, wechat_pay
 
 log = logging.getLogger(__name__)
 SHOPPER_REFUNDABLE = {OrderStatus.PAID, OrderStatus.READY_FOR_PICKUP}
@@ -65,12 +66,22 @@ def refund_late_payment(order: Order, *, transaction_id: str, amount: int, at: d
 
 
 def send_refund(number: str) -> None:
-    """Ask WeChat Pay to pay the refund back (a job; WeChat confirms it by notify)."""
+    """Ask WeChat Pay to pay the refund back (an outbox job; WeChat confirms it by notify).
+
+    Sent again under the same out_refund_no, WeChat Pay answers the refund it already has, so a
+    retry never refunds twice. WeChat Pay busy or unreachable: the outbox tries again later; a
+    refusal is final (the outbox shows it failed, the refund stays processing for an admin).
+    """
     refund = db.session.scalar(select(Refund).where(Refund.number == number))
     if refund is None or refund.status != RefundStatus.PROCESSING:
         return
     order = refund.order
-    wechat_pay().refund(order.number, refund.number, refund.amount, order.amount_payable, refund.reason)
+    try:
+        wechat_pay().refund(order.number, refund.number, refund.amount, order.amount_payable, refund.reason)
+    except WeChatPayAPIError as refused:
+        if refused.code == WeChatPayError.FAILED and refused.http_status is not None and refused.http_status < 500:
+            raise PermanentJobError(f"WeChat Pay refused refund {number}: {refused.message}") from refused
+        raise
 
 
 def refund_succeeded(number: str, *, at: datetime) -> bool:

@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from rq import Queue, SimpleWorker
 from werkzeug.serving import make_server
 
+from shop.extensions import redis_client
+from shop.jobs import QUEUE
 from tests.faults.servers import RedisServer, free_port
 
 HERE = Path(__file__).resolve().parent
@@ -92,4 +95,28 @@ def target(fault_app, own_redis) -> Target:
     server = _LiveServer(fault_app)
     server.start()
     yield Target(base_url=server.url, redis=own_redis, app=fault_app, restart_app=server.restart)
+    server.stop()
+
+
+@pytest.fixture
+def queued_app(make_app, own_redis) -> Flask:
+    """An app on the suite's database and this test's own Redis that hands background work to RQ
+    (``JOBS_ASYNC`` on, as in production); no worker runs until the test runs one."""
+    return make_app(REDIS_URL=own_redis.url, JOBS_ASYNC=True)
+
+
+@pytest.fixture
+def queued_target(queued_app, own_redis) -> Target:
+    """``target`` with background work on RQ: ``extra["run_worker"]()`` works the queue until it is
+    empty, as a worker (`flask jobs worker`) would, without RQ's scheduler."""
+    server = _LiveServer(queued_app)
+    server.start()
+
+    def run_worker() -> None:
+        with queued_app.app_context():
+            connection = redis_client()
+            SimpleWorker([Queue(QUEUE, connection=connection)], connection=connection).work(burst=True)
+
+    yield Target(base_url=server.url, redis=own_redis, app=queued_app, restart_app=server.restart,
+                 extra={"run_worker": run_worker})
     server.stop()

@@ -32,7 +32,8 @@ Control (``/stub/pay/...``, JSON bodies or query parameters):
   answers SUCCESS at once and its notify follows from a background thread. Manual: it answers
   PROCESSING and waits for ``succeed`` or ``abnormal``.
 - ``POST /stub/pay/faults``: ``{"status": 500, "code": "SYSTEM_ERROR", "times": 1, "path": ""}``:
-  the next matching /v3/ calls answer that error.
+  the next matching /v3/ calls answer that error (``times`` up to 1,000,000: "for a while");
+  ``DELETE /stub/pay/faults``: WeChat Pay answers normally again (every armed fault dropped).
 - ``GET /stub/pay/notifies?out_trade_no=&out_refund_no=&event_type=``: every notify built, with
   its body, the signed headers it was built with and each delivery's headers, HTTP status and answer.
 - ``POST /stub/pay/notify/resend``: ``{"notify_id"|"out_trade_no"|"out_refund_no", "event_type"?,
@@ -290,6 +291,10 @@ class PayState:
     def add_fault(self, fault: Fault) -> None:
         with self._lock:
             self._faults.append(fault)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
 
     # -- transactions --------------------------------------------------------
 
@@ -891,6 +896,12 @@ def faults() -> Response:
     except (TypeError, ValueError):
         raise PayError(400, "PARAM_ERROR", "status and times must be whole numbers") from None
     _pay().add_fault(fault)
+    return _answer({"ok": True})
+
+
+@bp.delete("/stub/pay/faults")
+def clear_faults() -> Response:
+    _pay().clear_faults()
     return _answer({"ok": True})
 
 

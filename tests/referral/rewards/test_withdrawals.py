@@ -4,6 +4,7 @@ WeChat Pay's merchant transfer (the stub), with the state kept when the transfer
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 import requests
@@ -12,7 +13,9 @@ from sqlalchemy import func, select
 from referral.models import CommissionEntry, Withdrawal
 from referral.withdrawals import sync_withdrawals
 from shop.auth import Role
+from shop.database import utcnow
 from shop.extensions import db
+from shop.jobs import sweep_outbox
 
 
 @pytest.fixture
@@ -97,14 +100,16 @@ def test_a_transfer_wechat_pay_refuses_fails_at_approval_and_gives_the_amount_ba
     assert again.status_code == 409 and again.get_json()["code"] == "withdrawal_not_reviewable"
 
 
-def test_wechat_pay_down_at_approval_leaves_it_approved_and_the_sweep_sends_the_same_bill_once(
+def test_wechat_pay_down_at_approval_leaves_it_approved_and_the_outbox_sends_the_same_bill_once_later(
         app, client, stub, earned, admin, committed):
     withdrawal = _ask(client, earned.bob, 300).get_json()
     requests.post(f"{stub.url}stub/pay/faults", json={"status": 500, "code": "SYSTEM_ERROR", "times": 1,
                                                       "path": "transfer-bills"}, timeout=5).raise_for_status()
     approved = client.post(f"/api/v1/admin/referral/withdrawals/{withdrawal['id']}/approve", headers=admin, json={})
     assert approved.get_json()["status"] == "approved"
-    _sync(committed)
+    again = client.post(f"/api/v1/admin/referral/withdrawals/{withdrawal['id']}/approve", headers=admin, json={})
+    assert again.status_code == 200 and again.get_json()["status"] == "approved"  # already on its way
+    assert committed(lambda: sweep_outbox(utcnow() + timedelta(minutes=1)))["done"] == 1
     resent = client.post(f"/api/v1/admin/referral/withdrawals/{withdrawal['id']}/approve", headers=admin, json={})
     assert resent.status_code == 409  # paying now: no second transfer
     bill = requests.get(f"{stub.url}stub/pay/transfers/{withdrawal['out_bill_no']}", timeout=5).json()
