@@ -109,10 +109,15 @@ def _limits_uri(redis_url: str) -> str:
     return "redis+unix://" + redis_url.removeprefix("unix://") if redis_url.startswith("unix://") else redis_url
 
 
+class _Api(Api):
+    # A class attribute: Api's constructor documents every error response with it, so setting it on
+    # the instance afterwards left /openapi.json describing flask-smorest's shape, not ours.
+    ERROR_SCHEMA = ErrorSchema
+
+
 def _register_blueprints(app: Flask) -> None:
-    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+    api = _Api(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}})
-    api.ERROR_SCHEMA = ErrorSchema
     refuse_unreadable_bodies(Blueprint.ARGUMENTS_PARSER)
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
