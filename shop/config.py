@@ -91,6 +91,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ORDER_MAX_UNITS", 50, "Most units in an order, all SKUs together.", int, production_required=False),
     Setting("ORDER_MAX_UNPAID", 3, "Most unpaid (pending_payment) orders a member may hold at once: each "
             "holds its stock until paid or cancelled.", int, production_required=False),
+    Setting("COUNTER_RETRY_SECONDS", 10, "A clerk's scan of a coupon or pickup code sent again this soon "
+            "(a lost answer, a double tap) answers the first result (200); later, a used code is 409.", int,
+            production_required=False),
     Setting("DELIVERY_FEE_FEN", 800, "Delivery fee in fen.", int, production_required=False),
     Setting("FREE_DELIVERY_FROM_FEN", 9900, "Delivery is free when the items cost at least this (fen).", int,
             production_required=False),

@@ -85,6 +85,19 @@ def test_the_openapi_spec_lists_the_fixed_paths_and_the_bearer_scheme(client):
     assert me["security"] == [{"bearerAuth": []}] and me["x-roles"] == ["shopper"]
 
 
+def test_the_openapi_spec_describes_errors_in_our_shape(client):
+    spec = client.get("/openapi.json").get_json()
+    error = spec["components"]["schemas"]["Error"]
+    assert error["properties"]["code"]["type"] == "string" and set(error["properties"]) == {
+        "code", "message", "errors", "details"}
+    assert spec["components"]["responses"]["DEFAULT_ERROR"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"}
+    # The counter's endpoints state what a retry and a used code answer.
+    redeem = spec["paths"]["/api/v1/staff/redemptions"]["post"]
+    pickups = spec["paths"]["/api/v1/staff/pickups"]["post"]
+    assert {"200", "201", "409"} <= set(redeem["responses"]) and {"200", "201", "409"} <= set(pickups["responses"])
+
+
 def test_the_docs_page_renders_with_assets_served_locally(client):
     page = client.get("/docs")
     assert page.status_code == 200
