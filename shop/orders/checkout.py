@@ -48,7 +48,7 @@ _UNPAID = select(func.count()).where(_orders.c.member_id == bindparam("member"),
                                      _orders.c.expires_at > bindparam("now"))
 
 
-def merge_lines(items: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+def _merge_lines(items: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     """(sku_id, quantity) pairs as one pair per SKU, in SKU id order."""
     quantities: dict[int, int] = {}
     for sku_id, quantity in items:
@@ -71,7 +71,7 @@ class Basket:
     def __post_init__(self) -> None:
         # Lines of one SKU become one before any rule sees them: a cap must not be passed by sending the
         # SKU on many lines, and prices, coupons and the order's lines see what the order will hold.
-        object.__setattr__(self, "items", merge_lines(self.items))
+        object.__setattr__(self, "items", _merge_lines(self.items))
 
     @classmethod
     def from_body(cls, member_id: int, body: dict[str, Any]) -> Basket:
