@@ -2,7 +2,9 @@
 
 A clerk redeems a coupon at one of the stores they are bound to. The coupon row moves from
 ``available`` to ``used`` by a conditional UPDATE, so of two clerks scanning the same code at
-once exactly one succeeds; a retry by the clerk who redeemed it returns that redemption again.
+once exactly one succeeds. The same clerk's scan sent again within the counter's retry window
+(``shop.stores.counter``) returns that redemption again (200); any later scan is 409 ``coupon_used``
+with when and where it was used.
 Within ``REVERT_WINDOW`` a clerk of the same store can take it back (the clerk scanned the wrong
 coupon): the coupon is available again and the redemption keeps who reverted it and when.
 
@@ -34,6 +36,7 @@ from shop.errors import AppError
 from shop.extensions import db
 from shop.members.journey import JourneyKind, record_event
 from shop.pagination import paginate
+from shop.stores.counter import is_retry, when_and_where
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +74,18 @@ def redeem(staff: Principal, raw_code: str, *, store_id: int | None, now: dateti
     """(redemption, created): redeem the coupon showing ``raw_code`` at the clerk's store, once."""
     store = acting_store(staff, store_id)
     coupon, batch, verdict = _by_code(raw_code, staff, store, now)
-    earlier = _open_redemption(coupon.id, staff.staff_id)
-    if earlier is not None:  # the same clerk retrying (a lost answer, a second scan), even minutes later
-        return earlier, False
+    retried = _retried(coupon.id, staff, store, now)
+    if retried is not None:  # the same scan sent again at once (a lost answer, a double tap)
+        return retried, False
+    _refuse_unusable(coupon, batch, now)  # a used coupon says so (when, where), whatever code showed it
     if verdict is code.Verdict.STALE:
         raise AppError(CouponError.COUPON_CODE_STALE,
                        "This code is out of date: ask the shopper to open the coupon and show the current code.")
-    _refuse_unusable(coupon, batch, now)
     _refuse_other_store(batch, store)
     if not _mark_used(coupon.id, now):
-        earlier = _open_redemption(coupon.id, staff.staff_id)  # the same clerk's twin request won
-        if earlier is not None:
-            return earlier, False
+        retried = _retried(coupon.id, staff, store, now)  # the same clerk's twin request won
+        if retried is not None:
+            return retried, False
         db.session.refresh(coupon)
         _refuse_unusable(coupon, batch, now)
         raise AppError(CouponError.COUPON_USED, "This coupon has just been used.")
@@ -180,10 +183,26 @@ def _refuse_unusable(coupon: Coupon, batch: CouponBatch, now: datetime) -> None:
         raise AppError(CouponError.COUPON_ONLINE_ONLY, "This coupon is for online orders only.")
     error = unusable_because(coupon.status, coupon.expires_at, coupon.valid_from, now)
     if error is CouponError.COUPON_USED:
-        where = "in a store" if coupon.used_in == IN_STORE else "online"
-        raise AppError(error, f"This coupon was already used {where}.")
+        raise _used(coupon)
     if error is not None:
         raise AppError(error, _STATE_MESSAGES[error])
+
+
+def _used(coupon: Coupon) -> AppError:
+    """409 ``coupon_used`` saying when and where: its redemption at a store, or its use online.
+
+    ``details``: ``used_at``, ``store_id``, ``store_name`` (``shop.stores.counter.when_and_where``),
+    ``used_in`` (``in_store`` or ``online``) and, for a store, ``redemption_id``.
+    """
+    redemption = _open_redemption(coupon.id) if coupon.used_in == IN_STORE else None
+    if redemption is None:
+        phrase, details = when_and_where(coupon.used_at, None)
+        where = "in a store" if coupon.used_in == IN_STORE else "online"
+        return AppError(CouponError.COUPON_USED, f"This coupon was already used {where} {phrase}.",
+                        details={**details, "used_in": coupon.used_in})
+    phrase, details = when_and_where(redemption.redeemed_at, redemption.store_id)
+    return AppError(CouponError.COUPON_USED, f"This coupon was already redeemed {phrase}.",
+                    details={**details, "used_in": IN_STORE, "redemption_id": redemption.id})
 
 
 def _refuse_other_store(batch: CouponBatch, store_id: int) -> None:
@@ -191,10 +210,20 @@ def _refuse_other_store(batch: CouponBatch, store_id: int) -> None:
         raise AppError(CouponError.COUPON_STORE_NOT_IN_SCOPE, "This coupon is not valid at this store.")
 
 
-def _open_redemption(coupon_id: int, staff_id: int | None) -> CouponRedemption | None:
+def _retried(coupon_id: int, staff: Principal, store_id: int, now: datetime) -> CouponRedemption | None:
+    """This clerk's redemption of the coupon at this store moments ago, which a scan now repeats; else None."""
+    redemption = _open_redemption(coupon_id)
+    if (redemption is not None and redemption.staff_id == staff.staff_id and redemption.store_id == store_id
+            and is_retry(redemption.redeemed_at, now)):
+        return redemption
+    return None
+
+
+def _open_redemption(coupon_id: int) -> CouponRedemption | None:
+    """The coupon's redemption that stands (not reverted); at most one, as the coupon is used once."""
     return db.session.scalar(select(CouponRedemption).where(
-        CouponRedemption.coupon_id == coupon_id, CouponRedemption.staff_id == staff_id,
-        CouponRedemption.reverted_at.is_(None)).order_by(CouponRedemption.id.desc()).limit(1))
+        CouponRedemption.coupon_id == coupon_id, CouponRedemption.reverted_at.is_(None))
+        .order_by(CouponRedemption.id.desc()).limit(1))
 
 
 def _mark_used(coupon_id: int, now: datetime) -> bool:

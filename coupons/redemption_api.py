@@ -81,13 +81,22 @@ def coupon_code_qr(coupon_id):
 @limiter.limit(WRONG_CODES_PER_STORE, key_func=_per_store, deduct_when=_wrong_code)
 @blp.arguments(RedeemArgs)
 @blp.response(201, RedemptionSchema)
-@blp.alt_response(200, schema=RedemptionSchema, description="You had already redeemed this coupon: the same redemption.")
+@blp.alt_response(200, schema=RedemptionSchema, description=(
+    "The same request retried: you redeemed this coupon at this store within the last COUNTER_RETRY_SECONDS "
+    "(10 s): the same redemption. Do not give the discount again."))
+@blp.alt_response(409, schema="Error", description=(
+    "Already used (`coupon_used`, with `details`: `used_at`, `store_id`, `store_name`, `used_in`, "
+    "`redemption_id`), or another state that cannot be redeemed (see the codes below)."))
 def redeem(body):
     """Redeem a shopper's coupon code at your store
 
-    201 with the redemption and what the coupon gives; the same clerk sending the coupon's code again
-    gets 200 with the same redemption. Two clerks at once: one succeeds, the other gets 409
-    `coupon_used`. Errors: 404 `coupon_code_invalid` (no coupon shows this code: counted, and
+    **201**: redeemed now; give the discount. **200**: the same request retried (a lost answer, a
+    double tap): the same clerk at the same store within `COUNTER_RETRY_SECONDS` (default 10 s) of
+    the redemption gets it again, and the discount was already given. **409 `coupon_used`**: already
+    used, by anyone (you too, later than that window), with `details` saying when and where:
+    `used_at`, `store_id`, `store_name`, `used_in` (`in_store` or `online`), `redemption_id` (in a
+    store; a clerk of that store may revert it within 10 minutes). Two clerks at once: one gets 201,
+    the other 409. Other errors: 404 `coupon_code_invalid` (no coupon shows this code: counted, and
     after 10 such codes from a clerk in 10 minutes, or 30 at a store, 429 `rate_limited` until the
     window ends), 409 `coupon_code_stale` (an older code: ask for the current one), `coupon_expired`,
     `coupon_not_yet_valid`, `coupon_used`, `coupon_locked` (held by an unpaid online order),

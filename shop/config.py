@@ -107,6 +107,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ORDER_PAYMENT_TIMEOUT_SECONDS", 900, "An order unpaid this long is cancelled (stock and "
             "discounts return); WeChat Pay's time_expire is set to the same moment.", int,
             production_required=False),
+    Setting("ORDER_MAX_UNITS_PER_SKU", 20, "Most units of one SKU in an order, counted after lines of the same "
+            "SKU are merged (a team's coffee run; more is a catering order).", int, production_required=False),
+    Setting("ORDER_MAX_UNITS", 50, "Most units in an order, all SKUs together.", int, production_required=False),
+    Setting("ORDER_MAX_UNPAID", 3, "Most unpaid (pending_payment) orders a member may hold at once: each "
+            "holds its stock until paid or cancelled.", int, production_required=False),
+    Setting("COUNTER_RETRY_SECONDS", 10, "A clerk's scan of a coupon or pickup code sent again this soon "
+            "(a lost answer, a double tap) answers the first result (200); later, a used code is 409.", int,
+            production_required=False),
     Setting("DELIVERY_FEE_FEN", 800, "Delivery fee in fen.", int, production_required=False),
     Setting("FREE_DELIVERY_FROM_FEN", 9900, "Delivery is free when the items cost at least this (fen).", int,
             production_required=False),

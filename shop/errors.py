@@ -1,4 +1,4 @@
-"""One JSON error shape for every failure: {"code", "message", "errors"?}.
+"""One JSON error shape for every failure: {"code", "message", "errors"?, "details"?}.
 
 Each domain declares its codes as an ``ErrorCode`` enum (code and HTTP status together), so the
 mini-program can branch on ``code`` and the status is never chosen at the raise site.
@@ -68,25 +68,29 @@ class ErrorSchema(ma.Schema):
                                                      "fields; list elements by index)"})
     errors_total = ma.fields.Integer(metadata={"description": "How many fields had errors, when more than "
                                                              "`errors` shows"})
+    details = ma.fields.Dict(metadata={"description": "Facts about the refusal a client may act on; their keys "
+                                                      "are documented with the codes that carry them"})
 
 
 class AppError(Exception):
     """A failure the client should see, with its stable code."""
 
     def __init__(self, code: ErrorCode, message: str, *, errors: dict | None = None,
-                 headers: dict | None = None):
+                 headers: dict | None = None, details: dict | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.errors = errors
         self.headers = headers or {}
+        self.details = details
 
     @property
     def status(self) -> int:
         return self.code.status
 
 
-def error_body(code: ErrorCode | str, message: str, errors: dict | None = None) -> dict[str, Any]:
+def error_body(code: ErrorCode | str, message: str, errors: dict | None = None,
+               details: dict | None = None) -> dict[str, Any]:
     """The JSON body of an error response; at most ``MAX_ERRORS_SHOWN`` field errors, and how many there were."""
     body: dict[str, Any] = {"code": str(code), "message": message}
     if errors:
@@ -94,6 +98,8 @@ def error_body(code: ErrorCode | str, message: str, errors: dict | None = None) 
         body["errors"] = shown
         if total > MAX_ERRORS_SHOWN:
             body["errors_total"] = total
+    if details:
+        body["details"] = details
     return body
 
 
@@ -145,7 +151,7 @@ def handle_http_exception(error: HTTPException):
 
 def handle_app_error(error: AppError):
     db.session.rollback()  # an AppError may come half-way through a change: none of it stands
-    return error_body(error.code, error.message, error.errors), error.status, error.headers
+    return error_body(error.code, error.message, error.errors, error.details), error.status, error.headers
 
 
 def _internal_error(original: BaseException):

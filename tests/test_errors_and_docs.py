@@ -85,6 +85,19 @@ def test_the_openapi_spec_lists_the_fixed_paths_and_the_bearer_scheme(client):
     assert me["security"] == [{"bearerAuth": []}] and me["x-roles"] == ["shopper"]
 
 
+def test_the_openapi_spec_describes_errors_in_our_shape(client):
+    spec = client.get("/openapi.json").get_json()
+    error = spec["components"]["schemas"]["Error"]
+    assert error["properties"]["code"]["type"] == "string" and set(error["properties"]) == {
+        "code", "message", "errors", "errors_total", "details"}
+    assert spec["components"]["responses"]["DEFAULT_ERROR"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"}
+    # The counter's endpoints state what a retry and a used code answer.
+    redeem = spec["paths"]["/api/v1/staff/redemptions"]["post"]
+    pickups = spec["paths"]["/api/v1/staff/pickups"]["post"]
+    assert {"200", "201", "409"} <= set(redeem["responses"]) and {"200", "201", "409"} <= set(pickups["responses"])
+
+
 def test_the_docs_page_renders_with_assets_served_locally(client):
     page = client.get("/docs")
     assert page.status_code == 200
@@ -104,9 +117,3 @@ def test_behind_a_trusted_proxy_rate_limits_count_the_real_client(make_app):
     other = client.post("/api/v1/auth/staff-login", json=body, headers={"X-Forwarded-For": "198.51.100.9"})
     assert blocked.status_code == 429
     assert other.status_code == 401
-
-
-def test_the_spec_documents_errors_in_the_shape_we_answer_them(client):
-    error = client.get("/openapi.json").get_json()["components"]["schemas"]["Error"]
-    assert error["properties"]["code"]["type"] == "string"
-    assert set(error["properties"]) == {"code", "message", "errors", "errors_total"}

@@ -179,16 +179,32 @@ def admin_complete(order_id):
 @roles_required(Role.STAFF)
 @blp.arguments(PickupArgs)
 @blp.response(200, PickupSchema)
+@blp.alt_response(201, schema=PickupSchema, description="`confirm: true`: handed over now; give the order.")
+@blp.alt_response(409, schema="Error", description=(
+    "`pickup_already_completed`: handed over before, with `details` (`used_at`, `store_id`, `store_name`, "
+    "`order_id`); or `pickup_blocked_by_refund`."))
 def staff_pickup(body):
     """Verify a pickup code: look it up (`confirm: false`), then hand over (`confirm: true`)
 
-    Only staff of the order's store; wrong codes are limited per clerk and per store. Role: staff.
+    A look-up answers **200** with the order to hand over and changes nothing. A confirmation answers
+    **201** when it hands the order over now, and **200** when it is the same request retried (a lost
+    answer, a double tap): the same clerk within `COUNTER_RETRY_SECONDS` (default 10 s) of their
+    hand-over gets the same order, which was already given. **409 `pickup_already_completed`**: the
+    order was already handed over (by another clerk, or by you longer ago than that window; a
+    look-up of its code too), with `details` saying when and where: `used_at`, `store_id`,
+    `store_name`, `order_id`. Only staff of the order's store (403 `pickup_wrong_store`); 409
+    `pickup_blocked_by_refund`; 404 `pickup_code_invalid`: wrong codes are limited per clerk and per
+    store (429 `pickup_too_many_wrong_codes`). Role: staff.
     """
-    staff, now = current_principal(), utcnow()
-    step = pickup.confirm if body["confirm"] else pickup.look_up
-    order = step(staff, body["pickup_code"].strip(), now)
+    staff, now, code = current_principal(), utcnow(), body["pickup_code"].strip()
+    status = 200
+    if body["confirm"]:
+        order, handed_over = pickup.confirm(staff, code, now)
+        status = 201 if handed_over else 200
+    else:
+        order = pickup.look_up(staff, code, now)
     db.session.commit()
-    return {"order": order, "confirmed": body["confirm"]}
+    return {"order": order, "confirmed": body["confirm"]}, status
 
 
 @notify_blp.post("/notify")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from flask import current_app
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,6 +23,7 @@ from shop.errors import AppError
 from shop.extensions import db
 from shop.idempotency import IdempotencyError
 from shop.members.journey import JourneyKind, record_event
+from shop.members.models import Member
 from shop.orders.errors import OrderError
 from shop.orders.models import Fulfilment, Order, OrderLine, OrderStatus
 from shop.orders.payment import mark_paid
@@ -37,6 +39,21 @@ _INSERT_LINES = insert(OrderLine.__table__).returning(OrderLine.__table__.c.id, 
 # The columns a new order leaves empty (prepay id, payment, pickup code, ...): None unless set below.
 _UNSET_ORDER = dict.fromkeys(column.key for column in _orders.c if column.key != "id")
 _STORE = select(_stores.c.status, _stores.c.services).where(_stores.c.id == bindparam("store"))
+_members = Member.__table__
+# Writing the member's row takes its lock (the row's on PostgreSQL, the database's on SQLite) until the
+# commit, so a member's creates count their unpaid orders one after the other. Nothing changes in it.
+_LOCK_MEMBER = update(_members).where(_members.c.id == bindparam("member")).values(id=_members.c.id)
+_UNPAID = select(func.count()).where(_orders.c.member_id == bindparam("member"),
+                                     _orders.c.status == OrderStatus.PENDING_PAYMENT.value,
+                                     _orders.c.expires_at > bindparam("now"))
+
+
+def _merge_lines(items: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """(sku_id, quantity) pairs as one pair per SKU, in SKU id order."""
+    quantities: dict[int, int] = {}
+    for sku_id, quantity in items:
+        quantities[sku_id] = quantities.get(sku_id, 0) + quantity
+    return tuple(sorted(quantities.items()))
 
 
 @dataclass(frozen=True)
@@ -44,20 +61,23 @@ class Basket:
     """A checkout request as plain data (the body of preview and create)."""
 
     member_id: int
-    items: tuple[tuple[int, int], ...]  # (sku_id, quantity), merged by SKU
+    items: tuple[tuple[int, int], ...]  # (sku_id, quantity), one per SKU (merged when the basket is made)
     fulfilment: str
     store_id: int | None = None
     address: dict[str, str] | None = None
     note: str | None = None
     choices: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Lines of one SKU become one before any rule sees them: a cap must not be passed by sending the
+        # SKU on many lines, and prices, coupons and the order's lines see what the order will hold.
+        object.__setattr__(self, "items", _merge_lines(self.items))
+
     @classmethod
     def from_body(cls, member_id: int, body: dict[str, Any]) -> Basket:
-        quantities: dict[int, int] = {}
-        for item in body["items"]:
-            quantities[item["sku_id"]] = quantities.get(item["sku_id"], 0) + item["quantity"]
+        items = [(item["sku_id"], item["quantity"]) for item in body["items"]]
         choices = {"coupons": {"coupon_id": body.get("coupon_id")}, "points": {"points": body.get("points") or 0}}
-        return cls(member_id=member_id, items=tuple(sorted(quantities.items())), fulfilment=body["fulfilment"],
+        return cls(member_id=member_id, items=tuple(items), fulfilment=body["fulfilment"],
                    store_id=body.get("store_id"), address=body.get("address"), note=body.get("note"),
                    choices=choices)
 
@@ -76,6 +96,7 @@ class PricedBasket:
 
 def price_basket(basket: Basket) -> PricedBasket:
     """Check the basket can be sold as asked and price it; changes nothing."""
+    _check_quantities(basket)
     store_id = _check_fulfilment(basket)
     skus = skus_for_checkout([sku_id for sku_id, _ in basket.items], store_id=store_id)
     lines = tuple(pricing.PricedLine(sku_id=sku_id, product_id=skus[sku_id].product_id,
@@ -112,12 +133,20 @@ def create_order(basket: Basket, *, idempotency_key: str, now: datetime) -> tupl
     if existing is not None:
         return _same_request(existing, fingerprint), False
     priced = price_basket(basket)
+    if not _unpaid_slot_free(basket.member_id, now):
+        # A retry racing its first request waited for that one's commit here: it answers as a retry does.
+        existing = _by_key(basket.member_id, idempotency_key)
+        if existing is not None:
+            return _same_request(existing, fingerprint), False
+        limit = current_app.config["ORDER_MAX_UNPAID"]
+        raise AppError(OrderError.TOO_MANY_UNPAID, f"You have {limit} unpaid orders: pay or cancel one of them "
+                       "before placing another.")
     try:
         order = _insert_order(priced, idempotency_key, fingerprint, now)
     except IntegrityError:
         # A concurrent request with this key inserted first. The order's INSERT is the first write of
-        # the transaction (pricing only reads), so rolling all of it back loses nothing, and spares a
-        # savepoint around every order.
+        # the transaction but for the member's lock (pricing only reads), so rolling all of it back
+        # loses nothing, and spares a savepoint around every order.
         db.session.rollback()
         existing = _by_key(basket.member_id, idempotency_key)
         if existing is None:
@@ -164,6 +193,32 @@ def _insert_order(priced: PricedBasket, key: str, fingerprint: str, now: datetim
     set_committed_value(order, "refunds", [])  # a new order has none: no query to find that out
     db.session.add(order)  # persistent as written (its lines follow by cascade): nothing to INSERT at flush
     return order
+
+
+def _unpaid_slot_free(member_id: int, now: datetime) -> bool:
+    """Whether the member holds fewer than ORDER_MAX_UNPAID unpaid orders, counted under the member's lock.
+
+    Two creates of one member at once count one after the other, so both cannot take the last slot.
+    An order past its payment window no longer counts: it can no longer be paid, and the sweep cancels it.
+    """
+    db.session.execute(_LOCK_MEMBER, {"member": member_id})
+    unpaid = db.session.scalar(_UNPAID, {"member": member_id, "now": now})
+    return unpaid < current_app.config["ORDER_MAX_UNPAID"]
+
+
+def _check_quantities(basket: Basket) -> None:
+    """At most ORDER_MAX_UNITS_PER_SKU units of each SKU and ORDER_MAX_UNITS in all (422 ``quantity_limit``)."""
+    config = current_app.config
+    per_sku, per_order = config["ORDER_MAX_UNITS_PER_SKU"], config["ORDER_MAX_UNITS"]
+    over = [f"SKU {sku_id}: {quantity} asked, at most {per_sku}." for sku_id, quantity in basket.items
+            if quantity > per_sku]
+    if over:
+        raise AppError(OrderError.QUANTITY_LIMIT, f"An order holds at most {per_sku} of each item.",
+                       errors={"items": over})
+    units = sum(quantity for _, quantity in basket.items)
+    if units > per_order:
+        raise AppError(OrderError.QUANTITY_LIMIT, f"An order holds at most {per_order} items in all.",
+                       errors={"items": [f"{units} asked, at most {per_order}."]})
 
 
 def _reserve_stock(order: Order, skus: dict[int, CheckoutSku]) -> None:

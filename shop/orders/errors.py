@@ -4,6 +4,8 @@ from shop.errors import ErrorCode
 class OrderError(ErrorCode):
     ORDER_NOT_FOUND = ("order_not_found", 404)
     OUT_OF_STOCK = ("out_of_stock", 409)
+    QUANTITY_LIMIT = ("quantity_limit", 422)  # more of a SKU, or more units in all, than one order may hold
+    TOO_MANY_UNPAID = ("too_many_unpaid_orders", 409)  # pay or cancel an unpaid order first
     STORE_UNAVAILABLE = ("store_unavailable", 409)
     STORE_REQUIRED = ("store_required", 422)
     ADDRESS_REQUIRED = ("address_required", 422)

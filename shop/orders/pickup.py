@@ -3,14 +3,15 @@
 Only staff of the order's store may; a wrong code counts against the clerk and the store, and
 too many in a window lock further tries for a while (codes are 8 random digits, so guessing one
 takes tens of millions of tries). Every lookup, confirmation, refusal and wrong code is logged.
+The same clerk confirming again within the counter's retry window (``shop.stores.counter``) gets the
+first confirmation's order (200); any later scan of a handed-over order's code is 409 with when and where.
 """
 
 from __future__ import annotations
 
 import hmac
 import re
-from datetime import datetime, timedelta
-from typing import NoReturn
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -22,12 +23,12 @@ from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Order, OrderStatus, PickupVerification
 from shop.orders.states import move
+from shop.stores.counter import is_retry, when_and_where
 
 CODE = re.compile(r"^\d{8}$")
 WINDOW_SECONDS = 600
 MAX_WRONG_PER_STAFF = 10
 MAX_WRONG_PER_STORE = 30
-RETRY_WINDOW = timedelta(minutes=10)  # a confirmation sent again within this answers the first one
 
 
 def look_up(staff: Principal, code: str, at: datetime) -> Order:
@@ -38,53 +39,61 @@ def look_up(staff: Principal, code: str, at: datetime) -> Order:
     return order
 
 
-def confirm(staff: Principal, code: str, at: datetime) -> Order:
-    """Hand the order over: it becomes completed once, even if two clerks confirm together.
+def confirm(staff: Principal, code: str, at: datetime) -> tuple[Order, bool]:
+    """(order, handed over now): hand the order over, once, even if two clerks confirm together.
 
-    The same clerk confirming again (a retry after a lost answer, a double tap) gets the first
-    confirmation's order back; another clerk gets 409 ``pickup_already_completed``.
+    The same clerk confirming again within the retry window (a lost answer, a double tap) gets the
+    first confirmation's order back, not handed over now; anyone else, or later, gets 409
+    ``pickup_already_completed`` with when and where.
     """
     _refuse_if_guessing(staff)
     order = _find(staff, code, at, confirming=True)
-    if order.status == OrderStatus.COMPLETED:  # found through an earlier confirmation: a retry
-        return order
+    if order.status == OrderStatus.COMPLETED:  # found through this clerk's confirmation a moment ago
+        return order, False
     if not move(order, from_status=OrderStatus.READY_FOR_PICKUP, to=OrderStatus.COMPLETED, completed_at=at,
-                pickup_code=None):
-        return _confirmed_before(staff, code, at) or _already_done()
+                pickup_code=None):  # another confirmation won the race: ours is its retry, or too late
+        return _retry_of_hand_over(staff, at, _handed_over(staff, code)), False
     _log(order, staff, "confirmed", at, code=code)
     record_event(order.member_id, JourneyKind.PICKED_UP, store_id=order.store_id, occurred_at=at,
                  order_id=order.id, staff_id=staff.staff_id)
     events.order_completed.send(order_id=order.id, member_id=order.member_id, store_id=order.store_id)
-    return order
+    return order, True
 
 
-def _confirmed_before(staff: Principal, code: str, at: datetime) -> Order | None:
-    """The order this clerk confirmed with this code lately; 409 if another clerk did; None if nobody did.
+def _handed_over(staff: Principal, code: str) -> PickupVerification | None:
+    """The latest hand-over at the clerk's stores of an order with this code.
 
     A completed order no longer holds its code (another order may take it), so the log says.
     """
-    earlier = db.session.execute(
-        select(PickupVerification.order_id, PickupVerification.staff_id).where(
-            PickupVerification.code == code, PickupVerification.action == "confirmed",
-            PickupVerification.store_id.in_(staff.store_ids), PickupVerification.at > at - RETRY_WINDOW)
-        .order_by(PickupVerification.id.desc()).limit(1)).first()
-    if earlier is None:
-        return None
-    if earlier.staff_id != staff.staff_id:
-        _already_done()
-    return db.session.get(Order, earlier.order_id)
+    return db.session.scalar(select(PickupVerification).where(
+        PickupVerification.code == code, PickupVerification.action == "confirmed",
+        PickupVerification.store_id.in_(staff.store_ids)).order_by(PickupVerification.id.desc()).limit(1))
 
 
-def _already_done() -> NoReturn:
-    raise AppError(OrderError.PICKUP_ALREADY_DONE, "This order has just been handed over.")
+def _retry_of_hand_over(staff: Principal, at: datetime, earlier: PickupVerification | None) -> Order:
+    """The order a confirmation now repeats (this clerk's, within the retry window); else 409 with when and where."""
+    if earlier is not None and earlier.staff_id == staff.staff_id and is_retry(earlier.at, at):
+        return db.session.get(Order, earlier.order_id)
+    raise _already_handed_over(earlier)
+
+
+def _already_handed_over(earlier: PickupVerification | None) -> AppError:
+    """409 ``pickup_already_completed``; ``details``: ``used_at``, ``store_id``, ``store_name``, ``order_id``."""
+    if earlier is None:  # it left ready_for_pickup by another way than a hand-over (a refund, say)
+        return AppError(OrderError.PICKUP_ALREADY_DONE, "This order is no longer waiting for pickup.")
+    phrase, details = when_and_where(earlier.at, earlier.store_id)
+    return AppError(OrderError.PICKUP_ALREADY_DONE, f"This order was already handed over {phrase}.",
+                    details={**details, "order_id": earlier.order_id})
 
 
 def _find(staff: Principal, code: str, at: datetime, *, confirming: bool = False) -> Order:
     candidates = [] if not CODE.match(code) else db.session.scalars(
         select(Order).where(Order.pickup_code == code, Order.status == OrderStatus.READY_FOR_PICKUP)).all()
     mine = [o for o in candidates if o.store_id in staff.store_ids and hmac.compare_digest(o.pickup_code, code)]
-    if not mine and confirming and CODE.match(code) and (earlier := _confirmed_before(staff, code, at)):
-        return earlier
+    if not mine and CODE.match(code) and (earlier := _handed_over(staff, code)) is not None:
+        if confirming:
+            return _retry_of_hand_over(staff, at, earlier)
+        raise _already_handed_over(earlier)  # a look-up: nothing is left to hand over
     if not mine:
         # The failure is logged in its own commit: the error response rolls the request back.
         if candidates:

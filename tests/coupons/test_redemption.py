@@ -14,6 +14,7 @@ from shop.auth import Principal, Role
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.models import JourneyEvent
+from shop.stores.models import Store
 from shop.stores.staff import create_staff
 from tests.conftest import STAFF_PASSWORD
 
@@ -144,9 +145,9 @@ def test_the_current_and_previous_codes_redeem_older_and_forged_ones_do_not(app,
     assert redeem(forged, f"{forged.id + 1000}{typed[-8:]}") == "coupon_code_invalid"  # no such coupon
     assert [coupon_state(app, c.id)[0] for c in (current, previous, older, forged)] == [
         "used", "used", "available", "available"]
-    # The clerk who redeemed it, retrying minutes later with the old code, gets the same redemption.
-    late = now + timedelta(minutes=5)
-    retried = in_service(app, lambda: redemption.redeem(clerk, code_at(app, current.id, now), store_id=None, now=late))
+    # The clerk who redeemed it, sending the same code again at once, gets the same redemption.
+    retried = in_service(app, lambda: redemption.redeem(clerk, code_at(app, current.id, now), store_id=None,
+                                                        now=now + timedelta(seconds=10)))
     assert retried == redeemed
 
 
@@ -319,3 +320,85 @@ def test_only_clerks_redeem_and_revert(client, login, in_store_coupon, stores, c
 def test_bad_input_is_refused_with_its_field(client, stores, clerk_of, body, field):
     response = client.post("/api/v1/staff/redemptions", json=body, headers=clerk_of(stores[0]))
     assert response.status_code == 422 and field in response.get_json()["errors"]
+
+
+def store_name(app, store_id: int) -> str:
+    with app.app_context():
+        return db.session.get(Store, store_id).name
+
+
+def redeemed_ago(app, redemption_id: int, seconds: float) -> str:
+    """Move a redemption ``seconds`` into the past (the clock a scan is compared with); its time."""
+    at = datetime.now(UTC) - timedelta(seconds=seconds)
+    with app.app_context():
+        db.session.execute(update(CouponRedemption).where(CouponRedemption.id == redemption_id)
+                           .values(redeemed_at=at))
+        db.session.execute(update(Coupon).where(Coupon.id == CouponRedemption.coupon_id,
+                                                CouponRedemption.id == redemption_id).values(used_at=at))
+        db.session.commit()
+    return at.isoformat()
+
+
+def test_a_used_code_scanned_again_after_ten_seconds_is_409_with_when_and_where(
+        app, client, in_store_coupon, stores, clerk_of):
+    coupon = in_store_coupon()
+    clerk = clerk_of(stores[0])
+    typed = shown_code(client, coupon)
+    first = post_redeem(client, clerk, typed)
+    assert first.status_code == 201
+    redeemed_ago(app, first.get_json()["id"], 9)
+    assert post_redeem(client, clerk, typed).status_code == 200  # the same scan sent again: the first answer
+    used_at = redeemed_ago(app, first.get_json()["id"], 11)  # the clerk scans it again, minutes later in truth
+    again = post_redeem(client, clerk, typed)
+    assert again.status_code == 409, again.get_json()
+    error = again.get_json()
+    assert error["code"] == "coupon_used" and store_name(app, stores[0]) in error["message"]
+    assert error["details"] == {"used_at": used_at, "store_id": stores[0], "store_name": store_name(app, stores[0]),
+                                "used_in": "in_store", "redemption_id": first.get_json()["id"]}
+    with app.app_context():
+        assert len(db.session.scalars(select(CouponRedemption)).all()) == 1
+    assert len(journey(app, "coupon_redeemed")) == 1
+
+
+def test_the_same_code_at_another_store_within_ten_seconds_is_not_a_retry(app, client, in_store_coupon, stores,
+                                                                           clerk_of):
+    coupon = in_store_coupon()
+    clerk = clerk_of(*stores)
+    typed = shown_code(client, coupon)
+    assert post_redeem(client, clerk, typed, store_id=stores[0]).status_code == 201
+    elsewhere = post_redeem(client, clerk, typed, store_id=stores[1])
+    assert elsewhere.status_code == 409 and elsewhere.get_json()["details"]["store_id"] == stores[0]
+
+
+def test_the_retry_window_is_one_setting_of_the_counter(app, in_store_coupon, stores, as_clerk, monkeypatch):
+    clerk = as_clerk(stores[0])
+    coupon = in_store_coupon()
+    now = datetime.now(UTC)
+    typed = code_at(app, coupon.id, now)
+
+    def redeem_at(at):
+        return in_service(app, lambda: redemption.redeem(clerk, typed, store_id=None, now=at))
+
+    redeemed = redeem_at(now)
+    assert redeem_at(now + timedelta(seconds=10)) == redeemed
+    assert redeem_at(now + timedelta(seconds=11)) == "coupon_used"
+    monkeypatch.setitem(app.config, "COUNTER_RETRY_SECONDS", 30)
+    assert redeem_at(now + timedelta(seconds=30)) == redeemed
+    assert redeem_at(now + timedelta(seconds=31)) == "coupon_used"
+
+
+def test_a_used_coupon_with_an_old_code_is_used_not_stale(app, client, in_store_coupon, stores, clerk_of):
+    coupon = in_store_coupon()
+    now = datetime.now(UTC)
+    assert post_redeem(client, clerk_of(stores[0]), code_at(app, coupon.id, now)).status_code == 201
+    old = post_redeem(client, clerk_of(stores[0]), code_at(app, coupon.id, now - timedelta(minutes=5)))
+    assert old.status_code == 409 and old.get_json()["code"] == "coupon_used"
+
+
+def test_a_coupon_spent_online_says_so_at_the_counter(app, client, in_store_coupon, stores, clerk_of):
+    coupon = in_store_coupon(usage="both")
+    set_coupon(app, coupon.id, status=CouponStatus.USED.value, used_in="online", used_at=T)
+    refused = post_redeem(client, clerk_of(stores[0]), code_at(app, coupon.id, datetime.now(UTC)))
+    assert refused.status_code == 409 and "online" in refused.get_json()["message"]
+    assert refused.get_json()["details"] == {"used_at": T.isoformat(), "store_id": None, "store_name": None,
+                                             "used_in": "online"}

@@ -58,12 +58,13 @@ def test_a_shopper_orders_pays_in_wechat_and_collects_at_the_store(app, client, 
     assert looked_up.get_json()["order"]["status"] == "ready_for_pickup"  # seeing it changes nothing
     confirmed = client.post("/api/v1/staff/pickups", json={"pickup_code": paid["pickup_code"], "confirm": True},
                             headers=clerk)
-    assert confirmed.status_code == 200 and confirmed.get_json()["order"]["status"] == "completed"
+    assert confirmed.status_code == 201 and confirmed.get_json()["order"]["status"] == "completed"
     again = client.post("/api/v1/staff/pickups", json={"pickup_code": paid["pickup_code"], "confirm": True},
                         headers=clerk)
     assert again.status_code == 200 and again.get_json() == confirmed.get_json()  # a retry: the first answer
     looked_up_again = client.post("/api/v1/staff/pickups", json={"pickup_code": paid["pickup_code"]}, headers=clerk)
-    assert looked_up_again.status_code == 404  # the code closed with the order
+    assert looked_up_again.status_code == 409  # handed over: the code opens nothing more
+    assert looked_up_again.get_json()["code"] == "pickup_already_completed"
 
 
 def test_a_retried_create_returns_the_first_order(app, client, shop, alice):

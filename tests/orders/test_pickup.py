@@ -12,7 +12,6 @@ from shop.auth import Role
 from shop.database import utcnow
 from shop.extensions import db
 from shop.orders.models import PickupVerification
-from shop.orders.pickup import RETRY_WINDOW
 from tests.orders.conftest import pickup_basket, place, prepay_id_of, stub_pay
 
 
@@ -61,8 +60,8 @@ def test_two_clerks_confirming_at_once_hand_the_order_over_once(app, client, stu
         thread.start()
     for thread in threads:
         thread.join()
-    assert statuses.count(200) == 1, statuses
-    assert set(statuses) <= {200, 404, 409}
+    assert statuses.count(201) == 1, statuses
+    assert set(statuses) <= {201, 409}
     assert actions(app).count("confirmed") == 1
 
 
@@ -93,8 +92,8 @@ def test_a_clerk_confirming_again_gets_the_first_answer_and_changes_nothing(app,
     order = paid_order(client, stub, shop, alice)
     body = {"pickup_code": order["pickup_code"], "confirm": True}
     first = client.post("/api/v1/staff/pickups", json=body, headers=clerk)
-    assert first.status_code == 200 and first.get_json()["order"]["status"] == "completed"
-    for _ in range(2):  # the answer was lost: the clerk taps confirm again
+    assert first.status_code == 201 and first.get_json()["order"]["status"] == "completed"
+    for _ in range(2):  # the answer was lost: the clerk taps confirm again at once
         again = client.post("/api/v1/staff/pickups", json=body, headers=clerk)
         assert again.status_code == 200 and again.get_json() == first.get_json()
     assert actions(app) == ["confirmed"]  # handed over once; the retries are not wrong codes either
@@ -104,10 +103,11 @@ def test_another_clerk_confirming_a_handed_over_order_is_told_so(app, client, st
                                                                  live_server):
     order = paid_order(client, stub, shop, alice)
     body = {"pickup_code": order["pickup_code"], "confirm": True}
-    assert client.post("/api/v1/staff/pickups", json=body, headers=clerk).status_code == 200
+    assert client.post("/api/v1/staff/pickups", json=body, headers=clerk).status_code == 201
     colleague = staff_token(Role.STAFF, store_ids=[shop.store_id])
     late = client.post("/api/v1/staff/pickups", json=body, headers=colleague)
     assert late.status_code == 409 and late.get_json()["code"] == "pickup_already_completed"
+    assert late.get_json()["details"]["store_name"] == "People's Square"
     assert actions(app) == ["confirmed"]
 
 
@@ -128,19 +128,45 @@ def test_one_clerk_double_tapping_confirm_gets_the_order_both_times(app, client,
         thread.start()
     for thread in threads:
         thread.join()
-    assert [status for status, _ in answers] == [200] * 3, answers
+    assert sorted(status for status, _ in answers) == [200, 200, 201], answers
     assert {body["order"]["status"] for _, body in answers} == {"completed"}
     assert actions(app) == ["confirmed"]
 
 
-def test_a_confirmation_sent_again_after_the_retry_window_is_an_unknown_code(app, client, stub, shop, alice, clerk,
-                                                                          live_server):
+def handed_over_ago(app, seconds: float) -> str:
+    """Move the hand-over ``seconds`` into the past (the clock the confirmations are compared with); its time."""
+    at = utcnow() - timedelta(seconds=seconds)
+    with app.app_context():
+        db.session.execute(update(PickupVerification).where(PickupVerification.action == "confirmed").values(at=at))
+        db.session.commit()
+    return at.isoformat()
+
+
+def test_the_same_clerk_scanning_a_handed_over_code_after_ten_seconds_is_told_when_and_where(
+        app, client, stub, shop, alice, clerk, live_server):
     order = paid_order(client, stub, shop, alice)
     body = {"pickup_code": order["pickup_code"], "confirm": True}
+    assert client.post("/api/v1/staff/pickups", json=body, headers=clerk).status_code == 201
+    within = handed_over_ago(app, 8)
+    assert client.post("/api/v1/staff/pickups", json=body, headers=clerk).status_code == 200  # still a retry
+    handed_over_at = handed_over_ago(app, 11)  # minutes later, in truth: the same clerk scans it again
+    for again in (body, {"pickup_code": order["pickup_code"]}):  # to hand it over, or to look it up
+        late = client.post("/api/v1/staff/pickups", json=again, headers=clerk)
+        assert late.status_code == 409, late.get_json()
+        error = late.get_json()
+        assert error["code"] == "pickup_already_completed" and "People's Square" in error["message"]
+        assert error["details"] == {"used_at": handed_over_at, "store_id": shop.store_id,
+                                    "store_name": "People's Square", "order_id": order["id"]}
+    assert within != handed_over_at
+    assert actions(app) == ["confirmed"]  # not handed over again, and not counted as wrong codes
+
+
+def test_the_retry_window_is_a_setting(app, client, stub, shop, alice, clerk, live_server, monkeypatch):
+    monkeypatch.setitem(app.config, "COUNTER_RETRY_SECONDS", 60)
+    order = paid_order(client, stub, shop, alice)
+    body = {"pickup_code": order["pickup_code"], "confirm": True}
+    assert client.post("/api/v1/staff/pickups", json=body, headers=clerk).status_code == 201
+    handed_over_ago(app, 30)
     assert client.post("/api/v1/staff/pickups", json=body, headers=clerk).status_code == 200
-    with app.app_context():  # the first confirmation was just over the window ago
-        db.session.execute(update(PickupVerification).values(at=utcnow() - RETRY_WINDOW - timedelta(seconds=5)))
-        db.session.commit()
-    late = client.post("/api/v1/staff/pickups", json=body, headers=clerk)
-    assert late.status_code == 404 and late.get_json()["code"] == "pickup_code_invalid"
-    assert actions(app) == ["confirmed", "wrong_code"]
+    handed_over_ago(app, 61)
+    assert client.post("/api/v1/staff/pickups", json=body, headers=clerk).status_code == 409
