@@ -1,7 +1,7 @@
 """Passes over orders or refunds that ask WeChat Pay about each one on its own.
 
-A failure (WeChat Pay unreachable or refusing, an answer we cannot apply) is rolled back, logged in
-one line and counted; the pass goes on with the next, oldest first. What keeps failing is asked
+A failure (WeChat Pay unreachable or refusing, an answer we cannot apply, even a bug) is rolled
+back, logged and counted; the pass goes on with the next, oldest first. What keeps failing is asked
 again later and later (``payment_checks``), so it cannot hold up the rest. Failures in a row
 because WeChat Pay cannot be reached end the pass early: the rest waits for the next pass rather
 than for a timeout each.
@@ -52,12 +52,12 @@ def sweep(subject: str, ids: Select, check: Callable[[int], str], outcomes: Iter
             last = item_id
             try:
                 outcome = check(item_id)
-            except AppError as error:
+            except Exception as error:  # noqa: BLE001 - one item's failure, even a bug's, must not stop the pass
                 db.session.rollback()  # nothing half-done stands
                 _back_off(subject, item_id, attempts or 0, error, at)
                 db.session.commit()
                 summary["errors"] += 1
-                down = error.code == WeChatPayError.UNAVAILABLE
+                down = isinstance(error, AppError) and error.code == WeChatPayError.UNAVAILABLE
                 unreachable += down
                 in_a_row = in_a_row + 1 if down else 0
                 if in_a_row >= UNREACHABLE_IN_A_ROW:
@@ -77,14 +77,17 @@ def sweep(subject: str, ids: Select, check: Callable[[int], str], outcomes: Iter
             return {**summary, "wechat_pay_unreachable": bool(unreachable) and not answered}
 
 
-def _back_off(subject: str, item_id: int, attempts: int, error: AppError, at: datetime) -> None:
+def _back_off(subject: str, item_id: int, attempts: int, error: Exception, at: datetime) -> None:
     """Count one more failure in a row and set when to ask again (doubling, up to LONGEST_WAIT)."""
     attempts += 1
     retry_after = at + min(FIRST_WAIT * 2 ** min(attempts - 1, 10), LONGEST_WAIT)
-    values = {"attempts": attempts, "retry_after": retry_after, "updated_at": at,
-              "last_error": f"{error.code}: {error.message}"[:200]}
+    reason = f"{error.code}: {error.message}" if isinstance(error, AppError) else f"{type(error).__name__}: {error}"
+    values = {"attempts": attempts, "retry_after": retry_after, "updated_at": at, "last_error": reason[:200]}
+    # An AppError is an answer we expect (WeChat Pay down, refusing, not settled): one line. Anything
+    # else is a bug or the database: its traceback, once per attempt.
     log.warning("%s %s not settled with WeChat Pay (%s; failure %d in a row, asked again after %s)", subject,
-                item_id, error.code, attempts, retry_after.isoformat(timespec="seconds"))
+                item_id, reason[:200], attempts, retry_after.isoformat(timespec="seconds"),
+                exc_info=not isinstance(error, AppError))
     where = (_checks.c.subject == subject, _checks.c.subject_id == item_id)
     if attempts > 1 and db.session.execute(update(_checks).where(*where).values(**values)).rowcount:
         return

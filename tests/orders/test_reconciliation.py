@@ -77,6 +77,18 @@ def test_an_order_wechat_pay_keeps_failing_on_does_not_hold_up_the_others(app, s
     assert queried == [query_path(order["number"]) for order in orders]  # oldest first
 
 
+def test_an_order_the_code_chokes_on_does_not_hold_up_the_others(app, stub, paid_notifies_lost):
+    orders = paid_notifies_lost(2)
+    with app.app_context():  # a number WeChat Pay would refuse: the gateway raises before asking
+        db.session.get(Order, orders[0]["id"]).number = "not a number"
+        db.session.commit()
+    summary = reconciled(app, utcnow())
+    assert (summary["orders"]["errors"], summary["orders"]["paid"]) == (1, 1)
+    assert statuses(app, orders) == ["pending_payment", "ready_for_pickup"]
+    with app.app_context():
+        assert db.session.scalar(select(PaymentCheck.last_error)).startswith("ValueError: out_trade_no")
+
+
 def test_an_order_that_keeps_failing_is_asked_again_later_and_later_until_wechat_pay_answers(
         app, stub, paid_notifies_lost):
     [order] = paid_notifies_lost(1)
