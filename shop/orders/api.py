@@ -92,7 +92,7 @@ def get_order(order_id):
     """
     order = service.own_order(current_member_id(), order_id, utcnow())
     db.session.commit()  # it may have just been paid or expired
-    return order
+    return service.order_snapshot(order.id)
 
 
 @blp.route("/orders/<int:order_id>/payment", methods=["POST"])

@@ -8,6 +8,7 @@ from typing import Any
 
 import redis
 from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shop.database import storable_id
@@ -53,6 +54,17 @@ def own_order(member_id: int, order_id: int, at: datetime) -> Order:
             db.session.rollback()  # nothing half-done stands; the order reads as the database holds it
             log.info("order %s not settled on read: %s", order.number, error.code)
     return order
+
+
+def order_snapshot(order_id: int) -> Order:
+    """The order with its lines and refunds read in one statement, so all of it is of one moment.
+
+    Loaded separately, each part may see another commit: a refund confirmed between the reads showed
+    as succeeded next to totals it had not moved yet.
+    """
+    return db.session.scalars(select(Order).where(Order.id == order_id)
+                              .options(joinedload(Order.lines), joinedload(Order.refunds))
+                              .execution_options(populate_existing=True)).unique().one()
 
 
 def _may_ask_wechat_pay(order_id: int) -> bool:

@@ -3,6 +3,7 @@ who reads the order right after paying sees it paid, even when WeChat Pay's noti
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -221,3 +222,38 @@ def test_the_close_job_of_an_order_cancelled_earlier_refunds_a_payment_it_finds(
         db.session.commit()
     assert payments(app) == [("refunded_late", "close")]
     assert eventually(lambda: refunds_of(app, placed["order"]["id"]) == [("succeeded", 7200, "paid_after_cancel")])
+
+
+def test_an_order_read_while_its_refund_is_confirmed_shows_the_refund_with_the_totals_it_moved(
+        app, client, stub, shop, alice, placed, live_server):
+    stub_pay(stub, prepay_id_of(placed))
+    stub_control(stub, "POST", "settings", refunds="manual")
+    url = f"{live_server}/api/v1/orders/{placed['order']['id']}"
+    torn: list[dict] = []
+    done = threading.Event()
+
+    def read_while_refunds_settle() -> None:
+        with requests.Session() as session:
+            while not done.is_set():
+                body = session.get(url, headers=alice, timeout=10).json()
+                succeeded = sum(r["amount"] for r in body["refunds"] if r["status"] == "succeeded")
+                if succeeded != body["refunded_total"]:
+                    torn.append(body)
+
+    readers = [threading.Thread(target=read_while_refunds_settle) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    try:
+        for line in client.get(f"/api/v1/orders/{placed['order']['id']}", headers=alice).get_json()["lines"]:
+            for _ in range(line["quantity"]):
+                response = client.post(f"/api/v1/orders/{placed['order']['id']}/refund", headers=alice,
+                                       json={"reason": "one less", "lines": [{"line_id": line["id"], "quantity": 1}]})
+                assert response.status_code == 202, response.get_json()
+                number = response.get_json()["refunds"][-1]["number"]
+                stub_control(stub, "POST", f"refunds/{number}/succeed")  # its notify, delivered now
+    finally:
+        done.set()
+        for reader in readers:
+            reader.join()
+    assert status_of(app, placed["order"]["id"]) == "refunded"
+    assert torn == []
