@@ -85,10 +85,14 @@ def list_orders(filters, page):
 @roles_required(Role.SHOPPER)
 @blp.response(200, OrderSchema)
 def get_order(order_id):
-    """One of your orders (another member's is a 404). Role: shopper."""
+    """One of your orders (another member's is a 404)
+
+    Read right after `wx.requestPayment` succeeded, a pending order shows paid at once: WeChat Pay
+    is asked then (at most every few seconds), even if its notify is late. Role: shopper.
+    """
     order = service.own_order(current_member_id(), order_id, utcnow())
-    db.session.commit()  # it may have just expired
-    return order
+    db.session.commit()  # it may have just been paid or expired
+    return service.order_snapshot(order.id)
 
 
 @blp.route("/orders/<int:order_id>/payment", methods=["POST"])
@@ -107,7 +111,12 @@ def pay_order(order_id):
 @roles_required(Role.SHOPPER)
 @blp.response(200, OrderSchema)
 def cancel(order_id):
-    """Cancel an unpaid order; its stock, coupon and points return. Role: shopper."""
+    """Cancel an unpaid order; its stock, coupon and points return
+
+    WeChat Pay is asked first: an order it says was paid is not cancelled (409
+    `order_not_cancellable`; the order reads paid); while it cannot answer, 503
+    `wechatpay_unavailable` with `Retry-After`. Role: shopper.
+    """
     now = utcnow()
     order = lifecycle.cancel_by_shopper(service.own_order(current_member_id(), order_id, now), at=now)
     db.session.commit()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import click
 from flask.cli import AppGroup
 from rq import Queue, Worker
+from sqlalchemy.exc import SQLAlchemyError
 
 from shop.database import utcnow
 from shop.extensions import db, redis_client
@@ -19,15 +22,37 @@ jobs_cli = AppGroup("jobs", help="Background jobs and periodic sweeps.")
 
 @orders_cli.command("reconcile")
 def reconcile() -> None:
-    """Ask WeChat Pay about orders pending for minutes; apply lost payments, cancel expired orders."""
-    click.echo(service.reconcile(utcnow()))
+    """Ask WeChat Pay about orders pending for minutes and unconfirmed refunds; apply what it says."""
+    summary = _run(service.reconcile)
+    orders, refunds = summary["orders"], summary["refunds"]
+    if orders["wechat_pay_unreachable"] or refunds["wechat_pay_unreachable"]:
+        left = orders["errors"] + orders["skipped"], refunds["errors"] + refunds["skipped"]
+        click.echo(f"WeChat Pay unreachable: {left[0]} orders and {left[1]} refunds left for the next pass")
+        return
+    click.echo(f"orders: {_counts(orders)}; refunds: {_counts(refunds)}")
 
 
 @orders_cli.command("cancel-expired")
 def cancel_expired() -> None:
-    """Cancel unpaid orders past their payment window."""
-    click.echo(f"cancelled {lifecycle.cancel_expired_orders(utcnow())}")
-    db.session.commit()
+    """Cancel unpaid orders past their payment window (asking WeChat Pay first about payable ones)."""
+    summary = _run(lifecycle.cancel_expired_orders)
+    if summary["wechat_pay_unreachable"]:
+        click.echo(f"WeChat Pay unreachable: {summary['errors'] + summary['skipped']} orders left for the next pass")
+        return
+    click.echo(_counts(summary))
+
+
+def _run(sweep: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """Run a sweep; the database failing ends it with one line, not a traceback."""
+    try:
+        return sweep(utcnow())
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        raise click.ClickException(f"the database failed: {type(error).__name__}: {error.args[0]}"[:300]) from None
+
+
+def _counts(summary: dict[str, Any]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in summary.items() if name != "wechat_pay_unreachable")
 
 
 @jobs_cli.command("sweep")

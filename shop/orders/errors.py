@@ -10,6 +10,7 @@ class OrderError(ErrorCode):
     STORE_REQUIRED = ("store_required", 422)
     ADDRESS_REQUIRED = ("address_required", 422)
     NOT_CANCELLABLE = ("order_not_cancellable", 409)
+    PAYMENT_UNSETTLED = ("order_payment_unsettled", 409)  # WeChat Pay is still taking (or has refunded) the money
     NOT_PAYABLE = ("order_not_payable", 409)
     NOT_SHIPPABLE = ("order_state_conflict", 409)
     NOT_REFUNDABLE = ("order_not_refundable", 409)

@@ -1,30 +1,65 @@
-"""Cancelling unpaid orders (by the shopper, or when the payment window passes) and what returns."""
+"""Cancelling unpaid orders (by the shopper, or when the payment window passes) and what returns.
+
+An order with a prepay id may have been paid even if no notify came: before it is cancelled WeChat
+Pay is asked (a paid one is applied instead) and its transaction closed, so it cannot be paid once
+cancelled. When WeChat Pay cannot tell, the order stays pending: the sweep asks again later.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from shop import events
 from shop.catalog.stock import return_stock
+from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db
-from shop.jobs import enqueue
 from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Order, OrderStatus
+from shop.orders.payment import (
+    apply_if_paid,
+    apply_wechat_payment,
+    paid_transaction,
+    payment_recorded,
+)
 from shop.orders.states import move
-from shop.wechat.pay import wechat_pay
+from shop.orders.sweeps import sweep
+from shop.wechat.errors import WeChatPayError
+from shop.wechat.pay import WeChatPayAPIError, wechat_pay
 
-SWEEP_BATCH = 500
+log = logging.getLogger(__name__)
+SETTLED = ("paid", "cancelled", "unchanged")  # what settle() says happened
 
 
 def cancel_order(order: Order, *, reason: str, at: datetime) -> bool:
-    """Cancel a pending order: stock and discounts return, the WeChat Pay transaction is closed.
+    """Cancel a pending order: stock and discounts return. False if it was no longer pending.
 
-    False if the order was no longer pending (paid in the meantime, or already cancelled).
+    An order with a prepay id is cancelled only once WeChat Pay says its transaction was not paid
+    and has closed it: one that was paid is applied instead (False, the order is paid now); one
+    paid in the instant before the close is cancelled and its money refunded as a late payment.
+    Raises an AppError (nothing changed) when WeChat Pay cannot tell.
     """
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return False
+    paid_before_close = None
+    if order.prepay_id:
+        paid = paid_transaction(order.number)
+        if paid is not None:
+            apply_wechat_payment(paid, source="query", at=at)
+            return False
+        paid_before_close = _close(order.number)
+    cancelled = _cancel(order, reason=reason, at=at)
+    if paid_before_close is not None:  # as a notify after the cancel: recorded and refunded
+        apply_wechat_payment(paid_before_close, source="close", at=at)
+    return cancelled
+
+
+def _cancel(order: Order, *, reason: str, at: datetime) -> bool:
     if not move(order, from_status=OrderStatus.PENDING_PAYMENT, to=OrderStatus.CANCELLED, cancelled_at=at,
                 cancel_reason=reason):
         return False
@@ -33,39 +68,79 @@ def cancel_order(order: Order, *, reason: str, at: datetime) -> bool:
     record_event(order.member_id, JourneyKind.ORDER_CANCELLED, store_id=order.store_id, occurred_at=at,
                  order_id=order.id, reason=reason)
     events.order_cancelled.send(order_id=order.id, member_id=order.member_id, reason=reason)
-    if order.prepay_id:
-        enqueue(close_wechat_transaction, order.number, key=order.number)
     return True
 
 
+def _close(number: str) -> dict[str, Any] | None:
+    """Close the transaction so it can no longer be paid; the transaction if the shopper paid it first."""
+    try:
+        wechat_pay().close(number)
+        return None
+    except WeChatPayAPIError as error:
+        if error.code != WeChatPayError.ORDER_PAID:
+            raise
+    transaction = wechat_pay().query_by_out_trade_no(number) or {}
+    if transaction.get("trade_state") == "SUCCESS":
+        return transaction
+    if payment_recorded(transaction.get("transaction_id")):
+        return None  # applied before; a refund of it may be under way (trade_state REFUND)
+    raise AppError(OrderError.PAYMENT_UNSETTLED, f"WeChat Pay says order {number} was paid but answers "
+                   f"{transaction.get('trade_state')}; ask again shortly.")
+
+
+def settle(order: Order, at: datetime) -> str:
+    """Settle a pending order with WeChat Pay: paid if it says so, cancelled past the payment window.
+
+    What happened: paid, cancelled or unchanged. Raises an AppError (nothing changed) when WeChat Pay
+    cannot tell.
+    """
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return "unchanged"
+    if order.expires_at <= at:
+        if cancel_order(order, reason="payment_timeout", at=at):
+            return "cancelled"
+        return "paid" if order.paid_at else "unchanged"
+    if order.prepay_id and apply_if_paid(order, source="query", at=at):
+        return "paid"
+    return "unchanged"
+
+
 def cancel_by_shopper(order: Order, *, at: datetime) -> Order:
-    if not cancel_order(order, reason="shopper", at=at) and order.status != OrderStatus.CANCELLED:
+    """The shopper cancels an unpaid order (again: the same answer); a paid one is refused."""
+    cancel_order(order, reason="shopper", at=at)
+    if order.status != OrderStatus.CANCELLED:
+        db.session.commit()  # a payment WeChat Pay reported on the way stands: the order reads paid
         raise AppError(OrderError.NOT_CANCELLABLE, f"A {order.status} order cannot be cancelled; ask for a refund.")
     return order
 
 
 def expire_if_due(order: Order, at: datetime) -> Order:
-    """The check on read: an unpaid order past its window is cancelled now (the sweep may be late)."""
-    if order.status == OrderStatus.PENDING_PAYMENT and order.expires_at <= at:
+    """The check on read: a pending order past its window is cancelled now (the sweep may be late).
+
+    When WeChat Pay cannot tell whether it was paid, the order is shown as it is: the sweep settles it.
+    """
+    if order.status != OrderStatus.PENDING_PAYMENT or order.expires_at > at:
+        return order
+    try:
         cancel_order(order, reason="payment_timeout", at=at)
+    except AppError as error:
+        db.session.rollback()  # nothing half-done stands; the order reads as the database holds it
+        log.info("order %s not cancelled on read: %s", order.number, error.code)
     return order
 
 
-def cancel_expired_orders(at: datetime) -> int:
-    """The sweep: cancel every unpaid order past its payment window; how many."""
-    count = 0
-    while True:
-        due = db.session.scalars(select(Order).where(Order.status == OrderStatus.PENDING_PAYMENT,
-                                                     Order.expires_at <= at).limit(SWEEP_BATCH)).all()
-        if not due:
-            return count
-        count += sum(cancel_order(order, reason="payment_timeout", at=at) for order in due)
-        db.session.commit()
+def cancel_expired_orders(at: datetime) -> dict[str, Any]:
+    """The sweep: settle every unpaid order past its payment window (each on its own); what happened."""
+    due = select(Order.id).where(Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at <= at)
+    return sweep("order", due, lambda order_id: settle(db.session.get(Order, order_id), at), SETTLED, at)
 
 
 def close_wechat_transaction(number: str) -> None:
-    """Close the order's WeChat Pay transaction, so it can no longer be paid (best effort)."""
-    wechat_pay().close(number)
+    """Close an order's WeChat Pay transaction (a job): money paid before the close is applied, and
+    refunded as a late payment when the order was cancelled."""
+    paid_before_close = _close(number)
+    if paid_before_close is not None:
+        apply_wechat_payment(paid_before_close, source="close", at=utcnow())
 
 
 def _advance(order: Order, *, from_status: OrderStatus, to_status: OrderStatus, **values) -> None:

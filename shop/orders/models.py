@@ -139,6 +139,22 @@ class Refund(db.Model):
     order: Mapped[Order] = relationship(back_populates="refunds")
 
 
+class PaymentCheck(db.Model):
+    """A question to WeChat Pay about an order or a refund that failed (a sweep's): asked again after
+    ``retry_after``, later each time it fails, so that one cannot hold up the others."""
+
+    __tablename__ = "payment_checks"
+    __table_args__ = (UniqueConstraint("subject", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(8))  # order, refund
+    subject_id: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer)  # failures in a row
+    retry_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class PickupVerification(db.Model):
     """Every pickup lookup, confirmation and wrong code, with who and when."""
 

@@ -19,9 +19,13 @@ from shop.orders.errors import OrderError
 from shop.orders.models import Fulfilment, Order, OrderStatus, Payment
 from shop.orders.refunds import refund_late_payment
 from shop.orders.states import move
+from shop.wechat.pay import wechat_pay
 
 log = logging.getLogger(__name__)
 PICKUP_CODE_DIGITS = 8
+# WeChat Pay's trade_state of a transaction that holds no money of the shopper's: not paid (yet), or
+# never to be. SUCCESS is paid; USERPAYING (still paying) and REFUND (paid, then refunded) are neither.
+UNPAID_STATES = {"NOTPAY", "CLOSED", "REVOKED", "PAYERROR"}
 
 # Statements of every payment, built once (building one costs about as much CPU as running it).
 _orders = Order.__table__
@@ -62,7 +66,7 @@ def apply_wechat_payment(resource: dict[str, Any], *, source: str, at: datetime)
             order_id=order.id, transaction_id=transaction_id, amount=amount, outcome="applied", paid_at=at,
             received_at=at, source=source))
         return "applied"
-    if db.session.scalar(select(Payment.id).where(Payment.transaction_id == transaction_id)) is not None:
+    if payment_recorded(transaction_id):
         return "duplicate"
     try:
         with db.session.begin_nested():
@@ -73,6 +77,37 @@ def apply_wechat_payment(resource: dict[str, Any], *, source: str, at: datetime)
     # Paid after it was cancelled (or paid twice): keep the record and give the money back.
     refund_late_payment(order, transaction_id=transaction_id, amount=amount, at=at)
     return "refunded_late"
+
+
+def payment_recorded(transaction_id: str | None) -> bool:
+    """Whether this WeChat Pay transaction was applied already (or recorded as a late payment)."""
+    return transaction_id is not None and db.session.scalar(
+        select(Payment.id).where(Payment.transaction_id == transaction_id)) is not None
+
+
+def paid_transaction(number: str) -> dict[str, Any] | None:
+    """The order's WeChat Pay transaction if it was paid; None if it holds no money (not paid, closed, none).
+
+    Raises a ``WeChatPayAPIError`` when WeChat Pay cannot tell, and ``order_payment_unsettled`` while
+    the shopper is still paying (or for money WeChat Pay refunded without us): nothing can be decided then.
+    """
+    transaction = wechat_pay().query_by_out_trade_no(number)
+    state = transaction.get("trade_state") if transaction else None
+    if state == "SUCCESS":
+        return transaction
+    if state is None or state in UNPAID_STATES:
+        return None
+    raise AppError(OrderError.PAYMENT_UNSETTLED, f"WeChat Pay says the payment of order {number} is {state}; "
+                   "ask again shortly.")
+
+
+def apply_if_paid(order: Order, *, source: str, at: datetime) -> bool:
+    """Ask WeChat Pay about the order's transaction and apply it if it was paid (a lost notify); whether it was."""
+    transaction = paid_transaction(order.number)
+    if transaction is None:
+        return False
+    apply_wechat_payment(transaction, source=source, at=at)
+    return True
 
 
 def _matching_order(resource: dict[str, Any]) -> Order:

@@ -1,7 +1,7 @@
 """Refunds, whole or by lines: requested here, paid back by WeChat Pay, applied when it confirms.
 
 A refund is ``processing`` until WeChat Pay confirms it (the refund notify, or the reconcile
-query); only then does the order's refunded total move, stock return (for goods not yet handed
+query, which also sends again a refund WeChat Pay never received); only then does the order's refunded total move, stock return (for goods not yet handed
 over) and ``order_refunded`` fire, so points and rewards are reversed for money really returned.
 One refund is processed at a time per order.
 """
@@ -113,6 +113,32 @@ def refund_succeeded(number: str, *, at: datetime) -> bool:
 def refund_failed(number: str) -> None:
     db.session.execute(update(Refund).where(Refund.number == number, Refund.status == RefundStatus.PROCESSING)
                        .values(status=RefundStatus.FAILED.value))
+
+
+REFUND_CHECKED = ("succeeded", "failed", "resent", "processing")  # what check_refund says happened
+
+
+def check_refund(refund_id: int, at: datetime) -> str:
+    """Ask WeChat Pay what became of a processing refund (its notify may be lost) and apply the answer.
+
+    A refund WeChat Pay does not know was never sent: it is sent again, by the same job.
+    """
+    refund = db.session.get(Refund, refund_id)
+    if refund.status != RefundStatus.PROCESSING:
+        return refund.status  # its notify came meanwhile
+    answer = wechat_pay().query_refund(refund.number)
+    if answer is None:
+        enqueue(send_refund, refund.number, key=refund.number)
+        return "resent"
+    status = answer.get("status")
+    if status == "SUCCESS":
+        refund_succeeded(refund.number, at=at)
+        return "succeeded"
+    if status in ("CLOSED", "ABNORMAL"):
+        log.warning("refund %s ended %s at WeChat Pay: failed, for an admin to settle", refund.number, status)
+        refund_failed(refund.number)
+        return "failed"
+    return "processing"
 
 
 def _apply_to_order(order: Order, refund: Refund, *, handed_over: bool) -> None:

@@ -6,22 +6,26 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shop.database import storable_id
 from shop.errors import AppError
-from shop.extensions import db
+from shop.extensions import db, redis_client
 from shop.members.models import Member
 from shop.orders.errors import OrderError
-from shop.orders.lifecycle import cancel_order, expire_if_due
-from shop.orders.models import Order, OrderStatus
+from shop.orders.lifecycle import SETTLED, expire_if_due, settle
+from shop.orders.models import Order, OrderStatus, Refund, RefundStatus
 from shop.orders.payment import apply_wechat_payment
-from shop.orders.refunds import refund_failed, refund_succeeded
+from shop.orders.refunds import REFUND_CHECKED, check_refund, refund_failed, refund_succeeded
+from shop.orders.sweeps import sweep
 from shop.wechat.pay import wechat_pay
 
 log = logging.getLogger(__name__)
-RECONCILE_AFTER = timedelta(minutes=3)
+RECONCILE_AFTER = timedelta(minutes=3)  # a notify normally comes within seconds: after this, ask
+ASK_ON_READ_EVERY_SECONDS = 3  # a shopper's reads of a payable order ask WeChat Pay at most this often
 _members = Member.__table__
 _OPENID = select(_members.c.openid).where(_members.c.id == bindparam("member"))  # every order: built once
 _orders = Order.__table__
@@ -29,11 +33,48 @@ _SET_PREPAY = update(_orders).where(_orders.c.id == bindparam("order")).values(p
 
 
 def own_order(member_id: int, order_id: int, at: datetime) -> Order:
-    """The shopper's own order (another member's is 404 too), cancelled now if its window passed."""
+    """The shopper's own order (another member's is 404 too), settled now if it is pending.
+
+    A pending order past its window is cancelled; one with a prepay id is paid at once if WeChat
+    Pay says so (the shopper reads it right after wx.requestPayment succeeded, and the notify may be
+    late or lost). WeChat Pay is asked at most once per order every few seconds; when it, or Redis,
+    is in trouble the order is shown as it is and the sweep settles it.
+    """
     order = any_order(order_id)
     if order.member_id != member_id:
         raise AppError(OrderError.ORDER_NOT_FOUND, "No such order.")
-    return expire_if_due(order, at)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return order  # the hot path: a paid or closed order asks no one
+    if order.prepay_id is None:
+        return expire_if_due(order, at)  # never payable: nothing to ask WeChat Pay
+    if _may_ask_wechat_pay(order.id):
+        try:
+            settle(order, at)
+        except AppError as error:
+            db.session.rollback()  # nothing half-done stands; the order reads as the database holds it
+            log.info("order %s not settled on read: %s", order.number, error.code)
+    return order
+
+
+def order_snapshot(order_id: int) -> Order:
+    """The order with its lines and refunds read in one statement, so all of it is of one moment.
+
+    Loaded separately, each part may see another commit: a refund confirmed between the reads showed
+    as succeeded next to totals it had not moved yet.
+    """
+    return db.session.scalars(select(Order).where(Order.id == order_id)
+                              .options(joinedload(Order.lines), joinedload(Order.refunds))
+                              .execution_options(populate_existing=True)).unique().one()
+
+
+def _may_ask_wechat_pay(order_id: int) -> bool:
+    """Whether this read may ask WeChat Pay about the order (once per order per few seconds)."""
+    try:
+        return bool(redis_client().set(f"orders:ask-wechat-pay:{order_id}", 1, nx=True,
+                                       ex=ASK_ON_READ_EVERY_SECONDS))
+    except redis.RedisError as error:
+        log.debug("order %s read without asking WeChat Pay: Redis %s", order_id, error)  # readiness reports it
+        return False
 
 
 def any_order(order_id: int) -> Order:
@@ -82,23 +123,19 @@ def handle_pay_notify(headers: dict[str, str], body: bytes, at: datetime) -> str
     return "ignored"
 
 
-def reconcile(at: datetime) -> dict[str, int]:
-    """Ask WeChat Pay about orders pending for a while: apply lost payments, cancel expired ones."""
-    counts = {"paid": 0, "cancelled": 0, "unchanged": 0}
-    pending = db.session.scalars(select(Order).where(
-        Order.status == OrderStatus.PENDING_PAYMENT, Order.prepay_id.is_not(None),
-        Order.created_at <= at - RECONCILE_AFTER)).all()
-    for order in pending:
-        transaction = wechat_pay().query_by_out_trade_no(order.number)
-        if transaction and transaction.get("trade_state") == "SUCCESS":
-            apply_wechat_payment(transaction, source="query", at=at)
-            counts["paid"] += 1
-        elif order.expires_at <= at and cancel_order(order, reason="payment_timeout", at=at):
-            counts["cancelled"] += 1
-        else:
-            counts["unchanged"] += 1
-        db.session.commit()
-    return counts
+def reconcile(at: datetime) -> dict[str, dict[str, Any]]:
+    """Ask WeChat Pay about orders pending for a while and refunds it has not confirmed, each on its own.
+
+    Lost payments are applied, orders past their window cancelled (see ``settle``), refunds settled
+    from WeChat Pay's answer or sent again; what WeChat Pay cannot answer is asked again later.
+    """
+    orders = select(Order.id).where(Order.status == OrderStatus.PENDING_PAYMENT, Order.prepay_id.is_not(None),
+                                    Order.created_at <= at - RECONCILE_AFTER)
+    refunds = select(Refund.id).where(Refund.status == RefundStatus.PROCESSING,
+                                      Refund.created_at <= at - RECONCILE_AFTER)
+    return {"orders": sweep("order", orders, lambda order_id: settle(db.session.get(Order, order_id), at),
+                            SETTLED, at),
+            "refunds": sweep("refund", refunds, lambda refund_id: check_refund(refund_id, at), REFUND_CHECKED, at)}
 
 
 def _description(order: Order) -> str:

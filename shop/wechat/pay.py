@@ -61,6 +61,7 @@ OUT_REFUND_NO_RE = re.compile(r"[0-9A-Za-z_\-|*@]{1,64}")
 OUT_BILL_NO_RE = re.compile(r"[0-9A-Za-z]{5,32}")  # a merchant transfer's out_bill_no
 TRANSFER_NAME_REQUIRED_FEN = 200_000  # from 2,000 yuan WeChat Pay wants the payee's real name
 BUSY_CODES = {"SYSTEM_ERROR", "FREQUENCY_LIMITED"}  # WeChat Pay asks to try again later
+RETRY_AFTER_SECONDS = 10  # what a 503 for WeChat Pay being unreachable or busy tells the client
 # wechatpayv3 raises a bare Exception with these words when an answer's signature does not verify.
 UNVERIFIED_ANSWER = ("failed to verify the signature", "does not support this algorithm")
 
@@ -76,7 +77,8 @@ class WeChatPayAPIError(AppError):
 
     def __init__(self, code: WeChatPayError, message: str, *, wechat_code: str | None = None,
                  http_status: int | None = None) -> None:
-        super().__init__(code, message)
+        retry = {"Retry-After": str(RETRY_AFTER_SECONDS)} if code == WeChatPayError.UNAVAILABLE else None
+        super().__init__(code, message, headers=retry)
         self.wechat_code = wechat_code
         self.http_status = http_status
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 import requests
 
 from shop.auth import Role
 from shop.catalog.service import set_store_availability
+from shop.database import utcnow
 from shop.extensions import db
+from shop.orders.models import Order
 from tests.conftest import bearer
 from tests.factories import make_category, make_product, make_store
 
@@ -77,3 +80,34 @@ def eventually(check, timeout: float = 10.0):
         if result or time.monotonic() > deadline:
             return result
         time.sleep(0.05)
+
+
+def stub_control(stub, verb: str, control: str, **body) -> dict:
+    """Call a WeChat Pay control of the stub (under /stub/pay/) over HTTP."""
+    response = requests.request(verb, f"{stub.url}stub/pay/{control}", json=body, timeout=10)
+    assert response.ok, response.text
+    return response.json()
+
+
+def wechat_pay_fails(stub, *, path: str = "/v3/", method: str = "", times: int = 1000, status: int = 500,
+                     code: str = "SYSTEM_ERROR") -> None:
+    """WeChat Pay answers the matching calls with an error until `wechat_pay_is_back`."""
+    stub_control(stub, "POST", "faults", path=path, method=method, times=times, status=status, code=code)
+
+
+def wechat_pay_is_back(stub) -> None:
+    stub_control(stub, "DELETE", "faults")
+
+
+def query_path(number: str) -> str:
+    """Where the gateway asks WeChat Pay about an order's transaction (as the stub records it)."""
+    return f"v3/pay/transactions/out-trade-no/{number}"
+
+
+def past_window(app, *order_ids: int) -> None:
+    """Time passes: the orders were placed 20 minutes ago and their payment window closed 5 minutes ago."""
+    with app.app_context():
+        for order_id in order_ids:
+            order = db.session.get(Order, order_id)
+            order.created_at, order.expires_at = utcnow() - timedelta(minutes=20), utcnow() - timedelta(minutes=5)
+        db.session.commit()

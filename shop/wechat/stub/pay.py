@@ -23,6 +23,10 @@ Control (``/stub/pay/...``, JSON bodies or query parameters):
   once), ``ignore_expiry``. Answers the transaction and the notify with its deliveries.
 - ``POST /stub/pay/<prepay_id>/fail``: the payment fails (``state`` NOTPAY, the default, or
   PAYERROR); no notify.
+- ``POST /stub/pay/<prepay_id>/pay-on-close``: the shopper pays at the very moment the merchant
+  closes the transaction: the next close of it pays it first (its notify delivered as the
+  ``deliver`` options ask) and then answers ORDERPAID, as WeChat Pay does for a close that lost
+  that race.
 - ``POST /stub/pay/refunds/<out_refund_no>/succeed`` and ``.../abnormal``: settle a PROCESSING
   refund (with a REFUND.SUCCESS / REFUND.ABNORMAL notify; same delivery options).
 - ``POST /stub/pay/transfers/<out_bill_no>/confirm``: the member confirms receipt in WeChat (SUCCESS);
@@ -31,9 +35,10 @@ Control (``/stub/pay/...``, JSON bodies or query parameters):
 - ``POST /stub/pay/settings``: ``{"refunds": "auto"|"manual"}``. Auto (the default): a refund
   answers SUCCESS at once and its notify follows from a background thread. Manual: it answers
   PROCESSING and waits for ``succeed`` or ``abnormal``.
-- ``POST /stub/pay/faults``: ``{"status": 500, "code": "SYSTEM_ERROR", "times": 1, "path": ""}``:
-  the next matching /v3/ calls answer that error (``times`` up to 1,000,000: "for a while");
-  ``DELETE /stub/pay/faults``: WeChat Pay answers normally again (every armed fault dropped).
+- ``POST /stub/pay/faults``: ``{"status": 500, "code": "SYSTEM_ERROR", "times": 1, "path": "",
+  "method": ""}``: the next ``times`` /v3/ calls whose path contains ``path`` (and whose method is
+  ``method``, when given: ``GET`` fails queries only) answer that error. ``DELETE /stub/pay/faults``
+  disarms every fault (WeChat Pay is back).
 - ``GET /stub/pay/notifies?out_trade_no=&out_refund_no=&event_type=``: every notify built, with
   its body, the signed headers it was built with and each delivery's headers, HTTP status and answer.
 - ``POST /stub/pay/notify/resend``: ``{"notify_id"|"out_trade_no"|"out_refund_no", "event_type"?,
@@ -170,6 +175,10 @@ class Fault:
     message: str
     times: int
     path: str = ""
+    method: str = ""  # empty: any method
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.path in path and self.method.upper() in ("", method.upper())
 
 
 @dataclass
@@ -225,6 +234,7 @@ class PayState:
         self._transfers: dict[str, Transfer] = {}
         self._notifies: list[Notify] = []
         self._faults: list[Fault] = []
+        self._pay_on_close: dict[str, dict[str, Any]] = {}  # out_trade_no -> delivery options
         self.auto_refunds = True
 
     def reset(self) -> None:
@@ -237,6 +247,7 @@ class PayState:
             self._transfers.clear()
             self._notifies.clear()
             self._faults.clear()
+            self._pay_on_close.clear()
             self.auto_refunds = True
 
     # -- signatures ----------------------------------------------------------
@@ -277,11 +288,11 @@ class PayState:
             "Wechatpay-Signature-Type": SCHEME,
         }
 
-    def take_fault(self, path: str) -> Fault | None:
-        """The error the next call on `path` must answer, if one was armed."""
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        """The error the next `method` call on `path` must answer, if one was armed."""
         with self._lock:
             for fault in self._faults:
-                if fault.path in path:
+                if fault.matches(method, path):
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)
@@ -369,14 +380,30 @@ class PayState:
         data["amount"] = amount
         return data
 
-    def close(self, out_trade_no: str) -> None:
+    def close(self, out_trade_no: str) -> tuple[Notify, dict[str, Any]] | None:
+        """Close an unpaid transaction. A close armed by ``arm_pay_on_close`` pays it first: then the
+        payment's notify and its delivery options (for the caller to deliver, then answer ORDERPAID)."""
         with self._lock:
             t = self._transactions.get(out_trade_no)
             if t is None:
                 raise PayError(404, "ORDER_NOT_EXIST", "订单不存在")
+            racing = self._pay_on_close.pop(out_trade_no, None)
+            if racing is not None and t.state in PAYABLE:
+                return self.pay(t.prepay_id, ignore_expiry=True), racing
             if t.state in PAID:
                 raise PayError(400, "ORDERPAID", "该订单已支付")
             t.state = "CLOSED"
+            return None
+
+    def arm_pay_on_close(self, prepay_id: str, options: dict[str, Any]) -> Transaction:
+        """The next close of this transaction finds the shopper paying it at that moment."""
+        t = self.transaction(prepay_id=prepay_id)
+        with self._lock:
+            if t.state not in PAYABLE:
+                raise PayError(409, "ORDERPAID" if t.state in PAID else "ORDER_CLOSED",
+                               f"the transaction is {t.state}")
+            self._pay_on_close[t.out_trade_no] = dict(options)
+        return t
 
     def pay(self, prepay_id: str, *, ignore_expiry: bool = False) -> Notify:
         """The shopper pays: the transaction succeeds and its notify is built (not yet delivered)."""
@@ -742,7 +769,7 @@ def _authenticate() -> Response | None:
     pay = _pay()
     uri = request.environ.get("RAW_URI") or request.full_path.rstrip("?")
     pay.check_request(request.method, uri, request.get_data(), request.headers.get("Authorization", ""))
-    fault = pay.take_fault(request.path)
+    fault = pay.take_fault(request.method, request.path)
     if fault is not None:
         raise PayError(fault.status, fault.code, fault.message)
     return None
@@ -789,7 +816,12 @@ def query_by_transaction_id(transaction_id: str) -> Response:
 @bp.post("/v3/pay/transactions/out-trade-no/<out_trade_no>/close")
 def close(out_trade_no: str) -> Response:
     _check_mchid(_json_body().get("mchid"))
-    _pay().close(out_trade_no)
+    pay = _pay()
+    racing = pay.close(out_trade_no)
+    if racing is not None:  # the shopper paid just before this close reached WeChat Pay
+        notify, options = racing
+        _deliver_as_asked(pay, notify, options)
+        raise PayError(400, "ORDERPAID", "该订单已支付")
     return _answer(None, 204)
 
 
@@ -859,6 +891,14 @@ def fail(prepay_id: str) -> Response:
         pay.fail(prepay_id, str(_options().get("state", "NOTPAY"))))})
 
 
+@bp.post("/stub/pay/<prepay_id>/pay-on-close")
+def pay_on_close(prepay_id: str) -> Response:
+    pay, options = _pay(), _options()
+    if options.get("deliver", "once") not in COPIES:
+        raise PayError(400, "PARAM_ERROR", "deliver must be once, twice or never")
+    return _answer({"transaction": pay.transaction_json(pay.arm_pay_on_close(prepay_id, options))})
+
+
 @bp.post("/stub/pay/refunds/<out_refund_no>/succeed")
 def refund_succeed(out_refund_no: str) -> Response:
     return _settle(out_refund_no, "SUCCESS")
@@ -892,7 +932,7 @@ def faults() -> Response:
     try:
         fault = Fault(int(options.get("status", 500)), str(options.get("code", "SYSTEM_ERROR")),
                       str(options.get("message", "系统错误")), int(options.get("times", 1)),
-                      str(options.get("path", "")))
+                      str(options.get("path", "")), str(options.get("method", "")))
     except (TypeError, ValueError):
         raise PayError(400, "PARAM_ERROR", "status and times must be whole numbers") from None
     _pay().add_fault(fault)
