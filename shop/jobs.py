@@ -67,6 +67,16 @@ def enqueue(job: Callable[..., Any], *args: Any, key: Any = None) -> None:
         dispatch_after_commit(entry_id, attempts=0)
 
 
+def enqueue_again(job: Callable[..., Any], *args: Any, key: Any) -> None:
+    """Run work once more now (a refund WeChat Pay says it never received): its entry pending and due
+    now, or written if there is none; work a runner is running is left to finish."""
+    entry_id = outbox.rearm(job_kind(job), str(key), now=utcnow())
+    if entry_id is None:
+        entry_id = outbox.write(job_kind(job), list(args), key=str(key), now=utcnow())
+    if entry_id is not None:
+        dispatch_after_commit(entry_id, attempts=0)
+
+
 def dispatch_after_commit(entry_id: int, *, attempts: int) -> None:
     """Hand an entry to a runner once the current transaction commits (``attempts``: its runs so far)."""
     app = current_app._get_current_object()

@@ -4,7 +4,7 @@
 in a row, the last error and when to ask again, so that one cannot hold up the rest of a pass.
 
 Revision ID: 3b8e1f0c2d4a
-Revises: 677df7562847
+Revises: 3c793ec5019d
 Create Date: 2026-12-01 10:00:00.000000
 
 """
@@ -16,7 +16,7 @@ import shop.database
 
 # revision identifiers, used by Alembic.
 revision = '3b8e1f0c2d4a'
-down_revision = '677df7562847'
+down_revision = '3c793ec5019d'
 branch_labels = None
 depends_on = None
 

@@ -17,7 +17,7 @@ from shop import events
 from shop.catalog.stock import return_stock
 from shop.errors import AppError
 from shop.extensions import db
-from shop.jobs import PermanentJobError, enqueue
+from shop.jobs import PermanentJobError, enqueue, enqueue_again
 from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Order, OrderLine, OrderStatus, Refund, RefundStatus
@@ -128,7 +128,7 @@ def check_refund(refund_id: int, at: datetime) -> str:
         return refund.status  # its notify came meanwhile
     answer = wechat_pay().query_refund(refund.number)
     if answer is None:
-        enqueue(send_refund, refund.number, key=refund.number)
+        enqueue_again(send_refund, refund.number, key=refund.number)
         return "resent"
     status = answer.get("status")
     if status == "SUCCESS":

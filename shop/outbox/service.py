@@ -67,6 +67,16 @@ def write(kind: str, args: list[Any], *, key: str | None, now: datetime) -> int 
     return db.session.scalar(statement.returning(outbox.c.id))
 
 
+def rearm(kind: str, key: str, *, now: datetime) -> int | None:
+    """The entry of this kind and key pending again and due now, with a fresh count of attempts; its id,
+    or None when there is none or it is running (its runner is sending it)."""
+    return db.session.scalar(
+        update(outbox).where(outbox.c.kind == kind, outbox.c.dedupe_key == key,
+                             outbox.c.status != OutboxStatus.RUNNING.value)
+        .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now, lease_until=None,
+                updated_at=now).returning(outbox.c.id))
+
+
 def _due(now: datetime) -> ColumnElement[bool]:
     """Pending and due, or running under a lease that ran out (its runner died or hung)."""
     return or_(and_(outbox.c.status == OutboxStatus.PENDING.value, outbox.c.next_attempt_at <= now),

@@ -104,8 +104,9 @@ def assert_money_invariants(target) -> None:
 
 
 def test_wechat_pay_down_around_payment_timeouts_cancels_no_paid_order(target, stub, shop):
-    alice = Shopper(target, "alice:1")
-    orders = [alice.order(shop.croissant, shop.store_id) for _ in range(4)]
+    alice, bob = Shopper(target, "alice:1"), Shopper(target, "bob:1")  # one holds at most 3 unpaid orders
+    owners = [alice, alice, bob, bob]
+    orders = [owner.order(shop.croissant, shop.store_id) for owner in owners]
     for paid in orders[:2]:  # paid in WeChat; the notifies are lost
         stub_pay(stub, prepay_id_of(paid), deliver="never")
     wechat_pay_fails(stub)
@@ -115,10 +116,10 @@ def test_wechat_pay_down_around_payment_timeouts_cancels_no_paid_order(target, s
         summary = sweep(target, minutes)
         assert summary["orders past their payment window"]["wechat_pay_unreachable"], summary
     assert statuses(target, orders) == ["pending_payment"] * 4
-    for order in orders:  # the shopper sees the orders as they are, never an error
-        read = alice.read(order)
+    for owner, order in zip(owners, orders, strict=True):  # the shopper sees them as they are, never an error
+        read = owner.read(order)
         assert read.status_code == 200 and read.json()["status"] == "pending_payment"
-    refused = alice.cancel(orders[2])
+    refused = bob.cancel(orders[2])
     assert refused.status_code == 503 and refused.json()["code"] == "wechatpay_unavailable"
     assert refused.headers["Retry-After"].isdigit()
 

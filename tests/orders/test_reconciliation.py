@@ -13,6 +13,7 @@ from shop.database import utcnow
 from shop.extensions import db
 from shop.orders.models import Order, PaymentCheck, Refund
 from shop.orders.service import reconcile
+from tests.conftest import bearer
 from tests.orders.conftest import (
     eventually,
     pickup_basket,
@@ -48,13 +49,15 @@ def asked(stub, order: dict) -> int:
 
 
 @pytest.fixture
-def paid_notifies_lost(app, client, stub, shop, alice):
-    """`count` orders the shopper paid minutes ago, whose notifies never arrived, oldest first."""
+def paid_notifies_lost(app, client, stub, shop, login):
+    """`count` orders shoppers paid minutes ago, whose notifies never arrived, oldest first (each by
+    another shopper: one may hold only a few unpaid orders)."""
 
     def make(count: int) -> list[dict]:
         orders = []
-        for _ in range(count):
-            placed = place(client, alice, {**pickup_basket(shop), "items": [{"sku_id": shop.croissant, "quantity": 1}]})
+        for number in range(count):
+            shopper = bearer(login(f"notify-lost-{number}:1")["token"])
+            placed = place(client, shopper, {**pickup_basket(shop), "items": [{"sku_id": shop.croissant, "quantity": 1}]})
             stub_pay(stub, prepay_id_of(placed.get_json()), deliver="never")
             orders.append(placed.get_json()["order"])
         with app.app_context():
