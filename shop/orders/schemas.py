@@ -135,7 +135,8 @@ class RefundArgs(ma.Schema):
     reason = ma.fields.String(required=True, validate=[validate.Length(min=1, max=80), NO_CONTROL_CHARS])
     lines = ma.fields.List(ma.fields.Nested(RefundLineArgs), load_default=None,
                            validate=validate.Length(min=1, max=MAX_LINES),
-                           metadata={"description": "Refund these lines only; omitted: all that is left."})
+                           metadata={"description": "Refund these lines only, each named once (a line named twice is 422 "
+                                                  "`refund_line_repeated`); omitted: all that is left."})
 
 
 class PickupArgs(ma.Schema):
