@@ -21,7 +21,7 @@ from shop.extensions import db, redis_client
 from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Order, OrderStatus, PickupVerification
-from shop.orders.states import move
+from shop.orders.states import lock, move
 
 CODE = re.compile(r"^\d{8}$")
 WINDOW_SECONDS = 600
@@ -48,6 +48,8 @@ def confirm(staff: Principal, code: str, at: datetime) -> Order:
     order = _find(staff, code, at, confirming=True)
     if order.status == OrderStatus.COMPLETED:  # found through an earlier confirmation: a retry
         return order
+    lock(order)  # a refund asked at this moment waits for the hand-over, or the hand-over sees it
+    _refuse_if_refunding(order)
     if not move(order, from_status=OrderStatus.READY_FOR_PICKUP, to=OrderStatus.COMPLETED, completed_at=at,
                 pickup_code=None):
         return _confirmed_before(staff, code, at) or _already_done()
@@ -96,9 +98,13 @@ def _find(staff: Principal, code: str, at: datetime, *, confirming: bool = False
         db.session.commit()
         raise AppError(OrderError.PICKUP_CODE_INVALID, "No order waits for pickup with this code here.")
     order = mine[0]
+    _refuse_if_refunding(order)
+    return order
+
+
+def _refuse_if_refunding(order: Order) -> None:
     if order.refund_in_progress:
         raise AppError(OrderError.PICKUP_BLOCKED_BY_REFUND, "A refund of this order is in progress; do not hand it over.")
-    return order
 
 
 def _keys(staff: Principal) -> list[tuple[str, int]]:

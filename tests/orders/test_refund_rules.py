@@ -3,6 +3,7 @@ and the database refuses a refund beyond what a line or an order was paid."""
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 
@@ -16,6 +17,7 @@ from shop.database import utcnow
 from shop.extensions import db
 from shop.orders.models import Order, OrderLine, Refund
 from tests.orders.conftest import (
+    at_once,
     eventually,
     manual_refunds,
     pickup_basket,
@@ -183,3 +185,21 @@ def test_a_refund_asked_while_another_is_written_waits_and_answers_409(app, clie
     assert answer[0].status_code == 409 and answer[0].json()["code"] == "refund_in_progress", answer[0].text
     assert eventually(lambda: len(refund_rows(app, order_id)) == 1)
 
+
+def test_a_refund_asked_while_the_clerk_hands_the_order_over_lets_only_one_through(
+        app, client, stub, shop, alice, clerk, live_server):
+    """The goods leave with the shopper, or the money goes back to them: never both."""
+    manual_refunds(stub)
+    croissant = {"items": [{"sku_id": shop.croissant, "quantity": 1}], "fulfilment": "pickup", "store_id": shop.store_id}
+    for _ in range(8):
+        order = paid_order(client, stub, alice, croissant)
+        pickup, refund = at_once(
+            functools.partial(requests.post, f"{live_server}/api/v1/staff/pickups", headers=clerk, timeout=60,
+                              json={"pickup_code": order["pickup_code"], "confirm": True}),
+            functools.partial(requests.post, f"{live_server}/api/v1/orders/{order['id']}/refund", headers=alice,
+                              json={"reason": "changed my mind"}, timeout=60))
+        outcome = (pickup.status_code, refund.status_code)
+        assert outcome in ((200, 409), (409, 202)), (pickup.text, refund.text)
+        after = client.get(f"/api/v1/orders/{order['id']}", headers=alice).get_json()
+        assert after["status"] == ("completed" if outcome == (200, 409) else "ready_for_pickup"), after
+        assert len(after["refunds"]) == (outcome == (409, 202))
