@@ -130,8 +130,9 @@ def cancel(order_id):
 def refund(body, order_id):
     """Ask for a refund, whole or by lines, before the order is picked up or shipped
 
-    The money returns through WeChat Pay; the refund is `processing` until WeChat Pay confirms it.
-    After pickup, refunds go through the store (admin API). Role: shopper.
+    The money returns through WeChat Pay; the refund is `processing` until WeChat Pay confirms it,
+    and another refund of the order meanwhile is 409 `refund_in_progress`. After pickup, refunds go
+    through the store (admin API). Role: shopper.
     """
     now = utcnow()
     order = service.own_order(current_member_id(), order_id, now)

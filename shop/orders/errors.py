@@ -16,6 +16,7 @@ class OrderError(ErrorCode):
     NOT_REFUNDABLE = ("order_not_refundable", 409)
     REFUND_TOO_LARGE = ("refund_exceeds_paid", 409)
     REFUND_IN_PROGRESS = ("refund_in_progress", 409)
+    REFUND_LINE_REPEATED = ("refund_line_repeated", 422)
     PICKUP_CODE_INVALID = ("pickup_code_invalid", 404)
     PICKUP_WRONG_STORE = ("pickup_wrong_store", 403)
     PICKUP_ALREADY_DONE = ("pickup_already_completed", 409)

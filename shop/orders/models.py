@@ -6,7 +6,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.database import BigIntegerPK, UTCDateTime, utcnow
@@ -37,6 +47,8 @@ class Order(db.Model):
         # A pickup code is unique among the store's open orders; it is cleared when the order closes.
         Index("uq_orders_store_pickup_code", "store_id", "pickup_code", unique=True,
               postgresql_where=text("pickup_code IS NOT NULL"), sqlite_where=text("pickup_code IS NOT NULL")),
+        # Refunds never return more than was paid, whatever a request or a race did.
+        CheckConstraint("refunded_total >= 0 AND refunded_total <= amount_paid", name="refunded_total_within_paid"),
     )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
@@ -80,6 +92,12 @@ class Order(db.Model):
 
 class OrderLine(db.Model):
     __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint("refunded_quantity >= 0 AND refunded_quantity <= quantity",
+                        name="refunded_quantity_within_quantity"),
+        CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount_payable",
+                        name="refunded_amount_within_payable"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -121,8 +139,19 @@ class RefundStatus(StrEnum):
     FAILED = "failed"
 
 
+# A refund of the order's own money still waiting for WeChat Pay. The automatic return of a payment
+# that came after a cancel (requested_by 'system') touches none of the order's lines or totals and
+# must never be refused, so it is not one of them.
+_PROCESSING_ORDER_REFUND = "status = 'processing' AND requested_by <> 'system'"
+
+
 class Refund(db.Model):
     __tablename__ = "refunds"
+    __table_args__ = (
+        # One at a time per order: a second would be priced from what the first has not yet taken off.
+        Index("uq_refunds_order_id_processing", "order_id", unique=True,
+              postgresql_where=text(_PROCESSING_ORDER_REFUND), sqlite_where=text(_PROCESSING_ORDER_REFUND)),
+    )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)

@@ -22,7 +22,7 @@ from shop.extensions import db, redis_client
 from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Order, OrderStatus, PickupVerification
-from shop.orders.states import move
+from shop.orders.states import lock, move
 from shop.stores.counter import is_retry, when_and_where
 
 CODE = re.compile(r"^\d{8}$")
@@ -50,6 +50,8 @@ def confirm(staff: Principal, code: str, at: datetime) -> tuple[Order, bool]:
     order = _find(staff, code, at, confirming=True)
     if order.status == OrderStatus.COMPLETED:  # found through this clerk's confirmation a moment ago
         return order, False
+    lock(order)  # a refund asked at this moment waits for the hand-over, or the hand-over sees it
+    _refuse_if_refunding(order)
     if not move(order, from_status=OrderStatus.READY_FOR_PICKUP, to=OrderStatus.COMPLETED, completed_at=at,
                 pickup_code=None):  # another confirmation won the race: ours is its retry, or too late
         return _retry_of_hand_over(staff, at, _handed_over(staff, code)), False
@@ -105,9 +107,13 @@ def _find(staff: Principal, code: str, at: datetime, *, confirming: bool = False
         db.session.commit()
         raise AppError(OrderError.PICKUP_CODE_INVALID, "No order waits for pickup with this code here.")
     order = mine[0]
+    _refuse_if_refunding(order)
+    return order
+
+
+def _refuse_if_refunding(order: Order) -> None:
     if order.refund_in_progress:
         raise AppError(OrderError.PICKUP_BLOCKED_BY_REFUND, "A refund of this order is in progress; do not hand it over.")
-    return order
 
 
 def _keys(staff: Principal) -> list[tuple[str, int]]:

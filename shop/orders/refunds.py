@@ -3,15 +3,19 @@
 A refund is ``processing`` until WeChat Pay confirms it (the refund notify, or the reconcile
 query, which also sends again a refund WeChat Pay never received); only then does the order's refunded total move, stock return (for goods not yet handed
 over) and ``order_refunded`` fire, so points and rewards are reversed for money really returned.
-One refund is processed at a time per order.
+One refund is processed at a time per order: a request locks the order's row before it looks, and
+a unique index refuses a second ``processing`` refund of the order's own money.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
+from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from shop import events
 from shop.catalog.stock import return_stock
@@ -21,6 +25,7 @@ from shop.jobs import PermanentJobError, enqueue, enqueue_again
 from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Order, OrderLine, OrderStatus, Refund, RefundStatus
+from shop.orders.states import lock
 from shop.wechat.errors import WeChatPayError
 from shop.wechat.pay import WeChatPayAPIError, wechat_pay
 
@@ -32,27 +37,43 @@ STAFF_REFUNDABLE = SHOPPER_REFUNDABLE | HANDED_OVER
 
 def request_refund(order: Order, *, reason: str, lines: list[dict[str, int]] | None, requested_by: str,
                    allowed: set[OrderStatus], at: datetime) -> Refund:
-    """Ask for a refund of the given lines (``[{line_id, quantity}]``) or of all that is left."""
+    """Ask for a refund of the given lines (``[{line_id, quantity}]``, each line once) or of all that is left."""
+    lock(order)
     if order.status not in allowed:
         raise AppError(OrderError.NOT_REFUNDABLE, f"A {order.status} order cannot be refunded here.")
     if order.refund_in_progress:
-        raise AppError(OrderError.REFUND_IN_PROGRESS, "A refund of this order is already being processed.")
+        raise _in_progress()
     portions = _line_portions(order, lines) if lines else _rest_of_order(order)
     whole_rest = not lines or _covers_rest(order, portions)
     # The last refund takes whatever is left, shipping included; a partial one, its lines' share.
     amount = order.amount_paid - order.refunded_total if whole_rest else sum(p["amount"] for p in portions)
     if amount <= 0 and order.amount_paid > 0:
         raise AppError(OrderError.REFUND_TOO_LARGE, "Nothing is left to refund.")
-    refund = Refund(order_id=order.id, number=f"{order.number}-R{len(order.refunds) + 1}", amount=amount,
-                    reason=reason, lines=portions, status=RefundStatus.PROCESSING.value,
-                    requested_by=requested_by, created_at=at)
-    db.session.add(refund)
-    db.session.flush()
+    refund = Refund(order_id=order.id, number=_refund_number(order), amount=amount, reason=reason, lines=portions,
+                    status=RefundStatus.PROCESSING.value, requested_by=requested_by, created_at=at)
+    try:
+        with db.session.begin_nested():
+            db.session.add(refund)
+    except IntegrityError:
+        # uq_refunds_order_id_processing: a refund written without this order's lock got there first.
+        raise _in_progress() from None
     if order.amount_paid == 0:
         refund_succeeded(refund.number, at=at)  # nothing went through WeChat Pay
     else:
         enqueue(send_refund, refund.number, key=refund.number)
     return refund
+
+
+def _refund_number(order: Order) -> str:
+    """WeChat Pay's out_refund_no: the order's number and a random part (at most 64 of [0-9A-Za-z_-|*@]).
+
+    Random rather than counted: two requests counting the same refunds would take the same number.
+    """
+    return f"{order.number}-R{secrets.token_hex(8).upper()}"
+
+
+def _in_progress() -> AppError:
+    return AppError(OrderError.REFUND_IN_PROGRESS, "A refund of this order is already being processed.")
 
 
 def refund_late_payment(order: Order, *, transaction_id: str, amount: int, at: datetime) -> None:
@@ -157,6 +178,7 @@ def _apply_to_order(order: Order, refund: Refund, *, handed_over: bool) -> None:
 
 
 def _line_portions(order: Order, wanted: list[dict[str, int]]) -> list[dict[str, int]]:
+    _refuse_repeated_lines(wanted)
     by_id = {line.id: line for line in order.lines}
     portions, errors = [], {}
     for item in wanted:
@@ -172,6 +194,15 @@ def _line_portions(order: Order, wanted: list[dict[str, int]]) -> list[dict[str,
     if errors:
         raise AppError(OrderError.REFUND_TOO_LARGE, "Some lines cannot be refunded as asked.", errors=errors)
     return portions
+
+
+def _refuse_repeated_lines(wanted: list[dict[str, int]]) -> None:
+    """Each entry is checked against what is left of its line: a line named twice would pass twice."""
+    named = Counter(item["line_id"] for item in wanted)
+    repeated = [line_id for line_id, times in named.items() if times > 1]
+    if repeated:
+        raise AppError(OrderError.REFUND_LINE_REPEATED, "Name each line once, with the quantity to refund.",
+                       errors={f"lines.{line_id}": ["Named more than once."] for line_id in repeated})
 
 
 def _rest_of_order(order: Order) -> list[dict[str, int]]:

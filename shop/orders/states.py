@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import inspect, update
+from sqlalchemy import inspect, select, update
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shop.extensions import db
@@ -34,3 +35,18 @@ def move(order: Order, *, from_status: OrderStatus | Iterable[OrderStatus], to: 
     for key, column in _COLUMNS.items():
         set_committed_value(order, key, row._mapping[column])
     return True
+
+
+def lock(order: Order) -> None:
+    """Hold the order's row until the transaction ends, and reload it, its lines and refunds as committed now.
+
+    For a check that must still hold when the change it allows commits (no refund in progress before
+    a hand-over, nothing in progress before a refund): whoever locks second waits, then sees what the
+    first did. PostgreSQL locks the row (FOR UPDATE); SQLite has no row locks, but the savepoint
+    begins its transaction IMMEDIATE (shop.database.use_real_sqlite_transactions), taking the
+    database's write lock.
+    """
+    with db.session.begin_nested():
+        db.session.scalars(select(Order).where(Order.id == order.id).with_for_update()
+                           .options(selectinload(Order.lines), selectinload(Order.refunds))
+                           .execution_options(populate_existing=True)).one()

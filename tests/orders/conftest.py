@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import requests
@@ -111,3 +115,39 @@ def past_window(app, *order_ids: int) -> None:
             order = db.session.get(Order, order_id)
             order.created_at, order.expires_at = utcnow() - timedelta(minutes=20), utcnow() - timedelta(minutes=5)
         db.session.commit()
+def manual_refunds(stub) -> None:
+    """WeChat Pay keeps each refund PROCESSING until it is settled (the stub is reset after each test)."""
+    requests.post(f"{stub.url}stub/pay/settings", json={"refunds": "manual"}, timeout=5).raise_for_status()
+
+
+def settle_refund(stub, out_refund_no: str, outcome: str = "succeed") -> None:
+    """WeChat Pay settles a refund it was sent (``succeed`` or ``abnormal``); its notify is answered 204."""
+    known = eventually(lambda: requests.get(f"{stub.url}stub/pay/refunds/{out_refund_no}", timeout=5).ok)
+    assert known, f"WeChat Pay was never sent refund {out_refund_no}"
+    response = requests.post(f"{stub.url}stub/pay/refunds/{out_refund_no}/{outcome}", json={}, timeout=30)
+    assert response.status_code == 200, response.text
+    assert [d["status"] for d in response.json()["notify"]["deliveries"]] == [204], response.json()["notify"]
+
+
+def at_once(*calls: Callable[[], Any]) -> list[Any]:
+    """Run every call at the same moment, each in its own thread; what each returned, in order."""
+    start = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        start.wait()
+        results[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def race_refunds(live_server: str, order_id: int, asks: list[tuple[dict, dict, bool]]) -> list[requests.Response]:
+    """Send every (headers, body, by_admin) refund request of the order at once, over real HTTP."""
+    return at_once(*(functools.partial(requests.post, f"{live_server}/api/v1/{'admin/' if by_admin else ''}"
+                                       f"orders/{order_id}/refund", headers=headers, json=body, timeout=60)
+                     for headers, body, by_admin in asks))
