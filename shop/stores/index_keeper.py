@@ -30,6 +30,8 @@ class IndexKeeper:
 
     def __init__(self, app: Flask) -> None:
         self._app = app
+        with app.app_context():
+            self.seen = seen_version()  # the version searches check the marker against
         self._mutex = threading.Lock()
         self._thread: threading.Thread | None = None
         self._next_attempt = 0.0
@@ -74,7 +76,7 @@ class IndexKeeper:
                     finally:
                         db.session.remove()  # the next attempt reads the database afresh
                     if version is not None:
-                        seen_version().saw(version)
+                        self.seen.saw(version)
                         return
             except Exception:  # noqa: BLE001 - a thread's failure is only logged; the next search retries
                 log.exception("rebuilding the nearby index failed; the next search tries again")

@@ -3,7 +3,8 @@
 GEOSEARCH costs work in proportion to the stores inside the searched box, and every other Redis
 user waits behind it, so the search starts at ``FIRST_RADIUS_M`` and widens only while it has
 found fewer than ``limit`` matching stores. Stores found at a smaller radius are exactly the
-nearest ones, so the answer equals one full-radius search. No database query runs on this path.
+nearest ones, so the answer equals one full-radius search. No database query runs on this path
+(while the index is current, below).
 
 The widening runs inside Redis, in a short Lua script, so a search that has to widen costs one
 round trip instead of one per radius, and an unfiltered search gets its stores' cards in that same
@@ -49,7 +50,6 @@ from shop.stores.geo import (
 from shop.stores.hours import OpeningHours, OpeningStatus
 from shop.stores.index_keeper import index_keeper
 from shop.stores.models import Store, StoreHoursException
-from shop.stores.versions import seen_version
 
 FIRST_RADIUS_M = 1000
 WIDEN_FACTOR = 4  # the most a search widens in one step (and the step when it found nothing)
@@ -169,7 +169,7 @@ def nearby_stores(*, lat: float, lng: float, radius_m: int, limit: int, at: date
     try:
         found = search_nearby(redis_client(), lat=lat, lng=lng, radius_m=radius_m, limit=limit, at=at,
                               open_now=open_now, service=service, store_ids=store_ids,
-                              known_version=seen_version().get())
+                              known_version=keeper.seen.get())
     except IndexNotReady:
         keeper.index_not_ready()
     except (redis.ConnectionError, redis.TimeoutError) as exc:
