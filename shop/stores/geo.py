@@ -39,6 +39,9 @@ CARD_KEY = "{stores}:card"
 VERSION_KEY = "{stores}:version"  # the marker: the store-set version the index reflects
 LOCK_KEY = "{stores}:rebuild-lock"
 INDEXED_STATUS = "open"
+# Redis GEO takes latitudes within the Web Mercator range only (as the maps do): a store beyond it
+# (a typo at the pole) cannot be indexed, and one such store must not fail every rebuild.
+MAX_INDEXED_LAT = 85.05112878
 # Exceptions older than this are of no use to "open now" or "next opening".
 EXCEPTION_LOOKBEHIND = timedelta(days=2)
 BATCH = 5000
@@ -159,7 +162,16 @@ def index_entries(store_ids: Iterable[int]) -> dict[int, Entry | None]:
     stores = {}
     for start in range(0, len(ids), BATCH):
         stores.update((s.id, s) for s in _load(ids[start:start + BATCH]))
-    return {i: _entry(stores[i]) if i in stores and stores[i].status == INDEXED_STATUS else None for i in ids}
+    return {i: _entry(stores[i]) if i in stores and _indexed(stores[i]) else None for i in ids}
+
+
+def indexed_stores() -> ColumnElement[bool]:
+    """The stores the index holds (and the nearby search lists), as a condition."""
+    return (Store.status == INDEXED_STATUS) & Store.lat.between(-MAX_INDEXED_LAT, MAX_INDEXED_LAT)
+
+
+def _indexed(store: Store) -> bool:
+    return store.status == INDEXED_STATUS and -MAX_INDEXED_LAT <= store.lat <= MAX_INDEXED_LAT
 
 
 def _entry(store: Store) -> Entry:
@@ -263,7 +275,7 @@ def _rebuild(client: redis.Redis, lock: Lock, version: int) -> int:
             # Core rows, JSON as text for orjson, multi-member GEOADD and HSET: at 1M stores this is
             # about 6x faster than ORM objects with selectinload and two commands per store.
             rows = db.session.execute(
-                select(*CARD_COLUMNS).where(Store.status == INDEXED_STATUS, Store.id > last_id)
+                select(*CARD_COLUMNS).where(indexed_stores(), Store.id > last_id)
                 .order_by(Store.id).limit(BATCH)).all()
             if not rows:
                 break

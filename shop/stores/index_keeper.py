@@ -22,7 +22,8 @@ from shop.stores.geo import rebuild_if_stale
 from shop.stores.versions import seen_version
 
 log = logging.getLogger(__name__)
-RETRY_SECONDS = 1.0  # between attempts of one process (another process holds the lock, or one failed)
+RETRY_SECONDS = 1.0  # between attempts of one process while another process holds the lock
+MAX_BACKOFF_SECONDS = 60.0  # after failed rebuilds the pause doubles up to this: no rebuild storm
 
 
 class IndexKeeper:
@@ -35,6 +36,7 @@ class IndexKeeper:
         self._mutex = threading.Lock()
         self._thread: threading.Thread | None = None
         self._next_attempt = 0.0
+        self._failures = 0  # rebuilds failed in a row
         self._outage: str | None = None  # why searches answer from the database, while they do
 
     @property
@@ -77,12 +79,16 @@ class IndexKeeper:
                         db.session.remove()  # the next attempt reads the database afresh
                     if version is not None:
                         self.seen.saw(version)
+                        self._failures = 0
                         return
-            except Exception:  # noqa: BLE001 - a thread's failure is only logged; the next search retries
-                log.exception("rebuilding the nearby index failed; the next search tries again")
+            except Exception:  # noqa: BLE001 - a thread's failure is only logged; a later search retries
+                self._failures += 1
+                backoff = min(MAX_BACKOFF_SECONDS, RETRY_SECONDS * 2 ** self._failures)
+                self._next_attempt = time.monotonic() + backoff
+                log.exception("rebuilding the nearby index failed; trying again in %.0f s at the next search", backoff)
 
     def _pause(self) -> None:
-        """Space attempts by ``RETRY_SECONDS``, also across threads: failures never rebuild once a request."""
+        """Space attempts by ``RETRY_SECONDS`` (more after failures), also across the threads started one after another."""
         delay = self._next_attempt - time.monotonic()
         if delay > 0:
             time.sleep(delay)

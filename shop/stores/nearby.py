@@ -42,9 +42,9 @@ from shop.stores.geo import (
     CARD_COLUMNS,
     CARD_KEY,
     GEO_KEY,
-    INDEXED_STATUS,
     VERSION_KEY,
     card_exceptions,
+    indexed_stores,
     row_card,
 )
 from shop.stores.hours import OpeningHours, OpeningStatus
@@ -243,7 +243,7 @@ def _stores_within(lat: float, lng: float, radius_m: int, store_ids: Collection[
     """(distance, row of ``CARD_COLUMNS``) of the open stores within ``radius_m``, nearest first."""
     (lat_min, lat_max), (lng_min, lng_max) = _bounding_box(lat, lng, radius_m)
     statement = (select(*CARD_COLUMNS)
-                 .where(Store.status == INDEXED_STATUS, Store.lat.between(lat_min, lat_max),
+                 .where(indexed_stores(), Store.lat.between(lat_min, lat_max),
                         Store.lng.between(lng_min, lng_max))
                  .limit(DATABASE_MAX_STORES + 1))
     if store_ids is not None and len(store_ids) <= DATABASE_MAX_ID_FILTER:

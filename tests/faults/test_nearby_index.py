@@ -5,6 +5,7 @@ heals without anyone running `flask stores reindex`.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 
@@ -131,4 +132,22 @@ def test_while_redis_is_down_nearby_answers_from_the_database_and_heals_when_it_
         assert nearby_names(target) == expected
     target.redis.start()  # without persistence: back empty
 
+    search_until_healed(target, expected)
+
+
+def test_a_redis_refusing_writes_slows_the_rebuild_attempts_and_the_index_heals_once_it_accepts(target, caplog):
+    expected = open_stores(target, 12)
+    assert nearby_names(target) == expected
+    target.redis.client().unlink(GEO_KEY, VERSION_KEY)  # evicted, say
+    target.redis.limit_memory(1)  # out of memory: every write refused, reads still answered
+
+    caplog.set_level(logging.ERROR, logger="shop.stores.index_keeper")
+    searching_until = time.monotonic() + 7
+    while time.monotonic() < searching_until:
+        assert nearby_names(target) == expected
+        time.sleep(0.05)
+    failed = [r for r in caplog.records if "rebuilding the nearby index failed" in r.getMessage()]
+    assert 1 <= len(failed) <= 3  # after 2 s, then 4 s: not one attempt a second, let alone a request
+
+    target.redis.client().config_set("maxmemory", "0")
     search_until_healed(target, expected)

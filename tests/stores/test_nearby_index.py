@@ -101,6 +101,16 @@ def test_a_store_written_into_a_lost_index_does_not_make_the_index_look_whole(ap
     settled(app)
 
 
+def test_a_store_beyond_the_latitudes_redis_can_index_does_not_stop_the_index_healing(app, client):
+    add_stores(app, [*stores_around("N", 4), {**stores_around("N", 5)[4], "lat": 89.5, "name": "Near the pole"}])
+    with app.app_context():
+        assert index_marker(redis_client()) == database_version()  # its own write did not fail
+        redis_client().flushdb()
+    assert len(names(client)) == 4
+    wait_until(lambda: index_is_current(app, 4))
+    settled(app)
+
+
 def test_while_another_process_holds_the_rebuild_lock_nobody_else_rebuilds(app, client):
     add_stores(app, stores_around("K", 6))
     with app.app_context():
