@@ -12,11 +12,11 @@ from shop.auth import Role, issue_staff_token, roles_required
 from shop.catalog.service import store_ids_selling
 from shop.database import utcnow
 from shop.errors import AppError, CommonError
-from shop.extensions import db, limiter, redis_client
+from shop.extensions import db, limiter
 from shop.pagination import PageArgs, page_of, paginate
 from shop.query_args import QuickQueryParser
 from shop.stores import service, staff
-from shop.stores.nearby import search_nearby
+from shop.stores.nearby import nearby_stores
 from shop.stores.schemas import (
     HoursExceptionArgs,
     HoursExceptionSchema,
@@ -49,12 +49,15 @@ def nearby(args):
     or closes, in the store's own time zone. Coordinates are GCJ-02 unless `coord=wgs84`
     (converted inside mainland China; outside it there is no offset). Defaults: radius 5 km
     (at most 50 km), limit 20 (at most 50). Stores closed for good or suspended are not listed.
-    Role: anyone.
+
+    The search runs on a Redis index that heals itself: while it is being rebuilt (after Redis lost
+    it or came back from an older snapshot) or Redis is down, the same answer comes from the
+    database; a search too wide to answer that way is 503 `service_unavailable` with
+    `Retry-After`, never an empty list. Role: anyone.
     """
     store_ids = store_ids_selling(args["product_id"]) if args["product_id"] else None
-    items = search_nearby(redis_client(), lat=args["lat"], lng=args["lng"], radius_m=args["radius_m"],
-                          limit=args["limit"], at=utcnow(), open_now=args["open_now"], service=args["service"],
-                          store_ids=store_ids)
+    items = nearby_stores(lat=args["lat"], lng=args["lng"], radius_m=args["radius_m"], limit=args["limit"],
+                          at=utcnow(), open_now=args["open_now"], service=args["service"], store_ids=store_ids)
     # Built with orjson directly: this is the hottest list, and the schema above documents it.
     return current_app.json.response({"items": items})
 

@@ -5,9 +5,9 @@ from flask.cli import AppGroup
 
 from shop.auth import STAFF_SIDE_ROLES
 from shop.errors import AppError
-from shop.extensions import db
+from shop.extensions import db, redis_client
 from shop.stores import service, staff
-from shop.stores.geo import reindex_all
+from shop.stores.geo import RebuildBusy, index_marker, reindex_all
 
 staff_cli = AppGroup("staff", help="Staff, marketing and admin accounts.")
 
@@ -34,8 +34,12 @@ stores_cli = AppGroup("stores", help="The store network and its nearby-search in
 
 @stores_cli.command("reindex")
 def reindex() -> None:
-    """Rebuild the Redis nearby-store index from the database."""
-    click.echo(f"indexed {reindex_all()} open stores")
+    """Rebuild the Redis nearby-store index from the database (after a rebuild already running)."""
+    try:
+        count = reindex_all()
+    except RebuildBusy as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"indexed {count} open stores (store-set version {index_marker(redis_client())})")
 
 
 @stores_cli.command("import")

@@ -7,11 +7,15 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     Float,
     ForeignKey,
+    Index,
+    Integer,
     String,
     Table,
     UniqueConstraint,
@@ -33,6 +37,8 @@ staff_stores = Table(
 
 class Store(db.Model):
     __tablename__ = "stores"
+    # The nearby search answers from the database by bounding box while the Redis index is rebuilt.
+    __table_args__ = (Index("ix_stores_lat_lng", "lat", "lng"),)
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)  # the brand's own store code
@@ -71,6 +77,20 @@ class StoreHoursException(db.Model):
     note: Mapped[str | None] = mapped_column(String(128))
 
     store: Mapped[Store] = relationship(back_populates="exceptions")
+
+
+class StoreSetVersion(db.Model):
+    """One row: a counter bumped in the same transaction as every change to what the nearby index holds.
+
+    The index in Redis carries the version it reflects (a marker key), so an index lost or restored
+    from an older snapshot is recognised by comparing the two. No row yet reads as version 0.
+    """
+
+    __tablename__ = "store_set_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class StaffAccount(db.Model):

@@ -29,7 +29,6 @@ from shop.stores.models import Store
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 STORE_COLUMNS = ("id", "code", "name", "address", "city", "district", "lat", "lng", "phone", "timezone",
                  "services", "status", "weekly_hours", "created_at", "updated_at")
-BBOX_INDEX = "ix_bench_stores_lat_lng"
 
 
 def libpq_url(sqlalchemy_url: str) -> str:
@@ -47,12 +46,6 @@ def prepare_database(app: Flask) -> None:
     if stores or keys:
         raise SystemExit(f"refusing to run on data: {stores} stores, {keys} Redis keys "
                          "(tests/bench/run starts a throwaway PostgreSQL and Redis)")
-
-
-def create_bbox_index(database_url: str) -> None:
-    """The btree a PostgreSQL user would add for a bounding-box search (the bench's only schema change)."""
-    with psycopg.connect(libpq_url(database_url), autocommit=True) as connection:
-        connection.execute(f"CREATE INDEX IF NOT EXISTS {BBOX_INDEX} ON stores (lat, lng)")
 
 
 def copy_stores(database_url: str, stream: Iterator[dict[str, Any]], count: int) -> int:

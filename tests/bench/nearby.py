@@ -277,7 +277,6 @@ def main() -> None:
         config = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "RIPPLE_INSTANCE_PATH": str(workdir / "app")}
         app = create_app(config)
         loading.prepare_database(app)
-        loading.create_bbox_index(database_url)
         machine_facts(loading.redis_client_of(app).info("server")["redis_version"])
         results = Results()
         server_env = {**config, "RIPPLE_INSTANCE_PATH": str(workdir / "gunicorn")}

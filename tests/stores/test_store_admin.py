@@ -7,7 +7,9 @@ from sqlalchemy import func, select
 
 from shop.auth import Role
 from shop.extensions import db, redis_client
+from shop.stores.geo import GEO_KEY, index_marker
 from shop.stores.models import Store
+from shop.stores.versions import database_version
 from tests.conftest import bearer
 from tests.factories import EVERY_DAY_9_TO_21
 
@@ -75,13 +77,15 @@ def test_a_change_that_rolls_back_leaves_the_index_alone(app, client, marketing)
     assert nearby_names(client) == ["Ripple Xintiandi"]
 
 
-def test_flask_stores_reindex_rebuilds_the_index_from_the_database(app, client, marketing):
+def test_flask_stores_reindex_rebuilds_the_index_and_marks_the_version_it_reflects(app, client, marketing):
     client.post("/api/v1/admin/stores", json=NEW_STORE, headers=marketing)
     with app.app_context():
-        redis_client().flushdb()
-    assert nearby_names(client) == []
+        redis_client().flushdb()  # lost, and no search has noticed yet
     result = app.test_cli_runner().invoke(args=["stores", "reindex"])
-    assert result.exit_code == 0 and "indexed 1 open stores" in result.output
+    assert result.exit_code == 0 and "indexed 1 open stores (store-set version 1)" in result.output
+    with app.app_context():
+        assert index_marker(redis_client()) == database_version() == 1
+        assert redis_client().zcard(GEO_KEY) == 1
     assert nearby_names(client) == ["Ripple Xintiandi"]
 
 
