@@ -96,7 +96,7 @@ def test_healthz_and_readyz_answer_ok(client):
 def test_readyz_says_which_part_is_down(make_app):
     broken = make_app(DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:9/none")
     response = broken.test_client().get("/readyz")
-    assert response.status_code == 503
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
     assert response.get_json()["checks"] == {"database": "unavailable", "redis": "ok"}
 
 
