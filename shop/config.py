@@ -72,6 +72,10 @@ SETTINGS: tuple[Setting, ...] = (
             "answers 503.", float, production_required=False),
     Setting("REDIS_TIMEOUT_SECONDS", 2.0, "How long to wait for Redis's answer to a command before the request "
             "answers 503 (a hung Redis never hangs a request longer).", float, production_required=False),
+    Setting("SHUTDOWN_DRAIN_SECONDS", 0.0, "gunicorn: after SIGTERM, keep serving this long while `/readyz` "
+            "answers 503, so the load balancer stops sending first; then refuse new connections and finish "
+            "the requests in flight. Keep GUNICORN_GRACEFUL_TIMEOUT above it plus the longest request.", float,
+            production_required=False),
     Setting("WECHAT_APPID", STUB_MINIPROGRAM_APPID, "Mini-program AppID."),
     Setting("WECHAT_SECRET", STUB_MINIPROGRAM_SECRET, "Mini-program AppSecret.", secret=True),
     Setting("WECHAT_OA_APPID", STUB_OA_APPID, "Official account AppID."),

@@ -8,6 +8,7 @@ is one line: ``READINESS_CHECKS["outbox"] = outbox_ready``.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 
 from flask import Blueprint
@@ -17,6 +18,7 @@ from shop.errors import RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
 blp = Blueprint("health", __name__)
+_draining = threading.Event()
 
 
 def dependency_ready(dependency: str) -> Callable[[], str | None]:
@@ -35,9 +37,19 @@ def dependency_ready(dependency: str) -> Callable[[], str | None]:
     return check
 
 
+def start_draining() -> None:
+    """This process is shutting down: readiness fails from now on (called on SIGTERM, deploy/gunicorn.conf.py)."""
+    _draining.set()
+
+
+def serving() -> str | None:
+    return "draining" if _draining.is_set() else None
+
+
 READINESS_CHECKS: dict[str, Callable[[], str | None]] = {
     DATABASE: dependency_ready(DATABASE),
     REDIS: dependency_ready(REDIS),
+    "serving": serving,
 }
 
 
