@@ -77,7 +77,7 @@ def _database_down(error: exc.SQLAlchemyError) -> bool:
     return sqlstate is None or sqlstate[:2] in _POSTGRES_DOWN  # None: no answer from the server at all
 
 
-def reason(error: BaseException) -> str:
+def down_reason(error: BaseException) -> str:
     """How a dependency is down, in a word a probe can show: out_of_memory, read_only or unavailable."""
     if isinstance(error, redis.exceptions.OutOfMemoryError):
         return "out_of_memory"
@@ -126,7 +126,7 @@ class Outages:
                 return
             self._open[dependency] = _Outage(since=time.monotonic())
             if self._watcher is None:
-                self._watcher = threading.Thread(target=self._watch, name=f"ripple-outage-{dependency}",
+                self._watcher = threading.Thread(target=self._watch, name="ripple-outage-watcher",
                                                  daemon=True)
                 self._watcher.start()
         log.error("%s unavailable (%s: %s); answering 503 until it is back", dependency, type(error).__name__,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from flask import Blueprint
 
-from shop.dependencies import DATABASE, PROBES, REDIS, down_dependency, outages, reason
+from shop.dependencies import DATABASE, PROBES, REDIS, down_dependency, down_reason, outages
 from shop.errors import RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def dependency_ready(dependency: str) -> Callable[[], str | None]:
             if down_dependency(error) is None:
                 raise
             outages().begin(dependency, error)
-            return reason(error)
+            return down_reason(error)
         outages().end(dependency)
         return None
 

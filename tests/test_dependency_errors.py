@@ -9,7 +9,7 @@ import redis
 from sqlalchemy import exc
 
 from shop.config import load_config
-from shop.dependencies import DATABASE, REDIS, down_dependency, reason
+from shop.dependencies import DATABASE, REDIS, down_dependency, down_reason
 from tests.faults.servers import free_port
 
 
@@ -76,10 +76,10 @@ def test_what_says_a_dependency_is_down(case):
 
 
 def test_readiness_words_for_how_redis_is_down():
-    assert reason(redis.exceptions.OutOfMemoryError("command not allowed")) == "out_of_memory"
-    assert reason(redis.exceptions.ResponseError(SCRIPT_OOM)) == "out_of_memory"
-    assert reason(redis.exceptions.ReadOnlyError("read only replica")) == "read_only"
-    assert reason(redis.exceptions.ConnectionError("refused")) == "unavailable"
+    assert down_reason(redis.exceptions.OutOfMemoryError("command not allowed")) == "out_of_memory"
+    assert down_reason(redis.exceptions.ResponseError(SCRIPT_OOM)) == "out_of_memory"
+    assert down_reason(redis.exceptions.ReadOnlyError("read only replica")) == "read_only"
+    assert down_reason(redis.exceptions.ConnectionError("refused")) == "unavailable"
 
 
 def test_timeouts_come_from_the_environment_and_reach_the_clients(make_app):
