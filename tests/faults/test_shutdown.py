@@ -62,9 +62,14 @@ class Gunicorn:
         return self.process.wait(30)
 
     def kill(self) -> None:
+        """Stop it and its workers (SIGQUIT: the arbiter kills them too, unlike a SIGKILL of the arbiter)."""
         if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
+            self.process.send_signal(signal.SIGQUIT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
 
 
 @pytest.fixture
@@ -72,8 +77,8 @@ def gunicorn(tmp_path, own_redis):
     started: list[Gunicorn] = []
 
     def start(drain_seconds: float = 0) -> Gunicorn:
-        started.append(Gunicorn(tmp_path, own_redis.url, drain_seconds).start())
-        return started[-1]
+        started.append(Gunicorn(tmp_path, own_redis.url, drain_seconds))  # stopped below even if it never got ready
+        return started[-1].start()
 
     yield start
     for server in started:
