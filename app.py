@@ -48,6 +48,7 @@ from shop.config import (
 from shop.cookie_session import CookieSessionOnDemand
 from shop.database import ping_connections_idle_for, use_real_sqlite_transactions
 from shop.demo import seed_demo
+from shop.dependencies import init_outages
 from shop.errors import ErrorSchema, register_error_handlers
 from shop.extensions import db, init_limiter, init_redis, jwt, migrate
 from shop.health import blp as health_blp
@@ -108,21 +109,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     redis_handle = init_redis(app)
-    app.config["RATELIMIT_STORAGE_URI"] = _limits_uri(redis_handle.url)
     db.init_app(app)
     with app.app_context():
         use_real_sqlite_transactions(db.engine)
         ping_connections_idle_for(db.engine, POOL_PING_AFTER_IDLE_S)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     jwt.init_app(app)
-    init_limiter(app)  # only the per-request work our per-view limits need
+    init_limiter(app, redis_handle)  # only the per-request work our per-view limits need
+    init_outages(app)
     init_wechat(app, redis_handle.client)
     init_wechat_pay(app)
-
-
-def _limits_uri(redis_url: str) -> str:
-    """The `limits` package spells a unix-socket Redis as redis+unix://."""
-    return "redis+unix://" + redis_url.removeprefix("unix://") if redis_url.startswith("unix://") else redis_url
 
 
 class RippleApi(Api):

