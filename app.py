@@ -51,6 +51,7 @@ from shop.demo import seed_demo
 from shop.dependencies import init_outages
 from shop.errors import ErrorSchema, register_error_handlers
 from shop.extensions import db, init_limiter, init_redis, jwt, migrate
+from shop.health import READINESS_CHECKS
 from shop.health import blp as health_blp
 from shop.jobs import PERIODIC, start_periodic_thread, sweep_outbox
 from shop.jsonprovider import OrjsonProvider, refuse_unreadable_bodies
@@ -63,6 +64,7 @@ from shop.orders.lifecycle import cancel_expired_orders
 from shop.orders.service import reconcile
 from shop.outbox.api import blp as outbox_blp
 from shop.outbox.cli import outbox_cli
+from shop.outbox.service import readiness as outbox_readiness
 from shop.points.api import blp as points_blp
 from shop.points.cli import expire_sweep, points_cli
 from shop.points.handlers import wire_points
@@ -154,6 +156,7 @@ def _wire_shop_handlers() -> None:
     register_discount_provider(PointsDiscountProvider())
     wire_checkout_coupons()
     register_discount_provider(CouponDiscountProvider())
+    READINESS_CHECKS["outbox"] = outbox_readiness
     PERIODIC["orders past their payment window"] = cancel_expired_orders
     PERIODIC["payments reconciled with WeChat Pay"] = reconcile
     PERIODIC["points expiry"] = expire_sweep

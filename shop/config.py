@@ -139,6 +139,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OUTBOX_BACKOFF_CAP_SECONDS", 60, "Longest wait between two runs of failing background work (the "
             "wait doubles from 5 s up to this), so work reaches WeChat Pay within two minutes of it accepting "
             "again.", int, production_required=False),
+    Setting("OUTBOX_READY_MAX_OVERDUE", 100, "Background work overdue by over 2 minutes (nothing is handing it "
+            "on) that /readyz tolerates before it answers 503 `outbox: backing_up`.", int,
+            production_required=False),
     Setting("OUTBOX_LEASE_SECONDS", 300, "How long a runner holds the work it claimed (and RQ's job timeout): "
             "work whose runner died is run again after this.", int, production_required=False),
     Setting("RATELIMIT_ENABLED", True, "Turn rate limits off only for load tests of other limits.", bool,

@@ -93,14 +93,16 @@ def test_healthz_and_readyz_answer_ok(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.get_json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok", "serving": "ok"}}
+    assert ready.get_json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok", "serving": "ok",
+                                                            "outbox": "ok"}}
 
 
 def test_readyz_says_which_part_is_down(make_app):
     broken = make_app(DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:9/none")
     response = broken.test_client().get("/readyz")
     assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
-    assert response.get_json()["checks"] == {"database": "unavailable", "redis": "ok", "serving": "ok"}
+    assert response.get_json()["checks"] == {"database": "unavailable", "redis": "ok", "serving": "ok",
+                                             "outbox": "error"}
 
 
 def test_with_rate_limits_turned_off_the_app_starts_and_limits_nothing(make_app):

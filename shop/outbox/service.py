@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from shop.database import storable_id
+from shop.database import storable_id, utcnow
 from shop.errors import AppError
 from shop.extensions import db
 from shop.outbox.errors import OutboxError
@@ -165,6 +166,13 @@ def backlog(now: datetime, *, overdue_after: timedelta = OVERDUE_AFTER) -> dict[
 
 
 # --- admin ------------------------------------------------------------------------------------
+
+def readiness() -> str | None:
+    """For /readyz: ``backing_up`` when more work is overdue than ``OUTBOX_READY_MAX_OVERDUE`` allows
+    (nothing hands it on: runners gone, the queue lost and no sweep running)."""
+    overdue = backlog(utcnow())["overdue"]
+    return "backing_up" if overdue > current_app.config["OUTBOX_READY_MAX_OVERDUE"] else None
+
 
 def list_entries(*, status: str | None, kind: str | None, page: int, page_size: int) -> dict[str, Any]:
     """Entries, newest first, by status and kind."""

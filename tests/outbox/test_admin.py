@@ -11,6 +11,7 @@ from shop.database import utcnow
 from shop.extensions import db
 from shop.jobs import job_kind
 from shop.orders.refunds import send_refund
+from shop.outbox import service as outbox
 from shop.outbox.service import backlog
 from tests.orders.conftest import eventually
 from tests.outbox.conftest import (
@@ -105,3 +106,15 @@ def test_the_backlog_counts_work_overdue_and_work_that_gave_up(app, stub, paid_o
         db.session.rollback()
     assert later["overdue"] == 1 and later["oldest_overdue_at"] < now + timedelta(seconds=10)
     wechat_pay_recovers(stub)
+
+
+def test_readiness_fails_when_work_is_overdue_beyond_the_tolerated_backlog(app, make_app):
+    with app.app_context():
+        for number in range(3):  # written long ago and never handed on: no runner, no sweep
+            outbox.write("shop.orders.refunds:send_refund", [f"R-{number}"], key=f"R-{number}",
+                         now=utcnow() - timedelta(minutes=10))
+        db.session.commit()
+    tolerant = make_app(OUTBOX_READY_MAX_OVERDUE=3).test_client().get("/readyz")
+    assert tolerant.status_code == 200 and tolerant.get_json()["checks"]["outbox"] == "ok"
+    strict = make_app(OUTBOX_READY_MAX_OVERDUE=2).test_client().get("/readyz")
+    assert strict.status_code == 503 and strict.get_json()["checks"]["outbox"] == "backing_up"
