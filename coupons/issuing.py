@@ -202,8 +202,9 @@ def rebuild_gate(batch_id: int, *, now: datetime, seen: int | None = None, colli
             generation = queries.next_generation(connection, batch_id, above=current or 0)
             state = _state(connection, batch_id, batch, generation, now)
         if gate.build(client, batch_id, state, lock_token=token):
-            log.warning("coupon gate of batch %s rebuilt from the coupon rows at generation %s (%s)", batch_id,
-                        generation, _why(seen, collided, current, batch.gate_generation))
+            first = current is None and batch.gate_generation == 0  # a new batch's first issue: nothing went wrong
+            log.log(logging.INFO if first else logging.WARNING, "coupon gate of batch %s rebuilt from the coupon rows "
+                    "at generation %s (%s)", batch_id, generation, _why(seen, collided, current, batch.gate_generation))
         return generation
     finally:
         gate.unlock(client, batch_id, token)
@@ -214,7 +215,9 @@ def _why(seen: int | None, collided: bool, current: int | None, known: int) -> s
         return "asked"
     if collided:
         return f"it handed out numbers the coupon rows hold, at generation {seen}"
-    return "it was missing" if current is None else f"it was of generation {current}, the batch of {known}"
+    if current is None:
+        return "first use" if known == 0 else "it was missing"
+    return f"it was of generation {current}, the batch of {known}"
 
 
 @contextmanager
