@@ -62,12 +62,14 @@ _T = TypeVar("_T")
 
 class Grant(NamedTuple):
     """What ``take`` handed out: the member's sequence, the issue number, the day's number (None
-    without a daily limit), under this generation of the gate."""
+    without a daily limit), under this generation of the gate; whether the numbers came from the holes."""
 
     sequence: int
     number: int
     day_number: int | None
     generation: int
+    from_holes: bool = False
+    day_from_holes: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ if from_holes and redis.call('ZCARD', KEYS[2]) == 0 then
   return -1
 end
 if held >= tonumber(ARGV[2]) then return -2 end
-local day_number = 0
+local day_number, day_hole = 0, 0
 if KEYS[5] then
   local day_next = tonumber(redis.call('GET', KEYS[5]) or '1')
   if day_next <= tonumber(ARGV[6]) then
@@ -107,7 +109,7 @@ if KEYS[5] then
   else
     local hole = redis.call('ZPOPMIN', KEYS[6])
     if not hole[1] then return -4 end
-    day_number = tonumber(hole[1])
+    day_number, day_hole = tonumber(hole[1]), 1
   end
 end
 local number
@@ -117,18 +119,23 @@ else
   number = nxt
   redis.call('HSET', KEYS[1], 'next', nxt + 1)
 end
-return {redis.call('HINCRBY', KEYS[3], ARGV[1], 1), number, day_number}
+return {redis.call('HINCRBY', KEYS[3], ARGV[1], 1), number, from_holes and 1 or 0, day_number, day_hole}
 """)
 
-# KEYS: gate, holes, members[, daynext, dayholes]. ARGV: member, generation, number, day number, day key ttl.
-# A gate rebuilt since the take was built from the rows: it is left alone.
+# KEYS: gate, holes, members[, daynext, dayholes]. ARGV: member, generation, number, day number (0: not given
+# back), day key ttl, the member's least count (the rows': 0 if not known). A gate rebuilt since the take was
+# built from the rows: it is left alone.
 _GIVE_BACK = RedisScript("""
 local gate = redis.call('HMGET', KEYS[1], 'gen', 'next')
 if gate[1] ~= ARGV[2] or not gate[2] then return 0 end
-if tonumber(ARGV[3]) < tonumber(gate[2]) then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[3]) end
-if tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0') > 0 then redis.call('HINCRBY', KEYS[3], ARGV[1], -1) end
+local number = tonumber(ARGV[3])
+if number > 0 and number < tonumber(gate[2]) then redis.call('ZADD', KEYS[2], number, number) end
+local held = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+if held > 0 then held = redis.call('HINCRBY', KEYS[3], ARGV[1], -1) end
+if tonumber(ARGV[6]) > held then redis.call('HSET', KEYS[3], ARGV[1], ARGV[6]) end
 if KEYS[4] then
-  if tonumber(ARGV[4]) < tonumber(redis.call('GET', KEYS[4]) or '1') then
+  local day_number = tonumber(ARGV[4])
+  if day_number > 0 and day_number < tonumber(redis.call('GET', KEYS[4]) or '1') then
     redis.call('ZADD', KEYS[5], ARGV[4], ARGV[4])
     redis.call('EXPIRE', KEYS[5], ARGV[5])
   end
@@ -211,14 +218,19 @@ def take(client: redis.Redis, batch_id: int, member_id: int, *, limit: int, tota
     answer = _TAKE(client, names, args)
     if isinstance(answer, int):
         return answer
-    sequence, number, day_number = (int(value) for value in answer)
-    return Grant(sequence, number, day_number or None, generation)
+    sequence, number, from_holes, day_number, day_from_holes = (int(value) for value in answer)
+    return Grant(sequence, number, day_number or None, generation, bool(from_holes), bool(day_from_holes))
 
 
-def give_back(client: redis.Redis, batch_id: int, member_id: int, grant: Grant, *, day: date | None = None) -> None:
-    """Undo a ``take`` whose coupon row was not written (``day``: the one it was taken on, if counted)."""
+def give_back(client: redis.Redis, batch_id: int, member_id: int, grant: Grant, *, day: date | None = None,
+              in_use: frozenset[str] = frozenset(), held: int = 0) -> None:
+    """Undo a ``take`` whose coupon row was not written (``day``: the one it was taken on, if counted),
+    but for the numbers ``in_use`` ("issue_number", "day_number": rows hold them, they are not free);
+    ``held``: the member's count is at least this (what the rows say), whatever the gate thought."""
     names = keys(batch_id) + (day_keys(batch_id, day) if day is not None and grant.day_number else [])
-    _GIVE_BACK(client, names, [member_id, grant.generation, grant.number, grant.day_number or 0, _DAY_KEY_SECONDS])
+    number = 0 if "issue_number" in in_use else grant.number
+    day_number = 0 if "day_number" in in_use else grant.day_number or 0
+    _GIVE_BACK(client, names, [member_id, grant.generation, number, day_number, _DAY_KEY_SECONDS, held])
 
 
 def generation(client: redis.Redis, batch_id: int) -> int | None:

@@ -44,10 +44,11 @@ from shop.transactions import on_rollback
 log = logging.getLogger(__name__)
 
 ALREADY_ISSUED = -10  # the row was refused because this key wrote a coupon before
-TRIES = 3  # takes of one issue: a stale gate costs one, a rebuild by another process one more
+TRIES = 5  # takes of one issue: a stale gate costs one, a rebuild by another process one, a hole in flight one
 REBUILD_WAIT_S = 3.0  # how long an issue waits for another process's rebuild before a retryable 503
 # Numbers a rebuild holds back: handed out by the old gate to issues that have not committed yet, they
-# come last (after the counter passes the total), so the rebuilt gate does not hand them out again at once.
+# become holes, which come last (after the counter passes the total), so the rebuilt gate does not hand
+# them out again at once. A hole that turns out held by a row is dropped, without another rebuild.
 IN_FLIGHT_ROOM = 1000
 
 
@@ -138,22 +139,36 @@ def take_and_write(batch: Any, member_id: int, *, key: str, source: str, now: da
         values = coupon_values(batch, grant, member_id, key=key, source=source, now=now)
         try:
             coupon_id = write(values)
-            if coupon_id is not None:
-                return Written(coupon_id, values, grant), generation
-            held = True  # a number beyond its bound: the gate is wrong, whatever its generation
         except IntegrityError:
             if _given_back_if(retried, client, batch.id, member_id, grant, day):
                 return ALREADY_ISSUED, generation
             with _connection(in_session) as connection:
-                held = queries.holds_any(connection, values)
+                held = queries.numbers_held(connection, values)
+                sequence = queries.member_sequence(connection, batch.id, member_id) if "sequence" in held else 0
             if not held:  # not a number taken twice (a member deleted meanwhile, say): not the gate's doing
                 gate.give_back(client, batch.id, member_id, grant, day=day)
                 raise
+            if held <= _in_flight_at_rebuild(grant):
+                gate.give_back(client, batch.id, member_id, grant, day=day, in_use=held, held=sequence)
+                continue
         except BaseException:
             gate.give_back(client, batch.id, member_id, grant, day=day)
             raise
-        generation = rebuild_gate(batch.id, now=now, seen=grant.generation, collided=held, in_session=in_session)
+        else:
+            if coupon_id is not None:
+                return Written(coupon_id, values, grant), generation
+            # else a number beyond its bound: the gate is wrong, whatever its generation
+        generation = rebuild_gate(batch.id, now=now, seen=grant.generation, collided=True, in_session=in_session)
     raise _rebuilding()
+
+
+def _in_flight_at_rebuild(grant: gate.Grant) -> frozenset[str]:
+    """The numbers of ``grant`` that may clash with an issue in flight when the gate was last rebuilt: the
+    holes (see ``_counter``) and the member's sequence (the rows did not have that issue's yet). A clash on
+    them is repaired where it happened (the hole dropped, the member's count raised to the rows'); a clash
+    on a number from a counter means the gate is behind the rows, and it is rebuilt."""
+    came = (("issue_number", grant.from_holes), ("day_number", grant.day_from_holes), ("sequence", True))
+    return frozenset(name for name, may_clash in came if may_clash)
 
 
 def _given_back_if(retried: Callable[[], bool], client: Any, batch_id: int, member_id: int, grant: gate.Grant,
@@ -193,31 +208,32 @@ def rebuild_gate(batch_id: int, *, now: datetime, seen: int | None = None, colli
             raise _rebuilding()
         return gate.generation(client, batch_id) or 0
     try:
+        current = gate.generation(client, batch_id)
+        if seen is not None and collided and current is not None and current != seen:
+            return current
+        agrees = current if seen is not None and not collided else None  # no rebuild if the batch row says this one
         with _transaction(in_session) as connection:
-            batch = queries.gate_fields(connection, batch_id, for_update=True)
-            current = gate.generation(client, batch_id)
-            if seen is not None and current is not None and (
-                    current != seen if collided else current == batch.gate_generation):
+            batch = queries.next_generation(connection, batch_id, above=current or 0, unless=agrees)
+            if batch is None:
                 return current
-            generation = queries.next_generation(connection, batch_id, above=current or 0)
-            state = _state(connection, batch_id, batch, generation, now)
+            state = _state(connection, batch_id, batch, now)
         if gate.build(client, batch_id, state, lock_token=token):
-            first = current is None and batch.gate_generation == 0  # a new batch's first issue: nothing went wrong
+            first = current is None and batch.gate_generation == 1  # a new batch's first issue: nothing went wrong
             log.log(logging.INFO if first else logging.WARNING, "coupon gate of batch %s rebuilt from the coupon rows "
-                    "at generation %s (%s)", batch_id, generation, _why(seen, collided, current, batch.gate_generation))
-        return generation
+                    "at generation %s (%s)", batch_id, batch.gate_generation, _why(seen, collided, current, first))
+        return batch.gate_generation
     finally:
         gate.unlock(client, batch_id, token)
 
 
-def _why(seen: int | None, collided: bool, current: int | None, known: int) -> str:
+def _why(seen: int | None, collided: bool, current: int | None, first: bool) -> str:
     if seen is None:
         return "asked"
     if collided:
         return f"it handed out numbers the coupon rows hold, at generation {seen}"
     if current is None:
-        return "first use" if known == 0 else "it was missing"
-    return f"it was of generation {current}, the batch of {known}"
+        return "first use" if first else "it was missing"
+    return f"it was of generation {current}, not the batch's"
 
 
 @contextmanager
@@ -239,12 +255,12 @@ def _connection(in_session: bool) -> Iterator[Connection]:
             yield connection
 
 
-def _state(connection: Connection, batch_id: int, batch: Any, generation: int, now: datetime) -> gate.State:
-    """The gate as the coupon rows say it should be, at ``generation``."""
+def _state(connection: Connection, batch_id: int, batch: Any, now: datetime) -> gate.State:
+    """The gate as the coupon rows say it should be, at the batch's ``gate_generation``."""
     highest, free = queries.numbers_in_use(connection, Coupon.issue_number, Coupon.batch_id == batch_id,
                                            upto=batch.total)
     next_number, holes = _counter(highest, free, batch.total)
-    state = gate.State(generation=generation, next_number=next_number, holes=holes,
+    state = gate.State(generation=batch.gate_generation, next_number=next_number, holes=holes,
                        held=queries.holders(connection, batch_id))
     if batch.daily_limit is None:
         return state

@@ -56,30 +56,32 @@ def insert_coupon(connection: Connection, values: dict[str, Any]) -> int | None:
     return connection.execute(statement, values).scalar()
 
 
-def holds_any(connection: Connection, values: dict[str, Any]) -> bool:
-    """Whether a coupon of the batch already holds one of the numbers in ``values`` (given twice by the gate)."""
+def numbers_held(connection: Connection, values: dict[str, Any]) -> frozenset[str]:
+    """Which numbers of ``values`` a coupon of the batch already holds: "issue_number", "sequence" (of the
+    member), "day_number" (of the day)."""
     column = _COUPONS.c
-    taken = [column.issue_number == values["issue_number"],
-             (column.member_id == values["member_id"]) & (column.sequence == values["sequence"])]
+    held = {"issue_number": column.issue_number == values["issue_number"],
+            "sequence": (column.member_id == values["member_id"]) & (column.sequence == values["sequence"])}
     if values.get("day_number") is not None:
-        taken.append((column.claim_day == values["claim_day"]) & (column.day_number == values["day_number"]))
-    return connection.execute(select(column.id).where(column.batch_id == values["batch_id"], or_(*taken))
-                              .limit(1)).first() is not None
+        held["day_number"] = (column.claim_day == values["claim_day"]) & (column.day_number == values["day_number"])
+    found = connection.execute(select(*(case((condition, 1), else_=0).label(name) for name, condition in held.items()))
+                               .where(column.batch_id == values["batch_id"], or_(*held.values()))).all()
+    return frozenset(name for row in found for name, hit in row._mapping.items() if hit)
 
 
-def gate_fields(connection: Connection, batch_id: int, *, for_update: bool = False) -> Row:
-    """(total, daily_limit, gate_generation) of a batch (locked, with ``for_update``, where the database can)."""
-    statement = select(_BATCHES.c.total, _BATCHES.c.daily_limit, _BATCHES.c.gate_generation).where(
-        _BATCHES.c.id == batch_id)
-    return connection.execute(statement.with_for_update() if for_update else statement).one()
+def next_generation(connection: Connection, batch_id: int, *, above: int, unless: int | None = None) -> Row | None:
+    """Raise the batch's gate generation past both its own and ``above`` (a gate's), unless it is ``unless``;
+    (gate_generation, total, daily_limit) after, or None if it was left.
 
-
-def next_generation(connection: Connection, batch_id: int, *, above: int) -> int:
-    """Raise the batch's gate generation past both its own and ``above`` (a gate's); the new one."""
+    The write comes first in its transaction: on SQLite a transaction that reads before it writes can
+    deadlock with another writer.
+    """
     column = _BATCHES.c.gate_generation
-    return connection.execute(update(_BATCHES).where(_BATCHES.c.id == batch_id)
-                              .values(gate_generation=case((column > above, column), else_=above) + 1)
-                              .returning(column)).scalar_one()
+    statement = update(_BATCHES).where(_BATCHES.c.id == batch_id)
+    if unless is not None:
+        statement = statement.where(column != unless)
+    return connection.execute(statement.values(gate_generation=case((column > above, column), else_=above) + 1)
+                              .returning(column, _BATCHES.c.total, _BATCHES.c.daily_limit)).first()
 
 
 def numbers_in_use(connection: Connection, number: ColumnElement[int], *where: ColumnElement[bool],
@@ -96,6 +98,12 @@ def numbers_in_use(connection: Connection, number: ColumnElement[int], *where: C
         or_(runs.c.following.is_(None), runs.c.following > runs.c.n + 1)).order_by(runs.c.n)).all()
     free = [missing for n, following in breaks if following is not None for missing in range(n + 1, following)]
     return breaks[-1][0], free
+
+
+def member_sequence(connection: Connection, batch_id: int, member_id: int) -> int:
+    """The highest sequence the member holds of the batch (0: none)."""
+    return connection.execute(select(func.coalesce(func.max(_COUPONS.c.sequence), 0)).where(
+        _COUPONS.c.batch_id == batch_id, _COUPONS.c.member_id == member_id)).scalar_one()
 
 
 def holders(connection: Connection, batch_id: int) -> dict[int, int]:
