@@ -11,7 +11,7 @@ Per batch, keys sharing one hash tag (so they live on one Redis Cluster slot):
 - for a batch with a daily limit, ``coupons:{b<id>}:daynext:<YYYY-MM-DD>`` and
   ``coupons:{b<id>}:dayholes:<YYYY-MM-DD>``: the same counter and holes for the numbers of the business
   day in Asia/Shanghai (1..daily_limit), expiring a few days later; absent means none taken that day
-  (a day's keys are written together with the gate's, so they share its generation);
+  (a rebuild writes today's with the gate);
 - ``coupons:{b<id>}:version``: the batch's version token (coupons/batch_cache.py);
 - ``coupons:{b<id>}:building``: held while the gate is rebuilt.
 
@@ -27,9 +27,10 @@ What Redis can get wrong, and what follows:
   promoted while lagging): it hands out a number the rows hold; the INSERT is refused, and the gate is
   rebuilt at once (coupons/issuing.py).
 
-The gate never counts: a rebuild sets the counter past the highest number in use and makes holes of
-every number below it that no row holds, so a number lost between the gate and a commit (a killed
-process) comes back, and a number in use is never handed out by the rebuilt gate.
+The gate never counts down: a rebuild (coupons/issuing.py) sets the counter past the highest number
+in use and makes holes of every number below it that no row holds, so a number lost between the gate
+and a commit (a killed process) comes back, and a number in use is never handed out by the rebuilt
+gate. A batch of a million coupons costs a counter and a few holes, not a million-element set.
 """
 
 from __future__ import annotations
