@@ -32,9 +32,10 @@ from shop.pagination import PageArgs, page_of
 blp = Blueprint("coupons", __name__, url_prefix="/api/v1", description=(
     "Coupon batches and claiming. Amounts are integer fen. A batch is `draft` (editable), then `active` "
     "(claimable), `paused` (not claimable; activate again) or `ended` (for good). Claims never exceed the "
-    "batch's `total` nor its `per_member_limit`, however many arrive at once: an atomic Redis gate hands "
-    "out each claim, and the coupon rows (unique per batch, member and sequence) are the record; "
-    "`flask coupons rebuild-gates` rebuilds the gates from them. At checkout (`coupon_id` of "
+    "batch's `total`, its `per_member_limit` nor its `daily_limit`, however many arrive at once and whatever "
+    "state Redis is in: an atomic Redis gate hands out each coupon's numbers (issue number, the member's "
+    "sequence, the day's number) and the database refuses a number given twice or beyond its bound; a "
+    "gate found stale is rebuilt from the coupon rows by itself. At checkout (`coupon_id` of "
     "`orders/preview` and `orders`) a coupon is locked by the order, used when it is paid, released when "
     "it is cancelled, and returned by a full refund before shipping or pickup while still valid "
     "(see the Coupon schema). A coupon that cannot be used answers preview and create with its own code: "
@@ -165,7 +166,10 @@ def claim_coupon(batch_id):
 
     201 with the new coupon; a retry with the same `Idempotency-Key` answers 200 with the first one
     (the key used on another batch: 422 `idempotency_key_reused`). 409 `coupon_out_of_stock`,
-    `coupon_limit_reached`, `coupon_batch_not_active`; 404 `coupon_batch_not_found`. Role: shopper.
+    `coupon_limit_reached`, `coupon_daily_limit_reached`, `coupon_batch_not_active`, `coupon_claim_conflict`
+    (the batch kept changing: retry); 404 `coupon_batch_not_found`; 503 `coupon_gate_rebuilding` with
+    `Retry-After` (the claim gate is being rebuilt from the database after Redis came back stale or empty:
+    nothing was issued, retry). Role: shopper.
     """
     key = required_key()
     now = utcnow()
@@ -276,7 +280,7 @@ def exchange_code(args):
     `exchange_code_not_found`. Failed attempts (404, 409) are limited per member (10 a minute, 50 a
     day), then 429 `rate_limited`.
     409 `coupon_limit_reached`, `coupon_out_of_stock`, `coupon_daily_limit_reached`,
-    `coupon_batch_not_active` leave the code unused. Role: shopper.
+    `coupon_batch_not_active` leave the code unused, as does 503 `coupon_gate_rebuilding` (retry). Role: shopper.
     """
     now = utcnow()
     coupon = exchange.exchange(current_member_id(), args["code"], now=now)

@@ -1,9 +1,10 @@
 """Claiming: the claim center's list, the claim itself, the wallet and rebuilding the gates.
 
-A claim passes the Redis gate (coupons/gate.py) first, which hands out the member's sequence
-number, then writes the coupon row in its own transaction; if that write fails the gate is given
-back. The gate is never more generous than the rows: the total, the per-member limit and the
-daily limit hold under any concurrency, across app instances sharing Redis and the database.
+A claim goes through the one rule of issuing (coupons/issuing.py ``take_and_write``): the Redis gate
+(coupons/gate.py) hands out the coupon's numbers, then the row is written in its own transaction,
+which the database refuses if a number is held already or beyond its bound (the gate is then rebuilt
+from the rows and the claim takes again). The total, the per-member limit and the daily limit hold
+under any concurrency, across app instances sharing Redis and the database, whatever Redis says.
 """
 
 from __future__ import annotations
@@ -11,15 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, or_, select
 
-from coupons import batch_cache, gate
+from coupons import batch_cache, gate, queries
 from coupons.errors import CouponError
-from coupons.issuing import gate_counts, gate_day, pass_gate
-from coupons.issuing import validity as _validity
+from coupons.issuing import ALREADY_ISSUED, Written, rebuild_gate, take_and_write
 from coupons.models import BatchChannel, BatchStatus, Coupon, CouponBatch, CouponStatus, storable_id
-from coupons.service import get_batch, issued_counts
+from coupons.service import issued_counts
 from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db, redis_client
@@ -62,10 +61,6 @@ def _left_today(batches: list[CouponBatch], now: datetime) -> dict[int, int]:
     return {batch.id: max(batch.daily_limit - count, 0) for batch, count in zip(limited, taken, strict=True)}
 
 
-# Built once: a claim only binds its values (no statement to build and coerce per request).
-_INSERT_COUPON = insert(Coupon).returning(Coupon.id)
-
-
 class Claimed(NamedTuple):
     coupon: Coupon
     batch: Any  # the batch's columns (coupons/batch_cache.py)
@@ -102,53 +97,37 @@ def _claim_from(batch: Any, token: bytes, *, member_id: int, key: str, now: date
         if existing is None:
             raise closed
         return Claimed(existing, batch, False)
-    limit, daily_limit, day = batch.per_member_limit, batch.daily_limit, gate_day(batch, now)
     if db.session.registry.has():  # a claim itself needs no session: it only ends one opened before it
         db.session.rollback()  # no transaction held while waiting on Redis
-    client = redis_client()
-    sequence = pass_gate(client, batch, member_id, day, now, version=token)  # builds a missing gate first
-    if sequence == gate.STALE_COPY:
+    written, _ = take_and_write(batch, member_id, key=key, source=BatchChannel.PUBLIC.value, now=now,
+                                write=_insert_alone, retried=lambda: _by_key(member_id, key, batch.id) is not None,
+                                version=token)
+    if isinstance(written, Written):
+        return Claimed(Coupon(id=written.coupon_id, **written.values), batch, True)  # committed as it is
+    if written == gate.STALE_COPY:
         return None
-    if sequence == gate.OUT_OF_STOCK:
+    if written == gate.OUT_OF_STOCK:
         # Most answers of a flash claim: a member holding none of the batch cannot be retrying a
         # claim that got one, so the lookup by key is left out.
         raise AppError(CouponError.COUPON_OUT_OF_STOCK, "All coupons of this batch have been claimed.")
-    if sequence < 0:
-        existing = _by_key(member_id, key, batch.id)  # a retry of a claim that got its coupon
-        if existing is not None:
-            return Claimed(existing, batch, False)
-        if sequence == gate.LIMIT_REACHED:
-            raise AppError(CouponError.COUPON_LIMIT_REACHED,
-                           f"You already hold the most coupons of this batch ({limit}).")
-        if sequence == gate.DAILY_LIMIT_REACHED:
-            raise AppError(CouponError.COUPON_DAILY_LIMIT_REACHED,
-                           f"Today's {daily_limit} coupons of this batch have been claimed; come back tomorrow.")
-        raise AppError(CouponError.COUPON_OUT_OF_STOCK, "All coupons of this batch have been claimed.")
-    return _write_coupon(batch, sequence, client, member_id=member_id, key=key, day=day, now=now)
+    existing = _by_key(member_id, key, batch.id)  # a retry of a claim that got its coupon
+    if existing is not None:
+        return Claimed(existing, batch, False)
+    if written == gate.LIMIT_REACHED:
+        raise AppError(CouponError.COUPON_LIMIT_REACHED,
+                       f"You already hold the most coupons of this batch ({batch.per_member_limit}).")
+    if written == gate.DAILY_LIMIT_REACHED:
+        raise AppError(CouponError.COUPON_DAILY_LIMIT_REACHED,
+                       f"Today's {batch.daily_limit} coupons of this batch have been claimed; come back tomorrow.")
+    if written == ALREADY_ISSUED:  # the row of this key vanished between the refusal and the lookup
+        raise AppError(CouponError.COUPON_CLAIM_CONFLICT, "Your claim met another of yours; try again.")
+    raise AppError(CouponError.COUPON_OUT_OF_STOCK, "All coupons of this batch have been claimed.")
 
 
-def _write_coupon(batch: Any, sequence: int, client: Any, *, member_id: int, key: str, day: Any,
-                  now: datetime) -> Claimed:
-    """Write the coupon the gate granted; the gate is given back if the row cannot be written."""
-    valid_from, expires_at = _validity(batch, now)
-    values = {"batch_id": batch.id, "member_id": member_id, "sequence": sequence, "claim_key": key,
-              "status": CouponStatus.AVAILABLE.value, "source": BatchChannel.PUBLIC.value,
-              "valid_from": valid_from, "expires_at": expires_at, "claimed_at": now}
-    try:
-        # One statement in autocommit is its own transaction: no BEGIN and COMMIT round trips.
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            coupon_id = connection.execute(_INSERT_COUPON, values).scalar_one()
-    except IntegrityError:
-        gate.give_back(client, batch.id, member_id, day=day)
-        existing = _by_key(member_id, key, batch.id)  # a retry (or its simultaneous twin) wrote it
-        if existing is not None:
-            return Claimed(existing, batch, False)
-        raise AppError(CouponError.COUPON_CLAIM_CONFLICT,
-                       "Another claim of yours on this batch happened at the same moment; try again.") from None
-    except BaseException:
-        gate.give_back(client, batch.id, member_id, day=day)
-        raise
-    return Claimed(Coupon(id=coupon_id, **values), batch, True)  # not in the session: committed as it is
+def _insert_alone(values: dict[str, Any]) -> int | None:
+    """The coupon's INSERT as its own transaction: one statement in autocommit, no BEGIN and COMMIT."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return queries.insert_coupon(connection, values)
 
 
 def _by_key(member_id: int, key: str, batch_id: int) -> Coupon | None:
@@ -175,24 +154,18 @@ def _closed_because(batch: Any, now: datetime) -> AppError | None:
     return None
 
 
-def build_gate(batch_id: int, *, only_if_absent: bool, now: datetime | None = None) -> bool:
-    """Set a batch's gate from its coupon rows (remaining = total - issued; each member's count;
-    the coupons claimed on ``now``'s business day, for a daily limit)."""
-    counts = gate_counts(get_batch(batch_id), now or utcnow())
-    db.session.rollback()
-    return gate.build(redis_client(), batch_id, only_if_absent=only_if_absent, **counts)
-
-
 def rebuild_gates() -> list[int]:
-    """Rebuild the gates of every active or paused batch from the database; their ids.
+    """Rebuild the gates of every active or paused batch from the database, at new generations; their ids.
 
-    Run it after Redis lost its data, while no claims are in flight (pause the batches or stop
-    traffic): a claim that passed the old gate but has not committed yet would not be counted.
+    Safe while claims go on: a claim that took from the old gate and commits later holds a number
+    the rebuilt gate keeps back (coupons/issuing.py), and the database refuses it if given twice.
     """
     ids = list(db.session.scalars(select(CouponBatch.id).where(
         CouponBatch.status.in_([BatchStatus.ACTIVE.value, BatchStatus.PAUSED.value]))))
+    db.session.rollback()
+    now = utcnow()
     for batch_id in ids:
-        build_gate(batch_id, only_if_absent=False)
+        rebuild_gate(batch_id, now=now)
     return ids
 
 

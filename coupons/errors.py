@@ -9,7 +9,10 @@ class CouponError(ErrorCode):
     COUPON_BATCH_STATE_CONFLICT = ("coupon_batch_state_conflict", 409)  # not in the state this change needs
     COUPON_OUT_OF_STOCK = ("coupon_out_of_stock", 409)  # the batch's total is all claimed
     COUPON_LIMIT_REACHED = ("coupon_limit_reached", 409)  # this member holds the per-member limit
-    COUPON_CLAIM_CONFLICT = ("coupon_claim_conflict", 409)  # a simultaneous claim of the same member won; retry
+    COUPON_CLAIM_CONFLICT = ("coupon_claim_conflict", 409)  # the batch kept changing under the claim; retry
+    # The claim gate is being rebuilt from the coupon rows (Redis came back stale or empty): retry after
+    # Retry-After. Nothing was issued.
+    COUPON_GATE_REBUILDING = ("coupon_gate_rebuilding", 503)
     # The wallet and checkout: a coupon that is not the shopper's, or cannot be used on this order.
     COUPON_NOT_FOUND = ("coupon_not_found", 404)  # unknown, or another member's
     COUPON_LOCKED = ("coupon_locked", 409)  # held by an unpaid order (pay or cancel it)

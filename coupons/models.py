@@ -2,22 +2,27 @@
 
 - ``coupon_batches``: the offer (kind and amounts in fen), its validity (a fixed window or N days
   from claiming), the total, the per-member limit, the channel and the status.
-- ``coupons``: one row per coupon held, unique on (batch_id, member_id, sequence): ``sequence`` is
-  the member's n-th coupon of the batch, handed out by the Redis claim gate (coupons/gate.py), so
-  the per-member limit also holds in the database. A claim's ``Idempotency-Key`` is unique per
-  member. How many a batch has issued is counted from these rows (never a counter on the batch row,
-  which would be one hot row under a flash claim).
+- ``coupons``: one row per coupon held. The Redis claim gate (coupons/gate.py) hands out three numbers
+  per coupon and the database refuses any of them given twice, so no state of Redis can break a
+  total or a limit: ``issue_number`` (1..total, unique per batch), ``sequence`` (the member's n-th
+  coupon of the batch, 1..per_member_limit, unique per batch and member) and, for a batch with a
+  daily limit, ``day_number`` (1..daily_limit, unique per batch and ``claim_day``, the business day in
+  Asia/Shanghai). The upper bounds live on the batch row, so the one INSERT every issuing path uses
+  checks them (coupons/queries.py); a CHECK sees one row only. A claim's ``Idempotency-Key`` is unique
+  per member. How many a batch has issued is counted from these rows (never a counter on the batch
+  row, which would be one hot row under a flash claim).
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -100,6 +105,8 @@ class CouponBatch(db.Model):
     scope_category_ids: Mapped[list[int] | None] = mapped_column(JSON)
     scope_store_ids: Mapped[list[int] | None] = mapped_column(JSON)
     daily_limit: Mapped[int | None] = mapped_column(Integer)  # claims per day (Asia/Shanghai), whole batch
+    # Bumped at every rebuild of the claim gate, which carries it: a gate from an older Redis state is told apart.
+    gate_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     budget_note: Mapped[str | None] = mapped_column(Text)
     created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -110,8 +117,12 @@ class Coupon(db.Model):
     __tablename__ = "coupons"
     __table_args__ = (
         UniqueConstraint("batch_id", "member_id", "sequence"),
+        UniqueConstraint("batch_id", "issue_number"),
+        UniqueConstraint("batch_id", "claim_day", "day_number"),
         UniqueConstraint("member_id", "claim_key"),
         CheckConstraint("sequence > 0", name="sequence_positive"),
+        CheckConstraint("issue_number > 0", name="issue_number_positive"),
+        CheckConstraint("day_number > 0", name="day_number_positive"),
         Index("ix_coupons_member_id_status_expires_at", "member_id", "status", "expires_at"),
     )
 
@@ -119,6 +130,9 @@ class Coupon(db.Model):
     batch_id: Mapped[int] = mapped_column(ForeignKey("coupon_batches.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     sequence: Mapped[int] = mapped_column(Integer)
+    issue_number: Mapped[int] = mapped_column(Integer)
+    claim_day: Mapped[date] = mapped_column(Date)  # the business day (Asia/Shanghai) of claimed_at
+    day_number: Mapped[int | None] = mapped_column(Integer)  # only for a batch with a daily limit
     claim_key: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=CouponStatus.AVAILABLE.value)
     valid_from: Mapped[datetime] = mapped_column(UTCDateTime)

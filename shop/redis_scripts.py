@@ -7,7 +7,7 @@ for its life, outside the pool. On a connection or timeout error (the connection
 and reopens on next use) the call goes through the client instead, with its retries; a server
 that does not know the script (restarted, flushed) is given it once. As with redis-py's own
 retries, a reply lost to a connection error means the script may run twice: the claim gate then
-counts a coupon more as taken, so fewer are issued, never more.
+hands out a number no row gets (fewer coupons, never more) until its next rebuild frees it.
 """
 
 from __future__ import annotations

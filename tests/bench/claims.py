@@ -14,8 +14,8 @@ its own ``Idempotency-Key``.
 
 Beside it, in the same run (before and after the app, to show drift), the reference: the bare work
 a claim cannot avoid, issued directly from as many client threads: the same Lua gate
-(``coupons.gate.take``, redis-py) and, when it grants, one INSERT of the coupon row as its own
-transaction (SQLAlchemy Core, autocommit: the form the app uses), for a batch of its own with the
+(``coupons.gate.take``, redis-py) and, when it grants, the one INSERT of the coupon row as its own
+transaction (``coupons.queries.insert_coupon``, autocommit: the form the app uses), for a batch of its own with the
 same total and the same attempts. Figures: successful claims per second until the batch sold out
 (the targets), attempts per second over the whole phase, p50/p99 of every attempt and of the
 successful ones, the outcomes, CPU per attempt by process, and the checks made in the database:
@@ -45,7 +45,9 @@ from sqlalchemy import Engine, create_engine, func, insert, select
 
 from app import create_app
 from coupons import gate
+from coupons.issuing import rebuild_gate
 from coupons.models import Coupon, CouponStatus
+from coupons.queries import insert_coupon
 from coupons.service import change_status, create_batch
 from shop.auth import issue_shopper_token
 from shop.extensions import db, redis_client
@@ -118,22 +120,24 @@ class ReferenceClaim:
                                           isolation_level="AUTOCOMMIT")
         self.engine = _engines[url]
         self.redis = redis.Redis.from_url(setup["redis_url"])
-        self.valid_days = setup["valid_days"]
+        self.valid_days, self.total, self.generation = setup["valid_days"], setup["total"], setup["generation"]
 
     def __call__(self, item: dict[str, Any]) -> tuple[str, int]:
-        sequence = gate.take(self.redis, item["batch_id"], item["member_id"], PER_MEMBER_LIMIT)
-        if sequence in (gate.OUT_OF_STOCK, gate.OUT_OF_STOCK_HELD):
+        grant = gate.take(self.redis, item["batch_id"], item["member_id"], limit=PER_MEMBER_LIMIT, total=self.total,
+                          generation=self.generation)
+        if grant in (gate.OUT_OF_STOCK, gate.OUT_OF_STOCK_HELD):
             return "coupon_out_of_stock", time.monotonic_ns()
-        if sequence == gate.LIMIT_REACHED:
+        if grant == gate.LIMIT_REACHED:
             return "coupon_limit_reached", time.monotonic_ns()
-        if sequence < 0:
-            raise RuntimeError(f"the reference gate answered {sequence}")
+        if not isinstance(grant, gate.Grant):
+            raise RuntimeError(f"the reference gate answered {grant}")
         now = datetime.now(UTC)
         with self.engine.connect() as connection:
-            connection.execute(insert(Coupon), {
-                "batch_id": item["batch_id"], "member_id": item["member_id"], "sequence": sequence,
-                "claim_key": item["key"], "status": CouponStatus.AVAILABLE.value, "source": "public",
-                "valid_from": now, "expires_at": now + timedelta(days=self.valid_days), "claimed_at": now})
+            insert_coupon(connection, {
+                "batch_id": item["batch_id"], "member_id": item["member_id"], "sequence": grant.sequence,
+                "issue_number": grant.number, "claim_day": gate.business_day(now), "claim_key": item["key"],
+                "status": CouponStatus.AVAILABLE.value, "source": "public", "valid_from": now,
+                "expires_at": now + timedelta(days=self.valid_days), "claimed_at": now})
         return "claimed", time.monotonic_ns()
 
     def close(self) -> None:
@@ -220,21 +224,22 @@ def http_run(label: str, port: int, calls: Sequence[Call], counters: Counters | 
     return Run(label, phase, counters.per_order_ms(phase) if counters else {})
 
 
-def reference_run(label: str, database_url: str, redis_url: str, batch_id: int, members: Sequence[int],
-                  counters: Counters) -> Run:
+def reference_run(label: str, database_url: str, redis_url: str, batch_id: int, generation: int,
+                  members: Sequence[int], counters: Counters) -> Run:
     progress(f"{label}: {len(members)} claims, gate + INSERT from {PROCESSES * THREADS} threads")
     items = [{"batch_id": batch_id, "member_id": member_id, "key": uuid.uuid4().hex} for member_id in members]
-    worker_setup = {"database_url": database_url, "redis_url": redis_url, "threads": THREADS, "valid_days": 7}
+    worker_setup = {"database_url": database_url, "redis_url": redis_url, "threads": THREADS, "valid_days": 7,
+                    "total": TOTAL, "generation": generation}
     phase = run_phase(label, "tests.bench.claims:ReferenceClaim", worker_setup, items, processes=PROCESSES,
                       threads=THREADS, time_limit_s=PHASE_LIMIT_S, on_start=counters.start)
     require_complete(phase)
     return Run(label, phase, counters.per_order_ms(phase))
 
 
-def prime_gate(app: Flask, batch_id: int, total: int) -> None:
-    """The reference's gate, set as the app's first claim would set it (full stock, nobody holding any)."""
+def prime_gate(app: Flask, batch_id: int) -> int:
+    """The reference's gate, built as the app's first claim builds it (full stock, nobody holding any); its generation."""
     with app.app_context():
-        gate.build(redis_client(), batch_id, remaining=total, held={}, only_if_absent=False)
+        return rebuild_gate(batch_id, now=datetime.now(UTC))
 
 
 # --- checks --------------------------------------------------------------------------------------
@@ -246,7 +251,7 @@ def check_batch(app: Flask, batch_id: int, run: Run) -> dict[str, Any]:
         held = (select(func.count().label("held")).where(Coupon.batch_id == batch_id)
                 .group_by(Coupon.member_id).subquery())
         most = db.session.scalar(select(func.max(held.c.held)))
-        remaining = int(redis_client().get(gate.keys(batch_id)[0]) or -1)
+        remaining = gate.left(redis_client(), batch_id, TOTAL)
         db.session.remove()
     outcomes = run.outcomes()
     checks = {"issued": issued, "most_held_by_one_member": most, "answers_claimed": outcomes["claimed"],
@@ -327,15 +332,13 @@ def run_all(app: Flask, database_url: str, redis_url: str, port: int, crowd: Cro
     members = attempt_order(crowd, ATTEMPTS, SEED)
     references: dict[str, tuple[int, Run]] = {}
     batch_id = new_batch(app, "reference before", TOTAL)
-    prime_gate(app, batch_id, TOTAL)
-    references["before"] = (batch_id, reference_run("reference before", database_url, redis_url, batch_id, members,
-                                                    counters))
+    references["before"] = (batch_id, reference_run("reference before", database_url, redis_url, batch_id,
+                                                    prime_gate(app, batch_id), members, counters))
     flash = new_batch(app, "flash", TOTAL)
     run = http_run("flash claim", port, claim_calls(crowd, flash, members), counters)
     batch_id = new_batch(app, "reference after", TOTAL)
-    prime_gate(app, batch_id, TOTAL)
-    references["after"] = (batch_id, reference_run("reference after", database_url, redis_url, batch_id, members,
-                                                   counters))
+    references["after"] = (batch_id, reference_run("reference after", database_url, redis_url, batch_id,
+                                                   prime_gate(app, batch_id), members, counters))
 
     checks = {"app": check_batch(app, flash, run)}
     report(run, "")

@@ -37,7 +37,8 @@ def give_coupon(app, member_id: int, *, status: str = "available", expires_in: t
         batch_row = CouponBatch(**fields)
         db.session.add(batch_row)
         db.session.flush()
-        coupon = Coupon(batch_id=batch_row.id, member_id=member_id, sequence=next(_sequence), status=status,
+        coupon = Coupon(batch_id=batch_row.id, member_id=member_id, sequence=next(_sequence), issue_number=1,
+                        claim_day=now.date(), status=status,
                         valid_from=now + starts_in, expires_at=now + expires_in, claimed_at=now)
         db.session.add(coupon)
         db.session.commit()

@@ -73,8 +73,7 @@ def test_a_registration_that_rolls_back_gives_its_coupon_back(app, login, active
         login_with_wechat(wechat().miniprogram, code="ghost:1")
         assert db.session.scalar(select(Coupon.id).where(Coupon.batch_id == batch_id)) is not None
         db.session.rollback()
-        remaining, _ = gate.keys(batch_id)
-        assert int(redis_client().get(remaining)) == 1
+        assert gate.left(redis_client(), batch_id, 1) == 1
     member_id = login("alice:1")["member"]["id"]
     assert coupons_of(app, member_id) == [(batch_id, "new_member", f"new_member:{batch_id}")]
 
@@ -84,8 +83,7 @@ def test_a_registration_that_ends_uncommitted_gives_its_coupon_back(app, active_
     with app.app_context():
         login_with_wechat(wechat().miniprogram, code="ghost:1")
         db.session.remove()  # the request ends without a commit (closed, not rolled back explicitly)
-        remaining, _ = gate.keys(batch_id)
-        assert int(redis_client().get(remaining)) == 1
+        assert gate.left(redis_client(), batch_id, 1) == 1
 
 
 def test_a_follower_gets_the_follow_coupon_once_even_after_following_again(app, client, login, stub, active_batch):

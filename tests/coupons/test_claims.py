@@ -202,27 +202,26 @@ def test_claims_go_on_after_redis_forgot_the_gate_script(app, client, login, act
     assert claim(client, batch_id, bob).status_code == 201
 
 
-def test_a_failed_write_gives_the_gate_back(app, client, login, active_batch):
-    """A coupon row that cannot be written (here: a row already holding the sequence) returns its gate."""
-    batch_id = active_batch(total=2, per_member_limit=2)
-    login_body = login("alice:1")
-    token, member_id = login_body["token"], login_body["member"]["id"]
-    now = datetime.now(UTC)
-    with app.app_context():  # a row the gate does not know about (as after a lost Redis write)
-        redis_client().flushdb()
-        db.session.add(Coupon(batch_id=batch_id, member_id=member_id, sequence=2, valid_from=now,
-                              expires_at=now + timedelta(days=1), claimed_at=now))
-        db.session.commit()
+def test_a_gate_that_forgot_a_members_coupon_is_refused_by_the_database_and_rebuilt(app, client, login, active_batch):
+    """A gate behind the rows (as after a lost Redis write) hands out numbers a row holds: the INSERT is
+    refused, the gate is rebuilt from the rows at once and the claim takes again."""
+    batch_id = active_batch(total=3, per_member_limit=2)
+    alice = login("alice:1")
+    token, member_id = alice["token"], alice["member"]["id"]
+    assert claim(client, batch_id, token).get_json()["sequence"] == 1
+    with app.app_context():  # the gate forgets alice's coupon and its number
         from coupons import gate  # noqa: PLC0415
-        gate.build(redis_client(), batch_id, remaining=2, held={}, only_if_absent=False)
-    assert claim(client, batch_id, token).status_code == 201  # sequence 1
-    conflict = claim(client, batch_id, token)  # sequence 2 is taken in the database
-    assert conflict.status_code == 409 and conflict.get_json()["code"] == "coupon_claim_conflict"
+        gate_key, _, members = gate.keys(batch_id)
+        redis_client().hdel(members, member_id)
+        redis_client().hset(gate_key, "next", 1)
+    second = claim(client, batch_id, token)
+    assert second.status_code == 201 and second.get_json()["sequence"] == 2
+    assert claim(client, batch_id, token).get_json()["code"] == "coupon_limit_reached"
+    assert claim(client, batch_id, login("bob:1")["token"]).status_code == 201
+    assert claim(client, batch_id, login("carol:1")["token"]).get_json()["code"] == "coupon_out_of_stock"
     with app.app_context():
-        from coupons import gate  # noqa: PLC0415
-        remaining, members = gate.keys(batch_id)
-        assert int(redis_client().get(remaining)) == 1
-        assert int(redis_client().hget(members, member_id)) == 1
+        numbers = db.session.scalars(select(Coupon.issue_number).where(Coupon.batch_id == batch_id)).all()
+    assert sorted(numbers) == [1, 2, 3]
 
 
 def test_a_claimed_batch_that_is_paused_stops_claims_at_once(client, login, marketing, active_batch):

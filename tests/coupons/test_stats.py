@@ -14,6 +14,7 @@ from tests.factories import make_store
 
 NOW = datetime.now(UTC)
 _orders = itertools.count(1)
+_issue_numbers = itertools.count(1)  # unique within a batch (and beyond: simpler)
 
 
 def _member(name: str) -> int:
@@ -35,7 +36,8 @@ def _order(member_id: int, *, status: str, paid: int) -> int:
 
 def _coupon(batch_id: int, member_id: int, *, source: str = "public", status: str = "available",
             expires_at: datetime | None = None, **fields) -> int:
-    coupon = Coupon(batch_id=batch_id, member_id=member_id, sequence=1, source=source, status=status,
+    coupon = Coupon(batch_id=batch_id, member_id=member_id, sequence=1, issue_number=next(_issue_numbers),
+                    claim_day=NOW.date(), source=source, status=status,
                     valid_from=NOW - timedelta(days=1), expires_at=expires_at or NOW + timedelta(days=6),
                     claimed_at=NOW - timedelta(days=1), **fields)
     db.session.add(coupon)
