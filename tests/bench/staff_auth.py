@@ -9,7 +9,13 @@ Figures (one JSON line each, ``time.process_time`` of this process, best of seve
   state read from the database), then the session removed as a request's teardown does;
 - ``principal_shopper_cpu_us``: the same for a shopper's token (decode only): the reference;
 - ``request_staff_cpu_us``: a whole ``GET /api/v1/staff/redemptions`` (an empty store) through
-  ``app.wsgi_app``, as gunicorn calls it.
+  ``app.wsgi_app``, as gunicorn calls it;
+- ``account_read_core_cpu_us``: the account check's read alone (``shop.stores.queries``: one Core
+  statement by primary key, the account's state and stores);
+- ``account_read_orm_cpu_us``: the read it replaced (``Session.get`` of the account, then its stores
+  loaded through the relationship), as a reference in the same run.
+
+The figures are measured round by round in turn, so a busy machine slows them all alike.
 """
 
 from __future__ import annotations
@@ -30,34 +36,52 @@ from werkzeug.test import EnvironBuilder
 from app import ROOT, create_app
 from shop.auth import Role, _principal_from_token, issue_shopper_token, issue_staff_token
 from shop.extensions import db
+from shop.stores.models import StaffAccount
+from shop.stores.queries import staff_token_state
 from shop.stores.staff import create_staff
 from tests.conftest import _drop_everything
 from tests.factories import make_store
 
 
-def cpu_per_call_us(work: Callable[[], object], calls: int, rounds: int) -> float:
-    """CPU µs per call of ``work``: the best of ``rounds`` rounds (the least disturbed)."""
-    for _ in range(min(calls, 300)):
-        work()
-    best = float("inf")
-    for _ in range(rounds):
-        gc.collect()
-        started = time.process_time()
-        for _ in range(calls):
+def cpu_per_call_us(works: dict[str, Callable[[], object]], calls: int, rounds: int) -> dict[str, float]:
+    """CPU µs per call of each work: the best of ``rounds`` rounds (the least disturbed), taken in turn."""
+    for work in works.values():
+        for _ in range(min(calls, 300)):
             work()
-        best = min(best, (time.process_time() - started) / calls * 1e6)
+    best = dict.fromkeys(works, float("inf"))
+    for _ in range(rounds):
+        for name, work in works.items():
+            gc.collect()
+            started = time.process_time()
+            for _ in range(calls):
+                work()
+            best[name] = min(best[name], (time.process_time() - started) / calls * 1e6)
     return best
 
 
-def tokens(app: Flask) -> tuple[str, str]:
-    """A clerk of two stores and a shopper: their tokens."""
+def tokens(app: Flask) -> tuple[str, str, int]:
+    """A clerk of two stores and a shopper: their tokens, and the clerk's id."""
     with app.app_context():
         _drop_everything()  # a throwaway database: the bench may run on one again
         upgrade(directory=str(ROOT / "migrations"))
         stores = [make_store().id, make_store().id]
         clerk = create_staff(username="bench-clerk", password="bench-password-1", role=Role.STAFF, store_ids=stores)
         db.session.commit()
-        return issue_staff_token(clerk), issue_shopper_token(1)
+        return issue_staff_token(clerk), issue_shopper_token(1), clerk.id
+
+
+def account_read(app: Flask, staff_id: int, orm: bool) -> Callable[[], object]:
+    def read() -> object:
+        with app.app_context():
+            if orm:
+                account = db.session.get(StaffAccount, staff_id)
+                state = (account.active, account.role, tuple(account.store_ids))
+            else:
+                state = staff_token_state(staff_id)
+            db.session.remove()
+            return state
+
+    return read
 
 
 def principal_check(app: Flask, token: str) -> Callable[[], object]:
@@ -101,13 +125,14 @@ def main() -> None:
         if os.environ.get("TEST_REDIS_URL"):
             config["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
         app = create_app(config)
-        staff, shopper = tokens(app)
+        staff, shopper, staff_id = tokens(app)
         database = app.config["DATABASE_URL"].split(":", 1)[0]
         figures = {"principal_staff_cpu_us": principal_check(app, staff),
                    "principal_shopper_cpu_us": principal_check(app, shopper),
-                   "request_staff_cpu_us": whole_request(app, staff)}
-        for name, work in figures.items():
-            value = cpu_per_call_us(work, options.calls, options.rounds)
+                   "request_staff_cpu_us": whole_request(app, staff),
+                   "account_read_core_cpu_us": account_read(app, staff_id, orm=False),
+                   "account_read_orm_cpu_us": account_read(app, staff_id, orm=True)}
+        for name, value in cpu_per_call_us(figures, options.calls, options.rounds).items():
             print(orjson.dumps({"figure": name, "value": round(value, 1), "database": database,
                                 "calls": options.calls, "rounds": options.rounds}).decode(), flush=True)
         if "REDIS_URL" not in config:
