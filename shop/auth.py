@@ -1,8 +1,11 @@
 """Bearer tokens and roles.
 
 A token's subject is ``member:<id>`` for shoppers and ``staff:<id>`` for staff, marketing and admin
-accounts; its ``role`` claim says which. Staff-side tokens are checked against the account on
-every request, so deactivating an account or changing its stores takes effect at once.
+accounts; its ``role`` claim says which. Staff-side tokens also carry the account's token version
+(``tv``) and are checked against the account on every request, by one primary-key read in the
+database (``shop.stores.queries``, no Redis: nothing a cache could hold stale): a disabled account,
+a changed role or a new password (each raises the version) ends the account's tokens at once, and a
+change of stores applies to the next request.
 
 flask-jwt-extended issues the tokens (its settings: ``JWT_SECRET_KEY``, ``JWT_ALGORITHM``,
 ``JWT_DECODE_LEEWAY``); a request's token is verified here by one PyJWT decode with those settings.
@@ -26,8 +29,9 @@ from flask_jwt_extended import create_access_token
 from flask_smorest import Blueprint
 
 from shop.errors import AppError, CommonError
-from shop.extensions import db
+from shop.stores.errors import StaffError
 from shop.stores.models import StaffAccount
+from shop.stores.queries import staff_token_state
 
 
 class Role(StrEnum):
@@ -48,6 +52,7 @@ class Principal:
     member_id: int | None = None
     staff_id: int | None = None
     store_ids: tuple[int, ...] = field(default_factory=tuple)
+    password_change_required: bool = False
 
 
 def issue_shopper_token(member_id: int) -> str:
@@ -58,7 +63,7 @@ def issue_shopper_token(member_id: int) -> str:
 
 def issue_staff_token(account: StaffAccount) -> str:
     return create_access_token(
-        identity=f"staff:{account.id}", additional_claims={"role": account.role},
+        identity=f"staff:{account.id}", additional_claims={"role": account.role, "tv": account.token_version},
         expires_delta=timedelta(seconds=current_app.config["JWT_STAFF_EXPIRES_SECONDS"]))
 
 
@@ -91,22 +96,31 @@ def _principal_from_token() -> Principal:
     if role is Role.SHOPPER and kind == "member":
         return Principal(role=role, member_id=subject_id)
     if role in STAFF_SIDE_ROLES and kind == "staff":
-        account = db.session.get(StaffAccount, subject_id)
-        if account is None or not account.active or account.role != role:
+        state = staff_token_state(subject_id)
+        if (state is None or not state.active or state.role != role
+                or claims.get("tv") != state.token_version):
             raise AppError(CommonError.TOKEN_INVALID, "This account is disabled or has changed; log in again.")
-        return Principal(role=role, staff_id=account.id, store_ids=tuple(account.store_ids or ()))
+        return Principal(role=role, staff_id=subject_id, store_ids=state.store_ids,
+                         password_change_required=state.must_change_password)
     raise AppError(CommonError.TOKEN_INVALID, "The token is not one of ours.")
 
 
-def roles_required(*roles: Role) -> Callable:
-    """Let only these roles call the view; documents the roles and the bearer scheme in OpenAPI."""
+def roles_required(*roles: Role, before_password_change: bool = False) -> Callable:
+    """Let only these roles call the view; documents the roles and the bearer scheme in OpenAPI.
+
+    An account whose password an admin set must change it first: only views with
+    ``before_password_change`` open to it until then.
+    """
     allowed = frozenset(roles)
     names = ", ".join(sorted(r.value for r in allowed))
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any):
-            authorize(allowed, names)
+            principal = authorize(allowed, names)
+            if principal.password_change_required and not before_password_change:
+                raise AppError(StaffError.PASSWORD_CHANGE_REQUIRED, "Choose a new password first: "
+                               "POST /api/v1/staff/password with the current one and a new one.")
             return view(*args, **kwargs)
 
         documented = Blueprint.doc(security=[{"bearerAuth": []}])(wrapper)

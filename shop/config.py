@@ -146,6 +146,12 @@ SETTINGS: tuple[Setting, ...] = (
             "work whose runner died is run again after this.", int, production_required=False),
     Setting("RATELIMIT_ENABLED", True, "Turn rate limits off only for load tests of other limits.", bool,
             production_required=False),
+    Setting("STAFF_LOCKOUT_ATTEMPTS", 5, "Wrong passwords for one staff account within STAFF_LOCKOUT_WINDOW_SECONDS "
+            "that lock it (kept in the database; an admin can unlock it sooner).", int, production_required=False),
+    Setting("STAFF_LOCKOUT_WINDOW_SECONDS", 900, "The window in which a staff account's wrong passwords count.", int,
+            production_required=False),
+    Setting("STAFF_LOCKOUT_SECONDS", 900, "How long a staff account stays locked after too many wrong passwords.",
+            int, production_required=False),
     Setting("RIPPLE_DEMO_PASSWORD", "ripple-demo", "Password of the demo accounts created by "
             "`python app.py` on a fresh database (never in production).",
             production_required=False),
