@@ -207,9 +207,9 @@ def _password(**kwargs) -> ma.fields.String:
     return ma.fields.String(load_only=True, validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH), **kwargs)
 
 
-STORE_IDS = ma.fields.List(ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID)),
-                           validate=validate.Length(max=MAX_STORES_PER_ACCOUNT),
-                           metadata={"description": f"Stores a clerk works at (at most {MAX_STORES_PER_ACCOUNT})."})
+STORE_IDS = BoundedList(ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID)),
+                       validate=validate.Length(max=MAX_STORES_PER_ACCOUNT),
+                       metadata={"description": f"Stores a clerk works at (at most {MAX_STORES_PER_ACCOUNT})."})
 
 
 class StaffCreateArgs(ma.Schema):
