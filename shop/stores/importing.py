@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shop.stores.coordinates import wgs84_to_gcj02
+from shop.stores.geo import MAX_INDEXED_LAT
 from shop.stores.hours import DEFAULT_TIMEZONE, WEEKDAYS, HoursError, normalize_weekly_hours
 
 MAX_ROWS = 20_000
@@ -271,7 +272,7 @@ class _Row:
 
 def _convert_row(row: _Row) -> dict[str, Any]:
     """The Store fields of one line (check ``row.errors`` after)."""
-    lat = row.take("lat", lambda v: _degrees(v, -90.0, 90.0))
+    lat = row.take("lat", lambda v: _degrees(v, -MAX_INDEXED_LAT, MAX_INDEXED_LAT))  # where the index can place it
     lng = row.take("lng", lambda v: _degrees(v, -180.0, 180.0))
     coord = row.take("coord", lambda v: _choice(v, COORDS, "gcj02"))
     if coord == "wgs84" and lat is not None and lng is not None:

@@ -12,6 +12,7 @@ from shop.database import MAX_ID, utcnow
 from shop.fields import BoundedList
 from shop.query_args import QuickQueryArgs
 from shop.stores.coordinates import wgs84_to_gcj02
+from shop.stores.geo import MAX_INDEXED_LAT
 from shop.stores.hours import HoursError, normalize_day_hours, normalize_weekly_hours
 from shop.stores.models import DEFAULT_TIMEZONE, STAFF_ROLES
 from shop.stores.staff import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, StaffAction
@@ -44,7 +45,11 @@ def _timezone(name: str) -> None:
 
 
 def Latitude(**kwargs) -> ma.fields.Float:  # noqa: N802 - a field factory reads like a field
-    return ma.fields.Float(validate=[validate.Range(min=-90, max=90), _finite], allow_nan=False, **kwargs)
+    """A latitude a store can have and the nearby index can place (Redis GEO stops at ±85.05112878°)."""
+    within = validate.Range(min=-MAX_INDEXED_LAT, max=MAX_INDEXED_LAT,
+                            error=f"Must be between -{MAX_INDEXED_LAT} and {MAX_INDEXED_LAT}: maps and the nearby "
+                                  "index cannot place positions nearer the poles.")
+    return ma.fields.Float(validate=[within, _finite], allow_nan=False, **kwargs)
 
 
 def Longitude(**kwargs) -> ma.fields.Float:  # noqa: N802

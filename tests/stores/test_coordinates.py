@@ -115,3 +115,12 @@ def test_haversine_is_symmetric_and_bounded(a, b):
 @given(st.floats(18.0, 53.0), st.floats(74.0, 134.0))
 def test_the_offset_is_under_a_kilometre_anywhere_in_the_box_interior(lat, lng):
     assert haversine_m(lat, lng, *wgs84_to_gcj02(lat, lng)) < 1_000
+
+
+def test_positions_nearer_the_poles_than_the_index_reaches_are_refused_for_stores_and_searches(client, staff_token):
+    marketing = staff_token(Role.MARKETING)
+    placed = client.post("/api/v1/admin/stores", json={**NEW_STORE, "code": "POLE", "lat": 89.0}, headers=marketing)
+    assert placed.status_code == 422 and list(placed.get_json()["errors"]) == ["lat"]
+    searched = client.get("/api/v1/stores/nearby?lat=-86&lng=121.4")
+    assert searched.status_code == 422 and list(searched.get_json()["errors"]) == ["lat"]
+    assert client.get("/api/v1/stores/nearby?lat=85.05&lng=121.4").status_code == 200

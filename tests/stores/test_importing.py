@@ -111,8 +111,9 @@ def test_wgs84_coordinates_are_converted_to_gcj02():
     ({"lng": "inf"}, "lng", "'inf' is not a decimal number of degrees"),
     ({"lat": "1e1"}, "lat", "'1e1' is not a decimal number of degrees"),
     ({"lat": "31,23"}, "lat", "'31,23' is not a decimal number of degrees"),
-    ({"lat": "90.0001"}, "lat", "90.0001 is outside -90..90"),
-    ({"lat": "-91"}, "lat", "-91 is outside -90..90"),
+    ({"lat": "90.0001"}, "lat", "90.0001 is outside -85.0511..85.0511"),
+    ({"lat": "-91"}, "lat", "-91 is outside -85.0511..85.0511"),
+    ({"lat": "85.06"}, "lat", "85.06 is outside -85.0511..85.0511"),  # a number, but the index cannot place it
     ({"lng": "180.5"}, "lng", "180.5 is outside -180..180"),
     ({"coord": "bd09"}, "coord", "'bd09' is not one of gcj02, wgs84"),
 ])
