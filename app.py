@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -196,6 +198,9 @@ def _stub_for(config: Mapping[str, Any]) -> WeChatStub:
 
 def main() -> None:
     """Serve the API on the embedded defaults: migrate, seed the demo, start the stub, run."""
+    # SIGTERM (kill, a process manager, a container runtime) ends the process as Ctrl-C does, so the
+    # exit handlers run and stop the embedded redis-server instead of leaving it behind.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app()
     config = app.config

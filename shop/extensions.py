@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
 from pathlib import Path
 
@@ -57,8 +56,14 @@ class RedisHandle:
         return url
 
     def _stop_embedded(self) -> None:
-        with contextlib.suppress(redis.RedisError, OSError):  # already gone
-            self._embedded.shutdown(save=True)
+        """Stop our redis-server, saving if it can; without its folder it cannot save, so it stops without."""
+        for save in (True, False):
+            try:
+                self._embedded.shutdown(save=save, nosave=not save)
+            except redis.ConnectionError:
+                return  # stopped (a shutdown drops the connection) or already gone
+            except (redis.RedisError, OSError):
+                continue
 
 
 def _answers(url: str) -> bool:
