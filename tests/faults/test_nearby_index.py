@@ -22,7 +22,7 @@ CENTRE = (31.2304, 121.4737)  # People's Square, Shanghai (GCJ-02)
 NEARBY = "/api/v1/stores/nearby?lat=31.2304&lng=121.4737&radius_m=5000&limit=50"
 EVERY_DAY = {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 HEALED_WITHIN_S = 30
-ADMIN_PASSWORD = "fault-admin-password"
+ADMIN_PASSWORD = "pole-star-7-counter"  # the policy refuses one holding the username
 
 
 def store(code: str, name: str, lat: float, lng: float) -> dict:
