@@ -71,6 +71,8 @@ def readyz():
 def _run(name: str, check: Callable[[], str | None]) -> str:
     try:
         return check() or "ok"
-    except Exception:  # noqa: BLE001 - a check that fails unexpectedly means not ready; the bug is logged
-        log.exception("readiness check %s failed", name)
+    except Exception as error:  # noqa: BLE001 - a check that fails means not ready
+        if down_dependency(error) is not None:  # an outage the database/redis checks already report once
+            return down_reason(error)
+        log.exception("readiness check %s failed", name)  # a bug: its traceback is wanted
         return "error"

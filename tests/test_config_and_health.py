@@ -102,7 +102,7 @@ def test_readyz_says_which_part_is_down(make_app):
     response = broken.test_client().get("/readyz")
     assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
     assert response.get_json()["checks"] == {"database": "unavailable", "redis": "ok", "serving": "ok",
-                                             "outbox": "error"}
+                                             "outbox": "unavailable"}
 
 
 def test_with_rate_limits_turned_off_the_app_starts_and_limits_nothing(make_app):
