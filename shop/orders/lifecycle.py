@@ -27,7 +27,7 @@ from shop.orders.payment import (
     paid_transaction,
     payment_recorded,
 )
-from shop.orders.states import move
+from shop.orders.states import lock, move
 from shop.orders.sweeps import sweep
 from shop.wechat.errors import WeChatPayError
 from shop.wechat.pay import WeChatPayAPIError, wechat_pay
@@ -150,6 +150,7 @@ def _advance(order: Order, *, from_status: OrderStatus, to_status: OrderStatus, 
 
 def ship(order: Order, *, at: datetime) -> Order:
     """A paid delivery order leaves the warehouse."""
+    lock(order)  # a refund asked at this moment waits for the shipment, or the shipment sees it
     if order.refund_in_progress:
         raise AppError(OrderError.REFUND_IN_PROGRESS, "A refund of this order is being processed; do not ship it.")
     _advance(order, from_status=OrderStatus.PAID, to_status=OrderStatus.SHIPPED)

@@ -203,3 +203,24 @@ def test_a_refund_asked_while_the_clerk_hands_the_order_over_lets_only_one_throu
         after = client.get(f"/api/v1/orders/{order['id']}", headers=alice).get_json()
         assert after["status"] == ("completed" if outcome == (201, 409) else "ready_for_pickup"), after
         assert len(after["refunds"]) == (outcome == (409, 202))
+
+
+def test_a_refund_asked_while_an_admin_ships_the_order_lets_only_one_through(
+        app, client, stub, shop, alice, staff_token, live_server):
+    """A parcel leaves the warehouse, or the money goes back: never both."""
+    manual_refunds(stub)
+    admin = staff_token(Role.ADMIN)
+    address = {"name": "Li Lei", "phone": "13800138000", "region": "Shanghai Huangpu", "detail": "1 Nanjing Rd"}
+    parcel = {"items": [{"sku_id": shop.croissant, "quantity": 1}], "fulfilment": "delivery", "address": address}
+    for _ in range(8):
+        order = paid_order(client, stub, alice, parcel)
+        ship, refund = at_once(
+            functools.partial(requests.post, f"{live_server}/api/v1/admin/orders/{order['id']}/ship", headers=admin,
+                              timeout=60),
+            functools.partial(requests.post, f"{live_server}/api/v1/orders/{order['id']}/refund", headers=alice,
+                              json={"reason": "changed my mind"}, timeout=60))
+        outcome = (ship.status_code, refund.status_code)
+        assert outcome in ((200, 409), (409, 202)), (ship.text, refund.text)
+        after = client.get(f"/api/v1/orders/{order['id']}", headers=alice).get_json()
+        assert after["status"] == ("shipped" if outcome == (200, 409) else "paid"), after
+        assert len(after["refunds"]) == (outcome == (409, 202))
