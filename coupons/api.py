@@ -23,9 +23,10 @@ from coupons.schemas import (
     IssueJobSchema,
     WalletArgs,
 )
+from shop import rate_limits
 from shop.auth import Role, current_member_id, current_principal, roles_required
 from shop.database import utcnow
-from shop.extensions import db, limiter
+from shop.extensions import db
 from shop.idempotency import key_doc, required_key
 from shop.pagination import PageArgs, page_of
 
@@ -48,7 +49,6 @@ blp = Blueprint("coupons", __name__, url_prefix="/api/v1", description=(
     "round up to the fen (in the shopper's favour) and no discount exceeds what the covered items cost."))
 ADMIN_ROLES = (Role.MARKETING, Role.ADMIN)
 _KEY_DOC = key_doc("New per claim; a retry with the same key returns the first coupon.")
-EXCHANGE_LIMIT = "10 per minute;50 per day"  # failed exchanges a member may make: guessing codes gets nowhere
 
 
 @blp.route("/admin/coupon-batches", methods=["POST"])
@@ -267,18 +267,22 @@ def export_exchange_codes(batch_id):
         "Content-Disposition": f'attachment; filename="coupon-batch-{batch_id}-codes.csv"'})
 
 
+def _failed_exchange(response) -> bool:
+    """Only failed exchanges count against the member: guessing codes gets nowhere, exchanging many does."""
+    return response.status_code in (404, 409)
+
+
 @blp.route("/me/coupons/exchange", methods=["POST"])
 @roles_required(Role.SHOPPER)
-@limiter.limit(EXCHANGE_LIMIT, key_func=lambda: f"exchange:{current_member_id()}",
-               deduct_when=lambda response: response.status_code in (404, 409))
+@rate_limits.per_member_under_ceiling("RATE_LIMIT_EXCHANGE_FAILURES_PER_MEMBER", deduct_when=_failed_exchange)
 @blp.arguments(ExchangeArgs)
 @blp.response(201, CouponSchema)
 def exchange_code(args):
     """Exchange a printed code for its coupon
 
     Once per code: a second exchange, by anyone, is 409 `exchange_code_used`; an unknown code 404
-    `exchange_code_not_found`. Failed attempts (404, 409) are limited per member (10 a minute, 50 a
-    day), then 429 `rate_limited`.
+    `exchange_code_not_found`. Failed attempts (404, 409) are limited per member
+    (`RATE_LIMIT_EXCHANGE_FAILURES_PER_MEMBER`, 10 a minute, 50 a day), then 429 `rate_limited`.
     409 `coupon_limit_reached`, `coupon_out_of_stock`, `coupon_daily_limit_reached`,
     `coupon_batch_not_active` leave the code unused, as does 503 `coupon_gate_rebuilding` (retry). Role: shopper.
     """

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from coupons import code, redemption
 from coupons.errors import CouponError
 from coupons.schemas import CouponCodeSchema, RedeemArgs, RedemptionListArgs, RedemptionSchema
+from shop import rate_limits
 from shop.auth import Role, current_member_id, current_principal, roles_required
 from shop.database import utcnow
 from shop.extensions import db, limiter
@@ -19,13 +20,9 @@ blp = Blueprint("coupon_redemption", __name__, url_prefix="/api/v1", description
 
 # Wrong codes a clerk, and a store's clerks together, may send in a window before every redemption
 # there is refused (429) until the window ends: guessing 8 digits takes tens of millions of tries.
-WRONG_CODES_PER_CLERK = "10 per 10 minutes"
-WRONG_CODES_PER_STORE = "30 per 10 minutes"
+WRONG_CODES_PER_CLERK = rate_limits.setting("RATE_LIMIT_WRONG_COUPON_CODES_PER_CLERK")
+WRONG_CODES_PER_STORE = rate_limits.setting("RATE_LIMIT_WRONG_COUPON_CODES_PER_STORE")
 NOT_STORED = {"Cache-Control": "no-store"}  # a code is good for a minute: no cache may keep it
-
-
-def _per_clerk() -> str:
-    return f"staff:{current_principal().staff_id}"
 
 
 def _per_store() -> str:
@@ -77,7 +74,7 @@ def coupon_code_qr(coupon_id):
 
 @blp.route("/staff/redemptions", methods=["POST"])
 @roles_required(Role.STAFF)
-@limiter.limit(WRONG_CODES_PER_CLERK, key_func=_per_clerk, deduct_when=_wrong_code)
+@limiter.limit(WRONG_CODES_PER_CLERK, key_func=rate_limits.per_staff, deduct_when=_wrong_code)
 @limiter.limit(WRONG_CODES_PER_STORE, key_func=_per_store, deduct_when=_wrong_code)
 @blp.arguments(RedeemArgs)
 @blp.response(201, RedemptionSchema)
@@ -97,8 +94,9 @@ def redeem(body):
     `used_at`, `store_id`, `store_name`, `used_in` (`in_store` or `online`), `redemption_id` (in a
     store; a clerk of that store may revert it within 10 minutes). Two clerks at once: one gets 201,
     the other 409. Other errors: 404 `coupon_code_invalid` (no coupon shows this code: counted, and
-    after 10 such codes from a clerk in 10 minutes, or 30 at a store, 429 `rate_limited` until the
-    window ends), 409 `coupon_code_stale` (an older code: ask for the current one), `coupon_expired`,
+    after 10 such codes from a clerk in 10 minutes, or 30 at a store (`RATE_LIMIT_WRONG_COUPON_CODES_*`),
+    429 `rate_limited` until the window ends), 409 `coupon_code_stale` (an older code: ask for the
+    current one), `coupon_expired`,
     `coupon_not_yet_valid`, `coupon_used`, `coupon_locked` (held by an unpaid online order),
     `coupon_online_only`; 403 `redemption_store_not_yours`; 422 `coupon_store_not_in_scope` (not
     valid at this store), `redemption_store_required` (a clerk of several stores names `store_id`).

@@ -1,6 +1,6 @@
 """Referral endpoints: shares and posters for shoppers; the policy, re-binds, history and flags for admins."""
 
-from flask import Response, g, request
+from flask import Response, request
 from flask_smorest import Blueprint
 
 from referral import binding, policy, sharing
@@ -21,9 +21,10 @@ from referral.schemas import (
     TreeNodeSchema,
 )
 from referral.settings import load_settings
+from shop import rate_limits
 from shop.auth import Role, current_member_id, current_principal, roles_required
 from shop.database import utcnow
-from shop.extensions import db, limiter
+from shop.extensions import db
 from shop.pagination import PageArgs, page_of, paginate
 from shop.wechat.gateway import wechat
 
@@ -35,14 +36,6 @@ blp = Blueprint("referral", __name__, url_prefix="/api/v1", description=(
     "mini-program keeps in `X-Device-Id`: a bind from the sharer's own device or address within 30 "
     "minutes of their share is flagged for review, and its rewards stay frozen until an admin clears it."))
 ADMIN_READERS = (Role.MARKETING, Role.ADMIN)
-# Per member and per client address; the address limit is looser (many phones share a carrier NAT).
-SHARES_PER_MEMBER, SHARES_PER_IP = "30 per minute;300 per day", "120 per minute"
-OPENS_PER_MEMBER, OPENS_PER_IP = "20 per minute;200 per day", "60 per minute"
-POSTERS_PER_MEMBER = "30 per minute"
-
-
-def _member_key() -> str:
-    return f"member:{g.principal.member_id}"
 
 
 def _client() -> binding.Client:
@@ -57,8 +50,7 @@ def _share_body(share) -> dict:
 
 @blp.route("/shares", methods=["POST"])
 @roles_required(Role.SHOPPER)
-@limiter.limit(SHARES_PER_MEMBER, key_func=_member_key)
-@limiter.limit(SHARES_PER_IP)
+@rate_limits.per_member_under_ceiling("RATE_LIMIT_SHARES_PER_MEMBER")
 @blp.arguments(ShareArgs)
 @blp.response(201, ShareSchema)
 def create_share(args):
@@ -66,7 +58,7 @@ def create_share(args):
 
     The answer's `scene` goes into the poster's mini-program code and `path` into
     onShareAppMessage. 404 `product_not_found` for a product not on sale. Rate limited per member
-    (30 a minute, 300 a day) and per address (120 a minute). Role: shopper.
+    (`RATE_LIMIT_SHARES_PER_MEMBER`, 30 a minute, 300 a day). Role: shopper.
     """
     client = _client()
     share = sharing.create_share(current_member_id(), **args, ip=client.ip, device_id=client.device_id, now=utcnow())
@@ -76,7 +68,7 @@ def create_share(args):
 
 @blp.route("/shares/<int:share_id>/poster", methods=["GET"])
 @roles_required(Role.SHOPPER)
-@limiter.limit(POSTERS_PER_MEMBER, key_func=_member_key)
+@rate_limits.per_member_under_ceiling("RATE_LIMIT_POSTERS_PER_MEMBER")
 @blp.doc(responses={"200": {"description": "The mini-program code (PNG) carrying the share's scene.",
                             "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}})
 def share_poster(share_id):
@@ -94,8 +86,7 @@ def share_poster(share_id):
 
 @blp.route("/shares/open", methods=["POST"])
 @roles_required(Role.SHOPPER)
-@limiter.limit(OPENS_PER_MEMBER, key_func=_member_key)
-@limiter.limit(OPENS_PER_IP)
+@rate_limits.per_member_under_ceiling("RATE_LIMIT_OPENS_PER_MEMBER")
 @blp.arguments(OpenArgs)
 @blp.response(201, OpenSchema)
 @blp.alt_response(200, schema=OpenSchema, description="A repeat: your first open's answer.")
@@ -105,7 +96,8 @@ def open_share(args):
     Call it after login whenever the mini-program was opened with a scene (a new member's login
     with the `scene` has done it already: the call then repeats the first answer, 200). 422
     `scene_invalid` for what cannot be a scene, 404 `share_not_found` for an unknown one; neither
-    records or binds anything. Rate limited per member (20 a minute) and per address. Role: shopper.
+    records or binds anything. Rate limited per member (`RATE_LIMIT_OPENS_PER_MEMBER`, 20 a minute,
+    200 a day). Role: shopper.
     """
     result = binding.open_share(current_member_id(), args["scene"], client=_client(), now=utcnow())
     db.session.commit()

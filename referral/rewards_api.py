@@ -14,8 +14,9 @@ from referral.rewards_schemas import (
     WithdrawalFilterArgs,
     WithdrawalSchema,
 )
+from shop import rate_limits
 from shop.auth import Role, current_member_id, current_principal, roles_required
-from shop.extensions import db, limiter
+from shop.extensions import db
 from shop.idempotency import key_doc, required_key
 from shop.pagination import PageArgs, page_of
 
@@ -47,7 +48,7 @@ def my_rewards(args):
 
 @blp.route("/me/withdrawals", methods=["POST"])
 @roles_required(Role.SHOPPER)
-@limiter.limit("10 per minute")
+@rate_limits.per_member_under_ceiling("RATE_LIMIT_WITHDRAWALS_PER_MEMBER")
 @blp.arguments(WithdrawalArgs)
 @blp.response(201, MyWithdrawalSchema)
 @blp.doc(parameters=key_doc("A new random key per request; a retry with the same key answers the first."))
@@ -58,7 +59,7 @@ def request_withdrawal(args):
     `withdrawal_above_maximum`), at most your balance (409 `commission_insufficient`), one open
     request at a time (409 `withdrawal_already_open`). The amount is held at once. A retry with the
     same `Idempotency-Key` answers the first request (400 `idempotency_key_required` without one).
-    Role: shopper.
+    Rate limited per member (`RATE_LIMIT_WITHDRAWALS_PER_MEMBER`, 10 a minute). Role: shopper.
     """
     withdrawal = withdrawals.request_withdrawal(member_id=current_member_id(), amount=args["amount"],
                                                 key=required_key())

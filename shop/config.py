@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from limits import parse_many
+
 PRODUCTION = "production"
 DEVELOPMENT = "development"
 REAL_WECHAT_API_BASE = "https://api.weixin.qq.com/"
@@ -63,6 +65,11 @@ class Setting:
     kind: type = str
     secret: bool = False
     production_required: bool = True
+
+
+def _rate_limit(name: str, default: str, description: str) -> Setting:
+    """A rate limit in Flask-Limiter's notation (`30 per 10 minutes`), several joined by `;`; read per request."""
+    return Setting(name, default, description, production_required=False)
 
 
 def _instance_path() -> Path:
@@ -146,6 +153,31 @@ SETTINGS: tuple[Setting, ...] = (
             "work whose runner died is run again after this.", int, production_required=False),
     Setting("RATELIMIT_ENABLED", True, "Turn rate limits off only for load tests of other limits.", bool,
             production_required=False),
+    # Shoppers are counted as members (at login: as the openid WeChat names), never only by address:
+    # a carrier's NAT or a mall's Wi-Fi puts thousands of phones behind one address.
+    _rate_limit("RATE_LIMIT_LOGIN_PER_OPENID", "10 per minute", "WeChat logins of one shopper (their openid, "
+                "known once WeChat has answered for the code)."),
+    _rate_limit("RATE_LIMIT_LOGIN_PER_ADDRESS", "600 per minute", "Ceiling on WeChat logins from one client "
+                "address, against floods (a mall's Wi-Fi or a carrier's NAT is one address)."),
+    _rate_limit("RATE_LIMIT_SHOPPER_PER_ADDRESS", "600 per minute", "Ceiling on requests from one client address "
+                "to each rate-limited shopper endpoint (phone, shares, posters, opens, code exchange, "
+                "withdrawals), against floods; each endpoint also limits every member (below)."),
+    _rate_limit("RATE_LIMIT_PHONE_PER_MEMBER", "10 per minute", "Phone number bindings of one member."),
+    _rate_limit("RATE_LIMIT_SHARES_PER_MEMBER", "30 per minute;300 per day", "Shares one member creates."),
+    _rate_limit("RATE_LIMIT_POSTERS_PER_MEMBER", "30 per minute", "Share posters one member draws."),
+    _rate_limit("RATE_LIMIT_OPENS_PER_MEMBER", "20 per minute;200 per day", "Shares one member opens (unknown "
+                "scenes count: guessing is limited)."),
+    _rate_limit("RATE_LIMIT_EXCHANGE_FAILURES_PER_MEMBER", "10 per minute;50 per day", "Failed exchange codes "
+                "(unknown or used) of one member."),
+    _rate_limit("RATE_LIMIT_WITHDRAWALS_PER_MEMBER", "10 per minute", "Withdrawal requests of one member."),
+    _rate_limit("RATE_LIMIT_STAFF_LOGIN_PER_ADDRESS", "10 per minute", "Staff logins from one client address, "
+                "on top of each account's lockout (STAFF_LOCKOUT_*)."),
+    _rate_limit("RATE_LIMIT_STAFF_PASSWORD_PER_ADDRESS", "10 per minute", "Own-password changes from one client "
+                "address."),
+    _rate_limit("RATE_LIMIT_WRONG_COUPON_CODES_PER_CLERK", "10 per 10 minutes", "Coupon codes matching no coupon "
+                "that one clerk may send before their redemptions are refused until the window ends."),
+    _rate_limit("RATE_LIMIT_WRONG_COUPON_CODES_PER_STORE", "30 per 10 minutes", "The same for a store's clerks "
+                "together."),
     Setting("STAFF_LOCKOUT_ATTEMPTS", 5, "Wrong passwords for one staff account within STAFF_LOCKOUT_WINDOW_SECONDS "
             "that lock it (kept in the database; an admin can unlock it sooner).", int, production_required=False),
     Setting("STAFF_LOCKOUT_WINDOW_SECONDS", 900, "The window in which a staff account's wrong passwords count.", int,
@@ -189,6 +221,8 @@ SETTINGS: tuple[Setting, ...] = (
             "`name:threshold:multiplier,...`: the points earned in the trailing 12 months that reach each "
             "tier (the first is 0) and its earning multiplier.", production_required=False),
 )
+
+RATE_LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("RATE_LIMIT_"))
 
 
 def _parse(setting: Setting, raw: str) -> Any:
@@ -241,6 +275,7 @@ def _check_production(config: dict) -> None:
     if config["RIPPLE_TEST_DOUBLES"] not in ("", TEST_DOUBLES_ACKNOWLEDGED):
         raise ConfigError(f"RIPPLE_TEST_DOUBLES must be unset or {TEST_DOUBLES_ACKNOWLEDGED!r}")
     _check_aes_key(config["WECHAT_OA_AES_KEY"])
+    _check_rate_limits(config)
     if config["RIPPLE_ENV"] != PRODUCTION:
         return
     for setting in SETTINGS:
@@ -279,6 +314,16 @@ def _check_aes_key(key: str) -> None:
     if not valid:
         raise ConfigError("WECHAT_OA_AES_KEY must be the 43-character EncodingAESKey from the official "
                           "account's server settings (or empty for plain mode)")
+
+
+def _check_rate_limits(config: Mapping[str, Any]) -> None:
+    """A limit Flask-Limiter cannot read would be skipped at every request: refuse it at start."""
+    for name in RATE_LIMIT_SETTINGS:
+        try:
+            parse_many(str(config[name]))
+        except ValueError:
+            raise ConfigError(f"{name} must be a rate limit like `10 per minute` or `10 per minute;50 per day`, "
+                              f"got {config[name]!r}") from None
 
 
 def _check_real_wechat(config: dict) -> None:

@@ -3,13 +3,14 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from app import create_app
-from shop.config import ConfigError, load_config
+from shop.config import ConfigError, load_config, settings_table
 from shop.extensions import db
 
 PRODUCTION_ENV = {
@@ -180,3 +181,8 @@ def test_flask_commands_find_the_stub_that_make_run_started(tmp_path):
     assert told["WECHAT_API_BASE"] == "http://127.0.0.1:5099/"
     assert load_config(environ={"RIPPLE_INSTANCE_PATH": str(tmp_path / "fresh")})["WECHAT_API_BASE"] == \
         "http://127.0.0.1:5001/"
+
+
+def test_the_readme_configuration_table_is_the_one_generated_from_the_settings():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert settings_table() in readme, "regenerate it: flask --app app config-table"

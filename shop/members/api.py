@@ -3,8 +3,9 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from shop import rate_limits
 from shop.auth import Role, current_member_id, issue_shopper_token, roles_required
-from shop.extensions import db, limiter
+from shop.extensions import db
 from shop.members import service
 from shop.members.schemas import (
     LoginSchema,
@@ -21,16 +22,21 @@ blp = Blueprint("members", __name__, url_prefix="/api/v1", description="Log in w
 
 
 @blp.route("/auth/wechat-login", methods=["POST"])
-@limiter.limit("30 per minute")
+@rate_limits.per_address_limit("RATE_LIMIT_LOGIN_PER_ADDRESS")
 @blp.arguments(WeChatLoginArgs)
 @blp.response(200, LoginSchema)
 def wechat_login(args):
     """Log in with a wx.login() code
 
     Creates the member on first login (`is_new`). The optional `scene` is what the mini-program was
-    opened with; it is kept as the member's arrival source. Role: anyone.
+    opened with; it is kept as the member's arrival source. Rate limited per shopper (their openid,
+    `RATE_LIMIT_LOGIN_PER_OPENID`, 10 a minute) and, as a high ceiling against floods, per client
+    address (`RATE_LIMIT_LOGIN_PER_ADDRESS`, 600 a minute: a mall's Wi-Fi is one address); then 429
+    `rate_limited` with `Retry-After`. Role: anyone.
     """
-    result = service.login_with_wechat(wechat().miniprogram, code=args["code"], scene=args["scene"])
+    session = wechat().miniprogram.code_to_session(args["code"])
+    rate_limits.count_login(session.openid)
+    result = service.log_in(session, scene=args["scene"])
     db.session.commit()
     return {"token": issue_shopper_token(result.member.id), "member": result.member,
             "is_new": result.is_new}
@@ -56,11 +62,14 @@ class Me(MethodView):
 
 @blp.route("/me/phone", methods=["POST"])
 @roles_required(Role.SHOPPER)
-@limiter.limit("10 per minute")
+@rate_limits.per_member_under_ceiling("RATE_LIMIT_PHONE_PER_MEMBER")
 @blp.arguments(PhoneArgs)
 @blp.response(200, MemberSchema)
 def bind_phone(args):
-    """Bind your phone number from a getPhoneNumber code. Role: shopper."""
+    """Bind your phone number from a getPhoneNumber code
+
+    Rate limited per member (`RATE_LIMIT_PHONE_PER_MEMBER`, 10 a minute). Role: shopper.
+    """
     member = service.bind_phone(wechat().miniprogram, current_member_id(), code=args["code"])
     db.session.commit()
     return member

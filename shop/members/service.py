@@ -26,7 +26,11 @@ class LoginResult:
 
 def login_with_wechat(gateway: MiniProgramGateway, *, code: str, scene: str | None = None) -> LoginResult:
     """Exchange a wx.login code for a member, creating them on first arrival."""
-    session = gateway.code_to_session(code)
+    return log_in(gateway.code_to_session(code), scene=scene)
+
+
+def log_in(session: SessionInfo, *, scene: str | None = None) -> LoginResult:
+    """The member WeChat's session names, created on first arrival."""
     member, is_new = _find_member(session), False
     if member is None:
         member, is_new = _create_member(session, scene)

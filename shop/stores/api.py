@@ -8,11 +8,12 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from shop import rate_limits
 from shop.auth import STAFF_SIDE_ROLES, Role, current_principal, issue_staff_token, roles_required
 from shop.catalog.service import store_ids_selling
 from shop.database import utcnow
 from shop.errors import AppError, CommonError
-from shop.extensions import db, limiter
+from shop.extensions import db
 from shop.pagination import PageArgs, page_of, paginate
 from shop.query_args import QuickQueryParser
 from shop.stores import service, staff
@@ -303,13 +304,13 @@ def all_staff_audit(filters, page):
 
 
 @blp.route("/auth/staff-login", methods=["POST"])
-@limiter.limit("10 per minute")
+@rate_limits.per_address_limit("RATE_LIMIT_STAFF_LOGIN_PER_ADDRESS")
 @blp.arguments(StaffLoginArgs)
 @blp.response(200, StaffLoginSchema)
 def staff_login(args):
     """Log in with a staff username and password
 
-    Rate limited per client address (10 a minute). Wrong username, wrong password and a disabled
+    Rate limited per client address (`RATE_LIMIT_STAFF_LOGIN_PER_ADDRESS`, 10 a minute). Wrong username, wrong password and a disabled
     account answer alike (401 `staff_login_failed`). Each account is also locked after
     `STAFF_LOCKOUT_ATTEMPTS` wrong passwords (default 5) within `STAFF_LOCKOUT_WINDOW_SECONDS` (15
     minutes), for `STAFF_LOCKOUT_SECONDS` (15 minutes) or until an admin unlocks it: while locked,
@@ -325,7 +326,7 @@ def staff_login(args):
 
 
 @blp.route("/staff/password", methods=["POST"])
-@limiter.limit("10 per minute")
+@rate_limits.per_address_limit("RATE_LIMIT_STAFF_PASSWORD_PER_ADDRESS")
 @roles_required(*STAFF_SIDE_ROLES, before_password_change=True)
 @blp.arguments(OwnPasswordArgs)
 @blp.response(200, StaffLoginSchema)

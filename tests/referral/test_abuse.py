@@ -54,7 +54,16 @@ def test_opens_are_rate_limited_per_member_even_when_the_scenes_are_unknown(clie
     assert open_share(client, alice[1], "r.guess99999").status_code == 404
 
 
-def test_opens_are_rate_limited_per_address(client, login):
+def test_a_crowd_behind_one_address_opens_shares_beyond_what_one_address_used_to_get(client, login):
+    shoppers = [bearer(login(f"crowd{i}:1")["token"]) for i in range(5)]
+    answers = [open_share(client, headers, f"r.addr{n:05d}", environ=SHARER_PHONE).status_code
+               for headers in shoppers for n in range(15)]
+
+    assert answers == [404] * 75  # once 60 a minute per address
+
+
+def test_opens_from_one_address_meet_the_per_address_ceiling(make_app, login):
+    client = make_app(RATE_LIMIT_SHOPPER_PER_ADDRESS="60 per minute").test_client()
     shoppers = [bearer(login(f"crowd{i}:1")["token"]) for i in range(4)]
     answers = [open_share(client, headers, f"r.addr{n:05d}", environ=SHARER_PHONE).status_code
                for headers in shoppers for n in range(15)]

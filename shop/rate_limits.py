@@ -1,0 +1,80 @@
+"""Rate limits: whom each limit counts (its key) and how many it allows (a RATE_LIMIT_* setting).
+
+Shoppers are counted as members, and at login as the openid WeChat names for the code: a carrier's
+NAT or a mall's Wi-Fi puts thousands of phones behind one address, so a limit per address alone
+would refuse a crowd for what one of them did. Per-address limits stay only as a high ceiling
+against floods. Every limit is read from the app's config at each request, so a load test from one
+address can raise the ceilings (and tests can lower them). While Redis is away the limits count in
+each process's memory (Flask-Limiter's fallback): they fail open to a bound, never closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import current_app, g
+from flask.wrappers import Response
+from flask_limiter.util import get_remote_address
+
+from shop.auth import current_member_id, current_principal
+from shop.extensions import limiter
+
+SHOPPER_CEILING = "RATE_LIMIT_SHOPPER_PER_ADDRESS"
+
+
+def setting(name: str) -> Callable[[], str]:
+    """The limit in setting ``name`` of the current app, read when a request is counted."""
+    def limit() -> str:
+        return current_app.config[name]
+
+    return limit
+
+
+def per_address() -> str:
+    """The client address (the proxies' X-Forwarded-For when TRUSTED_PROXIES says there are some)."""
+    return f"address:{get_remote_address()}"
+
+
+def per_member() -> str:
+    return f"member:{current_member_id()}"
+
+
+def per_staff() -> str:
+    return f"staff:{current_principal().staff_id}"
+
+
+def per_login_openid() -> str:
+    return f"openid:{g.login_openid}"
+
+
+def per_address_limit(name: str) -> Callable:
+    """Decorator: the limit in setting ``name`` per client address (for those who are not shoppers, and ceilings)."""
+    return limiter.limit(setting(name), key_func=per_address)
+
+
+def per_member_under_ceiling(member_limit: str, *,
+                             deduct_when: Callable[[Response], bool] | None = None) -> Callable:
+    """Decorator for a shopper endpoint: ``member_limit`` (a setting) per member, and the per-address ceiling.
+
+    ``deduct_when`` (given the response) decides whether a request counts against the member's limit
+    (e.g. only failed guesses); the ceiling counts every request. Put it below ``roles_required``.
+    """
+    per_member_limit = limiter.limit(setting(member_limit), key_func=per_member, deduct_when=deduct_when)
+    ceiling = per_address_limit(SHOPPER_CEILING)
+
+    def decorate(view: Callable) -> Callable:
+        return per_member_limit(ceiling(view))
+
+    return decorate
+
+
+# Checked inside the login view once code2session has named the shopper (Flask-Limiter's limit used
+# as a context manager: its storage, its in-memory fallback and its Retry-After headers).
+_LOGINS_PER_OPENID = limiter.limit(setting("RATE_LIMIT_LOGIN_PER_OPENID"), key_func=per_login_openid)
+
+
+def count_login(openid: str) -> None:
+    """Count a WeChat login of ``openid``; past RATE_LIMIT_LOGIN_PER_OPENID, 429 ``rate_limited``."""
+    g.login_openid = openid
+    with _LOGINS_PER_OPENID:
+        pass
