@@ -26,13 +26,9 @@ NOT_STORED = {"Cache-Control": "no-store"}  # a code is good for a minute: no ca
 
 
 def _per_store() -> str:
-    """The store the clerk redeems for (as the service will pick it); the clerk's own bucket if none."""
-    principal = current_principal()
+    """The store the clerk redeems for (as the service will pick it)."""
     body = request.get_json(silent=True)
-    named = body.get("store_id") if isinstance(body, dict) else None
-    if named is None and len(principal.store_ids) == 1:
-        named = principal.store_ids[0]
-    return f"store:{named}" if named in principal.store_ids else f"staff:{principal.staff_id}"
+    return rate_limits.per_clerk_store(body.get("store_id") if isinstance(body, dict) else None)
 
 
 def _wrong_code(response) -> bool:

@@ -178,6 +178,11 @@ SETTINGS: tuple[Setting, ...] = (
                 "that one clerk may send before their redemptions are refused until the window ends."),
     _rate_limit("RATE_LIMIT_WRONG_COUPON_CODES_PER_STORE", "30 per 10 minutes", "The same for a store's clerks "
                 "together."),
+    _rate_limit("RATE_LIMIT_WRONG_PICKUP_CODES_PER_CLERK", "10 per 10 minutes", "Pickup codes matching no order "
+                "that one clerk may send before their pickups are refused (429 pickup_too_many_wrong_codes) "
+                "until the window ends."),
+    _rate_limit("RATE_LIMIT_WRONG_PICKUP_CODES_PER_STORE", "30 per 10 minutes", "The same for a store's clerks "
+                "together."),
     Setting("STAFF_LOCKOUT_ATTEMPTS", 5, "Wrong passwords for one staff account within STAFF_LOCKOUT_WINDOW_SECONDS "
             "that lock it (kept in the database; an admin can unlock it sooner).", int, production_required=False),
     Setting("STAFF_LOCKOUT_WINDOW_SECONDS", 900, "The window in which a staff account's wrong passwords count.", int,

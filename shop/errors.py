@@ -16,7 +16,7 @@ from typing import Any
 
 import marshmallow as ma
 import redis
-from flask import Flask
+from flask import Flask, Response
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -140,6 +140,8 @@ def _validation_errors(messages: dict) -> dict:
 def handle_http_exception(error: HTTPException):
     """Render werkzeug/webargs/limiter HTTP errors in our shape."""
     status = error.code or 500
+    if status == 429 and isinstance(getattr(error, "response", None), Response):
+        return error.response  # a limit's own answer (shop.rate_limits.refusing_with)
     code = _CODE_BY_STATUS.get(status, CommonError.BAD_REQUEST if status < 500 else CommonError.INTERNAL_ERROR)
     data = getattr(error, "data", None) or {}
     errors = data.get("errors")

@@ -10,13 +10,17 @@ each process's memory (Flask-Limiter's fallback): they fail open to a bound, nev
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 
-from flask import current_app, g
+from flask import current_app, g, jsonify
 from flask.wrappers import Response
+from flask_limiter import RequestLimit
 from flask_limiter.util import get_remote_address
 
 from shop.auth import current_member_id, current_principal
+from shop.errors import ErrorCode, error_body
 from shop.extensions import limiter
 
 SHOPPER_CEILING = "RATE_LIMIT_SHOPPER_PER_ADDRESS"
@@ -41,6 +45,32 @@ def per_member() -> str:
 
 def per_staff() -> str:
     return f"staff:{current_principal().staff_id}"
+
+
+def per_clerk_store(named_store_id: object = None) -> str:
+    """The store a clerk works for in this request: the one named (if theirs), else their only store.
+
+    A clerk of several stores who names none is counted on their own bucket: the store is unknown.
+    """
+    principal = current_principal()
+    if named_store_id is None and len(principal.store_ids) == 1:
+        named_store_id = principal.store_ids[0]
+    return f"store:{named_store_id}" if named_store_id in principal.store_ids else f"staff:{principal.staff_id}"
+
+
+def refusing_with(code: ErrorCode, message: str) -> Callable[[RequestLimit], Response]:
+    """``on_breach`` for a limit that answers with a domain's own 429 code (with Retry-After) instead of ``rate_limited``.
+
+    It returns the answer rather than raising: Flask-Limiter takes an exception from a limit's check
+    for its storage failing and would fall back to counting in memory.
+    """
+    def refuse(breached: RequestLimit) -> Response:
+        response = jsonify(error_body(code, message))
+        response.status_code = code.status
+        response.headers["Retry-After"] = str(max(1, math.ceil(breached.reset_at - time.time())))
+        return response
+
+    return refuse
 
 
 def per_login_openid() -> str:

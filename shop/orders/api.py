@@ -6,10 +6,11 @@ from flask import Blueprint as FlaskBlueprint
 from flask import request
 from flask_smorest import Blueprint
 
+from shop import rate_limits
 from shop.auth import Role, current_member_id, current_principal, roles_required
 from shop.database import utcnow
 from shop.errors import AppError, error_body
-from shop.extensions import db
+from shop.extensions import db, limiter
 from shop.idempotency import key_doc, required_key
 from shop.orders import checkout, lifecycle, pickup, service
 from shop.orders.errors import OrderError
@@ -185,8 +186,21 @@ def admin_complete(order_id):
     return order
 
 
+def _wrong_pickup_code(response) -> bool:
+    """Only codes that match no order count against the limits (not handed-over or other stores' orders)."""
+    body = response.get_json(silent=True) if response.is_json else None
+    return isinstance(body, dict) and body.get("code") == OrderError.PICKUP_CODE_INVALID.value
+
+
+_GUESSING = rate_limits.refusing_with(OrderError.PICKUP_GUESSING, "Too many wrong pickup codes; wait a few minutes.")
+
+
 @blp.route("/staff/pickups", methods=["POST"])
 @roles_required(Role.STAFF)
+@limiter.limit(rate_limits.setting("RATE_LIMIT_WRONG_PICKUP_CODES_PER_CLERK"), key_func=rate_limits.per_staff,
+               deduct_when=_wrong_pickup_code, on_breach=_GUESSING)
+@limiter.limit(rate_limits.setting("RATE_LIMIT_WRONG_PICKUP_CODES_PER_STORE"), key_func=rate_limits.per_clerk_store,
+               deduct_when=_wrong_pickup_code, on_breach=_GUESSING)
 @blp.arguments(PickupArgs)
 @blp.response(200, PickupSchema)
 @blp.alt_response(201, schema=PickupSchema, description="`confirm: true`: handed over now; give the order.")
@@ -204,7 +218,8 @@ def staff_pickup(body):
     look-up of its code too), with `details` saying when and where: `used_at`, `store_id`,
     `store_name`, `order_id`. Only staff of the order's store (403 `pickup_wrong_store`); 409
     `pickup_blocked_by_refund`; 404 `pickup_code_invalid`: wrong codes are limited per clerk and per
-    store (429 `pickup_too_many_wrong_codes`). Role: staff.
+    store (`RATE_LIMIT_WRONG_PICKUP_CODES_PER_CLERK`, `..._PER_STORE`: 429 `pickup_too_many_wrong_codes`
+    with `Retry-After`; like every rate limit they count in memory while Redis is away). Role: staff.
     """
     staff, now, code = current_principal(), utcnow(), body["pickup_code"].strip()
     status = 200

@@ -7,6 +7,12 @@ import logging
 
 import requests
 
+from shop.auth import Role
+from shop.extensions import db
+from shop.stores.staff import create_staff
+from tests.conftest import STAFF_PASSWORD, bearer
+from tests.factories import make_store
+
 
 def _login(target, code: str) -> requests.Response:
     return requests.post(f"{target.base_url}/api/v1/auth/wechat-login", json={"code": code}, timeout=10)
@@ -21,3 +27,19 @@ def test_with_redis_down_a_shopper_hammering_login_is_still_held_back_and_the_cr
     assert hammering == [200] * 10 + [429]
     assert crowd == [200] * 35
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_with_redis_down_a_clerk_typing_wrong_pickup_codes_is_still_held_back(target):
+    """Wrong pickup codes are counted like every other limit: in memory while Redis is away, not 503."""
+    with target.app.app_context():
+        store = make_store()
+        create_staff(username="lily", password=STAFF_PASSWORD, role=Role.STAFF, store_ids=[store.id])
+        db.session.commit()
+    token = requests.post(f"{target.base_url}/api/v1/auth/staff-login", timeout=10,
+                          json={"username": "lily", "password": STAFF_PASSWORD}).json()["token"]
+    target.redis.kill()
+    answers = [requests.post(f"{target.base_url}/api/v1/staff/pickups", json={"pickup_code": f"{n:08d}"},
+                             headers=bearer(token), timeout=10) for n in range(11)]
+
+    assert [a.status_code for a in answers] == [404] * 10 + [429]
+    assert answers[10].json()["code"] == "pickup_too_many_wrong_codes" and "Retry-After" in answers[10].headers
