@@ -8,6 +8,7 @@
 # The README's snippets are lines of this file (tests/test_walkthrough.py checks it); the lines that
 # only this file has stop it with a message when an answer is not what the journey should give.
 set -euo pipefail
+cd "$(dirname "$0")/.."  # the repository's folder, where the README's reader runs `make run` and `.venv/bin/flask`
 
 # Only here, not in the README: an HTTP error stops the script with its answer, and each answer is kept
 # so that `expect TEXT STEP` can stop the script when the last one lacks TEXT.
@@ -110,6 +111,7 @@ IN_STORE=$(curl -s -X POST "$API/api/v1/coupon-batches/3/claim" -H "Authorizatio
   -H "Idempotency-Key: store-claim-$RUN" | json_field id)
 SHOWN_CODE=$(curl -s "$API/api/v1/me/coupons/$IN_STORE/code" -H "Authorization: Bearer $TOKEN" | json_field code)
 curl -s -o code.png "$API/api/v1/me/coupons/$IN_STORE/code/qr.png" -H "Authorization: Bearer $TOKEN"  # the same as a PNG
+# the demo clerk redeems it at their store (a clerk of several stores adds "store_id")
 REDEMPTION=$(curl -s -X POST "$API/api/v1/staff/redemptions" -H "Authorization: Bearer $CLERK" \
   -H 'Content-Type: application/json' -d "{\"code\":\"$SHOWN_CODE\"}" | json_field id)
 expect "\"coupon_id\":$IN_STORE," "coupon $IN_STORE redeemed at the counter"
@@ -179,6 +181,7 @@ curl -s "$API/api/v1/me/referrals/shares" -H "Authorization: Bearer $TOKEN"
 DORA=$(curl -s -X POST "$API/api/v1/auth/wechat-login" -H 'Content-Type: application/json' \
   -d "{\"code\":\"dora:$RUN\"}" | json_field token)
 DORA_ID=$(curl -s "$API/api/v1/me" -H "Authorization: Bearer $DORA" | json_field id)
+# who she brought (level 1, 2), their orders and GMV, her whole subtree; then her shares
 curl -s "$API/api/v1/me/referrals?level=1&page=1&page_size=20" -H "Authorization: Bearer $DORA"
 curl -s "$API/api/v1/me/referrals?level=2" -H "Authorization: Bearer $DORA"
 curl -s "$API/api/v1/me/referrals/shares" -H "Authorization: Bearer $DORA"
@@ -191,6 +194,45 @@ curl -s "$API/api/v1/admin/referral/stats/k-factor?$P" -H "Authorization: Bearer
 curl -s "$API/api/v1/admin/referral/stats/ripple?$P" -H "Authorization: Bearer $MKT"
 curl -s "$API/api/v1/admin/referral/members/$DORA_ID/subtree?page_size=50" -H "Authorization: Bearer $MKT"
 expect '"items":[{' "Dora's subtree"
+
+# -- Rewards and withdrawals -------------------------------------------------------------------
+# (WALKTHROUGH_WITHDRAWALS=no skips this part: its `flask` commands take seconds to start.)
+if [ "${WALKTHROUGH_WITHDRAWALS:-yes}" != no ]; then
+# with commission as the reward kind (an admin's setting), Bob's next order earns Alice fen
+curl -s -X PUT "$API/api/v1/admin/referral/settings" -H "Authorization: Bearer $ADMIN" \
+  -H 'Content-Type: application/json' -d '{"reward_kind":"commission"}'
+PLACED=$(curl -s -X POST "$API/api/v1/orders" -H "Authorization: Bearer $BOB" -H "Idempotency-Key: bob-order-2-$RUN" \
+  -H 'Content-Type: application/json' -d '{"items":[{"sku_id":5,"quantity":2}],"fulfilment":"pickup","store_id":1}')
+BOB_PREPAY=$(echo "$PLACED" | json_field payment.package); BOB_PREPAY=${BOB_PREPAY#prepay_id=}
+curl -s -X POST "$STUB/stub/pay/$BOB_PREPAY/confirm"
+# the release job (it also runs every 30 s in `python app.py` and in `flask jobs sweep`), as if the refund
+# window had passed (demo; without --now: what is due now)
+.venv/bin/flask --app app referral release-rewards --now 2030-01-01T00:00:00
+curl -s "$API/api/v1/me/rewards?status=available&page=1&page_size=20" -H "Authorization: Bearer $TOKEN"
+expect '"kind":"commission"' "Alice's commission available"
+# withdraw to WeChat change; an admin approves
+WITHDRAWAL=$(curl -s -X POST "$API/api/v1/me/withdrawals" -H "Authorization: Bearer $TOKEN" \
+  -H "Idempotency-Key: withdrawal-$RUN" -H 'Content-Type: application/json' -d '{"amount":100}' | json_field id)
+curl -s "$API/api/v1/admin/referral/withdrawals?status=requested" -H "Authorization: Bearer $ADMIN"
+OUT_BILL_NO=$(curl -s -X POST "$API/api/v1/admin/referral/withdrawals/$WITHDRAWAL/approve" -H "Authorization: Bearer $ADMIN" \
+  -H 'Content-Type: application/json' -d '{}' | json_field out_bill_no)
+# "status": "paying"; Alice's withdrawals carry "transfer": {mch_id, app_id, package}, which the
+# mini-program passes to wx.requestMerchantTransfer so she confirms receipt. In the stub:
+curl -s "$API/api/v1/me/withdrawals" -H "Authorization: Bearer $TOKEN"
+curl -s -X POST "$STUB/stub/pay/transfers/$OUT_BILL_NO/confirm"     # or .../fail -d '{"reason":"..."}'
+.venv/bin/flask --app app referral sync-withdrawals                  # -> paid (the sweep does it every 30 s)
+curl -s "$API/api/v1/me/withdrawals" -H "Authorization: Bearer $TOKEN"
+expect '"status":"paid"' "withdrawal $WITHDRAWAL paid"
+# an admin may reject a request instead
+SECOND=$(curl -s -X POST "$API/api/v1/me/withdrawals" -H "Authorization: Bearer $TOKEN" \
+  -H "Idempotency-Key: withdrawal-2-$RUN" -H 'Content-Type: application/json' -d '{"amount":100}' | json_field id)
+curl -s -X POST "$API/api/v1/admin/referral/withdrawals/$SECOND/reject" -H "Authorization: Bearer $ADMIN" \
+  -H 'Content-Type: application/json' -d '{"note":"account under review"}'
+expect '"status":"rejected"' "withdrawal $SECOND rejected"
+# back to the demo's points
+curl -s -X PUT "$API/api/v1/admin/referral/settings" -H "Authorization: Bearer $ADMIN" \
+  -H 'Content-Type: application/json' -d '{"reward_kind":"points"}'
+fi
 
 # disputes: an admin moves Bob (and his downline) under Dora, with the reason; marketing reads his history
 curl -s -X POST "$API/api/v1/admin/referral/members/$BOB_ID/rebind" -H "Authorization: Bearer $ADMIN" \

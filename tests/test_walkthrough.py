@@ -26,6 +26,9 @@ JOURNEY = ["Alice logged in", "a store is open now", "ready", "paid, ready for p
            "picked up", "claimed", "spent online", "redeemed at the counter", "reverted",
            "issued to Alice", "became a coupon", "Bob bound under Alice", "Alice rewarded for Bob's order, frozen",
            "Dora's subtree", "Bob re-bound under Dora", "3 reward levels refused", "walk-through done"]
+WITHDRAWALS = ["Alice's commission available", "paid", "rejected"]
+JOURNEY_WITH_WITHDRAWALS = JOURNEY[:JOURNEY.index("Dora's subtree") + 1] + WITHDRAWALS + JOURNEY[
+    JOURNEY.index("Dora's subtree") + 1:]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 
 
@@ -34,16 +37,15 @@ def made_run(tmp_path_factory):
     """`make run` on a fresh instance folder: the API and its WeChat stub over real HTTP."""
     instance = tmp_path_factory.mktemp("walkthrough") / "instance"
     port, stub_port = free_port(), free_port()
-    env = {**os.environ, "RIPPLE_INSTANCE_PATH": str(instance), "PORT": str(port),
+    env = {**_without_database_settings(os.environ), "RIPPLE_INSTANCE_PATH": str(instance), "PORT": str(port),
            "WECHAT_STUB_PORT": str(stub_port), "RIPPLE_ENV": "development"}
-    for name in ("DATABASE_URL", "REDIS_URL", "TEST_DATABASE_URL", "TEST_REDIS_URL", "API", "STUB"):
-        env.pop(name, None)
     process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     api = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(api, process)
-        yield {"API": api, "STUB": f"http://127.0.0.1:{stub_port}"}
+        # RIPPLE_INSTANCE_PATH: the script's `flask` commands work on this instance, as they would on `make run`'s
+        yield {"API": api, "STUB": f"http://127.0.0.1:{stub_port}", "RIPPLE_INSTANCE_PATH": str(instance)}
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -66,10 +68,17 @@ def _wait_ready(api: str, process: subprocess.Popen, seconds: float = 90) -> Non
     raise AssertionError(f"{api}/readyz did not answer 200 within {seconds} s")
 
 
-def _walk(urls: dict, cwd: Path) -> subprocess.CompletedProcess:
+def _walk(instance: dict) -> subprocess.CompletedProcess:
     # python3 is this interpreter (not a version manager's shim, which costs a second a call on a busy machine)
-    env = {**os.environ, **urls, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run(["bash", str(SCRIPT)], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+    env = {**_without_database_settings(os.environ), **instance,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(["bash", str(SCRIPT)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+
+
+def _without_database_settings(environ) -> dict:
+    """The environment of `make run`: its own SQLite and embedded Redis, whatever the suite runs on."""
+    return {name: value for name, value in environ.items()
+            if name not in ("DATABASE_URL", "REDIS_URL", "TEST_DATABASE_URL", "TEST_REDIS_URL", "API", "STUB")}
 
 
 def _reported(stdout: str) -> list[str]:
@@ -77,17 +86,27 @@ def _reported(stdout: str) -> list[str]:
 
 
 @pytest.mark.skipif(not shutil.which("bash") or not shutil.which("curl"), reason="the walk-through needs bash and curl")
-def test_the_walkthrough_runs_on_a_fresh_make_run_and_again_on_the_same_one(made_run, tmp_path):
-    for run in ("first", "second"):
-        walked = _walk(made_run, tmp_path)
+def test_the_walkthrough_runs_on_a_fresh_make_run_and_again_on_the_same_one(made_run, downloads):
+    # The withdrawals once only: their two `flask` commands cost seconds each.
+    for run, withdrawals, journey in (("first", "no", JOURNEY), ("second", "yes", JOURNEY_WITH_WITHDRAWALS)):
+        walked = _walk({**made_run, "WALKTHROUGH_WITHDRAWALS": withdrawals})
         assert walked.returncode == 0, f"{run} run failed:\n{walked.stderr[-3000:]}"
         lines = [line for line in walked.stdout.splitlines() if line.startswith(("ok: ", "walk-through done"))]
-        assert len(lines) == len(JOURNEY), lines
-        for line, step in zip(lines, JOURNEY, strict=True):
+        assert len(lines) == len(journey), lines
+        for line, step in zip(lines, journey, strict=True):
             assert step in line, (run, line, step)
-    assert (tmp_path / "poster.png").read_bytes().startswith(b"\x89PNG")
-    assert (tmp_path / "codes.csv").read_text().startswith("code,")
-    assert (tmp_path / "code.png").read_bytes().startswith(b"\x89PNG")
+    assert downloads["poster.png"].read_bytes().startswith(b"\x89PNG")
+    assert downloads["code.png"].read_bytes().startswith(b"\x89PNG")
+    assert downloads["codes.csv"].read_text().startswith("code,")
+
+
+@pytest.fixture
+def downloads():
+    """The files the walk-through downloads into the repository's folder (git ignores them), removed afterwards."""
+    files = {name: ROOT / name for name in ("poster.png", "code.png", "codes.csv")}
+    yield files
+    for path in files.values():
+        path.unlink(missing_ok=True)
 
 
 def _readme_snippets() -> list[str]:
@@ -96,10 +115,16 @@ def _readme_snippets() -> list[str]:
             if lang in ("sh", "bash") and "$API" in body]
 
 
+def _commands_and_comments(snippet: str) -> list[str]:
+    """The snippet's lines but the example answers ("# -> ..." and the "#   ..." lines that go on with them)."""
+    return [line for line in (line.rstrip() for line in snippet.splitlines())
+            if line and not line.startswith(("# ->", "#  "))]
+
+
 def _missing_lines(snippet: str, script_lines: list[str]) -> list[str]:
     """The snippet's lines that are not lines of the script in the same order."""
     missing, at = [], 0
-    for line in filter(None, (line.rstrip() for line in snippet.splitlines())):
+    for line in _commands_and_comments(snippet):
         try:
             at = script_lines.index(line, at) + 1
         except ValueError:
@@ -111,8 +136,8 @@ def test_every_readme_snippet_that_calls_the_api_is_a_part_of_the_walkthrough():
     script_lines = [line.rstrip() for line in SCRIPT.read_text().splitlines()]
     snippets = _readme_snippets()
     assert len(snippets) >= 4  # the quick start's sections at least
-    for snippet in snippets:
-        assert not _missing_lines(snippet, script_lines), _missing_lines(snippet, script_lines)
+    missing = [line for snippet in snippets for line in _missing_lines(snippet, script_lines)]
+    assert not missing, "\n".join(missing)
 
 
 def test_the_readme_calls_the_api_only_through_the_walkthrough_variables():
@@ -127,3 +152,15 @@ def test_the_readme_calls_the_api_only_through_the_walkthrough_variables():
             assert not re.search(r"\bcurl\b.*\blocalhost:", code), line
             assert "uuidgen" not in code, line
             assert not re.search(r"<[A-Z_]+>", code), line
+
+
+def test_the_readme_snippets_pasted_in_order_define_every_variable_before_they_use_it():
+    defined = {"PATH", "HOME"}
+    for snippet in _readme_snippets():
+        for line in _commands_and_comments(snippet):
+            if line.lstrip().startswith("#"):
+                continue
+            defined |= set(re.findall(r"(?:^|[;(]\s*)([A-Za-z_]\w*)=", line))
+            defined |= set(re.findall(r"^([a-z_]+)\(\)", line))
+            used = set(re.findall(r"\$\{?([A-Za-z_]\w*)", line))
+            assert used <= defined, (line, used - defined)
