@@ -72,7 +72,7 @@ def _walk(instance: dict) -> subprocess.CompletedProcess:
     # python3 is this interpreter (not a version manager's shim, which costs a second a call on a busy machine)
     env = {**_without_database_settings(os.environ), **instance,
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run(["bash", str(SCRIPT)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    return subprocess.run(["bash", str(SCRIPT)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=240)
 
 
 def _without_database_settings(environ) -> dict:
