@@ -54,7 +54,7 @@ def made_run(tmp_path_factory):
             process.kill()
 
 
-def _wait_ready(api: str, process: subprocess.Popen, seconds: float = 90) -> None:
+def _wait_ready(api: str, process: subprocess.Popen, seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         assert process.poll() is None, "python app.py exited"
