@@ -15,6 +15,8 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from limits.storage import RedisStorage
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from shop.database import Base
 
@@ -57,9 +59,12 @@ class RedisHandle:
 
     def _stop_embedded(self) -> None:
         """Stop our redis-server, saving if it can; without its folder it cannot save, so it stops without."""
+        # SHUTDOWN drops the connection: retrying it would reconnect to the stopped server, with backoff, for seconds.
+        self._embedded.set_retry(Retry(NoBackoff(), 0))
         for save in (True, False):
             try:
                 self._embedded.shutdown(save=save, nosave=not save)
+                return  # redis-py answers None when the dropped connection says it stopped
             except redis.ConnectionError:
                 return  # stopped (a shutdown drops the connection) or already gone
             except (redis.RedisError, OSError):
