@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from referral import tree
-from referral.binding import Client, open_share
-from referral.models import Share
+from referral.sharing.binding import Client, open_share
+from referral.sharing.models import Share
+from referral.tree import service as tree
 from shop.catalog.models import Product, Sku
 from shop.database import utcnow
 from shop.extensions import db

@@ -34,28 +34,19 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, func, literal, select, update
 
-from referral import commission, tree
-from referral.models import (
-    OrderSnapshot,
-    ReferralNode,
-    ReferralSettings,
-    Reward,
-    RewardBasis,
-    RewardKind,
-    RewardStatus,
-    SharerPolicy,
-)
-from referral.policy import earns
-from referral.settings import load_settings
+from referral.policy.models import ReferralSettings, RewardBasis, RewardKind, SharerPolicy
+from referral.policy.service import earns, load_settings
+from referral.rewards import ledger as commission
+from referral.rewards.models import OrderSnapshot, Reward, RewardStatus
+from referral.tree import service as tree
+from referral.tree.models import ReferralNode
 from shop import events
 from shop.database import UTCDateTime, utcnow
 from shop.extensions import db
 from shop.members.models import Member
 from shop.orders.models import Order, OrderLine, Refund
 from shop.pagination import paginate
-from shop.points import ledger as points_ledger
-from shop.points.models import PointsReason, PointsSource
-from shop.points.rules import rules as points_rules
+from shop.points.service import claw_back, credit_reward
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +62,6 @@ RELEASE_BATCH = 500
 
 
 # --- order paid -------------------------------------------------------------------------------
-
-def on_order_paid(sender: Any, **kw: Any) -> None:
-    """Signal receiver: snapshot the chain, create the rewards, count the order, tell coupons."""
-    reward_order(order_id=kw["order_id"], member_id=kw["member_id"], amount_paid=kw["amount_paid"],
-                 first_paid_order=bool(kw.get("first_paid_order")), paid_at=kw.get("paid_at") or utcnow())
-
 
 def reward_order(*, order_id: int, member_id: int, amount_paid: int, first_paid_order: bool,
                  paid_at: datetime) -> list[int]:
@@ -177,12 +162,6 @@ def reward_amount(settings: ReferralSettings, level: int, sku_id: int, quantity:
 
 # --- order refunded ---------------------------------------------------------------------------
 
-def on_order_refunded(sender: Any, **kw: Any) -> None:
-    """Signal receiver: reverse the order's rewards in proportion and take the GMV back."""
-    reverse_for_refund(order_id=kw["order_id"], refund_id=kw["refund_id"], refunded_total=kw["refunded_total"],
-                       amount_paid=kw["amount_paid"], full=bool(kw.get("full")))
-
-
 def reverse_for_refund(*, order_id: int, refund_id: int, refunded_total: int, amount_paid: int,
                        full: bool, now: datetime | None = None) -> int:
     """Bring the order's reversals up to what its refunds so far call for; fen or points reversed now.
@@ -245,27 +224,12 @@ def _reverse(reward: Reward, due: int, refund_id: int, now: datetime) -> None:
         commission.post(reward.beneficiary_id, -due, "reversal", f"reversal:{reward.id}:{refund_id}", now=now,
                         reward_id=reward.id)
     else:
-        _take_back_points(reward, due, refund_id, now)
+        claw_back(member_id=reward.beneficiary_id, key=f"{reward.id}:{refund_id}", points=due,
+                  order_id=reward.order_id, at=now)
     reward.reversed_amount += due
     if reward.reversed_amount >= reward.amount:
         reward.status = RewardStatus.REVERSED.value
     db.session.flush()
-
-
-def _take_back_points(reward: Reward, points: int, refund_id: int, now: datetime) -> None:
-    """Take points back through the points ledger: what the member has, and owe the rest."""
-    member_id = reward.beneficiary_id
-    points_ledger.lock_account(member_id)
-    source_id = f"{reward.id}:{refund_id}"
-    if points_ledger.find_entry(PointsSource.REFERRAL, source_id, PointsReason.REFERRAL_REVERSE) is not None:
-        return
-    points_ledger.expire_member_due(member_id, now)
-    take = min(points, points_ledger.available(member_id, now))
-    entry = points_ledger.debit(member_id, PointsReason.REFERRAL_REVERSE, PointsSource.REFERRAL, source_id,
-                                take=take, points=points, owed_delta=points - take, now=now,
-                                order_id=reward.order_id)
-    if entry is None:
-        raise points_ledger.LedgerInconsistent(f"member {member_id}: the balance moved while locked")
 
 
 # --- the release job --------------------------------------------------------------------------
@@ -293,11 +257,8 @@ def release(reward: Reward, now: datetime) -> None:
         commission.post(reward.beneficiary_id, left, "reward", f"reward:{reward.id}", now=now, reward_id=reward.id,
                         frozen_delta=-left)
     elif left > 0:
-        points_ledger.lock_account(reward.beneficiary_id)
-        if points_ledger.find_entry(PointsSource.REFERRAL, reward.id, PointsReason.REFERRAL_REWARD) is None:
-            points_ledger.credit(reward.beneficiary_id, PointsReason.REFERRAL_REWARD, PointsSource.REFERRAL,
-                                 reward.id, lots=[(left, points_rules().expires_at(now))],
-                                 order_id=reward.order_id, created_at=now)
+        credit_reward(member_id=reward.beneficiary_id, reward_id=reward.id, points=left, order_id=reward.order_id,
+                      at=now)
     reward.status = RewardStatus.AVAILABLE.value if left > 0 else RewardStatus.REVERSED.value
     reward.flagged = False
     reward.settled_at = now
@@ -313,12 +274,6 @@ def release_sweep(now: datetime) -> dict[str, int]:
         if released < RELEASE_BATCH:
             break
     return {"released": total}
-
-
-def wire_rewards() -> None:
-    """Connect the receivers (idempotent: connecting again changes nothing)."""
-    events.order_paid.connect(on_order_paid)
-    events.order_refunded.connect(on_order_refunded)
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, literal, select, true, union_all, update
 from sqlalchemy.exc import IntegrityError
 
-from referral.models import ReferralClosure, ReferralNode
+from referral.tree.models import ReferralClosure, ReferralNode
 from shop.database import utcnow
 from shop.extensions import db
 
