@@ -15,7 +15,7 @@ a hub with about 10% of all members below it, a chain to depth 40) loaded by COP
    up the tree), called in-process inside a transaction, commit excluded; each sample a new order of
    two lines. Rounds go through every size and depth in turn, so the ratio between sizes does not
    depend on when each was measured. Reward levels are set to 2 (5% and 1%), the most the policy allows. The handler is
-   ``referral.rewards.reward_order`` when it is there; until then a stand-in that does the same work
+   ``referral.rewards.service.reward_order`` when it is there; until then a stand-in that does the same work
    (``tree.ancestors(limit=2)``, the snapshot and reward inserts through Core, ``tree.count_paid_order``);
    every figure names the one that ran (``handler``). Target: p50 at the largest tree within 1.5x of
    p50 at the smallest, per depth.
