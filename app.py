@@ -21,6 +21,7 @@ from flask_migrate import upgrade
 from flask_smorest import Api, Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import referral
 from coupons.api import blp as coupons_blp
 from coupons.channels import wire_coupons
 from coupons.checkout import CouponDiscountProvider
@@ -28,14 +29,6 @@ from coupons.cli import coupons_cli
 from coupons.demo import seed_coupon_demo
 from coupons.lifecycle import wire_checkout_coupons
 from coupons.redemption_api import blp as coupon_redemption_blp
-from referral.analytics_api import blp as referral_analytics_blp
-from referral.api import blp as referral_blp
-from referral.cli import referral_cli
-from referral.demo import seed_referral_demo
-from referral.handlers import wire_sharing
-from referral.rewards import release_sweep, wire_rewards
-from referral.rewards_api import blp as referral_rewards_blp
-from referral.withdrawals import sync_withdrawals
 from shop import response_headers
 from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
@@ -83,7 +76,7 @@ log = logging.getLogger("ripple")
 ROOT = Path(__file__).resolve().parent
 POOL_PING_AFTER_IDLE_S = 10.0  # a connection idle longer is checked before use
 API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp, coupons_blp,
-                  coupon_redemption_blp, referral_blp, referral_rewards_blp, referral_analytics_blp, outbox_blp)
+                  coupon_redemption_blp, outbox_blp)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -104,8 +97,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)  # after Api: our JSON shape replaces flask-smorest's
     response_headers.init_app(app)
     _wire_shop_handlers()
+    referral.init_app(app)
+    # Last: it hands on the work the jobs before it wrote to the outbox (approved withdrawals, ...).
+    PERIODIC["work handed on after a commit (outbox)"] = sweep_outbox
+    refuse_unknown_query_args(app, {blueprint.name for blueprint in (*API_BLUEPRINTS, *referral.BLUEPRINTS)})
     for command in (staff_cli, stores_cli, catalog_cli, orders_cli, jobs_cli, outbox_cli, points_cli, coupons_cli,
-                    referral_cli, config_table, wechat_stub):
+                    config_table, wechat_stub):
         app.cli.add_command(command)
     return app
 
@@ -138,7 +135,6 @@ def _register_blueprints(app: Flask) -> None:
     refuse_unreadable_bodies(Blueprint.ARGUMENTS_PARSER)
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
-    refuse_unknown_query_args(app, {blueprint.name for blueprint in API_BLUEPRINTS})
     app.register_blueprint(official_account_blp)
     app.register_blueprint(wechat_pay_notify_blp)
     app.register_blueprint(health_blp)
@@ -148,12 +144,10 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _wire_shop_handlers() -> None:
-    """Coupons, points and referral react to members and orders, coupons and points discount at checkout;
-    periodic work: timeouts, reconciliation, points expiry, releasing rewards, settling withdrawals, and the
-    outbox's sweep (work handed on after a commit that is due and was not run). Each periodic job runs on
-    one scheduler at a time (shop/jobs.py run_exclusive)."""
+    """Coupons and points react to members and orders, coupons and points discount at checkout; periodic
+    work: timeouts, reconciliation, points expiry (referral's init_app adds its own, and create_app the
+    outbox's sweep). Each periodic job runs on one scheduler at a time (shop/jobs.py run_exclusive)."""
     wire_points()
-    wire_sharing()
     wire_coupons()  # new_member, follower and friend_purchase batches
     register_discount_provider(PointsDiscountProvider())
     wire_checkout_coupons()
@@ -162,10 +156,6 @@ def _wire_shop_handlers() -> None:
     PERIODIC["orders past their payment window"] = cancel_expired_orders
     PERIODIC["payments reconciled with WeChat Pay"] = reconcile
     PERIODIC["points expiry"] = expire_sweep
-    wire_rewards()
-    PERIODIC["referral rewards released"] = release_sweep
-    PERIODIC["referral withdrawals settled with WeChat Pay"] = sync_withdrawals
-    PERIODIC["work handed on after a commit (outbox)"] = sweep_outbox
 
 
 
@@ -209,7 +199,7 @@ def main() -> None:
         upgrade(directory=str(ROOT / "migrations"))
         created = []
         if config["RIPPLE_ENV"] != PRODUCTION:
-            created = seed_demo(config["RIPPLE_DEMO_PASSWORD"]) + seed_coupon_demo() + seed_referral_demo()
+            created = seed_demo(config["RIPPLE_DEMO_PASSWORD"]) + seed_coupon_demo() + referral.seed_referral_demo()
         db.session.commit()
     for line in created:
         click.echo(f"Demo data (demo only): {line}")

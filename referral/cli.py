@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import click
 from flask.cli import AppGroup
 
-from referral.rewards import release_sweep
-from referral.withdrawals import sync_withdrawals
+from referral.rewards.service import release_sweep
+from referral.withdrawals.service import sync_withdrawals
 from shop.database import utcnow
 from shop.extensions import db
 

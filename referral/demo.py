@@ -2,11 +2,11 @@
 levels below her, with shares, opens and paid orders spread over the last 30 days.
 
 Idempotent (nothing happens once Dora's first share exists) and deterministic. It stands on the shop
-demo's catalog. Members arrive by opening a share (``binding.open_share``, as a login with its scene
-does), which records the open, binds them and keeps their history; orders go through the real
-checkout (``create_order``, delivery) and payment (``mark_paid``), so ``order_paid`` reaches every
-handler wired in app.py: the referral rewards handler snapshots the chain, counts the order up the
-tree and creates the frozen rewards.
+demo's catalog. Members arrive by opening a share (``sharing.binding.open_share``, as a login with
+its scene does), which records the open, binds them and keeps their history; orders go through the
+real checkout (``create_order``, delivery) and payment (``mark_paid``), so ``order_paid`` reaches
+every handler wired by app.py and referral's ``init_app``: the referral rewards handler snapshots
+the chain, counts the order up the tree and creates the frozen rewards.
 
 Every demo member can log in through the WeChat stub with the code ``<login>:1`` (``dora:1``,
 ``demo07:1``): their unionid is the stub's for that name.
@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from referral import tree
-from referral.binding import Client, open_share
-from referral.models import Share
+from referral.sharing.binding import Client, open_share
+from referral.sharing.models import Share
+from referral.tree import service as tree
 from shop.catalog.models import Product, Sku
 from shop.database import utcnow
 from shop.extensions import db

@@ -5,7 +5,7 @@ import json
 from sqlalchemy import func, select
 
 from coupons.models import CouponBatch
-from referral.models import Share
+from referral.sharing.models import Share
 from shop.auth import Role
 from shop.extensions import db
 from shop.stores.models import Store

@@ -1,4 +1,5 @@
-"""What orders, handlers, the API and the job call: quote, spend, return, earn, reverse, adjust, expire.
+"""What orders, handlers, referral, the API and the job call: quote, spend, return, earn, reverse,
+credit and claw back referral rewards, adjust, expire.
 
 Arguments are keywords and plain values (order and refund ids are just integers here: points keep
 no foreign key to orders). Nothing here commits: an order and its points change commit together or
@@ -52,7 +53,7 @@ RETURN_GRACE = timedelta(days=30)  # returned points stay usable at least this l
 MAX_POINTS = 2_000_000_000  # one entry's points (an INTEGER column)
 MAX_FEN = 10**12
 MAX_ADJUSTMENT = 10_000_000
-_Order, _Refund = PointsSource.ORDER, PointsSource.REFUND
+_Order, _Refund, _Referral = PointsSource.ORDER, PointsSource.REFUND, PointsSource.REFERRAL
 _RETURNS = (PointsReason.CANCEL_RETURN.value, PointsReason.REFUND_RETURN.value)
 
 
@@ -250,6 +251,45 @@ def _take_back(earn: PointsEntry, points: int, refund_id: object, now: datetime)
     entry = ledger.debit(member_id, PointsReason.REFUND_REVERSE, _Refund, refund_id, take=from_lot + from_others,
                          points=points, owed_delta=rest - from_others, now=now, order_id=earn.order_id,
                          first_lot_id=lot.id)
+    if entry is None:
+        raise ledger.LedgerInconsistent(f"member {member_id}: the balance moved while locked")
+    return entry
+
+
+# --- referral rewards -------------------------------------------------------------------------
+
+def credit_reward(*, member_id: int, reward_id: int, points: int, order_id: int | None, at: datetime) -> PointsEntry:
+    """A referral reward made available: ``points`` credited in a lot that expires as earned points do.
+
+    Once per reward: a second call answers the first entry. What the member owes is paid first.
+    """
+    _check_int("reward_id", reward_id, 1, ledger.MAX_ID)
+    _check_int("points", points, 1, MAX_POINTS)
+    _check_time("at", at)
+    lock_account(member_id)
+    done = ledger.find_entry(_Referral, reward_id, PointsReason.REFERRAL_REWARD)
+    if done is not None:
+        return done
+    return ledger.credit(member_id, PointsReason.REFERRAL_REWARD, _Referral, reward_id,
+                         lots=[(points, rules().expires_at(at))], order_id=order_id, created_at=at)
+
+
+def claw_back(*, member_id: int, key: str, points: int, order_id: int | None, at: datetime) -> PointsEntry:
+    """Take back ``points`` of a referral reward (a refund reversed it): what the member has, and the
+    rest is owed, paid by their next credits. Once per ``key``: a second call answers the first entry.
+    """
+    _check_int("points", points, 1, MAX_POINTS)
+    _check_time("at", at)
+    if not isinstance(key, str) or not 0 < len(key) <= 64:
+        raise ValueError(f"a claw-back key has 1 to 64 characters, not {key!r}")
+    lock_account(member_id)
+    done = ledger.find_entry(_Referral, key, PointsReason.REFERRAL_REVERSE)
+    if done is not None:
+        return done
+    ledger.expire_member_due(member_id, at)
+    take = min(points, ledger.available(member_id, at))
+    entry = ledger.debit(member_id, PointsReason.REFERRAL_REVERSE, _Referral, key, take=take, points=points,
+                         owed_delta=points - take, now=at, order_id=order_id)
     if entry is None:
         raise ledger.LedgerInconsistent(f"member {member_id}: the balance moved while locked")
     return entry

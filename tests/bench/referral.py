@@ -15,7 +15,7 @@ a hub with about 10% of all members below it, a chain to depth 40) loaded by COP
    up the tree), called in-process inside a transaction, commit excluded; each sample a new order of
    two lines. Rounds go through every size and depth in turn, so the ratio between sizes does not
    depend on when each was measured. Reward levels are set to 2 (5% and 1%), the most the policy allows. The handler is
-   ``referral.rewards.reward_order`` when it is there; until then a stand-in that does the same work
+   ``referral.rewards.service.reward_order`` when it is there; until then a stand-in that does the same work
    (``tree.ancestors(limit=2)``, the snapshot and reward inserts through Core, ``tree.count_paid_order``);
    every figure names the one that ran (``handler``). Target: p50 at the largest tree within 1.5x of
    p50 at the smallest, per depth.
@@ -44,9 +44,10 @@ from flask import Flask
 from sqlalchemy import insert, make_url, select, text
 
 from app import create_app
-from referral import tree
-from referral.models import OrderSnapshot, ReferralNode, Reward, RewardStatus
-from referral.settings import load_settings
+from referral.policy.service import load_settings
+from referral.rewards.models import OrderSnapshot, Reward, RewardStatus
+from referral.tree import service as tree
+from referral.tree.models import ReferralNode
 from shop.extensions import db
 from shop.orders.models import Order, OrderLine
 from tests.bench import loading
@@ -102,8 +103,8 @@ def stand_in_reward_order(*, order_id: int, member_id: int, amount_paid: int, fi
 
 
 try:  # the real handler, once r-rewards is merged; the figures say which one ran
-    from referral.rewards import reward_order as REWARD_ORDER
-    HANDLER = "referral.rewards.reward_order"
+    from referral.rewards.service import reward_order as REWARD_ORDER
+    HANDLER = "referral.rewards.service.reward_order"
 except ImportError:
     REWARD_ORDER: Callable[..., list[int]] = stand_in_reward_order
     HANDLER = "stand-in: tree.ancestors(limit=2) + snapshot and reward inserts (Core) + tree.count_paid_order"

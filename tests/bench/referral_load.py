@@ -27,7 +27,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex
 
-from referral.models import ReferralClosure, ReferralNode
+from referral.tree.models import ReferralClosure, ReferralNode
 from tests.bench.loading import libpq_url
 
 CHAIN_LENGTH = 40

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from referral import policy
-from referral.models import BindHistory, ReferralNode, ShareOpen
+from referral.policy import service as policy
+from referral.sharing.models import ShareOpen
+from referral.tree.models import BindHistory, ReferralNode
 from shop.database import utcnow
 from shop.extensions import db
 

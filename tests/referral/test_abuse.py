@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from referral.models import Reward, Share
+from referral.rewards.models import Reward
+from referral.sharing.models import Share
 from shop.auth import Role
 from shop.database import utcnow
 from shop.extensions import db

@@ -26,8 +26,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from referral import tree
-from referral.models import BindHistory, OrderSnapshot, Reward, Share, ShareOpen
+from referral.rewards.models import OrderSnapshot, Reward
+from referral.sharing.models import Share, ShareOpen
+from referral.tree import service as tree
+from referral.tree.models import BindHistory
 from shop.auth import Role, issue_shopper_token
 from shop.extensions import db
 from shop.members.models import Member

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from referral import tree
 from referral.demo import seed_referral_demo
-from referral.models import BindHistory, OrderSnapshot, ReferralNode, Share, ShareOpen
+from referral.rewards.models import OrderSnapshot
+from referral.sharing.models import Share, ShareOpen
+from referral.tree import service as tree
+from referral.tree.models import BindHistory, ReferralNode
 from shop.demo import seed_demo
 from shop.extensions import db
 from shop.orders.models import Order

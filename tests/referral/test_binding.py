@@ -9,8 +9,9 @@ import pytest
 import requests
 from sqlalchemy import update
 
-from referral import policy
-from referral.models import ReferralNode, Share
+from referral.policy import service as policy
+from referral.sharing.models import Share
+from referral.tree.models import ReferralNode
 from shop.auth import Role
 from shop.database import utcnow
 from shop.extensions import db

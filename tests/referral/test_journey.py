@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from referral.rewards import release_sweep
+from referral.rewards.service import release_sweep
 from shop.auth import Role
 from shop.catalog.models import Sku
 from shop.database import utcnow

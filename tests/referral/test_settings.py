@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from referral.settings import load_settings
+from referral.policy.service import load_settings
 from shop.auth import Role
 from shop.extensions import db
 from tests.conftest import bearer

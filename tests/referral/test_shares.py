@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from referral.models import Share
+from referral.sharing.models import Share
 from shop.auth import Role
 from shop.extensions import db, redis_client
 from tests.conftest import bearer

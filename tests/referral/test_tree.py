@@ -7,8 +7,8 @@ import random
 import pytest
 from sqlalchemy import select
 
-from referral import tree
-from referral.models import ReferralClosure, ReferralNode
+from referral.tree import service as tree
+from referral.tree.models import ReferralClosure, ReferralNode
 from shop.database import utcnow
 from shop.extensions import db
 from shop.members.models import Member

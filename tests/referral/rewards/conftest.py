@@ -10,9 +10,9 @@ from datetime import timedelta
 
 import pytest
 
-from referral import tree
-from referral.rewards import release_sweep
-from referral.settings import load_settings
+from referral.policy.service import load_settings
+from referral.rewards.service import release_sweep
+from referral.tree import service as tree
 from shop.database import utcnow
 from shop.extensions import db
 from tests.conftest import bearer

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from referral import tree
-from referral.models import CommissionEntry, Reward
-from referral.rewards import reverse_for_refund
+from referral.rewards.models import CommissionEntry, Reward
+from referral.rewards.service import reverse_for_refund
+from referral.tree import service as tree
 from shop.extensions import db
 from shop.orders.models import Order, Refund
 from shop.points.service import adjust_points

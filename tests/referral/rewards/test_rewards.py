@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import event, select, update
 
-from referral import tree
-from referral.models import OrderSnapshot, ReferralNode, Reward
-from referral.rewards import reward_order
+from referral.rewards.models import OrderSnapshot, Reward
+from referral.rewards.service import reward_order
+from referral.tree import service as tree
+from referral.tree.models import ReferralNode
 from shop import events
 from shop.database import utcnow
 from shop.extensions import db

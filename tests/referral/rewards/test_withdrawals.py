@@ -10,8 +10,9 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from referral.models import CommissionEntry, Withdrawal
-from referral.withdrawals import sync_withdrawals
+from referral.rewards.models import CommissionEntry
+from referral.withdrawals.models import Withdrawal
+from referral.withdrawals.service import sync_withdrawals
 from shop.auth import Role
 from shop.database import utcnow
 from shop.extensions import db

@@ -2,8 +2,8 @@
 
 from flask_smorest import Blueprint
 
-from referral import analytics
-from referral.analytics_schemas import (
+from referral.analytics import service as analytics
+from referral.analytics.schemas import (
     MAX_PERIOD_DAYS,
     CampaignFigureArgs,
     CampaignFiguresSchema,

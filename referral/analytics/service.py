@@ -26,18 +26,12 @@ from sqlalchemy import (
     union_all,
 )
 
-from referral import tree
 from referral.errors import ReferralError
-from referral.models import (
-    BindHistory,
-    OrderSnapshot,
-    ReferralClosure,
-    ReferralNode,
-    Reward,
-    RewardKind,
-    Share,
-    ShareOpen,
-)
+from referral.policy.models import RewardKind
+from referral.rewards.models import OrderSnapshot, Reward
+from referral.sharing.models import Share, ShareOpen
+from referral.tree import service as tree
+from referral.tree.models import BindHistory, ReferralClosure, ReferralNode
 from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from referral.errors import ReferralError
-from referral.models import Share
+from referral.sharing.models import Share
 from shop.catalog.errors import CatalogError
 from shop.catalog.models import Product, ProductStatus
 from shop.database import storable_id

@@ -32,51 +32,30 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, func, literal, select, update
+from sqlalchemy import func, select
 
-from referral import commission, tree
-from referral.models import (
-    OrderSnapshot,
-    ReferralNode,
-    ReferralSettings,
-    Reward,
-    RewardBasis,
-    RewardKind,
-    RewardStatus,
-    SharerPolicy,
-)
-from referral.policy import earns
-from referral.settings import load_settings
+from referral.policy.models import ReferralSettings, RewardBasis, RewardKind, SharerPolicy
+from referral.policy.service import earns, load_settings
+from referral.rewards import ledger as commission
+from referral.rewards import queries
+from referral.rewards.models import Reward, RewardStatus
+from referral.tree import service as tree
+from referral.tree.models import ReferralNode
 from shop import events
-from shop.database import UTCDateTime, utcnow
+from shop.database import utcnow
 from shop.extensions import db
 from shop.members.models import Member
-from shop.orders.models import Order, OrderLine, Refund
+from shop.orders.models import Order, OrderLine
 from shop.pagination import paginate
-from shop.points import ledger as points_ledger
-from shop.points.models import PointsReason, PointsSource
-from shop.points.rules import rules as points_rules
+from shop.points.service import claw_back, credit_reward
 
 log = logging.getLogger(__name__)
 
-snapshots = OrderSnapshot.__table__
-rewards = Reward.__table__
-nodes = ReferralNode.__table__
-lines_table = OrderLine.__table__
-orders = Order.__table__
-SNAPSHOT_COLUMNS = ["order_id", "member_id", "parent_id", "share_id", "chain", "amount_paid", "refunded",
-                    "first_order", "paid_at"]
 BASIS_POINTS = 10_000
 RELEASE_BATCH = 500
 
 
 # --- order paid -------------------------------------------------------------------------------
-
-def on_order_paid(sender: Any, **kw: Any) -> None:
-    """Signal receiver: snapshot the chain, create the rewards, count the order, tell coupons."""
-    reward_order(order_id=kw["order_id"], member_id=kw["member_id"], amount_paid=kw["amount_paid"],
-                 first_paid_order=bool(kw.get("first_paid_order")), paid_at=kw.get("paid_at") or utcnow())
-
 
 def reward_order(*, order_id: int, member_id: int, amount_paid: int, first_paid_order: bool,
                  paid_at: datetime) -> list[int]:
@@ -85,19 +64,13 @@ def reward_order(*, order_id: int, member_id: int, amount_paid: int, first_paid_
     A handful of statements whatever the size of the tree: the node, the ancestors (an index range
     of depth rows), the snapshot, the order's lines, the rewards, and the counters.
     """
-    node = _node_of(member_id)
+    node = queries.node_of(member_id)
     settings = load_settings()
     # All ancestors, read once: the counters need them all, the rewards the nearest reward_levels.
     above = tree.ancestors(member_id) if node.parent_id is not None else []
     chain = above[:settings.reward_levels]
-    # Taken from the order's row, so a signal about an order that does not exist records nothing.
-    snapshot = select(orders.c.id, literal(member_id, BigInteger()), literal(node.parent_id, BigInteger()),
-                      literal(node.share_id, BigInteger()), literal(chain, JSON()), literal(amount_paid, BigInteger()),
-                      literal(0, BigInteger()), literal(first_paid_order, Boolean()), literal(paid_at, UTCDateTime())
-                      ).where(orders.c.id == order_id)
-    inserted = db.session.execute(_insert_ignore(snapshots, SNAPSHOT_COLUMNS, snapshot)
-                                  .returning(snapshots.c.order_id)).first()
-    if inserted is None:
+    if not queries.insert_snapshot(order_id=order_id, member_id=member_id, node=node, chain=chain,
+                                   amount_paid=amount_paid, first_order=first_paid_order, paid_at=paid_at):
         return []  # this payment was seen before (or names no order)
     created = _create_rewards(order_id, member_id, chain, settings, paid_at, flagged=node.flagged_at is not None)
     tree.count_paid_order(member_id, orders=1, gmv=amount_paid, above=above,
@@ -108,28 +81,12 @@ def reward_order(*, order_id: int, member_id: int, amount_paid: int, first_paid_
     return created
 
 
-def _node_of(member_id: int):
-    columns = (nodes.c.parent_id, nodes.c.share_id, nodes.c.flagged_at, nodes.c.first_paid_at)
-    row = db.session.execute(select(*columns).where(nodes.c.member_id == member_id)).first()
-    if row is None:
-        tree.ensure_node(member_id)
-        row = db.session.execute(select(*columns).where(nodes.c.member_id == member_id)).one()
-    return row
-
-
-def _insert_ignore(table, columns: list[str], rows):
-    """INSERT ... SELECT ... ON CONFLICT DO NOTHING (with RETURNING: no row when it was there already)."""
-    return commission.dialect_insert()(table).from_select(columns, rows).on_conflict_do_nothing()
-
-
 def _create_rewards(order_id: int, buyer_id: int, chain: list[int], settings: ReferralSettings,
                     paid_at: datetime, *, flagged: bool) -> list[int]:
     earners = _earners(chain, settings.sharer_policy, paid_at)
     if not earners:
         return []
-    order_lines = db.session.execute(
-        select(lines_table.c.id, lines_table.c.sku_id, lines_table.c.quantity, lines_table.c.amount_payable)
-        .where(lines_table.c.order_id == order_id)).all()
+    order_lines = queries.order_lines(order_id)
     available_at = paid_at + timedelta(days=settings.refund_window_days)
     rows, frozen_by_member = [], {}
     for level, beneficiary in earners:
@@ -144,7 +101,7 @@ def _create_rewards(order_id: int, buyer_id: int, chain: list[int], settings: Re
             frozen_by_member[beneficiary] = frozen_by_member.get(beneficiary, 0) + amount
     if not rows:
         return []
-    ids = list(db.session.execute(rewards.insert().returning(rewards.c.id), rows).scalars())
+    ids = queries.insert_rewards(rows)
     if settings.reward_kind == RewardKind.COMMISSION:
         commission.add_frozen(frozen_by_member, paid_at)
     return ids
@@ -157,8 +114,7 @@ def _earners(chain: list[int], policy: str, paid_at: datetime) -> list[tuple[int
     levels = list(enumerate(chain, start=1))
     if policy == SharerPolicy.EVERYONE:
         return levels
-    found = {row.member_id: row for row in db.session.execute(
-        select(nodes.c.member_id, nodes.c.approved_at, nodes.c.first_paid_at).where(nodes.c.member_id.in_(chain)))}
+    found = queries.earning_figures(chain)
     return [(level, m) for level, m in levels if earns(policy, found.get(m), at=paid_at)]
 
 
@@ -177,12 +133,6 @@ def reward_amount(settings: ReferralSettings, level: int, sku_id: int, quantity:
 
 # --- order refunded ---------------------------------------------------------------------------
 
-def on_order_refunded(sender: Any, **kw: Any) -> None:
-    """Signal receiver: reverse the order's rewards in proportion and take the GMV back."""
-    reverse_for_refund(order_id=kw["order_id"], refund_id=kw["refund_id"], refunded_total=kw["refunded_total"],
-                       amount_paid=kw["amount_paid"], full=bool(kw.get("full")))
-
-
 def reverse_for_refund(*, order_id: int, refund_id: int, refunded_total: int, amount_paid: int,
                        full: bool, now: datetime | None = None) -> int:
     """Bring the order's reversals up to what its refunds so far call for; fen or points reversed now.
@@ -190,13 +140,11 @@ def reverse_for_refund(*, order_id: int, refund_id: int, refunded_total: int, am
     Cumulative, so a replayed or late signal changes nothing twice.
     """
     now = now or utcnow()
-    snapshot = db.session.execute(select(snapshots.c.member_id, snapshots.c.refunded)
-                                  .where(snapshots.c.order_id == order_id).with_for_update()).first()
+    snapshot = queries.lock_snapshot(order_id)
     if snapshot is None:
         return 0  # paid before referral listened: nothing of it was counted or rewarded
     if refunded_total > snapshot.refunded:
-        db.session.execute(update(snapshots).where(snapshots.c.order_id == order_id)
-                           .values(refunded=refunded_total))
+        queries.set_refunded(order_id, refunded_total)
         tree.count_paid_order(snapshot.member_id, orders=0, gmv=-(refunded_total - snapshot.refunded))
     order_rewards = db.session.scalars(select(Reward).where(Reward.order_id == order_id).order_by(Reward.id)
                                        .with_for_update().execution_options(populate_existing=True)).all()
@@ -222,12 +170,10 @@ def _refunded_shares(order_id: int, refund_id: int, refunded_total: int, amount_
     shares: dict[int | None, Fraction] = {None: whole}
     if whole >= 1:
         return shares
-    by_lines = db.session.scalar(select(Refund.lines).where(Refund.id == refund_id))
+    by_lines = queries.refund_names_lines(refund_id)
     if not by_lines:
         return shares
-    for line in db.session.execute(select(lines_table.c.id, lines_table.c.quantity, lines_table.c.amount_payable,
-                                          lines_table.c.refunded_quantity, lines_table.c.refunded_amount)
-                                   .where(lines_table.c.order_id == order_id)):
+    for line in queries.line_refunds(order_id):
         if line.amount_payable > 0:
             shares[line.id] = min(Fraction(line.refunded_amount, line.amount_payable), Fraction(1))
         else:
@@ -245,27 +191,12 @@ def _reverse(reward: Reward, due: int, refund_id: int, now: datetime) -> None:
         commission.post(reward.beneficiary_id, -due, "reversal", f"reversal:{reward.id}:{refund_id}", now=now,
                         reward_id=reward.id)
     else:
-        _take_back_points(reward, due, refund_id, now)
+        claw_back(member_id=reward.beneficiary_id, key=f"{reward.id}:{refund_id}", points=due,
+                  order_id=reward.order_id, at=now)
     reward.reversed_amount += due
     if reward.reversed_amount >= reward.amount:
         reward.status = RewardStatus.REVERSED.value
     db.session.flush()
-
-
-def _take_back_points(reward: Reward, points: int, refund_id: int, now: datetime) -> None:
-    """Take points back through the points ledger: what the member has, and owe the rest."""
-    member_id = reward.beneficiary_id
-    points_ledger.lock_account(member_id)
-    source_id = f"{reward.id}:{refund_id}"
-    if points_ledger.find_entry(PointsSource.REFERRAL, source_id, PointsReason.REFERRAL_REVERSE) is not None:
-        return
-    points_ledger.expire_member_due(member_id, now)
-    take = min(points, points_ledger.available(member_id, now))
-    entry = points_ledger.debit(member_id, PointsReason.REFERRAL_REVERSE, PointsSource.REFERRAL, source_id,
-                                take=take, points=points, owed_delta=points - take, now=now,
-                                order_id=reward.order_id)
-    if entry is None:
-        raise points_ledger.LedgerInconsistent(f"member {member_id}: the balance moved while locked")
 
 
 # --- the release job --------------------------------------------------------------------------
@@ -293,11 +224,8 @@ def release(reward: Reward, now: datetime) -> None:
         commission.post(reward.beneficiary_id, left, "reward", f"reward:{reward.id}", now=now, reward_id=reward.id,
                         frozen_delta=-left)
     elif left > 0:
-        points_ledger.lock_account(reward.beneficiary_id)
-        if points_ledger.find_entry(PointsSource.REFERRAL, reward.id, PointsReason.REFERRAL_REWARD) is None:
-            points_ledger.credit(reward.beneficiary_id, PointsReason.REFERRAL_REWARD, PointsSource.REFERRAL,
-                                 reward.id, lots=[(left, points_rules().expires_at(now))],
-                                 order_id=reward.order_id, created_at=now)
+        credit_reward(member_id=reward.beneficiary_id, reward_id=reward.id, points=left, order_id=reward.order_id,
+                      at=now)
     reward.status = RewardStatus.AVAILABLE.value if left > 0 else RewardStatus.REVERSED.value
     reward.flagged = False
     reward.settled_at = now
@@ -313,12 +241,6 @@ def release_sweep(now: datetime) -> dict[str, int]:
         if released < RELEASE_BATCH:
             break
     return {"released": total}
-
-
-def wire_rewards() -> None:
-    """Connect the receivers (idempotent: connecting again changes nothing)."""
-    events.order_paid.connect(on_order_paid)
-    events.order_refunded.connect(on_order_refunded)
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from datetime import UTC, timedelta
 import marshmallow as ma
 from marshmallow import validate
 
-from referral.analytics import SHARE_SORTS, SHARER_SORTS, Period
+from referral.analytics.service import SHARE_SORTS, SHARER_SORTS, Period
 from shop.database import MAX_ID
 from shop.pagination import PageArgs, page_of
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from flask import has_request_context, request
 
-from referral import tree
-from referral.binding import Client, client_of, open_share
-from referral.sharing import SCENE_PREFIX
+from referral.sharing.binding import Client, client_of, open_share
+from referral.sharing.service import SCENE_PREFIX
+from referral.tree import service as tree
 from shop import events
 from shop.database import utcnow
 from shop.errors import AppError

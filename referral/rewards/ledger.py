@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from referral.models import CommissionAccount, CommissionEntry
+from referral.rewards.models import CommissionAccount, CommissionEntry
 from shop.extensions import db
 
 accounts = CommissionAccount.__table__

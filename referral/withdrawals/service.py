@@ -32,10 +32,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from referral import commission
 from referral.errors import ReferralError
-from referral.models import OPEN_WITHDRAWAL_STATES, Withdrawal, WithdrawalStatus
-from referral.settings import load_settings
+from referral.policy.service import load_settings
+from referral.rewards import ledger as commission
+from referral.withdrawals.models import OPEN_WITHDRAWAL_STATES, Withdrawal, WithdrawalStatus
 from shop.database import storable_id, utcnow
 from shop.errors import AppError
 from shop.extensions import db

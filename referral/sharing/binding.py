@@ -17,20 +17,14 @@ from enum import StrEnum
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from referral import tree
 from referral.errors import ReferralError
-from referral.models import (
-    BindHistory,
-    BindMode,
-    ReferralNode,
-    Reward,
-    RewardStatus,
-    Share,
-    ShareOpen,
-)
-from referral.policy import existing_member
-from referral.settings import load_settings
-from referral.sharing import share_by_scene
+from referral.policy.models import BindMode
+from referral.policy.service import existing_member, load_settings
+from referral.rewards.models import Reward, RewardStatus
+from referral.sharing.models import Share, ShareOpen
+from referral.sharing.service import share_by_scene
+from referral.tree import service as tree
+from referral.tree.models import BindHistory, ReferralNode
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.journey import record_event

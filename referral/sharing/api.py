@@ -1,26 +1,23 @@
-"""Referral endpoints: shares and posters for shoppers; the policy, re-binds, history and flags for admins."""
+"""Sharing endpoints: shares, posters and opens for shoppers; re-binds, the bind history and flags for admins."""
 
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from referral import binding, policy, sharing
-from referral.models import ReferralNode
-from referral.schemas import (
-    ApprovalArgs,
-    ApprovalSchema,
+from referral.policy import service as policy
+from referral.sharing import binding
+from referral.sharing import service as sharing
+from referral.sharing.schemas import (
     HistorySchema,
     OpenArgs,
     OpenSchema,
     ReasonArgs,
     RebindArgs,
     RebindSchema,
-    SettingsArgs,
-    SettingsSchema,
     ShareArgs,
     ShareSchema,
     TreeNodeSchema,
 )
-from referral.settings import load_settings
+from referral.tree.models import ReferralNode
 from shop import rate_limits
 from shop.auth import Role, current_member_id, current_principal, roles_required
 from shop.database import utcnow
@@ -28,8 +25,8 @@ from shop.extensions import db
 from shop.pagination import PageArgs, page_of, paginate
 from shop.wechat.gateway import wechat
 
-blp = Blueprint("referral", __name__, url_prefix="/api/v1", description=(
-    "Shares and posters, binding friends under sharers, and the referral policy. A friend is bound "
+blp = Blueprint("referral_sharing", __name__, url_prefix="/api/v1", description=(
+    "Shares and posters, and binding friends under sharers. A friend is bound "
     "under a sharer when they open the share (the `scene` of `wechat-login` for new members, "
     "`POST /shares/open` for everyone) as the policy's bind mode allows; friends bind under any "
     "sharer, and the sharer policy decides who earns from their purchases. Send the device id the "
@@ -105,60 +102,6 @@ def open_share(args):
             "outcome": result.opened.outcome, "bound": result.opened.outcome in binding.BINDING_OUTCOMES,
             "repeat": not result.created, "opened_at": result.opened.opened_at}
     return body, 201 if result.created else 200
-
-
-@blp.route("/admin/referral/settings", methods=["GET"])
-@roles_required(*ADMIN_READERS)
-@blp.response(200, SettingsSchema)
-def get_settings():
-    """The referral policy. Role: marketing, admin."""
-    settings = load_settings()
-    db.session.commit()  # the defaults' row, on first use
-    return settings
-
-
-@blp.route("/admin/referral/settings", methods=["PUT"])
-@roles_required(Role.ADMIN)
-@blp.arguments(SettingsArgs)
-@blp.response(200, SettingsSchema)
-def put_settings(args):
-    """Change the referral policy
-
-    Send the fields that change; the whole result is checked and 422 `referral_settings_invalid`
-    names each wrong field (more than 2 `reward_levels` is always refused). Who changed it is kept
-    (`updated_by_staff_id`). Role: admin.
-    """
-    settings = policy.update_settings(args, staff_id=current_principal().staff_id, now=utcnow())
-    db.session.commit()
-    return settings
-
-
-def _approval(member_id: int, *, approved: bool, reason: str | None) -> dict:
-    approved_at = policy.set_approval(member_id, approved=approved, reason=reason,
-                                      staff_id=current_principal().staff_id, now=utcnow())
-    db.session.commit()
-    return {"member_id": member_id, "approved_at": approved_at}
-
-
-@blp.route("/admin/referral/members/<int:member_id>/approve", methods=["POST"])
-@roles_required(Role.ADMIN)
-@blp.arguments(ApprovalArgs)
-@blp.response(200, ApprovalSchema)
-def approve_sharer(args, member_id):
-    """Approve a member as a sharer who earns
-
-    Matters under the sharer policy `approved`; kept in the member's history; approving again
-    changes nothing. 404 `referral_member_not_found`. Role: admin.
-    """
-    return _approval(member_id, approved=True, reason=args["reason"])
-
-
-@blp.route("/admin/referral/members/<int:member_id>/approve", methods=["DELETE"])
-@roles_required(Role.ADMIN)
-@blp.response(200, ApprovalSchema)
-def withdraw_approval(member_id):
-    """Withdraw a member's approval as a sharer who earns (kept in the history). Role: admin."""
-    return _approval(member_id, approved=False, reason=None)
 
 
 @blp.route("/admin/referral/members/<int:member_id>/rebind", methods=["POST"])

@@ -1,4 +1,5 @@
-"""The referral policy admins set (checked as a whole), who earns, and approving sharers."""
+"""The referral policy: one row that admins change (checked as a whole), read by binding and rewards;
+who earns, and approving sharers."""
 
 from __future__ import annotations
 
@@ -6,30 +7,43 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
-from referral import tree
 from referral.errors import ReferralError
-from referral.models import (
+from referral.policy.models import (
     MAX_REWARD_LEVELS,
-    BindHistory,
     BindMode,
-    ReferralNode,
     ReferralSettings,
     RewardBasis,
     SharerPolicy,
 )
-from referral.settings import SETTINGS_ID, load_settings
+from referral.tree import service as tree
+from referral.tree.models import BindHistory, ReferralNode
 from shop.catalog.models import Sku
 from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.models import Member
 
+SETTINGS_ID = 1
 FIELDS = ("sharer_policy", "bind_mode", "protection_days", "reward_levels", "reward_kind", "reward_basis",
           "percent_bp", "fixed_per_sku", "refund_window_days", "min_withdrawal")
 MAX_BP = 10_000  # 100 %: rewards for one line never exceed what was paid for it
 TOO_MANY_LEVELS = (f"At most {MAX_REWARD_LEVELS} levels: WeChat forbids multi-level distribution in mini-programs "
                    "and Chinese law treats three levels as pyramid selling.")
+
+
+def load_settings() -> ReferralSettings:
+    """The policy row, created with the defaults on first use."""
+    settings = db.session.get(ReferralSettings, SETTINGS_ID)
+    if settings is not None:
+        return settings
+    try:
+        with db.session.begin_nested():
+            db.session.add(ReferralSettings(id=SETTINGS_ID))
+    except IntegrityError:
+        pass  # another request created it at the same moment
+    return db.session.get(ReferralSettings, SETTINGS_ID)
 
 
 def update_settings(changes: dict[str, Any], *, staff_id: int | None, now: datetime) -> ReferralSettings:

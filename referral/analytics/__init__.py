@@ -1,0 +1,1 @@
+"""Referral analytics: downlines, shares, campaigns, sharers, the viral coefficient and ripple depth."""

@@ -1,0 +1,1 @@
+"""Rewards for friends' purchases and the commission ledger they are paid into."""
