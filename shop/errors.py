@@ -16,7 +16,7 @@ from typing import Any
 
 import marshmallow as ma
 import redis
-from flask import Flask, Response
+from flask import Flask, Response, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -152,11 +152,14 @@ def handle_http_exception(error: HTTPException):
     message = data.get("message") or error.description or error.name
     if status == 422:
         message = data.get("message") or "The request has invalid fields; see errors."
+    details = None
+    if status == 413 and request:
+        message, details = _too_large()
     headers = dict(data.get("headers") or {})
     if status == 429:
         headers.update(dict(error.get_headers() if hasattr(error, "get_headers") else []))
         headers.pop("Content-Type", None)
-    return error_body(code, message, errors), status, headers
+    return error_body(code, message, errors, details), status, headers
 
 
 def handle_app_error(error: AppError):
@@ -172,6 +175,31 @@ def handle_dependency_error(error: Exception):
     outages().begin(dependency, error)
     _roll_back()
     return unavailable("A service we depend on is unavailable; try again shortly.")
+
+
+def size_text(size: int) -> str:
+    """A byte count as people read a limit, exactly: "8 MiB", "1.5 MiB", "512 KiB", "500,000 bytes"."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale and (size * 100) % scale == 0:
+            return f"{size / scale:g} {unit}"
+    return f"{size:,} bytes"
+
+
+def too_large_error(what: str, limit: int) -> AppError:
+    """413 naming the limit ``what`` ("The body", "The file") went over, with the limit in bytes."""
+    return AppError(CommonError.PAYLOAD_TOO_LARGE, f"{what} is larger than the {size_text(limit)} limit.",
+                    details={"limit_bytes": limit})
+
+
+def _too_large() -> tuple[str, dict]:
+    """The message and details of werkzeug's 413: the body's limit, or else the form's (a field, the parts)."""
+    limit, length = request.max_content_length, request.content_length
+    if limit is not None and (length is None or length > limit):
+        error = too_large_error("The body", limit)
+        return error.message, error.details
+    field_limit, parts = request.max_form_memory_size, request.max_form_parts
+    return (f"A form field is larger than the {size_text(field_limit)} limit, or the form has more than {parts} "
+            "parts.", {"limit_bytes": field_limit, "max_parts": parts})
 
 
 def unavailable(message: str) -> tuple[dict[str, Any], int, dict[str, str]]:

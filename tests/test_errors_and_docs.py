@@ -1,9 +1,10 @@
 """Every error is JSON with a stable code; the API documents itself."""
 
 import pytest
-from flask import abort
+from flask import abort, request
 from sqlalchemy import func, select
 
+from shop.errors import size_text
 from shop.extensions import db
 from shop.members.models import Member
 
@@ -29,11 +30,35 @@ def test_invalid_input_is_422_with_per_field_errors(client):
     assert set(body["errors"]) == {"username", "password"}
 
 
-def test_a_huge_body_is_413_json(client):
+def test_a_huge_body_is_413_json_naming_the_limit(client):
     response = client.post("/api/v1/auth/wechat-login", data="x" * (2 * 1024 * 1024),
                            content_type="application/json")
     assert response.status_code == 413
-    assert response.get_json()["code"] == "payload_too_large"
+    assert response.get_json() == {"code": "payload_too_large", "message": "The body is larger than the 1 MiB limit.",
+                                   "details": {"limit_bytes": 1024 * 1024}}
+
+
+def test_a_form_over_werkzeugs_form_limits_is_413_naming_the_form_limits(make_app):
+    app = make_app()
+
+    @app.post("/a-form")
+    def a_form():
+        return dict(request.form)
+
+    response = app.test_client().post("/a-form", data={"field": "x" * (app.config["MAX_FORM_MEMORY_SIZE"] + 1)},
+                           content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert response.get_json() == {
+        "code": "payload_too_large",
+        "message": "A form field is larger than the 500,000 bytes limit, or the form has more than 1000 parts.",
+        "details": {"limit_bytes": 500_000, "max_parts": 1000}}
+
+
+@pytest.mark.parametrize(("size", "text"), [(100, "100 bytes"), (1024, "1 KiB"), (1024 * 1024, "1 MiB"),
+                                            (8 * 1024 * 1024, "8 MiB"), (1536 * 1024, "1.5 MiB"),
+                                            (500_000, "500,000 bytes")])
+def test_sizes_read_as_people_write_limits(size, text):
+    assert size_text(size) == text
 
 
 def test_an_http_error_without_a_code_of_ours_gets_the_generic_one(make_app):

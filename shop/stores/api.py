@@ -17,6 +17,7 @@ from shop.extensions import db
 from shop.pagination import PageArgs, page_of, paginate
 from shop.query_args import QuickQueryParser
 from shop.stores import service, staff
+from shop.stores.importing import FORMAT_HELP, MAX_FILE_BYTES
 from shop.stores.nearby import nearby_stores
 from shop.stores.schemas import (
     AdminStaffCreateArgs,
@@ -47,7 +48,6 @@ from shop.stores.schemas import (
 blp = Blueprint("stores", __name__, url_prefix="/api/v1", description="Stores near you; the store network; staff.")
 blp.ARGUMENTS_PARSER = QuickQueryParser()  # the nearby search's arguments, without webargs' per-request work
 MARKETING = (Role.MARKETING, Role.ADMIN)
-MAX_CSV_BYTES = 8 * 1024 * 1024
 NO_STORE = {"Cache-Control": "no-store"}  # answers carrying a token or a password
 
 
@@ -160,15 +160,17 @@ class AdminHoursException(MethodView):
 @blp.route("/admin/stores/import", methods=["POST"])
 @roles_required(*MARKETING)
 @blp.response(200, ImportResultSchema)
+@blp.doc(description=(
+    "Creates or updates stores by `code`; stores already as given count as `unchanged` and are not "
+    "written, so importing the same file twice changes nothing. Every row is checked first, by the "
+    "same rules as `POST /admin/stores`; if any is wrong nothing is imported and the 422 "
+    '`store_import_invalid` lists each error as `errors: {"line N": ["field: message"]}`. A file that '
+    "is not UTF-8 is 422 `store_import_not_utf8` (`details.line`, `details.looks_like`); a body over "
+    "the limit is 413 `payload_too_large` (`details.limit_bytes`). Role: marketing, admin.\n\n"
+    f"```text\n{FORMAT_HELP}\n```"))
 def import_stores():
-    """Import stores from CSV (body `text/csv`, or a multipart `file`)
-
-    Creates or updates stores by `code`, so importing the same file twice changes nothing.
-    Every row is checked first; if any is wrong nothing is imported and the 422 lists each error
-    as `errors: {"line N": ["field: message"]}`. Columns: code, name, address, city, district, lat,
-    lng, phone, timezone, services, status, hours (and optionally coord). Role: marketing, admin.
-    """
-    result = service.import_stores_csv(_csv_text())
+    """Import stores from CSV (body `text/csv`, or a multipart `file`)"""
+    result = service.import_stores_file(_csv_bytes())
     db.session.commit()
     return result
 
@@ -370,15 +372,11 @@ def _day(raw: str) -> date:
 
 
 
-def _csv_text() -> str:
-    request.max_content_length = MAX_CSV_BYTES  # a 20,000-store file is larger than other bodies
+def _csv_bytes() -> bytes:
+    request.max_content_length = MAX_FILE_BYTES  # a 20,000-store file is larger than other bodies
     upload = request.files.get("file")
-    raw = upload.read(MAX_CSV_BYTES + 1) if upload else request.get_data()
+    raw = upload.read(MAX_FILE_BYTES + 1) if upload else request.get_data()
     if not raw:
         raise AppError(CommonError.VALIDATION_ERROR, "Send the CSV as the body or as a 'file' upload.",
                        errors={"file": ["Missing."]})
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise AppError(CommonError.VALIDATION_ERROR, "The CSV must be UTF-8.", errors={"file": ["Not UTF-8."]}) from None
-
+    return raw

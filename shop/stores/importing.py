@@ -1,5 +1,7 @@
 """Read a stores CSV that marketing keeps in a spreadsheet: every row checked, every error reported.
 
+``FORMAT_HELP`` says it for the people who prepare the file; the details:
+
 The file::
 
     code,name,address,city,district,lat,lng,phone,timezone,services,status,hours[,coord]
@@ -54,11 +56,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from marshmallow import ValidationError
+
+from shop.errors import size_text
 from shop.stores.coordinates import wgs84_to_gcj02
 from shop.stores.geo import MAX_INDEXED_LAT
 from shop.stores.hours import DEFAULT_TIMEZONE, WEEKDAYS, HoursError, normalize_weekly_hours
+from shop.stores.schemas import PHONE_RULE, STORE_CODE_RULE, StoreInputSchema
 
 MAX_ROWS = 20_000
+MAX_FILE_BYTES = 8 * 1024 * 1024  # 20,000 stores of about 200 bytes, with room to spare
 REQUIRED_COLUMNS = ("code", "name", "address", "city", "lat", "lng")
 COLUMNS = ("code", "name", "address", "city", "district", "lat", "lng", "phone", "timezone", "services",
            "status", "hours", "coord")
@@ -68,8 +75,44 @@ SERVICES = ("pickup", "dine_in", "delivery")
 STATUSES = ("open", "closed", "suspended")
 COORDS = ("gcj02", "wgs84")
 
+# What a person preparing a file needs to know; `flask stores import --help` and the import endpoint's
+# OpenAPI description show it. Blocks are separated by blank lines (each is shown as written).
+FORMAT_HELP = f"""\
+A CSV file in UTF-8 (Excel: "CSV UTF-8"; a BOM is fine; GBK and other
+encodings are refused), at most {size_text(MAX_FILE_BYTES)} and {MAX_ROWS:,} stores. Line 1 is the
+header: the column names, in any order and any case.
+
+Required columns:
+  code      the brand's store code: {STORE_CODE_RULE};
+            a known code updates that store, a new one creates a store
+  name      up to {MAX_LENGTHS["name"]} characters
+  address   up to {MAX_LENGTHS["address"]} characters
+  city      up to {MAX_LENGTHS["city"]} characters
+  lat, lng  decimal degrees (31.2304), in GCJ-02 as WeChat's maps give them;
+            latitude within ±{MAX_INDEXED_LAT}
+
+Optional columns (an empty cell takes the default):
+  district  up to {MAX_LENGTHS["district"]} characters
+  phone     {PHONE_RULE}, up to {MAX_LENGTHS["phone"]} characters
+  timezone  an IANA name (default {DEFAULT_TIMEZONE})
+  services  {", ".join(SERVICES)}, separated by | or ;
+  status    open (default), closed or suspended
+  hours     required unless status is closed, for example
+              mon-fri 09:00-21:00; sat,sun 10:00-22:00,23:00-02:00
+            days: mon ... sun, a range (fri-mon wraps) or daily, then time
+            ranges or "closed"; a day named nowhere is closed; a range
+            ending before it starts closes after midnight
+  coord     gcj02 (default) or wgs84: GPS coordinates, converted to GCJ-02
+            (no offset outside mainland China)
+
+All rows or none: if any line is wrong, nothing is imported and every
+error is listed with its line (the header is line 1). Importing the same
+file again reports its stores as unchanged and writes nothing.
+
+The same store as JSON (the same fields and rules, weekly_hours as
+{{"mon": [["09:00", "21:00"]]}}): POST /api/v1/admin/stores, one store a request."""
+
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)\Z")  # no exponents, NaN, inf or underscores
-_PHONE = re.compile(r"[0-9+\-() ]*[0-9][0-9+\-() ]*\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LINE_BREAKS = re.compile(r"\s*[\r\n\t]+\s*")
 _GROUP = re.compile(r"(?P<days>[a-z][a-z,\- ]*?)\s+(?P<ranges>closed|\d.*)\Z")
@@ -197,7 +240,7 @@ def _choice(value: str, allowed: tuple[str, ...], default: str) -> str:
 
 
 def _services(value: str) -> list[str]:
-    """Services separated by | or ;, each known, in the order given, without repeats."""
+    """Services separated by | or ;, each known, without repeats (the store schema sorts them)."""
     found: list[str] = []
     for item in re.split(r"[|;]", value.lower()):
         name = item.strip().replace("-", "_").replace(" ", "_")
@@ -224,14 +267,6 @@ def _timezone(value: str) -> str:
     if name is None:
         raise FieldError(f"{value!r} is not a time zone name like Asia/Shanghai")
     return name
-
-
-def _phone(value: str) -> str | None:
-    """A phone number: digits, spaces, + - ( ), within the column's length."""
-    text = _text(value, "phone", required=False)
-    if text is not None and not _PHONE.match(text):
-        raise FieldError(f"{value!r} is not a phone number (digits, spaces, + - ( ) only)")
-    return text
 
 
 # A file repeats a handful of hours specs over thousands of lines; parsing is most of a line's cost.
@@ -286,7 +321,7 @@ def _convert_row(row: _Row) -> dict[str, Any]:
         "district": row.take("district", lambda v: _text(v, "district", required=False)),
         "lat": lat,
         "lng": lng,
-        "phone": row.take("phone", _phone),
+        "phone": row.take("phone", lambda v: _text(v, "phone", required=False)),
         "timezone": row.take("timezone", _timezone),
         "services": row.take("services", _services),
         "status": status,
@@ -368,7 +403,29 @@ def _parse_line(line: int, columns: list[str], cells: list[str], result: CsvPars
             first_line_of[code] = line
     # Errors in the file's column order, as the user reads the line.
     order = {name: index for index, name in enumerate([*columns, *COLUMNS])}  # absent columns last
-    result.errors.extend(sorted(row.errors, key=lambda error: order[error.field]))
+    if not row.errors:
+        store = _as_the_api_takes_it(row, store)
+    result.errors.extend(sorted(row.errors, key=lambda error: order.get(error.field, -1)))
     if not row.errors:
         result.rows.append(store)
         result.lines.append(line)
+
+
+# The admin API's fields that a CSV column of another name fills.
+_COLUMN_OF_FIELD = {"weekly_hours": "hours", "_schema": None}
+
+
+@functools.cache
+def _store_schema() -> StoreInputSchema:
+    return StoreInputSchema()
+
+
+def _as_the_api_takes_it(row: _Row, store: dict[str, Any]) -> dict[str, Any]:
+    """The row checked and cleaned by the admin API's store schema, so a file and the API agree on every rule."""
+    try:
+        return _store_schema().load(store)
+    except ValidationError as exc:
+        for name, messages in exc.normalized_messages().items():
+            for message in messages if isinstance(messages, list) else [str(messages)]:
+                row.errors.append(LineError(row.line, _COLUMN_OF_FIELD.get(name, name), str(message)))
+        return store

@@ -23,6 +23,8 @@ MAX_RADIUS_M = 50_000
 MAX_LIMIT = 50
 COORD = validate.OneOf(("gcj02", "wgs84"))
 MAX_STORES_PER_ACCOUNT = 200
+STORE_CODE_RULE = "1-64 letters, digits, _ . or - (e.g. SH001), case kept"
+PHONE_RULE = "digits, spaces, + - ( ) only"
 PASSWORD_POLICY = (f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters, not containing the username, "
                    "not one of the most common passwords.")
 
@@ -61,6 +63,28 @@ def to_gcj02(data: dict) -> dict:
     if data.pop("coord", "gcj02") == "wgs84" and "lat" in data:
         data["lat"], data["lng"] = wgs84_to_gcj02(data["lat"], data["lng"])
     return data
+
+
+class StoreCode(ma.fields.String):
+    """A brand's store code, the same in the admin API and the CSV import: stripped, then checked."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(validate=[validate.Length(min=1, max=64),
+                                   validate.Regexp(r"[A-Za-z0-9_.-]+\Z", error=f"Not a store code: {STORE_CODE_RULE}.")],
+                         **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+class WeeklyHours(ma.fields.Dict):
+    """Weekly hours, checked and normalised in one pass (an import loads thousands)."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> dict:
+        try:
+            return normalize_weekly_hours(super()._deserialize(value, attr, data, **kwargs))
+        except HoursError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class NearbyArgs(QuickQueryArgs):
@@ -122,8 +146,7 @@ class StoreSchema(NearbyStoreSchema):
 class StoreInputSchema(ma.Schema):
     """A store as marketing enters it; coordinates in GCJ-02 unless ``coord`` says wgs84."""
 
-    code = ma.fields.String(required=True, validate=[validate.Length(min=1, max=64),
-                                                     validate.Regexp(r"^[A-Za-z0-9_.-]+$")])
+    code = StoreCode(required=True, metadata={"description": f"The brand's own code: {STORE_CODE_RULE}."})
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=128))
     address = ma.fields.String(required=True, validate=validate.Length(min=1, max=255))
     city = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
@@ -131,28 +154,21 @@ class StoreInputSchema(ma.Schema):
     lat = Latitude(required=True)
     lng = Longitude(required=True)
     coord = ma.fields.String(load_default="gcj02", validate=COORD)
-    phone = ma.fields.String(allow_none=True, validate=validate.Length(max=32))
+    phone = ma.fields.String(allow_none=True, validate=[
+        validate.Length(max=32),
+        validate.Regexp(r"([0-9+\-() ]*[0-9][0-9+\-() ]*)?\Z", error=f"Not a phone number ({PHONE_RULE}).")])
     timezone = ma.fields.String(load_default=DEFAULT_TIMEZONE, validate=_timezone)
     services = BoundedList(ma.fields.String(validate=validate.OneOf(SERVICES)), load_default=list,
                            validate=validate.Length(max=len(SERVICES)))
     status = ma.fields.String(load_default="open", validate=validate.OneOf(STATUSES))
-    weekly_hours = ma.fields.Dict(load_default=dict, metadata={
+    weekly_hours = WeeklyHours(load_default=dict, metadata={
         "description": 'Local times per weekday: {"mon": [["09:00", "21:00"]], "sat": [["22:00", "02:00"]]}; '
                        "a range ending before it starts runs past midnight; a missing day is closed."})
-
-    @ma.validates("weekly_hours")
-    def check_hours(self, value, **kwargs):
-        try:
-            normalize_weekly_hours(value)
-        except HoursError as exc:
-            raise ValidationError(str(exc)) from None
 
     @ma.post_load
     def clean(self, data, **kwargs):
         if "services" in data:
             data["services"] = sorted(set(data["services"]))
-        if "weekly_hours" in data:
-            data["weekly_hours"] = normalize_weekly_hours(data["weekly_hours"])
         if ("lat" in data) != ("lng" in data):
             raise ValidationError("Give lat and lng together.", "lat")
         return to_gcj02(data)
@@ -189,8 +205,9 @@ class StoreListArgs(ma.Schema):
 
 
 class ImportResultSchema(ma.Schema):
-    created = ma.fields.Integer()
-    updated = ma.fields.Integer()
+    created = ma.fields.Integer(metadata={"description": "Stores whose code was new."})
+    updated = ma.fields.Integer(metadata={"description": "Known stores of which some value changed."})
+    unchanged = ma.fields.Integer(metadata={"description": "Known stores already as given (not written)."})
 
 
 class StaffLoginArgs(ma.Schema):

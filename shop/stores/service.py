@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -9,12 +10,12 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
-from shop.errors import AppError
+from shop.errors import AppError, too_large_error
 from shop.extensions import db
 from shop.stores.errors import StoreError
 from shop.stores.geo import index_after_commit
 from shop.stores.hours import OpeningHours
-from shop.stores.importing import parse_stores_csv
+from shop.stores.importing import MAX_FILE_BYTES, parse_stores_csv
 from shop.stores.models import Store, StoreHoursException
 
 STORE_FIELDS = ("code", "name", "address", "city", "district", "lat", "lng", "phone", "timezone",
@@ -83,22 +84,63 @@ def remove_exception(store_id: int, day: date) -> None:
 
 
 def upsert_stores(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
-    """Create or update stores by their code (an import); counts of created and updated."""
+    """Create or update stores by their code (an import); counts of created, updated and unchanged.
+
+    A store whose values are all as given is not written, so an unchanged file changes nothing,
+    not even the store-set version that makes every process re-check the nearby index.
+    """
     rows = list(rows)
     existing = {s.code: s for s in db.session.scalars(select(Store).where(Store.code.in_([r["code"] for r in rows])))}
-    created = []
+    created, updated = [], []
     for row in rows:
         values = {field: row[field] for field in STORE_FIELDS if field in row}
         store = existing.get(row["code"])
         if store is None:
             created.append(Store(**values))
-        else:
-            for field, value in values.items():
-                setattr(store, field, value)
+            continue
+        changes = {field: value for field, value in values.items() if getattr(store, field) != value}
+        for field, value in changes.items():
+            setattr(store, field, value)
+        if changes:
+            updated.append(store)
     db.session.add_all(created)
     db.session.flush()
-    index_after_commit(*(store.id for store in [*existing.values(), *created]))
-    return {"created": len(created), "updated": len(existing)}
+    if created or updated:
+        index_after_commit(*(store.id for store in [*updated, *created]))
+    return {"created": len(created), "updated": len(updated), "unchanged": len(existing) - len(updated)}
+
+
+def import_stores_file(raw: bytes) -> dict[str, int]:
+    """A stores CSV as uploaded or read from disk: within the size limit, UTF-8, then all rows or none."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise too_large_error("The file", MAX_FILE_BYTES)
+    return import_stores_csv(decode_stores_csv(raw))
+
+
+def decode_stores_csv(raw: bytes) -> str:
+    """The text of a stores CSV: UTF-8, with or without Excel's BOM; anything else is refused, saying what it looks like."""
+    body = raw.removeprefix(codecs.BOM_UTF8)  # Excel's "CSV UTF-8" starts with one
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        looks_like = _encoding_guess(raw)
+        raise AppError(StoreError.IMPORT_NOT_UTF8,
+                       f"The file is not UTF-8: line {line} is not UTF-8 text"
+                       + (f" (it looks like {looks_like})" if looks_like else "")
+                       + '. Save it as "CSV UTF-8" and import it again.',
+                       details={"line": line, "looks_like": looks_like}) from None
+
+
+def _encoding_guess(raw: bytes) -> str | None:
+    """What a non-UTF-8 stores file most likely is: Excel on Chinese Windows saves "CSV" as GBK."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"  # Excel's "Unicode Text"
+    try:
+        raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+    return "GBK/GB18030"
 
 
 def import_stores_csv(text: str) -> dict[str, int]:

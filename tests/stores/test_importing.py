@@ -10,6 +10,7 @@ from shop.stores import importing
 from shop.stores.coordinates import wgs84_to_gcj02
 from shop.stores.hours import HoursError
 from shop.stores.importing import LineError, parse_hours_spec, parse_stores_csv
+from shop.stores.schemas import STORE_CODE_RULE
 
 HEADER = "code,name,address,city,district,lat,lng,phone,timezone,services,status,hours"
 GOOD = (
@@ -48,7 +49,7 @@ def test_a_good_file_gives_clean_rows_for_the_store_model():
     assert first == {
         "code": "SH001", "name": "People's Square", "address": "1 Nanjing Rd, Huangpu", "city": "Shanghai",
         "district": "Huangpu", "lat": 31.2304, "lng": 121.4737, "phone": "021-6312 3456",
-        "timezone": "Asia/Shanghai", "services": ["pickup", "dine_in"], "status": "open",
+        "timezone": "Asia/Shanghai", "services": ["dine_in", "pickup"], "status": "open",
         "weekly_hours": {
             **{day: [["09:00", "21:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
             "sat": [["10:00", "22:00"], ["23:00", "02:00"]], "sun": [["10:00", "22:00"], ["23:00", "02:00"]],
@@ -137,7 +138,9 @@ def test_bad_coordinates_are_reported(changes, field, message):
     ({"city": "C" * 65}, "city", "longer than 64 characters (65)"),
     ({"district": "D" * 65}, "district", "longer than 64 characters (65)"),
     ({"phone": "1" * 33}, "phone", "longer than 32 characters (33)"),
-    ({"phone": "call us"}, "phone", "'call us' is not a phone number (digits, spaces, + - ( ) only)"),
+    ({"phone": "call us"}, "phone", "Not a phone number (digits, spaces, + - ( ) only)."),  # the admin API's rule
+    ({"code": "SH 001"}, "code", "Not a store code: " + STORE_CODE_RULE + "."),  # the admin API's rule
+    ({"code": "门店1"}, "code", "Not a store code: " + STORE_CODE_RULE + "."),
     ({"name": "Store\x00"}, "name", "has a control character"),
     ({"timezone": "Mars/Olympus"}, "timezone", "'Mars/Olympus' is not a time zone name like Asia/Shanghai"),
     ({"services": "pickup|teleport"}, "services", "'teleport' is not one of pickup, dine_in, delivery"),
@@ -201,7 +204,7 @@ def test_time_zones_are_matched_case_insensitively_and_default_to_shanghai():
     assert [row["timezone"] for row in result.rows] == ["Asia/Hong_Kong", "Asia/Shanghai", "Europe/Berlin"]
 
 
-def test_services_take_either_separator_once_each_in_the_order_given():
+def test_services_take_either_separator_once_each_sorted_as_the_api_keeps_them():
     result = parse_stores_csv(csv_of({**BASE_ROW, "services": " Delivery ; dine-in| pickup |delivery;"}))
     assert result.rows[0]["services"] == ["delivery", "dine_in", "pickup"]
 

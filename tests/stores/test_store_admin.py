@@ -139,10 +139,10 @@ def test_a_csv_import_creates_then_updates_by_code(app, client, marketing):
            + "SH101,Ripple Jing'an,2 Nanjing Rd,Shanghai,Jing'an,31.2290,121.4550,,,pickup,open,mon-fri 08:00-20:00\n")
     response = client.post("/api/v1/admin/stores/import", data=csv, content_type="text/csv", headers=marketing)
     assert response.status_code == 200, response.get_json()
-    assert response.get_json() == {"created": 2, "updated": 0}
+    assert response.get_json() == {"created": 2, "updated": 0, "unchanged": 0}
     again = client.post("/api/v1/admin/stores/import", data=csv.replace("Ripple Bund", "Ripple The Bund"),
                         content_type="text/csv", headers=marketing)
-    assert again.get_json() == {"created": 0, "updated": 2}
+    assert again.get_json() == {"created": 0, "updated": 1, "unchanged": 1}
     assert store_count(app) == 2
     assert "Ripple The Bund" in nearby_names(client, "/api/v1/stores/nearby?lat=31.24&lng=121.49&radius_m=3000")
 
@@ -166,7 +166,7 @@ def test_flask_stores_import_reads_a_file(app, tmp_path, client):
     path.write_text(CSV_HEADER + "SH100,Ripple Bund,1 Rd,Shanghai,,31.24,121.49,,,pickup,open,mon-sun 09:00-21:00\n")
     result = app.test_cli_runner().invoke(args=["stores", "import", str(path)])
     assert result.exit_code == 0, result.output
-    assert "created 1, updated 0" in result.output
+    assert "created 1, updated 0, unchanged 0" in result.output
     assert store_count(app) == 1
 
 
