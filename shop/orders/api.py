@@ -81,7 +81,7 @@ def list_orders(filters, page):
     return paginate(service.own_orders(current_member_id(), status=filters["status"]), **page)
 
 
-@blp.route("/orders/<int:order_id>", methods=["GET"])
+@blp.route("/orders/<id:order_id>", methods=["GET"])
 @roles_required(Role.SHOPPER)
 @blp.response(200, OrderSchema)
 def get_order(order_id):
@@ -95,7 +95,7 @@ def get_order(order_id):
     return service.order_snapshot(order.id)
 
 
-@blp.route("/orders/<int:order_id>/payment", methods=["POST"])
+@blp.route("/orders/<id:order_id>/payment", methods=["POST"])
 @roles_required(Role.SHOPPER)
 @blp.response(200, PlacedOrderSchema)
 def pay_order(order_id):
@@ -107,7 +107,7 @@ def pay_order(order_id):
     return _with_payment(order)
 
 
-@blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@blp.route("/orders/<id:order_id>/cancel", methods=["POST"])
 @roles_required(Role.SHOPPER)
 @blp.response(200, OrderSchema)
 def cancel(order_id):
@@ -123,7 +123,7 @@ def cancel(order_id):
     return order
 
 
-@blp.route("/orders/<int:order_id>/refund", methods=["POST"])
+@blp.route("/orders/<id:order_id>/refund", methods=["POST"])
 @roles_required(Role.SHOPPER)
 @blp.arguments(RefundArgs)
 @blp.response(202, OrderSchema)
@@ -142,7 +142,7 @@ def refund(body, order_id):
     return order
 
 
-@blp.route("/admin/orders/<int:order_id>/refund", methods=["POST"])
+@blp.route("/admin/orders/<id:order_id>/refund", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.arguments(RefundArgs)
 @blp.response(202, OrderSchema)
@@ -165,7 +165,7 @@ def admin_list_orders(filters, page):
     return paginate(service.all_orders(status=filters["status"]), **page)
 
 
-@blp.route("/admin/orders/<int:order_id>/ship", methods=["POST"])
+@blp.route("/admin/orders/<id:order_id>/ship", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.response(200, OrderSchema)
 def admin_ship(order_id):
@@ -175,7 +175,7 @@ def admin_ship(order_id):
     return order
 
 
-@blp.route("/admin/orders/<int:order_id>/complete", methods=["POST"])
+@blp.route("/admin/orders/<id:order_id>/complete", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.response(200, OrderSchema)
 def admin_complete(order_id):
