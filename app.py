@@ -46,6 +46,7 @@ from shop.demo import seed_demo
 from shop.dependencies import init_outages
 from shop.errors import ErrorSchema, register_error_handlers
 from shop.extensions import db, init_limiter, init_redis, jwt, migrate
+from shop.fields import register_id_converter
 from shop.health import READINESS_CHECKS
 from shop.health import blp as health_blp
 from shop.jobs import PERIODIC, start_periodic_thread, sweep_outbox
@@ -130,6 +131,7 @@ class RippleApi(Api):
 
 
 def _register_blueprints(app: Flask) -> None:
+    register_id_converter(app)  # before the routes that say <id:...>
     api = RippleApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}})
     refuse_unreadable_bodies(Blueprint.ARGUMENTS_PARSER)

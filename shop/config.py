@@ -9,9 +9,11 @@ import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from limits import parse_many
 
@@ -19,6 +21,17 @@ PRODUCTION = "production"
 DEVELOPMENT = "development"
 REAL_WECHAT_API_BASE = "https://api.weixin.qq.com/"
 DEV_SECRET = "dev-only-insecure-secret-change-me"
+
+# The brand's zone: its business days (a daily limit's day), and a store's zone unless it names another.
+BUSINESS_ZONE_NAME = "Asia/Shanghai"
+BUSINESS_ZONE = ZoneInfo(BUSINESS_ZONE_NAME)
+# WeChat Pay's protocol writes times at +08:00, whatever the brand's zone: a fixed offset, not the brand's.
+WECHAT_PAY_ZONE = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+# Money bounds, in fen, by what they bound (a single MAX_FEN once meant three different things):
+MAX_PRICE_FEN = 10_000_000  # a product's price: 100,000 yuan
+MAX_DISCOUNT_FEN = 100_000_000  # one coupon's amounts (amount off, cap, minimum spend): 1,000,000 yuan
+MAX_AMOUNT_FEN = 10**12  # any sum a ledger or a withdrawal handles: far above a real one, far below BIGINT
 
 # The stub's apps: used only in development, where no real WeChat account is configured.
 STUB_MINIPROGRAM_APPID = "wxstub0miniprogram"

@@ -70,7 +70,7 @@ def products(filters, page):
     return _json(cache.cached_json("products", args, lambda: _page_schema.dump(browse.product_page(**args))))
 
 
-@blp.route("/products/<int:product_id>", methods=["GET"])
+@blp.route("/products/<id:product_id>", methods=["GET"])
 @blp.arguments(StoreArgs, location="query")
 @blp.response(200, ProductDetailSchema)
 def product(args, product_id):
@@ -103,7 +103,7 @@ class AdminCategories(MethodView):
         return category
 
 
-@blp.route("/admin/categories/<int:category_id>", methods=["PATCH"])
+@blp.route("/admin/categories/<id:category_id>", methods=["PATCH"])
 @roles_required(*MARKETING)
 @blp.arguments(CategoryPatchArgs)
 @blp.response(200, AdminCategorySchema)
@@ -137,7 +137,7 @@ class AdminProducts(MethodView):
         return product
 
 
-@blp.route("/admin/products/<int:product_id>")
+@blp.route("/admin/products/<id:product_id>")
 class AdminProduct(MethodView):
     @roles_required(*MARKETING)
     @blp.response(200, AdminProductSchema)
@@ -155,7 +155,7 @@ class AdminProduct(MethodView):
         return product
 
 
-@blp.route("/admin/products/<int:product_id>/on-sale", methods=["POST"])
+@blp.route("/admin/products/<id:product_id>/on-sale", methods=["POST"])
 @roles_required(*MARKETING)
 @blp.response(200, AdminProductSchema)
 def put_on_sale(product_id):
@@ -165,7 +165,7 @@ def put_on_sale(product_id):
     return product
 
 
-@blp.route("/admin/products/<int:product_id>/off-sale", methods=["POST"])
+@blp.route("/admin/products/<id:product_id>/off-sale", methods=["POST"])
 @roles_required(*MARKETING)
 @blp.response(200, AdminProductSchema)
 def take_off_sale(product_id):
@@ -177,7 +177,7 @@ def take_off_sale(product_id):
 
 # --- marketing: stores and stock --------------------------------------------------------------
 
-@blp.route("/admin/skus/<int:sku_id>/stores")
+@blp.route("/admin/skus/<id:sku_id>/stores")
 class SkuStores(MethodView):
     @roles_required(*MARKETING)
     @blp.response(200, StoreSkuSchema(many=True))
@@ -200,7 +200,7 @@ class SkuStores(MethodView):
         return rows
 
 
-@blp.route("/admin/skus/<int:sku_id>/stock-adjustments", methods=["POST"])
+@blp.route("/admin/skus/<id:sku_id>/stock-adjustments", methods=["POST"])
 @roles_required(*MARKETING)
 @blp.arguments(StockAdjustmentArgs)
 @blp.response(201, StockMovementSchema)
@@ -211,7 +211,7 @@ def adjust_stock(args, sku_id):
     return movement
 
 
-@blp.route("/admin/skus/<int:sku_id>/stock-ledger", methods=["GET"])
+@blp.route("/admin/skus/<id:sku_id>/stock-ledger", methods=["GET"])
 @roles_required(*MARKETING)
 @blp.arguments(StoreArgs, location="query")
 @blp.arguments(PageArgs, location="query")

@@ -15,7 +15,6 @@ from sqlalchemy import Select, func, select
 
 from shop.catalog.errors import CatalogError
 from shop.catalog.models import Category, Product, ProductStatus, Sku, StoreSku
-from shop.catalog.schemas import MAX_ID
 from shop.errors import AppError
 from shop.extensions import db
 from shop.pagination import paginate
@@ -55,8 +54,7 @@ def product_page(*, page: int, page_size: int, category_id: int | None = None, q
 
 def product_detail(product_id: int, *, store_id: int | None = None) -> dict[str, Any]:
     """A product page with its active SKUs; with ``store_id``, what that store sells and has in stock."""
-    product = db.session.scalar(_visible_products(None).where(Product.id == product_id)) \
-        if 0 < product_id <= MAX_ID else None
+    product = db.session.scalar(_visible_products(None).where(Product.id == product_id))
     if product is None:
         raise AppError(CatalogError.PRODUCT_NOT_FOUND, "This product is not on sale.")
     skus = [sku for sku in product.skus if sku.active]

@@ -4,33 +4,14 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shop.catalog.models import ADJUSTMENT_REASONS, ProductStatus
-from shop.database import MAX_ID  # noqa: F401  (re-exported: the catalog's modules import it from here)
-from shop.fields import BoundedList
+from shop.config import MAX_PRICE_FEN
+from shop.fields import BoundedList, fen, id_field, strict_int, text
 
-MAX_PRICE = 10_000_000  # fen: 100,000 yuan
 MAX_STOCK = 10_000_000
-NO_CONTROL_CHARS = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
-# Text with line breaks and tabs; NUL and the other control characters never reach the database.
-NO_CONTROL_CHARS_MULTILINE = validate.Regexp(r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",
-                                             error="Control characters other than tab and line breaks are not allowed.")
-
-ID_RANGE = validate.Range(min=1, max=MAX_ID)
 
 
-def text(max_length: int, *, min_length: int = 1, multiline: bool = False, **kwargs) -> ma.fields.String:
-    """A string of bounded length; control characters refused unless ``multiline`` (tabs, newlines)."""
-    rules = [validate.Length(min=min_length, max=max_length),
-             NO_CONTROL_CHARS_MULTILINE if multiline else NO_CONTROL_CHARS]
-    return ma.fields.String(validate=rules, **kwargs)
-
-
-def strict_int(low: int, high: int, **kwargs) -> ma.fields.Integer:
-    """An integer that must arrive as a JSON integer: no floats, strings or booleans."""
-    return ma.fields.Integer(strict=True, validate=validate.Range(min=low, max=high), **kwargs)
-
-
-def fen(**kwargs) -> ma.fields.Integer:
-    return strict_int(1, MAX_PRICE, metadata={"description": f"Fen (1/100 yuan), 1 to {MAX_PRICE}."}, **kwargs)
+def price_fen(**kwargs) -> ma.fields.Integer:
+    return fen(MAX_PRICE_FEN, **kwargs)
 
 
 class StrippedSchema(ma.Schema):
@@ -53,7 +34,7 @@ class CategoryCreateArgs(StrippedSchema):
         strip = ("name",)
 
     name = text(64, required=True)
-    parent_id = strict_int(1, MAX_ID, allow_none=True, load_default=None,
+    parent_id = id_field(strict=True, allow_none=True, load_default=None,
                            metadata={"description": "A top-level category; none makes this one top-level."})
     sort_order = strict_int(-1_000_000, 1_000_000, load_default=0, metadata={"description": "Ascending."})
     active = ma.fields.Boolean(load_default=True)
@@ -64,7 +45,7 @@ class CategoryPatchArgs(StrippedSchema):
         strip = ("name",)
 
     name = text(64)
-    parent_id = strict_int(1, MAX_ID, allow_none=True, metadata={"description": "null makes it top-level."})
+    parent_id = id_field(strict=True, allow_none=True, metadata={"description": "null makes it top-level."})
     sort_order = strict_int(-1_000_000, 1_000_000)
     active = ma.fields.Boolean()
 
@@ -104,8 +85,8 @@ class SpecField(ma.fields.Dict):
 
 class SkuCreateArgs(ma.Schema):
     spec = SpecField(load_default=dict)
-    price = fen(required=True)
-    original_price = fen(allow_none=True, load_default=None)
+    price = price_fen(required=True)
+    original_price = price_fen(allow_none=True, load_default=None)
     stock = strict_int(0, MAX_STOCK, load_default=0, metadata={"description": "Initial central stock."})
     active = ma.fields.Boolean(load_default=True)
 
@@ -117,10 +98,10 @@ class SkuCreateArgs(ma.Schema):
 class SkuWriteArgs(ma.Schema):
     """A SKU in a product update: with ``id`` it changes that SKU, without it adds one."""
 
-    id = strict_int(1, MAX_ID)
+    id = id_field(strict=True)
     spec = SpecField()
-    price = fen()
-    original_price = fen(allow_none=True)
+    price = price_fen()
+    original_price = price_fen(allow_none=True)
     stock = strict_int(0, MAX_STOCK, metadata={"description": "New SKUs only; change stock with adjustments."})
     active = ma.fields.Boolean()
 
@@ -153,7 +134,7 @@ class ProductCreateArgs(StrippedSchema):
     subtitle = text(255, allow_none=True, load_default=None, min_length=0)
     description = text(20_000, allow_none=True, load_default=None, min_length=0, multiline=True)
     image_urls = image_urls(load_default=list)
-    category_id = strict_int(1, MAX_ID, required=True)
+    category_id = id_field(strict=True, required=True)
     status = ma.fields.String(load_default=ProductStatus.OFF_SALE.value,
                               validate=validate.OneOf([s.value for s in ProductStatus]),
                               metadata={"description": "Default off_sale: a product goes live when you say so."})
@@ -169,19 +150,17 @@ class ProductPatchArgs(StrippedSchema):
     subtitle = text(255, allow_none=True, min_length=0)
     description = text(20_000, allow_none=True, min_length=0, multiline=True)
     image_urls = image_urls()
-    category_id = strict_int(1, MAX_ID)
+    category_id = id_field(strict=True)
     sort_order = strict_int(-1_000_000, 1_000_000)
     skus = BoundedList(ma.fields.Nested(SkuWriteArgs), validate=validate.Length(min=1, max=100), metadata={
         "description": "SKUs to change (with id) or add (without); SKUs not listed stay as they are."})
 
 
 class ProductListArgs(ma.Schema):
-    category_id = ma.fields.Integer(validate=ID_RANGE, load_default=None,
-                                    metadata={"description": "A top-level category includes its subcategories."})
-    q = ma.fields.String(load_default=None, validate=[validate.Length(min=1, max=64), NO_CONTROL_CHARS],
-                         metadata={"description": "Part of the title, any case."})
-    store_id = ma.fields.Integer(validate=ID_RANGE, load_default=None,
-                                 metadata={"description": "Only what this store sells for pickup."})
+    category_id = id_field(load_default=None,
+                           metadata={"description": "A top-level category includes its subcategories."})
+    q = text(64, load_default=None, metadata={"description": "Part of the title, any case."})
+    store_id = id_field(load_default=None, metadata={"description": "Only what this store sells for pickup."})
 
     @ma.post_load
     def blank_q_is_none(self, data, **kwargs):
@@ -194,7 +173,7 @@ class AdminProductListArgs(ProductListArgs):
 
 
 class StoreArgs(ma.Schema):
-    store_id = ma.fields.Integer(validate=ID_RANGE, load_default=None)
+    store_id = id_field(load_default=None)
 
 
 class ProductListItemSchema(ma.Schema):
@@ -274,7 +253,7 @@ class AdminProductListItemSchema(ma.Schema):
 # --- availability at stores, stock --------------------------------------------------------------
 
 class StoreAvailabilityItem(ma.Schema):
-    store_id = strict_int(1, MAX_ID, required=True)
+    store_id = id_field(strict=True, required=True)
     available = ma.fields.Boolean(required=True)
     stock = strict_int(0, MAX_STOCK, allow_none=True, metadata={
         "description": "The store's own stock of the SKU; null: not counted there (orders draw on the "
@@ -305,7 +284,7 @@ class StockAdjustmentArgs(ma.Schema):
                        metadata={"description": "Units added (positive) or removed (negative); not 0."})
     reason = ma.fields.String(required=True, validate=validate.OneOf([r.value for r in ADJUSTMENT_REASONS]))
     note = text(255, load_default=None, allow_none=True)
-    store_id = strict_int(1, MAX_ID, load_default=None, allow_none=True, metadata={
+    store_id = id_field(strict=True, load_default=None, allow_none=True, metadata={
         "description": "Adjust this store's own stock (it must count it); absent: the central stock."})
 
     @ma.validates("delta")

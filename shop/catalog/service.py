@@ -18,7 +18,7 @@ from shop.catalog import cache, stock
 from shop.catalog.errors import CatalogError
 from shop.catalog.models import Category, Product, ProductStatus, Sku, StoreSku
 from shop.catalog.stock import get_sku
-from shop.database import storable_id, utcnow
+from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db
 from shop.stores.models import Store
@@ -28,7 +28,7 @@ from shop.stores.models import Store
 
 def get_category(category_id: int) -> Category:
     """A category, active or not; 404 ``category_not_found``."""
-    category = db.session.get(Category, category_id) if storable_id(category_id) else None
+    category = db.session.get(Category, category_id)
     if category is None:
         raise AppError(CatalogError.CATEGORY_NOT_FOUND, f"No category with id {category_id}.")
     return category
@@ -86,7 +86,7 @@ def admin_category_tree() -> list[Category]:
 
 def get_product(product_id: int) -> Product:
     """Any product, on sale or not (for marketing)."""
-    product = db.session.get(Product, product_id) if storable_id(product_id) else None
+    product = db.session.get(Product, product_id)
     if product is None:
         raise AppError(CatalogError.PRODUCT_NOT_FOUND, f"No product with id {product_id}.")
     return product

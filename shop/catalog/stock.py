@@ -17,7 +17,7 @@ from sqlalchemy import Integer, Select, Update, bindparam, insert, select, updat
 from shop.catalog.cache import catalog_changed
 from shop.catalog.errors import CatalogError
 from shop.catalog.models import Sku, StockMovement, StockReason, StoreSku
-from shop.catalog.schemas import MAX_ID, MAX_STOCK
+from shop.catalog.schemas import MAX_STOCK
 from shop.errors import AppError
 from shop.extensions import db
 from shop.stores.models import Store
@@ -209,7 +209,7 @@ def _recorded(sku_id: int, reason: StockReason, reference: str) -> StockMovement
 
 def get_sku(sku_id: int) -> Sku:
     """A SKU, active or not; 404 ``sku_not_found``."""
-    sku = db.session.get(Sku, sku_id) if 0 < sku_id <= MAX_ID else None
+    sku = db.session.get(Sku, sku_id)
     if sku is None:
         raise AppError(CatalogError.SKU_NOT_FOUND, f"No SKU with id {sku_id}.")
     return sku

@@ -3,14 +3,14 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from shop.fields import text
+
 # Printable ASCII without spaces: what a mini-program scene or query value can carry.
 SCENE = validate.Regexp(r"^[\x21-\x7e]{1,128}$", error="A scene is 1-128 printable ASCII characters.")
-NO_CONTROL_CHARS = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
 
 
 class WeChatLoginArgs(ma.Schema):
-    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=128),
-                            metadata={"description": "The code from wx.login()."})
+    code = text(128, required=True, metadata={"description": "The code from wx.login()."})
     scene = ma.fields.String(load_default=None, validate=SCENE, metadata={
         "description": "The scene the mini-program was opened with (a share, a QR code), if any."})
 
@@ -33,7 +33,7 @@ class LoginSchema(ma.Schema):
 
 
 class ProfilePatchArgs(ma.Schema):
-    nickname = ma.fields.String(allow_none=True, validate=[validate.Length(min=1, max=32), NO_CONTROL_CHARS])
+    nickname = text(32, allow_none=True)
     avatar_url = ma.fields.Url(allow_none=True, schemes={"https", "http"}, validate=validate.Length(max=512))
 
     @ma.pre_load
@@ -44,12 +44,10 @@ class ProfilePatchArgs(ma.Schema):
 
 
 class PhoneArgs(ma.Schema):
-    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=128),
-                            metadata={"description": "The code from the getPhoneNumber button."})
+    code = text(128, required=True, metadata={"description": "The code from the getPhoneNumber button."})
 
 
 class MemberListArgs(ma.Schema):
     following = ma.fields.Boolean(load_default=None)
     has_phone = ma.fields.Boolean(load_default=None)
-    q = ma.fields.String(load_default=None, validate=validate.Length(min=1, max=64),
-                         metadata={"description": "Part of a nickname, or a phone number prefix."})
+    q = text(64, load_default=None, metadata={"description": "Part of a nickname, or a phone number prefix."})

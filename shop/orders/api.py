@@ -82,7 +82,7 @@ def list_orders(filters, page):
     return paginate(service.own_orders(current_member_id(), status=filters["status"]), **page)
 
 
-@blp.route("/orders/<int:order_id>", methods=["GET"])
+@blp.route("/orders/<id:order_id>", methods=["GET"])
 @roles_required(Role.SHOPPER)
 @blp.response(200, OrderSchema)
 def get_order(order_id):
@@ -96,7 +96,7 @@ def get_order(order_id):
     return service.order_snapshot(order.id)
 
 
-@blp.route("/orders/<int:order_id>/payment", methods=["POST"])
+@blp.route("/orders/<id:order_id>/payment", methods=["POST"])
 @roles_required(Role.SHOPPER)
 @blp.response(200, PlacedOrderSchema)
 def pay_order(order_id):
@@ -108,7 +108,7 @@ def pay_order(order_id):
     return _with_payment(order)
 
 
-@blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@blp.route("/orders/<id:order_id>/cancel", methods=["POST"])
 @roles_required(Role.SHOPPER)
 @blp.response(200, OrderSchema)
 def cancel(order_id):
@@ -124,7 +124,7 @@ def cancel(order_id):
     return order
 
 
-@blp.route("/orders/<int:order_id>/refund", methods=["POST"])
+@blp.route("/orders/<id:order_id>/refund", methods=["POST"])
 @roles_required(Role.SHOPPER)
 @blp.arguments(RefundArgs)
 @blp.response(202, OrderSchema)
@@ -143,7 +143,7 @@ def refund(body, order_id):
     return order
 
 
-@blp.route("/admin/orders/<int:order_id>/refund", methods=["POST"])
+@blp.route("/admin/orders/<id:order_id>/refund", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.arguments(RefundArgs)
 @blp.response(202, OrderSchema)
@@ -166,7 +166,7 @@ def admin_list_orders(filters, page):
     return paginate(service.all_orders(status=filters["status"]), **page)
 
 
-@blp.route("/admin/orders/<int:order_id>/ship", methods=["POST"])
+@blp.route("/admin/orders/<id:order_id>/ship", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.response(200, OrderSchema)
 def admin_ship(order_id):
@@ -176,7 +176,7 @@ def admin_ship(order_id):
     return order
 
 
-@blp.route("/admin/orders/<int:order_id>/complete", methods=["POST"])
+@blp.route("/admin/orders/<id:order_id>/complete", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.response(200, OrderSchema)
 def admin_complete(order_id):

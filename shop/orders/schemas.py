@@ -4,27 +4,24 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from shop.catalog.schemas import NO_CONTROL_CHARS, NO_CONTROL_CHARS_MULTILINE
-from shop.fields import BoundedList
+from shop.fields import BoundedList, id_field, mobile_phone, text
 from shop.orders.models import Fulfilment, OrderStatus
 
 MAX_QUANTITY = 99
 MAX_LINES = 50
-ID = validate.Range(min=1, max=2**53)
 
 
 class AddressSchema(ma.Schema):
     # Control characters: a NUL is refused by PostgreSQL (a 500), the rest are never part of an address.
-    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=32), NO_CONTROL_CHARS])
-    phone = ma.fields.String(required=True, validate=validate.Regexp(r"^1\d{10}$", error="A mainland mobile number."))
-    region = ma.fields.String(required=True, validate=[validate.Length(min=2, max=64), NO_CONTROL_CHARS],
-                              metadata={"description": "Province, city and district."})
-    detail = ma.fields.String(required=True, validate=[validate.Length(min=2, max=200), NO_CONTROL_CHARS])
+    name = text(32, required=True)
+    phone = mobile_phone(required=True)
+    region = text(64, min_length=2, required=True, metadata={"description": "Province, city and district."})
+    detail = text(200, min_length=2, required=True)
 
 
 class ItemArgs(ma.Schema):
     # strict: a non-strict Integer truncates 1.5 to 1 and reads "12", buying what was not asked for.
-    sku_id = ma.fields.Integer(strict=True, required=True, validate=ID)
+    sku_id = id_field(strict=True, required=True)
     quantity = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
 
 
@@ -32,13 +29,12 @@ class CheckoutArgs(ma.Schema):
     items = BoundedList(ma.fields.Nested(ItemArgs), required=True,
                            validate=validate.Length(min=1, max=MAX_LINES))
     fulfilment = ma.fields.String(required=True, validate=validate.OneOf([f.value for f in Fulfilment]))
-    store_id = ma.fields.Integer(strict=True, load_default=None, validate=ID,
-                                 metadata={"description": "Required for pickup."})
+    store_id = id_field(strict=True, load_default=None, metadata={"description": "Required for pickup."})
     address = ma.fields.Nested(AddressSchema, load_default=None, metadata={"description": "Required for delivery."})
-    coupon_id = ma.fields.Integer(strict=True, load_default=None, validate=ID)
+    coupon_id = id_field(strict=True, load_default=None)
     points = ma.fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=10**8),
                                metadata={"description": "Points to deduct (what the balance and rules allow is used)."})
-    note = ma.fields.String(load_default=None, validate=[validate.Length(max=200), NO_CONTROL_CHARS_MULTILINE])
+    note = text(200, min_length=0, multiline=True, load_default=None)
 
 
 class BreakdownSchema(ma.Schema):
@@ -129,12 +125,12 @@ class OrderListArgs(ma.Schema):
 
 
 class RefundLineArgs(ma.Schema):
-    line_id = ma.fields.Integer(strict=True, required=True, validate=ID)
+    line_id = id_field(strict=True, required=True)
     quantity = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_QUANTITY))
 
 
 class RefundArgs(ma.Schema):
-    reason = ma.fields.String(required=True, validate=[validate.Length(min=1, max=80), NO_CONTROL_CHARS])
+    reason = text(80, required=True)
     lines = BoundedList(ma.fields.Nested(RefundLineArgs), load_default=None,
                            validate=validate.Length(min=1, max=MAX_LINES),
                            metadata={"description": "Refund these lines only, each named once (a line named twice is 422 "
@@ -142,7 +138,7 @@ class RefundArgs(ma.Schema):
 
 
 class PickupArgs(ma.Schema):
-    pickup_code = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+    pickup_code = text(32, required=True)
     confirm = ma.fields.Boolean(load_default=False, metadata={
         "description": "false: look the order up to check what to hand over; true: hand it over."})
 

@@ -11,7 +11,6 @@ from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db, redis_client
 from shop.members.models import Member
@@ -78,7 +77,7 @@ def _may_ask_wechat_pay(order_id: int) -> bool:
 
 
 def any_order(order_id: int) -> Order:
-    order = db.session.get(Order, order_id) if storable_id(order_id) else None
+    order = db.session.get(Order, order_id)
     if order is None:
         raise AppError(OrderError.ORDER_NOT_FOUND, "No such order.")
     return order

@@ -32,7 +32,7 @@ def list_entries(args):
     return service.list_entries(status=args.pop("status"), kind=args.pop("kind"), **args)
 
 
-@blp.route("/admin/outbox/<int:entry_id>/retry", methods=["POST"])
+@blp.route("/admin/outbox/<id:entry_id>/retry", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.response(200, OutboxEntrySchema)
 def retry_entry(entry_id):

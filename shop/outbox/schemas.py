@@ -3,14 +3,14 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from shop.fields import text
 from shop.outbox.models import MAX_KIND, OutboxStatus
 from shop.pagination import PageArgs
 
 
 class OutboxFilterArgs(PageArgs):
     status = ma.fields.String(load_default=None, validate=validate.OneOf([s.value for s in OutboxStatus]))
-    kind = ma.fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_KIND),
-                            metadata={"description": "The job, e.g. `shop.orders.refunds:send_refund`."})
+    kind = text(MAX_KIND, load_default=None, metadata={"description": "The job, e.g. `shop.orders.refunds:send_refund`."})
 
 
 class OutboxEntrySchema(ma.Schema):

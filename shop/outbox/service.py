@@ -21,7 +21,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from shop.database import storable_id, utcnow
+from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db
 from shop.outbox.errors import OutboxError
@@ -185,7 +185,7 @@ def list_entries(*, status: str | None, kind: str | None, page: int, page_size: 
 
 
 def get_entry(entry_id: int) -> OutboxEntry:
-    entry = db.session.get(OutboxEntry, entry_id) if storable_id(entry_id) else None
+    entry = db.session.get(OutboxEntry, entry_id)
     if entry is None:
         raise AppError(OutboxError.ENTRY_NOT_FOUND, f"No outbox entry {entry_id}.")
     return entry

@@ -46,7 +46,7 @@ def my_points(page):
     return service.points_overview(current_member_id(), **page)
 
 
-@blp.route("/admin/members/<int:member_id>/points", methods=["GET"])
+@blp.route("/admin/members/<id:member_id>/points", methods=["GET"])
 @roles_required(Role.ADMIN)
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, AdminPointsSchema)
@@ -55,7 +55,7 @@ def member_points(page, member_id):
     return service.member_overview(member_id, **page)
 
 
-@blp.route("/admin/members/<int:member_id>/points", methods=["POST"])
+@blp.route("/admin/members/<id:member_id>/points", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.arguments(IdempotencyHeader, location="headers")
 @blp.arguments(AdjustmentArgs)

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, insert, select, text, update
 
-from shop.database import MAX_ID, UTCDateTime, as_loaded, utcnow
+from shop.database import UTCDateTime, as_loaded, storable_id, utcnow
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.errors import MemberError
@@ -77,7 +77,7 @@ def lock_account(member_id: int) -> Account:
     One statement either way: INSERT the row from the member's, or on conflict UPDATE it (which
     locks it as a plain UPDATE does). No member, nothing to insert from: no row comes back.
     """
-    if isinstance(member_id, bool) or not isinstance(member_id, int) or not 0 < member_id <= MAX_ID:
+    if isinstance(member_id, bool) or not isinstance(member_id, int) or not storable_id(member_id):
         raise AppError(MemberError.MEMBER_NOT_FOUND, f"No member with id {member_id!r}.")
     row = db.session.execute(_LOCK, {"member": member_id, "now": utcnow()}).first()
     if row is None:

@@ -3,11 +3,10 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from shop.fields import text
 from shop.pagination import page_of
 from shop.points.models import PointsReason
 from shop.points.service import MAX_ADJUSTMENT
-
-NO_CONTROL_CHARS = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
 
 
 class LedgerEntrySchema(ma.Schema):
@@ -65,8 +64,7 @@ class AdjustmentArgs(ma.Schema):
         validate.Range(min=-MAX_ADJUSTMENT, max=MAX_ADJUSTMENT),
         validate.NoneOf([0], error="An adjustment changes the balance.")],
         metadata={"description": f"Points to add (positive) or remove (negative), at most {MAX_ADJUSTMENT:,}."})
-    reason = ma.fields.String(required=True, validate=[validate.Length(min=1, max=255), NO_CONTROL_CHARS],
-                              metadata={"description": "Why; the member sees it in their ledger."})
+    reason = text(255, required=True, metadata={"description": "Why; the member sees it in their ledger."})
 
     @ma.pre_load
     def strip_reason(self, data, **kwargs):
@@ -76,10 +74,8 @@ class AdjustmentArgs(ma.Schema):
 
 
 class IdempotencyHeader(ma.Schema):
-    idempotency_key = ma.fields.String(data_key="Idempotency-Key", load_default=None,
-                                       validate=[validate.Length(min=1, max=64), NO_CONTROL_CHARS],
-                                       metadata={"description": "A retry with the same key answers the first "
-                                                                "adjustment."})
+    idempotency_key = text(64, data_key="Idempotency-Key", load_default=None,
+                           metadata={"description": "A retry with the same key answers the first adjustment."})
 
     class Meta:
         unknown = ma.EXCLUDE

@@ -28,7 +28,8 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
-from shop.database import utcnow
+from shop.config import MAX_AMOUNT_FEN
+from shop.database import MAX_ID, utcnow
 from shop.errors import AppError
 from shop.extensions import db
 from shop.idempotency import IdempotencyError
@@ -51,7 +52,6 @@ from shop.points.tiers import earning_multiplier, tier_status
 
 RETURN_GRACE = timedelta(days=30)  # returned points stay usable at least this long
 MAX_POINTS = 2_000_000_000  # one entry's points (an INTEGER column)
-MAX_FEN = 10**12
 MAX_ADJUSTMENT = 10_000_000
 _Order, _Refund, _Referral = PointsSource.ORDER, PointsSource.REFUND, PointsSource.REFERRAL
 _RETURNS = (PointsReason.CANCEL_RETURN.value, PointsReason.REFUND_RETURN.value)
@@ -66,7 +66,7 @@ def points_quote(*, member_id: int, requested_points: int, remaining_fen: int) -
     points that buy the discount are used. Read only.
     """
     _check_int("requested_points", requested_points, 0, MAX_POINTS)
-    _check_int("remaining_fen", remaining_fen, -MAX_FEN, MAX_FEN)
+    _check_int("remaining_fen", remaining_fen, -MAX_AMOUNT_FEN, MAX_AMOUNT_FEN)
     if requested_points == 0 or remaining_fen <= 0:
         return 0, 0
     return rules().fit(min(requested_points, ledger.available(member_id, utcnow())), remaining_fen)
@@ -93,7 +93,7 @@ def spend_for_order(*, member_id: int, order_id: int, points: int) -> PointsEntr
     Idempotent per order: a second call answers the first spend (409 ``points_already_spent`` when
     it asks for a different number of points).
     """
-    _check_int("order_id", order_id, 1, ledger.MAX_ID)
+    _check_int("order_id", order_id, 1, MAX_ID)
     _check_int("points", points, 1, MAX_POINTS)
     lock_account(member_id)
     done = ledger.find_entry(_Order, order_id, PointsReason.SPEND)
@@ -114,7 +114,7 @@ def spend_for_order(*, member_id: int, order_id: int, points: int) -> PointsEntr
 
 def return_for_order(*, order_id: int) -> PointsEntry | None:
     """A cancelled order gets back everything it spent (and has not had back); idempotent."""
-    _check_int("order_id", order_id, 1, ledger.MAX_ID)
+    _check_int("order_id", order_id, 1, MAX_ID)
     spend = ledger.find_entry(_Order, order_id, PointsReason.SPEND)
     if spend is None:
         return None
@@ -136,8 +136,8 @@ def earn_for_order(*, member_id: int, order_id: int, amount_paid_fen: int, at: d
     ``floor(amount_paid_fen * POINTS_PER_YUAN_EARNED * multiplier / 100)`` points, in a lot that
     expires ``POINTS_EXPIRE_MONTHS`` calendar months after ``at``.
     """
-    _check_int("order_id", order_id, 1, ledger.MAX_ID)
-    _check_int("amount_paid_fen", amount_paid_fen, 0, MAX_FEN)
+    _check_int("order_id", order_id, 1, MAX_ID)
+    _check_int("amount_paid_fen", amount_paid_fen, 0, MAX_AMOUNT_FEN)
     _check_time("at", at)
     account = lock_account(member_id)
     if ledger.entry_exists(_Order, order_id, PointsReason.EARN):  # the signal again: answer the first earn
@@ -161,10 +161,10 @@ def reverse_for_refund(*, order_id: int, refund_id: int | str, refunded_fen: int
     ``full`` (or a total reaching ``amount_paid_fen``) reverses everything. Answers the entries
     (returned, reversed), None for a side with nothing to do.
     """
-    _check_int("order_id", order_id, 1, ledger.MAX_ID)
+    _check_int("order_id", order_id, 1, MAX_ID)
     for name, value in (("refunded_fen", refunded_fen), ("amount_paid_fen", amount_paid_fen),
                         ("refunded_total_fen", refunded_total_fen)):
-        _check_int(name, value, 0, MAX_FEN)
+        _check_int(name, value, 0, MAX_AMOUNT_FEN)
     if refunded_fen > refunded_total_fen:
         raise ValueError("refunded_fen is part of refunded_total_fen")
     if not isinstance(refund_id, int | str) or isinstance(refund_id, bool) or not 0 < len(str(refund_id)) <= 64:
@@ -374,7 +374,7 @@ def points_overview(member_id: int, *, page: int, page_size: int, now: datetime 
 
 def member_overview(member_id: int, *, page: int, page_size: int) -> dict[str, Any]:
     """``points_overview`` of a member an admin names; 404 ``member_not_found``."""
-    if not 0 < member_id <= ledger.MAX_ID or db.session.get(Member, member_id) is None:
+    if db.session.get(Member, member_id) is None:
         raise AppError(MemberError.MEMBER_NOT_FOUND, f"No member with id {member_id}.")
     return points_overview(member_id, page=page, page_size=page_size)
 

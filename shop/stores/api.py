@@ -74,7 +74,7 @@ def nearby(args):
     return current_app.json.response({"items": items})
 
 
-@blp.route("/stores/<int:store_id>", methods=["GET"])
+@blp.route("/stores/<id:store_id>", methods=["GET"])
 @blp.response(200, StoreSchema)
 def get_store(store_id):
     """A store, with its hours and whether it is open now. Role: anyone."""
@@ -103,7 +103,7 @@ class AdminStores(MethodView):
         return service.store_detail(store, utcnow())
 
 
-@blp.route("/admin/stores/<int:store_id>")
+@blp.route("/admin/stores/<id:store_id>")
 class AdminStore(MethodView):
     @roles_required(*MARKETING)
     @blp.response(200, StoreSchema)
@@ -128,7 +128,7 @@ class AdminStore(MethodView):
         db.session.commit()
 
 
-@blp.route("/admin/stores/<int:store_id>/close", methods=["POST"])
+@blp.route("/admin/stores/<id:store_id>/close", methods=["POST"])
 @roles_required(*MARKETING)
 @blp.response(200, StoreSchema)
 def close_store(store_id):
@@ -138,7 +138,7 @@ def close_store(store_id):
     return service.store_detail(store, utcnow())
 
 
-@blp.route("/admin/stores/<int:store_id>/exceptions/<string:day>")
+@blp.route("/admin/stores/<id:store_id>/exceptions/<string:day>")
 class AdminHoursException(MethodView):
     @roles_required(*MARKETING)
     @blp.arguments(HoursExceptionArgs)
@@ -175,7 +175,7 @@ def import_stores():
     return result
 
 
-@blp.route("/admin/stores/<int:store_id>/staff")
+@blp.route("/admin/stores/<id:store_id>/staff")
 class AdminStoreStaff(MethodView):
     @roles_required(Role.ADMIN)
     @blp.response(200, StaffSchema(many=True))
@@ -225,7 +225,7 @@ class AdminStaffList(MethodView):
         return account
 
 
-@blp.route("/admin/staff/<int:staff_id>")
+@blp.route("/admin/staff/<id:staff_id>")
 class AdminStaff(MethodView):
     @roles_required(Role.ADMIN)
     @blp.response(200, StaffDetailSchema)
@@ -249,7 +249,7 @@ class AdminStaff(MethodView):
         return account
 
 
-@blp.route("/admin/staff/<int:staff_id>/password-reset", methods=["POST"])
+@blp.route("/admin/staff/<id:staff_id>/password-reset", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.arguments(PasswordResetArgs)
 @blp.response(200, PasswordResetSchema)
@@ -266,7 +266,7 @@ def reset_staff_password(args, staff_id):
     return {"staff": account, "password": generated}, 200, NO_STORE
 
 
-@blp.route("/admin/staff/<int:staff_id>/unlock", methods=["POST"])
+@blp.route("/admin/staff/<id:staff_id>/unlock", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.response(200, StaffDetailSchema)
 def unlock_staff(staff_id):
@@ -276,7 +276,7 @@ def unlock_staff(staff_id):
     return account
 
 
-@blp.route("/admin/staff/<int:staff_id>/audit", methods=["GET"])
+@blp.route("/admin/staff/<id:staff_id>/audit", methods=["GET"])
 @roles_required(Role.ADMIN)
 @blp.arguments(StaffAuditArgs, location="query")
 @blp.arguments(PageArgs, location="query")

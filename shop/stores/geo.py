@@ -28,6 +28,7 @@ from sqlalchemy.orm import selectinload
 
 from shop.database import utcnow
 from shop.extensions import db, redis_client
+from shop.fields import MAX_LATITUDE
 from shop.stores.models import Store, StoreHoursException
 from shop.stores.versions import bump_version, database_version, seen_version
 from shop.transactions import after_commit
@@ -39,9 +40,9 @@ CARD_KEY = "{stores}:card"
 VERSION_KEY = "{stores}:version"  # the marker: the store-set version the index reflects
 LOCK_KEY = "{stores}:rebuild-lock"
 INDEXED_STATUS = "open"
-# Redis GEO takes latitudes within the Web Mercator range only (as the maps do): a store beyond it
-# (a typo at the pole) cannot be indexed, and one such store must not fail every rebuild.
-MAX_INDEXED_LAT = 85.05112878
+# A store beyond shop.fields.MAX_LATITUDE (a typo at the pole) cannot be indexed, and one such store
+# must not fail every rebuild.
+MAX_INDEXED_LAT = MAX_LATITUDE
 # Exceptions older than this are of no use to "open now" or "next opening".
 EXCEPTION_LOOKBEHIND = timedelta(days=2)
 BATCH = 5000

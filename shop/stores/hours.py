@@ -34,11 +34,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shop.config import BUSINESS_ZONE_NAME
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_RANGES_PER_DAY = 4
 LOOKAHEAD_DAYS = 14
-# Same value as shop.stores.models.DEFAULT_TIMEZONE; not imported so this module stays free of the database.
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_TIMEZONE = BUSINESS_ZONE_NAME  # a store's zone unless it names another
 
 DAY_MINUTES = 24 * 60
 # Every valid "HH:MM" (and "24:00") to its minutes: a dict look-up beats a regex when a nearby

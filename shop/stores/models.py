@@ -25,8 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.database import BigIntegerPK, UTCDateTime, utcnow
 from shop.extensions import db
-
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+from shop.stores.hours import DEFAULT_TIMEZONE
 
 staff_stores = Table(
     "staff_stores",

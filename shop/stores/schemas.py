@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import marshmallow as ma
 from marshmallow import ValidationError, validate
 
-from shop.database import MAX_ID, utcnow
-from shop.fields import BoundedList
+from shop.database import utcnow
+from shop.fields import BoundedList, id_field, latitude, longitude, text
 from shop.query_args import QuickQueryArgs
 from shop.stores.coordinates import wgs84_to_gcj02
-from shop.stores.geo import MAX_INDEXED_LAT
 from shop.stores.hours import HoursError, normalize_day_hours, normalize_weekly_hours
 from shop.stores.models import DEFAULT_TIMEZONE, STAFF_ROLES
 from shop.stores.staff import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, StaffAction
@@ -29,33 +27,11 @@ PASSWORD_POLICY = (f"{MIN_PASSWORD_LENGTH}-{MAX_PASSWORD_LENGTH} characters, not
                    "not one of the most common passwords.")
 
 
-def _finite(value: float) -> None:
-    if not math.isfinite(value):
-        raise ValidationError("Must be a finite number.")
-
-
-def _printable(text: str) -> None:
-    if not text.isprintable():  # NUL and other controls: PostgreSQL refuses NUL in text
-        raise ValidationError("Only printable characters.")
-
-
 def _timezone(name: str) -> None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationError("Not a known time zone (e.g. Asia/Shanghai).") from None
-
-
-def Latitude(**kwargs) -> ma.fields.Float:  # noqa: N802 - a field factory reads like a field
-    """A latitude a store can have and the nearby index can place (Redis GEO stops at ±85.05112878°)."""
-    within = validate.Range(min=-MAX_INDEXED_LAT, max=MAX_INDEXED_LAT,
-                            error=f"Must be between -{MAX_INDEXED_LAT} and {MAX_INDEXED_LAT}: maps and the nearby "
-                                  "index cannot place positions nearer the poles.")
-    return ma.fields.Float(validate=[within, _finite], allow_nan=False, **kwargs)
-
-
-def Longitude(**kwargs) -> ma.fields.Float:  # noqa: N802
-    return ma.fields.Float(validate=[validate.Range(min=-180, max=180), _finite], allow_nan=False, **kwargs)
 
 
 def to_gcj02(data: dict) -> dict:
@@ -88,16 +64,15 @@ class WeeklyHours(ma.fields.Dict):
 
 
 class NearbyArgs(QuickQueryArgs):
-    lat = Latitude(required=True)
-    lng = Longitude(required=True)
+    lat = latitude(required=True)
+    lng = longitude(required=True)
     coord = ma.fields.String(load_default="gcj02", validate=COORD, metadata={
         "description": "gcj02 (what wx.getLocation({type: 'gcj02'}) gives) or wgs84 (converted)."})
     radius_m = ma.fields.Integer(load_default=5000, validate=validate.Range(min=0, max=MAX_RADIUS_M))
     limit = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_LIMIT))
     open_now = ma.fields.Boolean(load_default=False)
     service = ma.fields.String(load_default=None, validate=validate.OneOf(SERVICES))
-    product_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1),
-                                   metadata={"description": "Only stores that sell this product."})
+    product_id = id_field(load_default=None, metadata={"description": "Only stores that sell this product."})
 
     @ma.post_load
     def convert(self, data, **kwargs):
@@ -147,16 +122,15 @@ class StoreInputSchema(ma.Schema):
     """A store as marketing enters it; coordinates in GCJ-02 unless ``coord`` says wgs84."""
 
     code = StoreCode(required=True, metadata={"description": f"The brand's own code: {STORE_CODE_RULE}."})
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=128))
-    address = ma.fields.String(required=True, validate=validate.Length(min=1, max=255))
-    city = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
-    district = ma.fields.String(allow_none=True, validate=validate.Length(max=64))
-    lat = Latitude(required=True)
-    lng = Longitude(required=True)
+    name = text(128, required=True)
+    address = text(255, required=True)
+    city = text(64, required=True)
+    district = text(64, min_length=0, allow_none=True)
+    lat = latitude(required=True)
+    lng = longitude(required=True)
     coord = ma.fields.String(load_default="gcj02", validate=COORD)
-    phone = ma.fields.String(allow_none=True, validate=[
-        validate.Length(max=32),
-        validate.Regexp(r"([0-9+\-() ]*[0-9][0-9+\-() ]*)?\Z", error=f"Not a phone number ({PHONE_RULE}).")])
+    phone = text(32, min_length=0, allow_none=True, validate=validate.Regexp(
+        r"([0-9+\-() ]*[0-9][0-9+\-() ]*)?\Z", error=f"Not a phone number ({PHONE_RULE})."))
     timezone = ma.fields.String(load_default=DEFAULT_TIMEZONE, validate=_timezone)
     services = BoundedList(ma.fields.String(validate=validate.OneOf(SERVICES)), load_default=list,
                            validate=validate.Length(max=len(SERVICES)))
@@ -183,7 +157,7 @@ class HoursExceptionArgs(ma.Schema):
     hours = BoundedList(BoundedList(ma.fields.String(), validate=validate.Length(max=16)), required=True,
                         validate=validate.Length(max=64),
                            metadata={"description": 'Ranges that day, e.g. [["10:00", "16:00"]]; [] = closed.'})
-    note = ma.fields.String(load_default=None, validate=validate.Length(max=128))
+    note = text(128, min_length=0, load_default=None)
 
     @ma.validates("hours")
     def check_hours(self, value, **kwargs):
@@ -199,9 +173,9 @@ class HoursExceptionArgs(ma.Schema):
 
 
 class StoreListArgs(ma.Schema):
-    city = ma.fields.String(load_default=None, validate=validate.Length(max=64))
+    city = text(64, min_length=0, load_default=None)
     status = ma.fields.String(load_default=None, validate=validate.OneOf(STATUSES))
-    q = ma.fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    q = text(64, load_default=None)
 
 
 class ImportResultSchema(ma.Schema):
@@ -211,7 +185,7 @@ class ImportResultSchema(ma.Schema):
 
 
 class StaffLoginArgs(ma.Schema):
-    username = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    username = text(64, required=True)
     password = ma.fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH))
 
 
@@ -229,16 +203,15 @@ def _password(**kwargs) -> ma.fields.String:
     return ma.fields.String(load_only=True, validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH), **kwargs)
 
 
-STORE_IDS = BoundedList(ma.fields.Integer(validate=validate.Range(min=1, max=MAX_ID)),
+STORE_IDS = BoundedList(id_field(),
                        validate=validate.Length(max=MAX_STORES_PER_ACCOUNT),
                        metadata={"description": f"Stores a clerk works at (at most {MAX_STORES_PER_ACCOUNT})."})
 
 
 class StaffCreateArgs(ma.Schema):
-    username = ma.fields.String(required=True, validate=[validate.Length(min=3, max=64),
-                                                         validate.Regexp(r"^[A-Za-z0-9_.@-]+$")])
+    username = text(64, min_length=3, required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.@-]+$"))
     password = _password(required=True, metadata={"description": PASSWORD_POLICY})
-    display_name = ma.fields.String(load_default=None, validate=validate.Length(max=64))
+    display_name = text(64, min_length=0, load_default=None)
 
 
 class AdminStaffCreateArgs(StaffCreateArgs):
@@ -271,9 +244,8 @@ class StaffDetailSchema(StaffSchema):
 class StaffListArgs(ma.Schema):
     role = ma.fields.String(load_default=None, validate=validate.OneOf(STAFF_ROLES))
     active = ma.fields.Boolean(load_default=None)
-    store_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
-    q = ma.fields.String(load_default=None, validate=[validate.Length(min=1, max=64), _printable],
-                         metadata={"description": "Part of the username or the display name."})
+    store_id = id_field(load_default=None)
+    q = text(64, load_default=None, metadata={"description": "Part of the username or the display name."})
     locked = ma.fields.Boolean(load_default=None)
 
 
@@ -282,7 +254,7 @@ class StaffPatchArgs(ma.Schema):
     role = ma.fields.String(validate=validate.OneOf(STAFF_ROLES),
                             metadata={"description": "A change ends the account's tokens at once."})
     store_ids = STORE_IDS
-    display_name = ma.fields.String(allow_none=True, validate=validate.Length(max=64))
+    display_name = text(64, min_length=0, allow_none=True)
 
 
 class PasswordResetArgs(ma.Schema):
@@ -315,10 +287,10 @@ class StaffAuditSchema(ma.Schema):
 
 class StaffAuditArgs(ma.Schema):
     action = ma.fields.String(load_default=None, validate=validate.OneOf([action.value for action in StaffAction]))
-    actor_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
+    actor_id = id_field(load_default=None)
     since = ma.fields.AwareDateTime(load_default=None, metadata={"description": "From (inclusive)."})
     until = ma.fields.AwareDateTime(load_default=None, metadata={"description": "To (exclusive)."})
 
 
 class AllStaffAuditArgs(StaffAuditArgs):
-    staff_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
+    staff_id = id_field(load_default=None)

@@ -148,7 +148,7 @@ def stores_by_id(store_ids: list[int]) -> list[Store]:
 
 
 def get_staff(staff_id: int) -> StaffAccount:
-    account = db.session.get(StaffAccount, staff_id) if storable_id(staff_id) else None
+    account = db.session.get(StaffAccount, staff_id)
     if account is None:
         raise AppError(StaffError.STAFF_NOT_FOUND, "No such staff account.")
     return account

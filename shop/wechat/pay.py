@@ -32,7 +32,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from flask import Flask, current_app
 from wechatpayv3 import SignType, WeChatPay, WeChatPayType
 from wechatpayv3 import core as wechatpayv3_core
 
-from shop.config import PRODUCTION, WECHATPAY_DEV_DIR, ConfigError
+from shop.config import PRODUCTION, WECHAT_PAY_ZONE, WECHATPAY_DEV_DIR, ConfigError
 from shop.errors import AppError
 from shop.wechat.errors import WeChatPayError
 from shop.wechat.stub.pay import PayConfig
@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 
 NOTIFY_MAX_SKEW = timedelta(minutes=5)
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 OUT_TRADE_NO_RE = re.compile(r"[0-9A-Za-z_\-|*]{6,32}")  # WeChat Pay's rule for out_trade_no
 OUT_REFUND_NO_RE = re.compile(r"[0-9A-Za-z_\-|*@]{1,64}")
 OUT_BILL_NO_RE = re.compile(r"[0-9A-Za-z]{5,32}")  # a merchant transfer's out_bill_no
@@ -313,7 +312,7 @@ class WeChatPayGateway:
         data = self._call("prepay", lambda: self._client.pay(
             description=description, out_trade_no=out_trade_no,
             amount={"total": amount_fen, "currency": "CNY"}, payer={"openid": payer_openid},
-            time_expire=time_expire.astimezone(CHINA).isoformat(timespec="seconds"),
+            time_expire=time_expire.astimezone(WECHAT_PAY_ZONE).isoformat(timespec="seconds"),
             attach=attach, notify_url=self.notify_url, pay_type=WeChatPayType.JSAPI))
         prepay_id = data.get("prepay_id") if data else None
         if not isinstance(prepay_id, str) or not prepay_id:

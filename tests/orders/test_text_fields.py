@@ -36,6 +36,16 @@ def test_a_note_keeps_its_line_breaks(client, shop, alice):
     assert placed.get_json()["order"]["note"] == "no sugar\nextra hot\tplease"
 
 
+def test_a_note_typed_in_a_browser_form_keeps_its_crlf_and_a_one_line_field_refuses_cr(client, shop, alice):
+    placed = place(client, alice, pickup_basket(shop, note="no sugar\r\nextra hot"))
+    assert placed.status_code == 201, placed.get_json()
+    assert placed.get_json()["order"]["note"] == "no sugar\r\nextra hot"
+    delivery = {"items": [{"sku_id": shop.croissant, "quantity": 1}], "fulfilment": "delivery",
+                "address": {**ADDRESS, "detail": "1 Nanjing Road\rFloor 2"}}
+    refused = client.post("/api/v1/orders/preview", json=delivery, headers=alice)
+    assert refused.status_code == 422 and "address" in refused.get_json()["errors"]
+
+
 def test_a_refund_reason_with_a_control_character_is_422_and_refunds_nothing(
         app, client, stub, shop, alice, live_server):
     placed = place(client, alice, pickup_basket(shop)).get_json()

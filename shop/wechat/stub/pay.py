@@ -62,7 +62,7 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
@@ -70,6 +70,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Blueprint, Response, request
+
+from shop.config import WECHAT_PAY_ZONE
 
 from .protocol import current_stub
 
@@ -81,7 +83,6 @@ bp = Blueprint("wechat_stub_pay", __name__)
 SCHEME = "WECHATPAY2-SHA256-RSA2048"
 MAX_CLOCK_SKEW = 300
 NOTIFY_TIMEOUT = 5
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 OUT_TRADE_NO_RE = re.compile(r"[0-9A-Za-z_\-|*]{6,32}")
 OUT_REFUND_NO_RE = re.compile(r"[0-9A-Za-z_\-|*@]{1,64}")
 AUTH_PARAM_RE = re.compile(r'(\w+)="([^"]*)"')
@@ -201,11 +202,11 @@ class Notify:
 
 def rfc3339(moment: datetime) -> str:
     """WeChat Pay's time format: 2018-06-08T10:34:56+08:00."""
-    return moment.astimezone(CHINA).isoformat(timespec="seconds")
+    return moment.astimezone(WECHAT_PAY_ZONE).isoformat(timespec="seconds")
 
 
 def _now() -> str:
-    return rfc3339(datetime.now(CHINA))
+    return rfc3339(datetime.now(WECHAT_PAY_ZONE))
 
 
 def _digits(count: int) -> str:
@@ -339,7 +340,7 @@ class PayState:
             existing = self._transactions.get(out_trade_no)
             if existing is not None:
                 return _repeat_prepay(existing, description, total, openid, attach)
-            prepay_id = f"wx{datetime.now(CHINA):%d%H%M%S}{secrets.token_hex(13)}"
+            prepay_id = f"wx{datetime.now(WECHAT_PAY_ZONE):%d%H%M%S}{secrets.token_hex(13)}"
             self._transactions[out_trade_no] = Transaction(
                 out_trade_no, description, total, openid, notify_url, attach, time_expire, prepay_id)
             self._prepay[prepay_id] = out_trade_no
@@ -412,7 +413,7 @@ class PayState:
             if t.state not in PAYABLE:
                 raise PayError(409, "ORDERPAID" if t.state in PAID else "ORDER_CLOSED",
                                f"the transaction is {t.state}")
-            if not ignore_expiry and t.time_expire and t.time_expire <= datetime.now(CHINA):
+            if not ignore_expiry and t.time_expire and t.time_expire <= datetime.now(WECHAT_PAY_ZONE):
                 raise PayError(409, "ORDER_EXPIRED", "the transaction's time_expire has passed")
             t.state = "SUCCESS"
             t.transaction_id = "42000" + _digits(23)
@@ -711,7 +712,7 @@ def _time_expire(value: object) -> datetime | None:
         moment = None
     if moment is None or moment.tzinfo is None:
         raise PayError(400, "PARAM_ERROR", "time_expire 须为 rfc3339 格式，如 2018-06-08T10:34:56+08:00")
-    if moment <= datetime.now(CHINA):
+    if moment <= datetime.now(WECHAT_PAY_ZONE):
         raise PayError(400, "INVALID_REQUEST", "time_expire 已过期")
     return moment
 
