@@ -57,7 +57,7 @@ from shop.orders.api import blp as orders_blp
 from shop.orders.api import notify_blp as wechat_pay_notify_blp
 from shop.orders.cli import jobs_cli, orders_cli
 from shop.orders.lifecycle import cancel_expired_orders
-from shop.orders.service import reconcile
+from shop.orders.payment import reconcile
 from shop.outbox.api import blp as outbox_blp
 from shop.outbox.cli import outbox_cli
 from shop.outbox.service import readiness as outbox_readiness
@@ -67,8 +67,10 @@ from shop.points.handlers import wire_points
 from shop.points.provider import PointsDiscountProvider
 from shop.pricing import register_discount_provider
 from shop.query_args import refuse_unknown_query_args
+from shop.staff.api import blp as staff_blp
+from shop.staff.cli import staff_cli
 from shop.stores.api import blp as stores_blp
-from shop.stores.cli import staff_cli, stores_cli
+from shop.stores.cli import stores_cli
 from shop.wechat.gateway import init_wechat
 from shop.wechat.pay import init_wechat_pay, stub_pay_config
 from shop.wechat.stub.server import WeChatStub, run_forever
@@ -76,7 +78,7 @@ from shop.wechat.stub.server import WeChatStub, run_forever
 log = logging.getLogger("ripple")
 ROOT = Path(__file__).resolve().parent
 POOL_PING_AFTER_IDLE_S = 10.0  # a connection idle longer is checked before use
-API_BLUEPRINTS = (members_blp, stores_blp, catalog_blp, orders_blp, points_blp, coupons_blp,
+API_BLUEPRINTS = (members_blp, stores_blp, staff_blp, catalog_blp, orders_blp, points_blp, coupons_blp,
                   coupon_redemption_blp, outbox_blp)
 
 

@@ -3,7 +3,7 @@
 A token's subject is ``member:<id>`` for shoppers and ``staff:<id>`` for staff, marketing and admin
 accounts; its ``role`` claim says which. Staff-side tokens also carry the account's token version
 (``tv``) and are checked against the account on every request, by one primary-key read in the
-database (``shop.stores.queries``, no Redis: nothing a cache could hold stale): a disabled account,
+database (``shop.staff.queries``, no Redis: nothing a cache could hold stale): a disabled account,
 a changed role or a new password (each raises the version) ends the account's tokens at once, and a
 change of stores applies to the next request.
 
@@ -29,9 +29,9 @@ from flask_jwt_extended import create_access_token
 from flask_smorest import Blueprint
 
 from shop.errors import AppError, CommonError
-from shop.stores.errors import StaffError
-from shop.stores.models import StaffAccount
-from shop.stores.queries import staff_token_state
+from shop.staff.errors import StaffError
+from shop.staff.models import StaffAccount
+from shop.staff.queries import staff_token_state
 
 
 class Role(StrEnum):

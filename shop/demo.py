@@ -12,9 +12,10 @@ from sqlalchemy import select
 from shop.auth import Role
 from shop.catalog.service import create_category, create_product, set_store_availability
 from shop.extensions import db
-from shop.stores.models import StaffAccount, Store
+from shop.staff.models import StaffAccount
+from shop.staff.service import create_staff
+from shop.stores.models import Store
 from shop.stores.service import upsert_stores
-from shop.stores.staff import create_staff
 
 DEMO_ACCOUNTS = (
     ("admin", Role.ADMIN, "Demo admin"),

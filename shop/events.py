@@ -26,6 +26,9 @@ order_cancelled = _signals.signal("order-cancelled", doc="kwargs: order_id, memb
 order_refunded = _signals.signal(
     "order-refunded", doc="kwargs: order_id, member_id, refund_id, amount (fen refunded now), "
                           "refunded_total (fen, all refunds so far), amount_paid (fen), full (bool), "
+                          "refunded_share (Fraction: the part of amount_paid all refunds so far returned, "
+                          "exactly 1 when full), line_shares ({line_id: Fraction}: the same for each line, "
+                          "by its amount; a free line by its units), "
                           "goods_handed_over (bool: shipped or picked up before this refund)")
 order_completed = _signals.signal("order-completed", doc="kwargs: order_id, member_id, store_id")
 

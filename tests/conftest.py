@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 from app import ROOT, create_app
 from shop.auth import Role
 from shop.extensions import db, limiter, redis_client
-from shop.stores.staff import create_staff
+from shop.staff.service import create_staff
 from shop.wechat.pay import WeChatPayKeys, generate_keys
 from shop.wechat.stub.pay import PayConfig
 from shop.wechat.stub.server import WeChatStub

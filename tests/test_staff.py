@@ -7,8 +7,8 @@ from shop.auth import Role
 from shop.demo import seed_demo
 from shop.errors import AppError
 from shop.extensions import db
-from shop.stores.models import StaffAccount
-from shop.stores.staff import create_staff
+from shop.staff.models import StaffAccount
+from shop.staff.service import create_staff
 from tests.factories import make_store
 
 

@@ -15,6 +15,7 @@ from shop.idempotency import key_doc, required_key
 from shop.orders import checkout, lifecycle, pickup, service
 from shop.orders.errors import OrderError
 from shop.orders.models import OrderStatus
+from shop.orders.payment import handle_pay_notify, payment_params
 from shop.orders.refunds import SHOPPER_REFUNDABLE, STAFF_REFUNDABLE, request_refund
 from shop.orders.schemas import (
     BreakdownSchema,
@@ -235,14 +236,14 @@ def staff_pickup(body):
 @notify_blp.post("/notify")
 def pay_notify():
     """WeChat Pay's notify: 204 once applied (or already applied); 4xx/5xx JSON makes WeChat retry."""
-    outcome = service.handle_pay_notify(dict(request.headers), request.get_data(), utcnow())
+    outcome = handle_pay_notify(dict(request.headers), request.get_data(), utcnow())
     db.session.commit()
     return "", 204, {"X-Ripple-Outcome": outcome}
 
 
 def _with_payment(order):
     try:
-        payment = service.payment_params(order)
+        payment = payment_params(order)
         db.session.commit()
     except AppError as exc:  # the order stands; the shopper can retry the payment
         return {"order": order, "payment": None, "payment_error": error_body(exc.code, exc.message)}

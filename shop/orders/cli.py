@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from shop.database import utcnow
 from shop.extensions import db, redis_client
 from shop.jobs import QUEUE, run_periodic
-from shop.orders import lifecycle, service
+from shop.orders import lifecycle, payment
 
 orders_cli = AppGroup("orders", help="Orders and payments.")
 jobs_cli = AppGroup("jobs", help="Background jobs and periodic sweeps.")
@@ -23,7 +23,7 @@ jobs_cli = AppGroup("jobs", help="Background jobs and periodic sweeps.")
 @orders_cli.command("reconcile")
 def reconcile() -> None:
     """Ask WeChat Pay about orders pending for minutes and unconfirmed refunds; apply what it says."""
-    summary = _run(service.reconcile)
+    summary = _run(payment.reconcile)
     orders, refunds = summary["orders"], summary["refunds"]
     if orders["wechat_pay_unreachable"] or refunds["wechat_pay_unreachable"]:
         left = orders["errors"] + orders["skipped"], refunds["errors"] + refunds["skipped"]

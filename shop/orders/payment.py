@@ -1,24 +1,37 @@
-"""Payment: an order becomes paid once, however often and in whatever order WeChat Pay tells us."""
+"""Payment: an order becomes paid once, however often and in whatever order WeChat Pay tells us.
+
+Also what wx.requestPayment needs, WeChat Pay's notifies, and the reconciliation that asks WeChat Pay
+about payments and refunds it has not told us about.
+"""
 
 from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, exists, insert, select
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from shop import events
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.journey import JourneyKind, record_event
+from shop.members.models import Member
 from shop.orders.errors import OrderError
-from shop.orders.models import Fulfilment, Order, OrderStatus, Payment
-from shop.orders.refunds import refund_late_payment
+from shop.orders.models import Fulfilment, Order, OrderStatus, Payment, Refund, RefundStatus
+from shop.orders.refunds import (
+    REFUND_CHECKED,
+    check_refund,
+    refund_failed,
+    refund_late_payment,
+    refund_succeeded,
+)
 from shop.orders.states import move
+from shop.orders.sweeps import sweep
 from shop.wechat.pay import wechat_pay
 
 log = logging.getLogger(__name__)
@@ -26,6 +39,7 @@ PICKUP_CODE_DIGITS = 8
 # WeChat Pay's trade_state of a transaction that holds no money of the shopper's: not paid (yet), or
 # never to be. SUCCESS is paid; USERPAYING (still paying) and REFUND (paid, then refunded) are neither.
 UNPAID_STATES = {"NOTPAY", "CLOSED", "REVOKED", "PAYERROR"}
+RECONCILE_AFTER = timedelta(minutes=3)  # a notify normally comes within seconds: after this, ask
 
 # Statements of every payment, built once (building one costs about as much CPU as running it).
 _orders = Order.__table__
@@ -34,6 +48,9 @@ _PAID_BEFORE = select(exists().where(_orders.c.member_id == bindparam("member"),
                                      _orders.c.paid_at.is_not(None)))
 _CODE_TAKEN = select(_orders.c.id).where(_orders.c.store_id == bindparam("store"),
                                          _orders.c.pickup_code == bindparam("code"))
+_members = Member.__table__
+_OPENID = select(_members.c.openid).where(_members.c.id == bindparam("member"))
+_SET_PREPAY = update(_orders).where(_orders.c.id == bindparam("order")).values(prepay_id=bindparam("prepay_id"))
 
 
 def mark_paid(order: Order, *, amount: int, transaction_id: str | None, at: datetime, source: str) -> bool:
@@ -110,6 +127,52 @@ def apply_if_paid(order: Order, *, source: str, at: datetime) -> bool:
     return True
 
 
+def payment_params(order: Order) -> dict[str, Any] | None:
+    """What wx.requestPayment needs, asking WeChat Pay for a prepay id the first time."""
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return None
+    if order.prepay_id is None:
+        openid = db.session.scalar(_OPENID, {"member": order.member_id})
+        prepay_id = wechat_pay().prepay_jsapi(
+            out_trade_no=order.number, description=_description(order), amount_fen=order.amount_payable,
+            payer_openid=openid, time_expire=order.expires_at)
+        # Written at once and set as loaded: no unit-of-work flush for one column on every order.
+        db.session.execute(_SET_PREPAY, {"order": order.id, "prepay_id": prepay_id})
+        set_committed_value(order, "prepay_id", prepay_id)
+    return wechat_pay().request_payment_params(order.prepay_id)
+
+
+def handle_pay_notify(headers: dict[str, str], body: bytes, at: datetime) -> str:
+    """A WeChat Pay notify: verified and decrypted by the gateway, then applied once."""
+    notify = wechat_pay().parse_notify(headers, body)
+    resource = notify["resource"]
+    if notify["event_type"] == "TRANSACTION.SUCCESS":
+        return apply_wechat_payment(resource, source="notify", at=at)
+    if notify["event_type"] == "REFUND.SUCCESS":
+        return "applied" if refund_succeeded(resource["out_refund_no"], at=at) else "duplicate"
+    if notify["event_type"] in ("REFUND.ABNORMAL", "REFUND.CLOSED"):
+        refund_failed(resource["out_refund_no"])
+        return "refund_failed"
+    return "ignored"
+
+
+def reconcile(at: datetime) -> dict[str, dict[str, Any]]:
+    """Ask WeChat Pay about orders pending for a while and refunds it has not confirmed, each on its own.
+
+    Lost payments are applied, orders past their window cancelled (see ``settle``), refunds settled
+    from WeChat Pay's answer or sent again; what WeChat Pay cannot answer is asked again later.
+    """
+    # Imported here: settling builds on this module (lifecycle applies payments), not the other way.
+    from shop.orders.lifecycle import SETTLED, settle  # noqa: PLC0415
+    orders = select(Order.id).where(Order.status == OrderStatus.PENDING_PAYMENT, Order.prepay_id.is_not(None),
+                                    Order.created_at <= at - RECONCILE_AFTER)
+    refunds = select(Refund.id).where(Refund.status == RefundStatus.PROCESSING,
+                                      Refund.created_at <= at - RECONCILE_AFTER)
+    return {"orders": sweep("order", orders, lambda order_id: settle(db.session.get(Order, order_id), at),
+                            SETTLED, at),
+            "refunds": sweep("refund", refunds, lambda refund_id: check_refund(refund_id, at), REFUND_CHECKED, at)}
+
+
 def _matching_order(resource: dict[str, Any]) -> Order:
     """The order a transaction pays, after checking it is ours and for the right amount."""
     config = current_app.config
@@ -140,3 +203,10 @@ def _new_pickup_code(store_id: int | None) -> str:
         if taken is None:
             return code
     raise RuntimeError("no free pickup code after 20 tries")
+
+
+def _description(order: Order) -> str:
+    """WeChat Pay shows this to the payer (at most 127 characters)."""
+    first = order.lines[0].title
+    more = f" and {len(order.lines) - 1} more" if len(order.lines) > 1 else ""
+    return f"Ripple {first}{more}"[:127]

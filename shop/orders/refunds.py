@@ -13,6 +13,7 @@ import logging
 import secrets
 from collections import Counter
 from datetime import datetime
+from fractions import Fraction
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -124,11 +125,34 @@ def refund_succeeded(number: str, *, at: datetime) -> bool:
     _apply_to_order(order, refund, handed_over=handed_over)
     record_event(order.member_id, JourneyKind.ORDER_REFUNDED, store_id=order.store_id, occurred_at=at,
                  order_id=order.id, amount=refund.amount)
+    full = order.status == OrderStatus.REFUNDED
     events.order_refunded.send(order_id=order.id, member_id=order.member_id, refund_id=refund.id,
                                amount=refund.amount, refunded_total=order.refunded_total,
-                               amount_paid=order.amount_paid, full=order.status == OrderStatus.REFUNDED,
-                               goods_handed_over=handed_over)
+                               amount_paid=order.amount_paid, full=full,
+                               refunded_share=refunded_share(order.refunded_total, order.amount_paid, full=full),
+                               line_shares=line_shares(order), goods_handed_over=handed_over)
     return True
+
+
+def refunded_share(refunded_total: int, amount_paid: int, *, full: bool) -> Fraction:
+    """The part of what the order paid that its refunds so far returned; exactly 1 once it is refunded in full.
+
+    A Fraction, so what is taken back in proportion (points, rewards) rounds once, where it is taken.
+    """
+    if full or (amount_paid > 0 and refunded_total >= amount_paid):
+        return Fraction(1)
+    return Fraction(refunded_total, amount_paid) if amount_paid > 0 else Fraction(0)
+
+
+def line_shares(order: Order) -> dict[int, Fraction]:
+    """The part of each line (by line id) the order's refunds so far returned: by its amount, a free line by units."""
+    return {line.id: _line_share(line) for line in order.lines}
+
+
+def _line_share(line: OrderLine) -> Fraction:
+    if line.amount_payable > 0:
+        return min(Fraction(line.refunded_amount, line.amount_payable), Fraction(1))
+    return min(Fraction(line.refunded_quantity, max(line.quantity, 1)), Fraction(1))
 
 
 def refund_failed(number: str) -> None:

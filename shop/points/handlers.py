@@ -24,9 +24,7 @@ def on_order_cancelled(sender: Any, **kw: Any) -> None:
 
 
 def on_order_refunded(sender: Any, **kw: Any) -> None:
-    reverse_for_refund(order_id=kw["order_id"], refund_id=kw["refund_id"], refunded_fen=kw["amount"],
-                       amount_paid_fen=kw["amount_paid"], refunded_total_fen=kw["refunded_total"],
-                       full=bool(kw.get("full")))
+    reverse_for_refund(order_id=kw["order_id"], refund_id=kw["refund_id"], refunded_share=kw["refunded_share"])
 
 
 def wire_points() -> None:

@@ -152,21 +152,18 @@ def earn_for_order(*, member_id: int, order_id: int, amount_paid_fen: int, at: d
                          lots=[(points, the_rules.expires_at(at))])
 
 
-def reverse_for_refund(*, order_id: int, refund_id: int | str, refunded_fen: int, amount_paid_fen: int,
-                       refunded_total_fen: int, full: bool = False) -> tuple[PointsEntry | None, PointsEntry | None]:
+def reverse_for_refund(*, order_id: int, refund_id: int | str,
+                       refunded_share: Fraction) -> tuple[PointsEntry | None, PointsEntry | None]:
     """A refund: give back spent points and take back earned ones in proportion; idempotent per refund.
 
-    Cumulative, from ``refunded_total_fen`` (all refunds of the order so far, this one included):
-    ``ceil(spent * total / paid)`` given back and ``floor(earned * total / paid)`` taken back in all.
-    ``full`` (or a total reaching ``amount_paid_fen``) reverses everything. Answers the entries
-    (returned, reversed), None for a side with nothing to do.
+    Cumulative, from ``refunded_share`` (the part of what the order paid that all its refunds so far
+    returned, as ``order_refunded`` carries it): ``ceil(spent * share)`` given back and
+    ``floor(earned * share)`` taken back in all; a share of 1 reverses everything. Answers the
+    entries (returned, reversed), None for a side with nothing to do.
     """
     _check_int("order_id", order_id, 1, MAX_ID)
-    for name, value in (("refunded_fen", refunded_fen), ("amount_paid_fen", amount_paid_fen),
-                        ("refunded_total_fen", refunded_total_fen)):
-        _check_int(name, value, 0, MAX_AMOUNT_FEN)
-    if refunded_fen > refunded_total_fen:
-        raise ValueError("refunded_fen is part of refunded_total_fen")
+    if not isinstance(refunded_share, Fraction) or not 0 <= refunded_share <= 1:
+        raise ValueError(f"refunded_share is a Fraction from 0 to 1, not {refunded_share!r}")
     if not isinstance(refund_id, int | str) or isinstance(refund_id, bool) or not 0 < len(str(refund_id)) <= 64:
         raise ValueError(f"refund_id must be an id or a reference of 1 to 64 characters, not {refund_id!r}")
     earn = ledger.find_entry(_Order, order_id, PointsReason.EARN)
@@ -174,27 +171,20 @@ def reverse_for_refund(*, order_id: int, refund_id: int | str, refunded_fen: int
     if earn is None and spend is None:
         return None, None
     lock_account((earn or spend).member_id)
-    share = _refunded_share(refunded_total_fen, amount_paid_fen, full)
     now = utcnow()
 
     returned = ledger.find_entry(_Refund, refund_id, PointsReason.REFUND_RETURN)
     if returned is None and spend is not None:
-        due = -(-spend.points * share.numerator // share.denominator) - _returned_so_far(order_id)
+        due = -(-spend.points * refunded_share.numerator // refunded_share.denominator) - _returned_so_far(order_id)
         if due > 0:
             returned = _give_back(spend, due, PointsReason.REFUND_RETURN, _Refund, refund_id, now)
 
     reversed_ = ledger.find_entry(_Refund, refund_id, PointsReason.REFUND_REVERSE)
     if reversed_ is None and earn is not None:
-        due = earn.points * share.numerator // share.denominator - _reversed_so_far(order_id)
+        due = earn.points * refunded_share.numerator // refunded_share.denominator - _reversed_so_far(order_id)
         if due > 0:
             reversed_ = _take_back(earn, due, refund_id, now)
     return returned, reversed_
-
-
-def _refunded_share(refunded_total: int, paid: int, full: bool) -> Fraction:
-    if full or (paid > 0 and refunded_total >= paid):
-        return Fraction(1)
-    return Fraction(refunded_total, paid) if paid > 0 else Fraction(0)
 
 
 def _returned_so_far(order_id: int) -> int:
@@ -263,7 +253,7 @@ def credit_reward(*, member_id: int, reward_id: int, points: int, order_id: int 
 
     Once per reward: a second call answers the first entry. What the member owes is paid first.
     """
-    _check_int("reward_id", reward_id, 1, ledger.MAX_ID)
+    _check_int("reward_id", reward_id, 1, MAX_ID)
     _check_int("points", points, 1, MAX_POINTS)
     _check_time("at", at)
     lock_account(member_id)

@@ -1,5 +1,6 @@
-"""The nearby-store index in Redis: GEO positions of open stores, a compact card per store, and a
-marker holding the store-set version the index reflects (``shop.stores.versions``).
+"""The nearby-store index in Redis: GEO positions of open stores, a compact card per store
+(``shop.stores.cards``), and a marker holding the store-set version the index reflects
+(``shop.stores.versions``).
 
 The database is the record. The index follows every committed change (``index_after_commit``),
 and is rebuilt whole, one rebuild at a time under a Redis lock, by ``flask stores reindex`` or
@@ -17,18 +18,16 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
 from typing import Any
 
-import orjson
 import redis
 from redis.lock import Lock
-from sqlalchemy import ColumnElement, Row, Text, cast, select
+from sqlalchemy import ColumnElement, Row, select
 from sqlalchemy.orm import selectinload
 
-from shop.database import utcnow
 from shop.extensions import db, redis_client
 from shop.fields import MAX_LATITUDE
+from shop.stores.cards import CARD_COLUMNS, card_exceptions, encode_card, row_card
 from shop.stores.models import Store, StoreHoursException
 from shop.stores.versions import bump_version, database_version, seen_version
 from shop.transactions import after_commit
@@ -43,8 +42,6 @@ INDEXED_STATUS = "open"
 # A store beyond shop.fields.MAX_LATITUDE (a typo at the pole) cannot be indexed, and one such store
 # must not fail every rebuild.
 MAX_INDEXED_LAT = MAX_LATITUDE
-# Exceptions older than this are of no use to "open now" or "next opening".
-EXCEPTION_LOOKBEHIND = timedelta(days=2)
 BATCH = 5000
 # Stores per GEOADD / HSET: a command runs whole while other clients wait (500 take about 2 ms);
 # a pipeline of short commands lets them in between.
@@ -95,53 +92,6 @@ class RebuildLost(RuntimeError):
     """The rebuild lost its lock (it ran past it) and another may have started: it swapped nothing."""
 
 
-def store_card(store: Store, today: date | None = None) -> dict:
-    """What a nearby answer shows of a store, without touching the database again."""
-    since = _exceptions_since(today)
-    return _card(store, store.services, store.weekly_hours,
-                 {e.day.isoformat(): e.hours for e in store.exceptions if e.day >= since})
-
-
-def _exceptions_since(today: date | None = None) -> date:
-    return (today or utcnow().date()) - EXCEPTION_LOOKBEHIND
-
-
-def _card(store: Store | Row, services: list[str], hours: Mapping[str, Any], exceptions: dict[str, Any]) -> dict:
-    """The card of a store (an ORM object or a row of ``CARD_COLUMNS``): one shape for both paths.
-
-    Timezone, hours and exceptions come last, in this order: the nearby search parses that tail
-    once per distinct schedule rather than once per store (it falls back to a whole parse if not).
-    """
-    return {
-        "id": store.id, "name": store.name, "address": store.address, "city": store.city,
-        "district": store.district, "lat": store.lat, "lng": store.lng, "phone": store.phone,
-        "services": services, "timezone": store.timezone, "hours": hours, "exceptions": exceptions,
-    }
-
-
-# What a card needs, JSON columns as text: orjson parses them far faster than the driver's json.
-CARD_COLUMNS = (Store.id, Store.name, Store.address, Store.city, Store.district, Store.lat, Store.lng,
-                Store.phone, cast(Store.services, Text).label("services_json"), Store.timezone,
-                cast(Store.weekly_hours, Text).label("hours_json"))
-
-
-def row_card(row: Row, exceptions: dict[str, Any]) -> bytes:
-    """The card of a row of ``CARD_COLUMNS`` with its exceptions (``card_exceptions``), as the index holds it."""
-    return orjson.dumps(_card(row, orjson.loads(row.services_json), orjson.loads(row.hours_json), exceptions))
-
-
-def card_exceptions(which: ColumnElement[bool], today: date | None = None) -> dict[int, dict[str, Any]]:
-    """The card exceptions of the stores ``which`` selects (a condition on ``StoreHoursException.store_id``)."""
-    rows = db.session.execute(
-        select(StoreHoursException.store_id, StoreHoursException.day, cast(StoreHoursException.hours, Text))
-        .where(which, StoreHoursException.day >= _exceptions_since(today))
-        .order_by(StoreHoursException.store_id, StoreHoursException.day))  # by day, as the ORM relationship
-    found: dict[int, dict[str, Any]] = {}
-    for store_id, day, hours in rows:
-        found.setdefault(store_id, {})[day.isoformat()] = orjson.loads(hours)
-    return found
-
-
 # --- following each committed change -------------------------------------------------------------
 
 def index_after_commit(*store_ids: int) -> None:
@@ -176,7 +126,7 @@ def _indexed(store: Store) -> bool:
 
 
 def _entry(store: Store) -> Entry:
-    return store.lng, store.lat, orjson.dumps(store_card(store))
+    return store.lng, store.lat, encode_card(store)
 
 
 def _write_committed(prepared: tuple[int, dict[int, Entry | None]]) -> None:

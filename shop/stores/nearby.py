@@ -26,27 +26,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable
-from datetime import date, datetime
-from functools import lru_cache
+from datetime import datetime
 from typing import Any
 
-import orjson
 import redis
 from sqlalchemy import select
 
 from shop.errors import AppError, CommonError
 from shop.extensions import db, redis_client
 from shop.redis_scripts import RedisScript
+from shop.stores.cards import CARD_COLUMNS, card_exceptions, read_card, row_card
 from shop.stores.coordinates import EARTH_RADIUS_M, haversine_m
-from shop.stores.geo import (
-    CARD_COLUMNS,
-    CARD_KEY,
-    GEO_KEY,
-    VERSION_KEY,
-    card_exceptions,
-    indexed_stores,
-    row_card,
-)
+from shop.stores.geo import CARD_KEY, GEO_KEY, VERSION_KEY, indexed_stores
 from shop.stores.hours import OpeningHours, OpeningStatus
 from shop.stores.index_keeper import index_keeper
 from shop.stores.models import Store, StoreHoursException
@@ -108,54 +99,6 @@ _WIDEN = RedisScript(_WIDEN_LUA)
 
 class IndexNotReady(Exception):
     """The index is missing or older than the database: it cannot answer."""
-
-
-# geo.store_card ends every card with these three keys, in this order.
-_TAIL = b',"timezone":'
-
-
-def _card(raw: bytes) -> tuple[dict[str, Any], OpeningHours]:
-    """A cached card: what the answer shows of the store, and its parsed hours.
-
-    Parsed on every use: at a million stores a per-process cache of parsed cards hits a few
-    percent of the time, and its hundreds of thousands of objects make each full garbage
-    collection pause for a third of a second. Only the part before the tail (zone, hours,
-    exceptions) is parsed each time; tails repeat across stores and are parsed once.
-    """
-    cut = raw.rfind(_TAIL)
-    tail = _tail(raw[cut + 1:]) if cut > 0 else None
-    if tail is None:  # not the layout geo.py writes: parse it whole
-        data = orjson.loads(raw)
-        return data, _hours(orjson.dumps((data["timezone"], data.pop("hours"), data.pop("exceptions"))))
-    timezone, hours = tail
-    data = orjson.loads(raw[:cut] + b"}")
-    data["timezone"] = timezone
-    return data, hours
-
-
-@lru_cache(maxsize=4096)
-def _tail(tail: bytes) -> tuple[str, OpeningHours] | None:
-    """(zone, hours) of a card's tail ``"timezone":...,"hours":...,"exceptions":...}``; None if it is not one."""
-    try:
-        parsed = orjson.loads(b"{" + tail)
-    except orjson.JSONDecodeError:  # the match was not the card's own top-level key
-        return None
-    if list(parsed) != ["timezone", "hours", "exceptions"]:
-        return None
-    return parsed["timezone"], _hours(orjson.dumps((parsed["timezone"], parsed["hours"], parsed["exceptions"])))
-
-
-@lru_cache(maxsize=4096)
-def _hours(key: bytes) -> OpeningHours:
-    """One parsed ``OpeningHours`` per distinct (zone, weekly hours, exceptions).
-
-    A chain has a handful of schedules over thousands of stores: sharing them skips the parse,
-    keeps their UTC instants already converted, and lets a search compute the status of each
-    schedule once (``_matching``).
-    """
-    timezone, weekly, exceptions = orjson.loads(key)
-    return OpeningHours.from_json(weekly, {date.fromisoformat(day): ranges for day, ranges in exceptions.items()},
-                                  timezone)
 
 
 def nearby_stores(*, lat: float, lng: float, radius_m: int, limit: int, at: datetime, open_now: bool = False,
@@ -297,7 +240,7 @@ def _matching(client: redis.Redis | None, hits: list, raws: Iterable[bytes | Non
     for (_, distance), raw in zip(candidates, raws, strict=True):
         if raw is None:  # removed between the two reads
             continue
-        store, hours = _card(raw)
+        store, hours = read_card(raw)
         if service is not None and service not in store["services"]:
             continue
         status = statuses.get(hours)

@@ -10,7 +10,7 @@ Figures (one JSON line each, ``time.process_time`` of this process, best of seve
 - ``principal_shopper_cpu_us``: the same for a shopper's token (decode only): the reference;
 - ``request_staff_cpu_us``: a whole ``GET /api/v1/staff/redemptions`` (an empty store) through
   ``app.wsgi_app``, as gunicorn calls it;
-- ``account_read_core_cpu_us``: the account check's read alone (``shop.stores.queries``: one Core
+- ``account_read_core_cpu_us``: the account check's read alone (``shop.staff.queries``: one Core
   statement by primary key, the account's state and stores);
 - ``account_read_orm_cpu_us``: the read it replaced (``Session.get`` of the account, then its stores
   loaded through the relationship), as a reference in the same run.
@@ -36,9 +36,9 @@ from werkzeug.test import EnvironBuilder
 from app import ROOT, create_app
 from shop.auth import Role, _principal_from_token, issue_shopper_token, issue_staff_token
 from shop.extensions import db
-from shop.stores.models import StaffAccount
-from shop.stores.queries import staff_token_state
-from shop.stores.staff import create_staff
+from shop.staff.models import StaffAccount
+from shop.staff.queries import staff_token_state
+from shop.staff.service import create_staff
 from tests.conftest import _drop_everything
 from tests.factories import make_store
 

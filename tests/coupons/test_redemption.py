@@ -14,8 +14,8 @@ from shop.auth import Principal, Role
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.models import JourneyEvent
+from shop.staff.service import create_staff
 from shop.stores.models import Store
-from shop.stores.staff import create_staff
 from tests.conftest import STAFF_PASSWORD
 
 T = datetime(2026, 11, 23, 12, 0, 30, tzinfo=UTC)

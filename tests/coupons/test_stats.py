@@ -8,7 +8,7 @@ from shop.auth import Role
 from shop.extensions import db
 from shop.members.models import Member
 from shop.orders.models import Order
-from shop.stores.staff import create_staff
+from shop.staff.service import create_staff
 from tests.conftest import bearer
 from tests.factories import make_store
 

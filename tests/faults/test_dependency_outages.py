@@ -16,7 +16,7 @@ from coupons.models import Coupon
 from shop.auth import Role
 from shop.errors import AppError, CommonError
 from shop.extensions import db
-from shop.stores.staff import create_staff
+from shop.staff.service import create_staff
 from tests.conftest import STAFF_PASSWORD, bearer
 from tests.coupons.conftest import batch_body
 from tests.faults.servers import free_port

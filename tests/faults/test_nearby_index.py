@@ -13,9 +13,9 @@ import requests
 
 from shop.auth import Role
 from shop.extensions import db
+from shop.staff.service import create_staff
 from shop.stores.geo import GEO_KEY, VERSION_KEY
 from shop.stores.service import upsert_stores
-from shop.stores.staff import create_staff
 from shop.stores.versions import REFRESH_SECONDS, database_version
 
 CENTRE = (31.2304, 121.4737)  # People's Square, Shanghai (GCJ-02)

@@ -9,7 +9,7 @@ import requests
 
 from shop.auth import Role
 from shop.extensions import db
-from shop.stores.staff import create_staff
+from shop.staff.service import create_staff
 from tests.conftest import STAFF_PASSWORD, bearer
 from tests.factories import make_store
 

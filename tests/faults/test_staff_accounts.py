@@ -10,7 +10,7 @@ import requests
 
 from shop.auth import Role
 from shop.extensions import db
-from shop.stores.staff import create_staff
+from shop.staff.service import create_staff
 
 PASSWORD = "counter-password-1"
 

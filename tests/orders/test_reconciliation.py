@@ -12,7 +12,7 @@ from sqlalchemy import select
 from shop.database import utcnow
 from shop.extensions import db
 from shop.orders.models import Order, PaymentCheck, Refund
-from shop.orders.service import reconcile
+from shop.orders.payment import reconcile
 from tests.conftest import bearer
 from tests.orders.conftest import (
     eventually,

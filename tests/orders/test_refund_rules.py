@@ -6,16 +6,19 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from fractions import Fraction
 
 import pytest
 import requests
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from shop import events
 from shop.auth import Role
 from shop.database import utcnow
 from shop.extensions import db
 from shop.orders.models import Order, OrderLine, Refund
+from shop.orders.refunds import refund_succeeded
 from tests.orders.conftest import (
     at_once,
     eventually,
@@ -224,3 +227,36 @@ def test_a_refund_asked_while_an_admin_ships_the_order_lets_only_one_through(
         after = client.get(f"/api/v1/orders/{order['id']}", headers=alice).get_json()
         assert after["status"] == ("shipped" if outcome == (200, 409) else "paid"), after
         assert len(after["refunds"]) == (outcome == (409, 202))
+
+
+def test_a_confirmed_refund_tells_listeners_the_refunded_share_of_the_order_and_of_each_line(
+        app, client, stub, shop, alice, live_server):
+    manual_refunds(stub)  # confirmed here, in the test's own transaction, to hear the signal
+    order = paid_order(client, stub, alice, pickup_basket(shop))
+    latte, croissant = line_of(order, shop.latte), line_of(order, shop.croissant)
+    heard = []
+
+    def listener(sender, **kw):
+        heard.append(kw)
+
+    def refund_and_confirm(body: dict) -> int:
+        response = client.post(f"/api/v1/orders/{order['id']}/refund", headers=alice, json=body)
+        assert response.status_code == 202, response.get_json()
+        _, amount, number = refund_rows(app, order["id"])[-1]
+        with app.app_context():
+            assert refund_succeeded(number, at=utcnow())
+            db.session.commit()
+        return amount
+
+    events.order_refunded.connect(listener)
+    try:
+        one_latte = refund_and_confirm({"reason": "one latte", "lines": [{"line_id": latte["id"], "quantity": 1}]})
+        refund_and_confirm({"reason": "the rest"})
+    finally:
+        events.order_refunded.disconnect(listener)
+    partial, whole = heard
+    assert partial["refunded_share"] == Fraction(one_latte, order["amount_paid"])
+    assert partial["line_shares"] == {latte["id"]: Fraction(one_latte, latte["amount_payable"]),
+                                      croissant["id"]: Fraction(0)}
+    assert whole["refunded_share"] == 1 and whole["full"]
+    assert whole["line_shares"] == {latte["id"]: Fraction(1), croissant["id"]: Fraction(1)}

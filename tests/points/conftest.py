@@ -13,6 +13,7 @@ from sqlalchemy import select
 from shop import events
 from shop.database import utcnow
 from shop.extensions import db
+from shop.orders.refunds import refunded_share
 from shop.points.models import PointsAccount, PointsEntry, PointsLot
 from shop.points.service import verify_ledger
 
@@ -55,7 +56,8 @@ class Orders:
                  amount_paid: int) -> None:
         self._send(events.order_refunded, order_id=order_id, member_id=member_id, refund_id=refund_id,
                    amount=amount, refunded_total=refunded_total, amount_paid=amount_paid,
-                   full=refunded_total == amount_paid)
+                   full=refunded_total == amount_paid,
+                   refunded_share=refunded_share(refunded_total, amount_paid, full=refunded_total == amount_paid))
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from sqlalchemy import select, update
 from shop.auth import Role
 from shop.database import utcnow
 from shop.extensions import db, redis_client
-from shop.stores.models import StaffAccount, StaffAudit
-from shop.stores.staff import create_staff
+from shop.staff.models import StaffAccount, StaffAudit
+from shop.staff.service import create_staff
 from tests.conftest import bearer
 from tests.factories import make_store
 

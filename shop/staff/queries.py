@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 
 from shop.extensions import db
-from shop.stores.models import StaffAccount, staff_stores
+from shop.staff.models import StaffAccount, staff_stores
 
 _accounts = StaffAccount.__table__
 # One round trip by primary key: the account's state and its stores (none: one row with a NULL store).

@@ -21,8 +21,10 @@ from shop.auth import STAFF_SIDE_ROLES, Role
 from shop.database import UTCDateTime, storable_id, utcnow
 from shop.errors import AppError
 from shop.extensions import db
-from shop.stores.errors import StaffError, StoreError
-from shop.stores.models import StaffAccount, StaffAudit, Store, staff_stores
+from shop.staff.errors import StaffError
+from shop.staff.models import StaffAccount, StaffAudit, staff_stores
+from shop.stores.errors import StoreError
+from shop.stores.models import Store
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 256  # hashing is deliberately slow: longer input is refused before it is hashed
