@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import click
+
 PRODUCTION = "production"
 DEVELOPMENT = "development"
 REAL_WECHAT_API_BASE = "https://api.weixin.qq.com/"
@@ -51,8 +53,8 @@ KNOWN_KEYS = frozenset({DEV_SECRET, STUB_WECHATPAY_APIV3_KEY})
 MIN_DISTINCT_KEY_CHARACTERS = 12  # "aaaa..." or "changeme" repeated is long but guessable
 
 
-class ConfigError(RuntimeError):
-    """The configuration cannot run: says which variable to set."""
+class ConfigError(click.ClickException, RuntimeError):
+    """The configuration cannot run: says which variable to set (a `flask` command prints just that line)."""
 
 
 @dataclass(frozen=True)
