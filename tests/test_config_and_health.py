@@ -8,8 +8,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from app import create_app
-from shop.config import ConfigError, load_config
+from app import ROOT, create_app
+from shop.config import ConfigError, load_config, settings_table
 from shop.extensions import db
 
 PRODUCTION_ENV = {
@@ -169,6 +169,10 @@ def test_the_stubs_own_entry_point_refuses_beside_production_unless_acknowledged
                             timeout=60)
     assert result.returncode == 2
     assert "RIPPLE_TEST_DOUBLES=acknowledged" in result.stderr
+
+
+def test_the_readme_configuration_table_is_the_table_of_settings():
+    assert settings_table() in (ROOT / "README.md").read_text()  # regenerate with `flask config-table`
 
 
 def test_flask_commands_find_the_stub_that_make_run_started(tmp_path):

@@ -3,14 +3,24 @@ caches) of one never answers for the other. Real embedded redis-servers (redisli
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
+import requests
 from flask import Flask
 from flask_migrate import upgrade
 
 from app import ROOT, create_app
-from shop.config import ConfigError
+from shop.config import STUB_URL_FILE, ConfigError
 from shop.extensions import db, limiter
 from tests.factories import make_store
+from tests.faults.servers import free_port
 
 PEOPLES_SQUARE = "lat=31.2304&lng=121.4737"
 
@@ -80,3 +90,64 @@ def test_instances_in_folders_of_their_own_find_only_their_own_stores(instance_a
         db.session.commit()
     assert _nearby_names(first) == ["First's store"]
     assert _nearby_names(second) == ["Second's store"]
+
+
+# -- `make run` side by side ------------------------------------------------------------------------
+
+
+def _app_py(instance: Path, **env: str) -> subprocess.Popen:
+    """`python app.py` (what `make run` runs) in its own folder, on the embedded defaults."""
+    environ = {**os.environ, "RIPPLE_INSTANCE_PATH": str(instance), "PORT": str(free_port()),
+               "RIPPLE_ENV": "development", **env}
+    for name in ("DATABASE_URL", "REDIS_URL", "TEST_DATABASE_URL", "TEST_REDIS_URL", "WECHAT_API_BASE",
+                 "WECHATPAY_API_BASE", *(() if "WECHAT_STUB_PORT" in env else ("WECHAT_STUB_PORT",))):
+        environ.pop(name, None)
+    return subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=environ, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _until_serving(process: subprocess.Popen) -> list[str]:
+    lines, deadline = [], time.monotonic() + 120
+    for line in process.stdout:
+        lines.append(line)
+        if "Ripple API:" in line or time.monotonic() > deadline:
+            break
+    return lines
+
+
+@pytest.fixture
+def port_5001_taken():
+    """The default stub port held, as another instance's stub (or another helper's) would hold it."""
+    with socket.socket() as holder:
+        try:
+            holder.bind(("127.0.0.1", 5001))
+            holder.listen()
+        except OSError:
+            pass  # taken already
+        yield
+
+
+def test_a_second_make_run_in_its_own_folder_starts_its_stub_on_a_free_port_and_notes_it(
+        tmp_path, port_5001_taken):
+    process = _app_py(tmp_path / "second")
+    try:
+        lines = _until_serving(process)
+        [stub_line] = [line for line in lines if line.startswith("WeChat stub:")]
+        stub_url = stub_line.split(": ", 1)[1].strip()
+        assert stub_url != "http://127.0.0.1:5001/"
+        assert (tmp_path / "second" / STUB_URL_FILE).read_text() == stub_url  # where `flask` commands look
+        api = next(line for line in lines if line.startswith("Ripple API:")).split()[2]
+        login = requests.post(f"{api}api/v1/auth/wechat-login", json={"code": "alice:1"}, timeout=10)
+        assert login.status_code == 200, login.text  # the app talks to its own stub
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+
+
+def test_a_wechat_stub_port_in_use_is_refused_in_one_line(tmp_path, port_5001_taken):
+    process = _app_py(tmp_path / "told", WECHAT_STUB_PORT="5001")
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert output.strip().splitlines() == [
+        "Error: WECHAT_STUB_PORT 5001 is in use (another instance's WeChat stub?): choose a free port, "
+        "or leave it unset for any free one"]
