@@ -67,6 +67,18 @@ def test_a_second_database_is_refused_the_embedded_redis_of_the_first_ones_folde
     assert _nearby_names(first) == ["First's store"]  # the first instance goes on as before
 
 
+def test_a_flask_command_on_another_database_is_refused_in_one_line(instance_app, tmp_path):
+    instance_app("instance", "first.db")
+    environ = {name: value for name, value in os.environ.items() if not name.startswith(("TEST_", "REDIS_"))}
+    command = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "orders", "reconcile"], cwd=ROOT,
+                             env={**environ, "RIPPLE_INSTANCE_PATH": str(tmp_path / "instance"),
+                                  "DATABASE_URL": f"sqlite:///{tmp_path / 'second.db'}"},
+                             capture_output=True, text=True, timeout=120)
+    assert command.returncode == 1
+    [line] = command.stderr.strip().splitlines()
+    assert line.startswith("Error: the embedded Redis in ") and "RIPPLE_INSTANCE_PATH" in line
+
+
 def test_the_refusal_holds_after_the_first_instance_stopped_its_redis(instance_app):
     first = instance_app("instance", "first.db")
     first.extensions["redis"]._stop_embedded()  # what its exit does: the snapshot stays in the folder
