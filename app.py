@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,6 +37,7 @@ from shop.config import (
     DEVELOPMENT,
     PRODUCTION,
     STUB_URL_FILE,
+    ConfigError,
     load_config,
     settings_table,
     test_doubles_acknowledged,
@@ -196,7 +198,12 @@ def main() -> None:
     # exit handlers run and stop the embedded redis-server instead of leaving it behind.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app()
+    try:
+        stub_url = _start_stub(load_config())  # first: the app's WeChat bases are read from what it notes
+        app = create_app()
+    except ConfigError as error:
+        error.show()  # one line naming the variable, not a traceback
+        sys.exit(error.exit_code)
     config = app.config
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
     with app.app_context():
@@ -207,13 +214,43 @@ def main() -> None:
         db.session.commit()
     for line in created:
         click.echo(f"Demo data (demo only): {line}")
-    if config["RIPPLE_ENV"] == DEVELOPMENT and config["WECHAT_API_BASE"].startswith("http://127.0.0.1:"):
-        stub_url = _stub_for(config).start("127.0.0.1", config["WECHAT_STUB_PORT"])
-        (Path(config["RIPPLE_INSTANCE_PATH"]) / STUB_URL_FILE).write_text(stub_url)  # for `flask` commands
+    if stub_url:
         click.echo(f"WeChat stub: {stub_url}")
     start_periodic_thread(app, every_seconds=30)  # the outbox's retries come due within its 60 s backoff cap
     click.echo(f"Ripple API: http://{host}:{port}/  (docs: http://{host}:{port}/docs)")
     app.run(host=host, port=port, use_reloader=False, threaded=True)
+
+
+def _start_stub(config: Mapping[str, Any]) -> str | None:
+    """Start the WeChat stub in development and note its URL in the instance folder, where this app and
+    `flask` commands of the instance find it.
+
+    On WECHAT_STUB_PORT when set; unset, on 5001, or on a free port when 5001 is taken (another
+    instance's stub), so instances side by side need no port of their own for it.
+    """
+    if config["RIPPLE_ENV"] != DEVELOPMENT or not config["WECHAT_API_BASE"].startswith("http://127.0.0.1:"):
+        return None
+    port = config["WECHAT_STUB_PORT"]
+    if not _port_free(port):
+        if "WECHAT_STUB_PORT" not in config["EMBEDDED_OPTIONAL"]:
+            raise ConfigError(f"WECHAT_STUB_PORT {port} is in use (another instance's WeChat stub?): "
+                              "choose a free port, or leave it unset for any free one")
+        port = 0
+    url = _stub_for(config).start("127.0.0.1", port)
+    instance = Path(config["RIPPLE_INSTANCE_PATH"])
+    instance.mkdir(parents=True, exist_ok=True)
+    (instance / STUB_URL_FILE).write_text(url)
+    return url
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the stub's server binds
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 if __name__ == "__main__":

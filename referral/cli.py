@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 
 from referral.rewards.service import release_sweep
 from referral.withdrawals.service import sync_withdrawals
+from shop.commands import WeChatUnreachable
 from shop.database import utcnow
 from shop.extensions import db
 
@@ -28,6 +29,8 @@ def sync() -> None:
     """Settle paying transfers from WeChat Pay's answer; hand approved ones the outbox lacks to it."""
     summary = sync_withdrawals()
     db.session.commit()
+    if summary["unreachable"]:
+        raise WeChatUnreachable("WeChat Pay", f"{summary['unreachable']} withdrawals")
     click.echo(f"checked {summary['checked']} withdrawals: {summary['paid']} paid, {summary['failed']} failed")
 
 

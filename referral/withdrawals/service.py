@@ -42,6 +42,7 @@ from shop.extensions import db
 from shop.idempotency import IdempotencyError
 from shop.jobs import enqueue
 from shop.members.models import Member
+from shop.orders.sweeps import UNREACHABLE_IN_A_ROW
 from shop.pagination import paginate
 from shop.wechat.errors import WeChatPayError
 from shop.wechat.pay import TRANSFER_NAME_REQUIRED_FEN, WeChatPayAPIError, wechat_pay
@@ -191,32 +192,45 @@ def _give_back(withdrawal: Withdrawal, reason: str, now: datetime) -> None:
 
 def sync_withdrawals(now: datetime | None = None, *, limit: int = SYNC_BATCH) -> dict[str, int]:
     """Ask about paying transfers, and hand approved ones to the outbox (a no-op for those it has);
-    each withdrawal committed on its own."""
+    each withdrawal committed on its own. ``unreachable`` counts those left for the next pass because
+    WeChat Pay could not be reached: after a few such in a row the pass ends rather than wait out a
+    timeout for each."""
     now = now or utcnow()
     ids = db.session.scalars(select(Withdrawal.id).where(Withdrawal.status.in_(
         (WithdrawalStatus.APPROVED.value, WithdrawalStatus.PAYING.value))).order_by(Withdrawal.id).limit(limit)).all()
-    summary = {"checked": 0, "paid": 0, "failed": 0}
-    for withdrawal_id in ids:
+    summary = {"checked": 0, "paid": 0, "failed": 0, "unreachable": 0}
+    in_a_row = 0
+    for done, withdrawal_id in enumerate(ids, start=1):
         withdrawal = _locked(withdrawal_id)
         if withdrawal.status == WithdrawalStatus.APPROVED:
             _hand_on(withdrawal)
         elif withdrawal.status == WithdrawalStatus.PAYING:
-            _query(withdrawal, now)
+            reached = _query(withdrawal, now)
+            summary["unreachable"] += not reached
+            in_a_row = 0 if reached else in_a_row + 1
         summary["checked"] += 1
         summary["paid"] += withdrawal.status == WithdrawalStatus.PAID
         summary["failed"] += withdrawal.status == WithdrawalStatus.FAILED
         db.session.commit()
+        if in_a_row >= UNREACHABLE_IN_A_ROW:
+            summary["unreachable"] += len(ids) - done
+            log.warning("WeChat Pay unreachable: withdrawal pass stopped, %d left for the next", len(ids) - done)
+            break
     return summary
 
 
-def _query(withdrawal: Withdrawal, now: datetime) -> None:
+def _query(withdrawal: Withdrawal, now: datetime) -> bool:
+    """Apply WeChat Pay's answer about the transfer; whether WeChat Pay could be reached."""
     try:
         bill = wechat_pay().query_transfer(withdrawal.out_bill_no)
     except WeChatPayAPIError as exc:
+        if exc.code == WeChatPayError.UNAVAILABLE:
+            return False  # the gateway logged it; the pass counts it
         log.warning("withdrawal %s: transfer query failed (%s)", withdrawal.id, exc.message)
-        return
+        return True
     if bill is not None:
         apply_transfer_state(withdrawal, bill, now)
+    return True
 
 
 # --- reading ----------------------------------------------------------------------------------

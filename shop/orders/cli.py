@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from rq import Queue, Worker
 from sqlalchemy.exc import SQLAlchemyError
 
+from shop.commands import WeChatUnreachable
 from shop.database import utcnow
 from shop.extensions import db, redis_client
 from shop.jobs import QUEUE, run_periodic
@@ -27,8 +28,7 @@ def reconcile() -> None:
     orders, refunds = summary["orders"], summary["refunds"]
     if orders["wechat_pay_unreachable"] or refunds["wechat_pay_unreachable"]:
         left = orders["errors"] + orders["skipped"], refunds["errors"] + refunds["skipped"]
-        click.echo(f"WeChat Pay unreachable: {left[0]} orders and {left[1]} refunds left for the next pass")
-        return
+        raise WeChatUnreachable("WeChat Pay", f"{left[0]} orders and {left[1]} refunds")
     click.echo(f"orders: {_counts(orders)}; refunds: {_counts(refunds)}")
 
 
@@ -37,8 +37,7 @@ def cancel_expired() -> None:
     """Cancel unpaid orders past their payment window (asking WeChat Pay first about payable ones)."""
     summary = _run(lifecycle.cancel_expired_orders)
     if summary["wechat_pay_unreachable"]:
-        click.echo(f"WeChat Pay unreachable: {summary['errors'] + summary['skipped']} orders left for the next pass")
-        return
+        raise WeChatUnreachable("WeChat Pay", f"{summary['errors'] + summary['skipped']} orders")
     click.echo(_counts(summary))
 
 

@@ -16,6 +16,7 @@ from shop.orders.payment import reconcile
 from tests.conftest import bearer
 from tests.orders.conftest import (
     eventually,
+    past_window,
     pickup_basket,
     place,
     prepay_id_of,
@@ -124,14 +125,17 @@ def test_a_pass_stops_when_wechat_pay_is_unreachable_and_leaves_the_rest_for_the
     assert statuses(app, orders) == ["pending_payment"] * 3 + ["ready_for_pickup"] * 2
 
 
-def test_reconcile_from_the_shell_with_wechat_pay_unreachable_prints_one_line(app, make_app, paid_notifies_lost):
+@pytest.mark.parametrize(("command", "left"), [("reconcile", "1 orders and 0 refunds"), ("cancel-expired", "1 orders")])
+def test_a_pass_from_the_shell_with_wechat_pay_unreachable_prints_one_line_and_fails(
+        command, left, app, make_app, paid_notifies_lost):
     [order] = paid_notifies_lost(1)
+    past_window(app, order["id"])  # so that both passes ask WeChat Pay about it
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         nowhere = f"http://127.0.0.1:{probe.getsockname()[1]}/"
-    result = make_app(WECHATPAY_API_BASE=nowhere).test_cli_runner().invoke(args=["orders", "reconcile"])
-    assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == ["WeChat Pay unreachable: 1 orders and 0 refunds left for the next pass"]
+    result = make_app(WECHATPAY_API_BASE=nowhere).test_cli_runner().invoke(args=["orders", command])
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines() == [f"Error: WeChat Pay unreachable: {left} left for the next pass"]
     assert "Traceback" not in result.output
     assert statuses(app, [order]) == ["pending_payment"]
 

@@ -172,7 +172,8 @@ def test_an_order_is_not_cancelled_while_wechat_pay_cannot_answer(path, failing,
         assert answer.status_code == 503 and answer.get_json()["code"] == "wechatpay_unavailable"
         assert answer.headers["Retry-After"].isdigit()
     else:
-        assert answer.exit_code == 0 and answer.stdout.startswith("WeChat Pay unreachable: 1 orders"), answer.output
+        assert answer.exit_code == 1, answer.output
+        assert answer.output.startswith("Error: WeChat Pay unreachable: 1 orders"), answer.output
     assert status_of(app, placed["order"]["id"]) == "pending_payment" and latte_stock(app, shop) == 3
 
     wechat_pay_is_back(stub)  # the sweep settles it once WeChat Pay answers (and its back-off has passed)

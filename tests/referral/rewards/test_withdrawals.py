@@ -3,6 +3,7 @@ WeChat Pay's merchant transfer (the stub), with the state kept when the transfer
 
 from __future__ import annotations
 
+import socket
 import threading
 from datetime import timedelta
 
@@ -11,12 +12,13 @@ import requests
 from sqlalchemy import func, select
 
 from referral.rewards.models import CommissionEntry
-from referral.withdrawals.models import Withdrawal
+from referral.withdrawals.models import Withdrawal, WithdrawalStatus
 from referral.withdrawals.service import sync_withdrawals
 from shop.auth import Role
 from shop.database import utcnow
 from shop.extensions import db
 from shop.jobs import sweep_outbox
+from shop.members.models import Member
 
 
 @pytest.fixture
@@ -65,7 +67,7 @@ def test_an_approved_withdrawal_is_paid_when_the_member_confirms_receipt_in_wech
 
     assert _sync(committed)["paid"] == 0  # still waiting for Bob
     requests.post(f"{stub.url}stub/pay/transfers/{withdrawal['out_bill_no']}/confirm", timeout=5).raise_for_status()
-    assert _sync(committed) == {"checked": 1, "paid": 1, "failed": 0}
+    assert _sync(committed) == {"checked": 1, "paid": 1, "failed": 0, "unreachable": 0}
     paid = client.get("/api/v1/me/withdrawals", headers=earned.bob.headers).get_json()["items"][0]
     assert paid["status"] == "paid" and paid["transfer"] is None and paid["finished_at"]
     assert _commission(client, earned.bob) == {"balance": 140, "available": 140, "debt": 0, "frozen": 0,
@@ -117,6 +119,48 @@ def test_wechat_pay_down_at_approval_leaves_it_approved_and_the_outbox_sends_the
     assert bill["state"] == "WAIT_USER_CONFIRM" and bill["transfer_amount"] == 300
     with app.app_context():
         assert db.session.get(Withdrawal, withdrawal["id"]).status == "paying"
+
+
+def test_settling_withdrawals_from_the_shell_with_wechat_pay_unreachable_prints_one_line_and_fails(
+        app, client, earned, admin, make_app):
+    withdrawal = _ask(client, earned.bob, 300).get_json()
+    client.post(f"/api/v1/admin/referral/withdrawals/{withdrawal['id']}/approve", headers=admin, json={})
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{probe.getsockname()[1]}/"
+    result = make_app(WECHATPAY_API_BASE=nowhere).test_cli_runner().invoke(args=["referral", "sync-withdrawals"])
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines() == ["Error: WeChat Pay unreachable: 1 withdrawals left for the next pass"]
+    assert "Traceback" not in result.output
+    with app.app_context():
+        assert db.session.get(Withdrawal, withdrawal["id"]).status == "paying"  # asked again next pass
+
+    settled = app.test_cli_runner().invoke(args=["referral", "sync-withdrawals"])  # WeChat Pay reachable
+    assert (settled.exit_code, settled.output) == (0, "checked 1 withdrawals: 0 paid, 0 failed\n")
+
+
+def test_a_withdrawal_pass_ends_early_while_wechat_pay_is_unreachable(app, stub, committed):
+    """Each question to an unreachable WeChat Pay waits for a timeout: a few in a row end the pass."""
+    with app.app_context():
+        ids = [_paying_withdrawal(number) for number in range(5)]
+        db.session.commit()
+    requests.post(f"{stub.url}stub/pay/faults", json={"status": 503, "code": "SYSTEM_ERROR", "times": 10,
+                                                      "path": "transfer-bills"}, timeout=5).raise_for_status()
+    assert _sync(committed) == {"checked": 3, "paid": 0, "failed": 0, "unreachable": 5}
+    asked = [entry for entry in stub.received if "transfer-bills" in entry["path"]]
+    assert len(asked) == 3 and len(ids) == 5
+
+
+def _paying_withdrawal(number: int) -> int:
+    """A withdrawal whose transfer WeChat Pay holds (inside an app context)."""
+    member = Member(openid=f"withdrawing-{number}")
+    db.session.add(member)
+    db.session.flush()
+    withdrawal = Withdrawal(member_id=member.id, amount=100, status=WithdrawalStatus.PAYING.value,
+                            out_bill_no=f"RWTEST{number:04d}")
+    db.session.add(withdrawal)
+    db.session.flush()
+    return withdrawal.id
 
 
 def test_a_rejected_withdrawal_gives_the_amount_back_with_the_note(client, earned, admin):
