@@ -277,8 +277,11 @@ class BatchStatsSchema(ma.Schema):
                                                           "wrong coupon scanned)."})
     gmv = ma.fields.Integer(metadata={"description": "Fen paid for the orders that used a coupon of this batch "
                                                      "online (orders.amount_paid)."})
-    discount_cost = ma.fields.Integer(metadata={"description": "Fen the used coupons took off (online and in "
-                                                               "store): what the batch cost."})
+    discount_cost = ma.fields.Integer(metadata={"description": "Fen the used coupons took off: what the batch "
+                                                               "cost. Online, what each order took; in store, "
+                                                               "the face value of the kinds that know it without "
+                                                               "the items (amount_off, threshold); the till "
+                                                               "alone knows what percent_off and free_item took."})
 
 
 class AdminBatchDetailSchema(AdminBatchSchema):

@@ -13,7 +13,14 @@ from shop.extensions import db
 from tests.coupons import checkout_fixtures as fixtures
 from tests.coupons.checkout_fixtures import coupon_state, give_coupon, product_and_category
 from tests.coupons.conftest import batch_body
-from tests.orders.conftest import manual_refunds, pickup_basket, place, prepay_id_of, settle_refund, stub_pay
+from tests.orders.conftest import (
+    manual_refunds,
+    pickup_basket,
+    place,
+    prepay_id_of,
+    settle_refund,
+    stub_pay,
+)
 
 shop, alice, alice_id = fixtures.shop, fixtures.alice, fixtures.alice_id
 
