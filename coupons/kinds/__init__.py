@@ -36,7 +36,9 @@ KINDS: dict[str, Kind] = {}
 
 
 def register(kind: Kind) -> None:
-    """Name a kind (again: replaces it). Its fields must be batch columns."""
+    """Name a kind (again: replaces it). Its name must fit the kind column, its fields be batch columns."""
+    if len(kind.name) > CouponBatch.__table__.c.kind.type.length:
+        raise ValueError(f"kind {kind.name}: a longer name than coupon_batches.kind holds")
     missing = [name for name in kind.fields if name not in CouponBatch.__table__.c]
     if missing:
         raise ValueError(f"kind {kind.name}: no coupon_batches column for {', '.join(missing)} (add a migration)")
