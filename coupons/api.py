@@ -46,7 +46,10 @@ blp = Blueprint("coupons", __name__, url_prefix="/api/v1", description=(
     "`coupon_not_applicable` (nothing in the basket is covered), `coupon_min_spend_not_met` (measured on "
     "the covered items). Without `coupon_id`, preview's `suggestions.coupons.best` names the usable coupon "
     "taking off the most (tie: the soonest to expire); it is not applied until chosen. Percent discounts "
-    "round up to the fen (in the shopper's favour) and no discount exceeds what the covered items cost."))
+    "round up to the fen (in the shopper's favour) and no discount exceeds what the covered items cost. A "
+    "coupon's discount is allocated to the order lines it came from (the half-price cup's line), so a refund "
+    "of a line gives back what that line paid; `coupon_not_applicable` also answers a coupon that would take "
+    "nothing off (one cup for second cup half price)."))
 ADMIN_ROLES = (Role.MARKETING, Role.ADMIN)
 _KEY_DOC = key_doc("New per claim; a retry with the same key returns the first coupon.")
 
@@ -58,8 +61,11 @@ _KEY_DOC = key_doc("New per claim; a retry with the same key returns the first c
 def create_batch(args):
     """Create a batch (as a draft)
 
-    Give `amount_off` (amount_off, threshold) or `percent` and `max_off` (percent_off), and either a fixed
-    window (`starts_at`, `ends_at`) or `valid_days`. 422 names each wrong field. Role: marketing, admin.
+    Give the `kind` and its own fields (amount_off, threshold: `amount_off`; percent_off: `percent`,
+    `max_off`; nth_item_percent: `nth`, `percent`; buy_n_get_m: `buy`, `get`; free_item: `max_off`;
+    unit_price: `unit_price`), and either a fixed window (`starts_at`, `ends_at`) or `valid_days`.
+    Kinds whose discount depends on the items bought are online only. 422 names each wrong field.
+    Role: marketing, admin.
     """
     batch = service.create_batch(args, staff_id=current_principal().staff_id, now=utcnow())
     db.session.commit()

@@ -22,9 +22,9 @@ from typing import Any
 
 from sqlalchemy import Row, select, update
 
-from coupons import scope
-from coupons.discount import Offer, discount_fen, reaches_min_spend
+from coupons import kinds, scope
 from coupons.errors import CouponError
+from coupons.kinds.lines import covered_total
 from coupons.lifecycle import unusable_because
 from coupons.models import Coupon, CouponBatch, CouponStatus
 from shop.database import utcnow
@@ -32,19 +32,22 @@ from shop.errors import AppError
 from shop.extensions import db
 from shop.pricing import Discount, PricingRequest
 
-# What checkout reads of a coupon and its batch: one row, through Core (no ORM objects to build).
+# What checkout reads of a coupon and its batch (every kind's terms): one row, through Core (no ORM objects).
 _COLUMNS = (Coupon.id, Coupon.member_id, Coupon.status, Coupon.order_id, Coupon.valid_from, Coupon.expires_at,
-            Coupon.batch_id, CouponBatch.name, CouponBatch.kind, CouponBatch.amount_off, CouponBatch.percent,
-            CouponBatch.max_off, CouponBatch.min_spend, CouponBatch.usage, CouponBatch.scope_product_ids,
+            Coupon.batch_id, CouponBatch.name, CouponBatch.kind, *(CouponBatch.__table__.c[name]
+                                                                   for name in kinds.term_names()),
+            CouponBatch.min_spend, CouponBatch.usage, CouponBatch.scope_product_ids,
             CouponBatch.scope_category_ids, CouponBatch.scope_store_ids)
 
 
 @dataclass(frozen=True)
 class Assessment:
-    """A coupon against an order: the fen it takes off, or why it cannot be used."""
+    """A coupon against an order: the fen it takes off (and off which of the order's lines), or why it
+    cannot be used."""
 
     amount: int
     problem: tuple[CouponError, str] | None = None
+    allocation: tuple[int, ...] | None = None  # fen off each of the order's lines (sums to amount)
 
 
 class CouponDiscountProvider:
@@ -64,10 +67,12 @@ class CouponDiscountProvider:
         if verdict.problem is not None:
             code, message = verdict.problem
             raise AppError(code, message, errors={"coupon_id": [message]})
-        covered = tuple(i for i, line in enumerate(request.lines)
-                        if scope.covers(line, row.scope_product_ids, row.scope_category_ids))
-        return Discount(source=self.name, amount=min(verdict.amount, remaining), label=row.name,
-                        details={"coupon_id": row.id, "batch_id": row.batch_id}, lines=covered), {}
+        taken_from = tuple(i for i, share in enumerate(verdict.allocation) if share > 0)
+        # pricing.quote holds it to what remains (and then spreads it over the lines itself)
+        return Discount(source=self.name, amount=verdict.amount, label=row.name,
+                        details={"coupon_id": row.id, "batch_id": row.batch_id,
+                                 "description": kinds.describe(row)},
+                        lines=taken_from, allocation=verdict.allocation), {}
 
     def commit(self, request: PricingRequest, discount: Discount, *, order_id: int) -> None:
         lock(discount.details["coupon_id"], member_id=request.member_id, order_id=order_id,
@@ -97,16 +102,23 @@ def assess(row: Row, request: PricingRequest, now: datetime) -> Assessment:
     if not scope.store_allows(row.scope_store_ids, request.fulfilment, request.store_id):
         return Assessment(0, (CouponError.COUPON_STORE_NOT_IN_SCOPE,
                               "This coupon cannot be used for pickup at this store."))
-    covered = scope.scoped_total(request.lines, row.scope_product_ids, row.scope_category_ids)
+    lines = scope.covered_lines(request.lines, row.scope_product_ids, row.scope_category_ids)
+    covered = covered_total(lines)
     if covered == 0:
         return Assessment(0, (CouponError.COUPON_NOT_APPLICABLE, "Nothing in this order is covered by this coupon."))
-    offer = Offer(kind=row.kind, amount_off=row.amount_off, percent=row.percent, max_off=row.max_off,
-                  min_spend=row.min_spend or 0)
-    if not reaches_min_spend(offer, covered):
+    offer = kinds.offer_of(row)
+    if not kinds.reaches_min_spend(offer, covered):
         return Assessment(0, (CouponError.COUPON_MIN_SPEND_NOT_MET,
                               f"Spend {_yuan(offer.min_spend)} on the items this coupon covers to use it "
                               f"({_yuan(covered)} so far)."))
-    return Assessment(discount_fen(offer, covered))
+    shares = kinds.discount(offer, lines)
+    if sum(shares) == 0:  # two units short of "buy 2 get 1", every covered item already at its unit price, ...
+        return Assessment(0, (CouponError.COUPON_NOT_APPLICABLE,
+                              f"This coupon takes nothing off this order ({kinds.describe(row)})."))
+    allocation = [0] * len(request.lines)
+    for line, share in zip(lines, shares, strict=True):
+        allocation[line.position] = share
+    return Assessment(sum(shares), allocation=tuple(allocation))
 
 
 def best_coupon(request: PricingRequest, now: datetime) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """Demo coupon batches for `python app.py` (never in production); idempotent.
 
-Three active batches, seeded once each (by name) when the demo brand is there (store SH001, People's
+Five active batches, seeded once each (by name) when the demo brand is there (store SH001, People's
 Square, Shanghai): a public one to claim in the claim center and spend at checkout, a new-member
-welcome, and an in-store one that the clerks of People's Square and four more Shanghai stores redeem.
+welcome, an in-store one that the clerks of People's Square and four more Shanghai stores redeem,
+and two coffee-chain kinds: second latte half price (online: it needs the items) and a free
+Americano (online or at any counter).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from sqlalchemy import select
 
 from coupons.models import BatchChannel, BatchUsage, CouponBatch
 from coupons.service import change_status, create_batch
+from shop.catalog.models import Product
 from shop.database import utcnow
 from shop.extensions import db
 from shop.stores.models import Store
@@ -28,7 +31,14 @@ DEMO_BATCHES: tuple[dict[str, Any], ...] = (
     {"name": "In store: 8 yuan off a drink", "kind": "amount_off", "amount_off": 800, "min_spend": 0,
      "valid_days": 30, "total": 5000, "per_member_limit": 1, "channel": BatchChannel.PUBLIC.value,
      "usage": BatchUsage.IN_STORE.value, "in_store_codes": IN_STORE_CODES},
+    {"name": "Second latte half price", "kind": "nth_item_percent", "nth": 2, "percent": 50, "min_spend": 0,
+     "valid_days": 7, "total": 1000, "per_member_limit": 2, "channel": BatchChannel.PUBLIC.value,
+     "usage": BatchUsage.ONLINE.value, "products": ("Latte",)},
+    {"name": "A free Americano", "kind": "free_item", "max_off": 2200, "min_spend": 0, "valid_days": 14,
+     "total": 500, "per_member_limit": 1, "channel": BatchChannel.PUBLIC.value, "usage": BatchUsage.BOTH.value,
+     "products": ("Americano",)},
 )
+_NOT_BATCH_FIELDS = ("usage", "in_store_codes", "products")
 
 
 def seed_coupon_demo() -> list[str]:
@@ -43,7 +53,10 @@ def seed_coupon_demo() -> list[str]:
     for spec in DEMO_BATCHES:
         if spec["name"] in existing:
             continue
-        fields = {key: value for key, value in spec.items() if key not in ("usage", "in_store_codes")}
+        fields = {key: value for key, value in spec.items() if key not in _NOT_BATCH_FIELDS}
+        if "products" in spec:
+            fields["scope_product_ids"] = list(db.session.scalars(
+                select(Product.id).where(Product.title.in_(spec["products"]))))
         batch = create_batch(fields, staff_id=None, now=now)
         batch.usage = spec["usage"]
         if "in_store_codes" in spec:

@@ -1,6 +1,6 @@
 """Coupon batches (what marketing issues) and coupons (what a member holds).
 
-- ``coupon_batches``: the offer (kind and amounts in fen), its validity (a fixed window or N days
+- ``coupon_batches``: the offer (its kind, coupons/kinds/, and that kind's terms: amounts in fen, counts), its validity (a fixed window or N days
   from claiming), the total, the per-member limit, the channel and the status.
 - ``coupons``: one row per coupon held. The Redis claim gate (coupons/gate.py) hands out three numbers
   per coupon and the database refuses any of them given twice, so no state of Redis can break a
@@ -34,12 +34,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.database import MAX_ID, BigIntegerPK, UTCDateTime, storable_id, utcnow  # noqa: F401  (re-exported)
 from shop.extensions import db
-
-
-class BatchKind(StrEnum):
-    AMOUNT_OFF = "amount_off"  # amount_off fen off (from min_spend)
-    PERCENT_OFF = "percent_off"  # percent off, at most max_off fen (from min_spend)
-    THRESHOLD = "threshold"  # spend min_spend, save amount_off
 
 
 class BatchStatus(StrEnum):
@@ -81,15 +75,24 @@ class CouponBatch(db.Model):
         CheckConstraint("total > 0", name="total_positive"),
         CheckConstraint("per_member_limit > 0", name="per_member_limit_positive"),
         CheckConstraint("min_spend >= 0", name="min_spend_not_negative"),
+        CheckConstraint("nth IS NULL OR nth >= 2", name="nth_at_least_two"),
+        CheckConstraint("buy IS NULL OR buy > 0", name="buy_positive"),
+        CheckConstraint('"get" IS NULL OR "get" > 0', name="get_positive"),
+        CheckConstraint("unit_price IS NULL OR unit_price > 0", name="unit_price_positive"),
         Index("ix_coupon_batches_status_channel", "status", "channel"),
     )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # a name in coupons.kinds.KINDS
+    # The kinds' terms (coupons/kinds/): each kind reads its own, the others are null.
     amount_off: Mapped[int | None] = mapped_column(Integer)
     percent: Mapped[int | None] = mapped_column(Integer)
     max_off: Mapped[int | None] = mapped_column(Integer)
+    nth: Mapped[int | None] = mapped_column(Integer)
+    buy: Mapped[int | None] = mapped_column(Integer)
+    get: Mapped[int | None] = mapped_column(Integer)
+    unit_price: Mapped[int | None] = mapped_column(Integer)
     min_spend: Mapped[int] = mapped_column(Integer, default=0)
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

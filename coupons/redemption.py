@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from coupons import code
+from coupons import code, kinds
 from coupons.claim import own_coupon
 from coupons.errors import CouponError
 from coupons.lifecycle import unusable_because
@@ -82,7 +82,7 @@ def redeem(staff: Principal, raw_code: str, *, store_id: int | None, now: dateti
         raise AppError(CouponError.COUPON_CODE_STALE,
                        "This code is out of date: ask the shopper to open the coupon and show the current code.")
     _refuse_other_store(batch, store)
-    if not _mark_used(coupon.id, now):
+    if not _mark_used(coupon.id, now, discount_amount=_counter_discount(batch)):
         retried = _retried(coupon.id, staff, store, now)  # the same clerk's twin request won
         if retried is not None:
             return retried, False
@@ -124,7 +124,8 @@ def revert(staff: Principal, redemption_id: int, *, now: datetime) -> tuple[Coup
     db.session.execute(
         update(Coupon).where(Coupon.id == coupon.id, Coupon.status == CouponStatus.USED.value,
                              Coupon.used_in == IN_STORE)
-        .values(status=back.value, used_at=None, used_in=None).execution_options(synchronize_session=False))
+        .values(status=back.value, used_at=None, used_in=None, discount_amount=None)
+        .execution_options(synchronize_session=False))
     record_event(coupon.member_id, JourneyKind.COUPON_REDEMPTION_REVERTED, store_id=redemption.store_id,
                  occurred_at=now, coupon_id=coupon.id, batch_id=coupon.batch_id, redemption_id=redemption.id,
                  staff_id=staff.staff_id)
@@ -181,6 +182,10 @@ def _refuse_unusable(coupon: Coupon, batch: CouponBatch, now: datetime) -> None:
     """Raise the error of the first reason the coupon cannot be redeemed in a store now."""
     if batch.usage == BatchUsage.ONLINE:
         raise AppError(CouponError.COUPON_ONLINE_ONLY, "This coupon is for online orders only.")
+    if not kinds.kind_of(batch.kind).redeemable_without_items:
+        # A batch made before its kind's rule, or written straight to the database: still no counter use.
+        raise AppError(CouponError.COUPON_ONLINE_ONLY, f"This coupon ({kinds.describe(batch)}) depends on the "
+                       "items bought: it is for online orders only.")
     error = unusable_because(coupon.status, coupon.expires_at, coupon.valid_from, now)
     if error is CouponError.COUPON_USED:
         raise _used(coupon)
@@ -226,10 +231,16 @@ def _open_redemption(coupon_id: int) -> CouponRedemption | None:
         .order_by(CouponRedemption.id.desc()).limit(1))
 
 
-def _mark_used(coupon_id: int, now: datetime) -> bool:
+def _counter_discount(batch: CouponBatch) -> int | None:
+    """What the coupon takes off at the counter when its kind knows without the items (a fixed amount)."""
+    offer = kinds.offer_of(batch)
+    return kinds.kind_of(offer.kind).counter_discount(offer)
+
+
+def _mark_used(coupon_id: int, now: datetime, *, discount_amount: int | None) -> bool:
     """Available -> used (in store), only if still available and valid now: whether it moved."""
     return bool(db.session.execute(
         update(Coupon).where(Coupon.id == coupon_id, Coupon.status == CouponStatus.AVAILABLE.value,
                              Coupon.valid_from <= now, Coupon.expires_at > now)
-        .values(status=CouponStatus.USED.value, used_in=IN_STORE, used_at=now)
+        .values(status=CouponStatus.USED.value, used_in=IN_STORE, used_at=now, discount_amount=discount_amount)
         .execution_options(synchronize_session=False)).rowcount)

@@ -3,9 +3,10 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from coupons import kinds
 from coupons.exchange import MAX_CODES_PER_REQUEST
 from coupons.issuing import Skip
-from coupons.models import MAX_ID, BatchChannel, BatchKind, BatchStatus, BatchUsage, CouponStatus
+from coupons.models import MAX_ID, BatchChannel, BatchStatus, BatchUsage, CouponStatus
 from coupons.service import (
     MAX_FEN,
     MAX_PER_MEMBER,
@@ -21,7 +22,6 @@ from shop.pagination import PageArgs
 NO_CONTROL_CHARS = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
 NOTE_CHARS = validate.Regexp(r"^[^\x00-\x08\x0b-\x1f\x7f]*$", error="Control characters (other than line breaks "
                                                                      "and tabs) are not allowed.")
-FEN = validate.Range(min=1, max=MAX_FEN)
 CHANNELS = ("public: the claim center (`GET /coupon-batches`; the only channel shoppers claim from). "
             "new_member: one coupon to each member on registration. follower: one to each member who follows "
             "the official account (once per batch, also after an unfollow and a new follow). targeted: "
@@ -37,21 +37,12 @@ def _scope_ids(what: str) -> ma.fields.List:
                                              "null or left out: all."})
 
 
-class BatchArgs(ma.Schema):
-    """A new batch (all of it) or, partially, a draft's changes."""
+class BatchArgs(ma.Schema.from_dict(kinds.term_fields(for_input=True), name="BatchTerms")):
+    """A new batch (all of it) or, partially, a draft's changes; the kind's terms come from coupons.kinds."""
 
     name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=100), NO_CONTROL_CHARS])
-    kind = ma.fields.String(required=True, validate=validate.OneOf([kind.value for kind in BatchKind]),
-                            metadata={"description": "amount_off: `amount_off` fen off; percent_off: `percent`% "
-                                                     "off, at most `max_off` fen; threshold: spend `min_spend`, "
-                                                     "save `amount_off`."})
-    amount_off = ma.fields.Integer(strict=True, allow_none=True, load_default=None, validate=FEN,
-                                   metadata={"description": "Fen off (amount_off, threshold)."})
-    percent = ma.fields.Integer(strict=True, allow_none=True, load_default=None,
-                                validate=validate.Range(min=1, max=99),
-                                metadata={"description": "Percent off, 1-99 (percent_off)."})
-    max_off = ma.fields.Integer(strict=True, allow_none=True, load_default=None, validate=FEN,
-                                metadata={"description": "The most fen a percent_off coupon takes off."})
+    kind = ma.fields.String(required=True, validate=kinds.known_kind,
+                            metadata={"enum": list(kinds.KINDS), "description": kinds.kinds_description()})
     min_spend = ma.fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_FEN),
                                   metadata={"description": "Fen the order must reach (required above 0 for "
                                                            "threshold)."})
@@ -69,10 +60,11 @@ class BatchArgs(ma.Schema):
     channel = ma.fields.String(load_default=BatchChannel.PUBLIC.value,
                                validate=validate.OneOf([channel.value for channel in BatchChannel]),
                                metadata={"description": CHANNELS})
-    usage = ma.fields.String(load_default=BatchUsage.BOTH.value,
-                             validate=validate.OneOf([usage.value for usage in BatchUsage]),
+    usage = ma.fields.String(load_default=None, validate=validate.OneOf([usage.value for usage in BatchUsage]),
                              metadata={"description": "Where coupons are spent: online (checkout), in_store "
-                                                      "(redeemed by staff), both."})
+                                                      "(redeemed by staff), both. Left out or null: both, or "
+                                                      "online for a kind whose discount depends on the items "
+                                                      "(marked online only in `kind`)."})
     scope_product_ids = _scope_ids("products")
     scope_category_ids = _scope_ids("categories")
     scope_store_ids = _scope_ids("stores (in-store redemption and pickup orders)")
@@ -97,13 +89,12 @@ class BatchChangesArgs(BatchArgs):
     """A draft's changes: any of the fields of a batch (loaded partially)."""
 
 
-class BatchSchema(ma.Schema):
+class BatchSchema(ma.Schema.from_dict(kinds.term_fields(for_input=False), name="BatchTermsOut")):
     id = ma.fields.Integer()
     name = ma.fields.String()
-    kind = ma.fields.String()
-    amount_off = ma.fields.Integer(allow_none=True)
-    percent = ma.fields.Integer(allow_none=True)
-    max_off = ma.fields.Integer(allow_none=True)
+    kind = ma.fields.String(metadata={"enum": list(kinds.KINDS)})
+    description = ma.fields.Function(kinds.describe, metadata={
+        "description": "What a coupon of the batch gives, for the shopper (\"Buy 2 get 1 free\")."})
     min_spend = ma.fields.Integer()
     starts_at = ma.fields.AwareDateTime(allow_none=True)
     ends_at = ma.fields.AwareDateTime(allow_none=True)
@@ -286,8 +277,11 @@ class BatchStatsSchema(ma.Schema):
                                                           "wrong coupon scanned)."})
     gmv = ma.fields.Integer(metadata={"description": "Fen paid for the orders that used a coupon of this batch "
                                                      "online (orders.amount_paid)."})
-    discount_cost = ma.fields.Integer(metadata={"description": "Fen the used coupons took off (online and in "
-                                                               "store): what the batch cost."})
+    discount_cost = ma.fields.Integer(metadata={"description": "Fen the used coupons took off: what the batch "
+                                                               "cost. Online, what each order took; in store, "
+                                                               "the face value of the kinds that know it without "
+                                                               "the items (amount_off, threshold); the till "
+                                                               "alone knows what percent_off and free_item took."})
 
 
 class AdminBatchDetailSchema(AdminBatchSchema):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from coupons.kinds import CoveredLine
+from coupons.kinds.lines import covered_total
 from coupons.models import BatchUsage
 from shop.orders.models import Fulfilment
 from shop.pricing import PricedLine
@@ -28,7 +30,15 @@ def covers(line: PricedLine, product_ids: Sequence[int] | None, category_ids: Se
 def scoped_total(lines: Iterable[PricedLine], product_ids: Sequence[int] | None,
                  category_ids: Sequence[int] | None) -> int:
     """What the covered lines cost, in fen."""
-    return sum(line.subtotal for line in lines if covers(line, product_ids, category_ids))
+    return covered_total(covered_lines(tuple(lines), product_ids, category_ids))
+
+
+def covered_lines(lines: Sequence[PricedLine], product_ids: Sequence[int] | None,
+                  category_ids: Sequence[int] | None) -> tuple[CoveredLine, ...]:
+    """The lines the batch's goods scope covers, as a kind's arithmetic reads them."""
+    return tuple(CoveredLine(position=i, sku_id=line.sku_id, product_id=line.product_id,
+                             category_ids=line.category_ids, unit_price=line.unit_price, quantity=line.quantity)
+                 for i, line in enumerate(lines) if covers(line, product_ids, category_ids))
 
 
 def usable_online(usage: str | None) -> bool:

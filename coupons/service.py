@@ -11,29 +11,25 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from coupons import kinds
 from coupons.errors import CouponError
-from coupons.models import BatchKind, BatchStatus, Coupon, CouponBatch, storable_id
+from coupons.kinds import MAX_FEN  # noqa: F401  (re-exported: one coupon's amounts)
+from coupons.models import BatchStatus, Coupon, CouponBatch, storable_id
 from shop.catalog.models import Category, Product
 from shop.errors import AppError, CommonError
 from shop.extensions import db
 from shop.pagination import paginate
 from shop.stores.models import Store
 
-MAX_FEN = 100_000_000  # one coupon's amounts: at most 1,000,000 yuan
 MAX_TOTAL = 10_000_000
 MAX_PER_MEMBER = 100
 MAX_VALID_DAYS = 3650
 MAX_SCOPE_IDS = 1000
-EDITABLE = ("name", "kind", "amount_off", "percent", "max_off", "min_spend", "starts_at", "ends_at",
-            "valid_days", "total", "per_member_limit", "channel", "usage", "scope_product_ids",
-            "scope_category_ids", "scope_store_ids", "daily_limit", "budget_note")
+EDITABLE = ("name", "kind", *kinds.term_names(), "min_spend", "starts_at", "ends_at", "valid_days", "total",
+            "per_member_limit", "channel", "usage", "scope_product_ids", "scope_category_ids", "scope_store_ids",
+            "daily_limit", "budget_note")
 # scope field -> the model its ids must name
 _SCOPES = {"scope_product_ids": Product, "scope_category_ids": Category, "scope_store_ids": Store}
-_KIND_FIELDS = {
-    BatchKind.AMOUNT_OFF: {"amount_off"},
-    BatchKind.PERCENT_OFF: {"percent", "max_off"},
-    BatchKind.THRESHOLD: {"amount_off"},
-}
 # state changes: action -> (states it may start from, the state it leads to)
 TRANSITIONS = {
     "activate": ((BatchStatus.DRAFT, BatchStatus.PAUSED), BatchStatus.ACTIVE),
@@ -43,25 +39,16 @@ TRANSITIONS = {
 
 
 def batch_errors(data: Mapping[str, Any]) -> dict[str, list[str]]:
-    """What is wrong across the fields of a whole batch (each field's own range is the schema's)."""
+    """What is wrong across the fields of a whole batch (each field's own range is the schema's, the
+    kind's terms are the kind's: coupons.kinds.term_errors)."""
     errors: dict[str, list[str]] = {}
 
     def bad(field: str, message: str) -> None:
         errors.setdefault(field, []).append(message)
 
-    kind = data.get("kind")
-    needed = _KIND_FIELDS.get(kind, set()) if kind else set()
-    for field in ("amount_off", "percent", "max_off"):
-        if field in needed and data.get(field) is None:
-            bad(field, f"Required for kind {kind}.")
-        elif field not in needed and kind and data.get(field) is not None:
-            bad(field, f"Not used by kind {kind}; leave it out.")
-    min_spend = data.get("min_spend") or 0
-    if kind == BatchKind.THRESHOLD:
-        if min_spend <= 0:
-            bad("min_spend", "A threshold coupon needs the spend it applies from (fen, above 0).")
-        elif data.get("amount_off") is not None and data["amount_off"] > min_spend:
-            bad("amount_off", "A threshold coupon cannot save more than the spend it needs.")
+    for field, messages in kinds.term_errors(data).items():
+        for message in messages:
+            bad(field, message)
     starts_at, ends_at, valid_days = data.get("starts_at"), data.get("ends_at"), data.get("valid_days")
     if valid_days is not None:
         for field in ("starts_at", "ends_at"):
@@ -95,7 +82,13 @@ def _check(data: Mapping[str, Any]) -> None:
         raise AppError(CommonError.VALIDATION_ERROR, "The batch has invalid fields; see errors.", errors=errors)
 
 
+def _with_default_usage(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Usage left out (or null): where the kind's coupons can be spent (coupons.kinds.default_usage)."""
+    return {**data, "usage": data.get("usage") or kinds.default_usage(data.get("kind"))}
+
+
 def create_batch(data: Mapping[str, Any], *, staff_id: int | None, now: datetime) -> CouponBatch:
+    data = _with_default_usage(data)
     _check(data)
     batch = CouponBatch(**{field: _stored(field, data[field]) for field in EDITABLE if field in data},
                         status=BatchStatus.DRAFT.value, created_by_staff_id=staff_id,
@@ -126,7 +119,7 @@ def update_batch(batch_id: int, changes: Mapping[str, Any], *, now: datetime) ->
     if batch.status != BatchStatus.DRAFT:
         raise AppError(CouponError.COUPON_BATCH_STATE_CONFLICT,
                        f"Only a draft batch can be edited; this one is {batch.status}.")
-    merged = {field: getattr(batch, field) for field in EDITABLE} | dict(changes)
+    merged = _with_default_usage({field: getattr(batch, field) for field in EDITABLE} | dict(changes))
     _check(merged)
     for field in EDITABLE:
         setattr(batch, field, _stored(field, merged[field]))

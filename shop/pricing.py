@@ -62,6 +62,10 @@ class Discount:
     # Which of the request's lines (by position) it takes off: a coupon scoped to some products
     # comes off those lines only, so a refund of another line gives none of it back. None: all.
     lines: tuple[int, ...] | None = None
+    # Fen off each of the request's lines (by position, summing to ``amount``) when the provider knows
+    # which lines it came from (the second latte of a "second cup half price"); None: spread over
+    # ``lines`` in proportion to what they cost.
+    allocation: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,8 @@ def quote(request: PricingRequest) -> Quote:
         if suggestion:
             suggestions[provider.name] = suggestion
         if discount is not None and discount.amount > 0:
-            discount = replace(discount, amount=min(discount.amount, remaining))
+            if discount.amount > remaining:  # its own allocation no longer adds up: spread what is left
+                discount = replace(discount, amount=remaining, allocation=None)
             discounts.append(discount)
             remaining -= discount.amount
     return Quote(request=request, discounts=tuple(discounts), suggestions=suggestions)
@@ -123,3 +128,15 @@ def commit(quote_: Quote, *, order_id: int) -> None:
     by_name = {p.name: p for p in _providers}
     for discount in quote_.discounts:
         by_name[discount.source].commit(quote_.request, discount, order_id=order_id)
+
+
+def allocate_in_proportion(total: int, weights: list[int]) -> list[int]:
+    """Split ``total`` fen across lines in proportion to ``weights``, exactly (largest remainder)."""
+    whole = sum(weights)
+    if total == 0 or whole == 0:
+        return [0] * len(weights)
+    shares = [total * w // whole for w in weights]
+    by_remainder = sorted(range(len(weights)), key=lambda i: (total * weights[i]) % whole, reverse=True)
+    for i in by_remainder[:total - sum(shares)]:
+        shares[i] += 1
+    return shares

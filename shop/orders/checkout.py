@@ -232,27 +232,19 @@ def _reserve_stock(order: Order, skus: dict[int, CheckoutSku]) -> None:
 
 
 def _line_discounts(quote: pricing.Quote) -> list[int]:
-    """What each line bears of the discounts: each discount over the lines it covers, in proportion
-    to what those lines still cost after the discounts before it (so no line goes below zero)."""
+    """What each line bears of the discounts: a discount's own allocation when it gives one that fits
+    what the lines still cost, else the discount over the lines it covers, in proportion to what those
+    lines still cost after the discounts before it (so no line goes below zero)."""
     left = [line.subtotal for line in quote.request.lines]
     for discount in quote.discounts:
-        weights = [fen if discount.lines is None or i in discount.lines else 0 for i, fen in enumerate(left)]
-        if sum(weights) < discount.amount:  # more than its lines have left: spread it over all of them
-            weights = left
-        left = [fen - share for fen, share in zip(left, _allocate(discount.amount, weights), strict=True)]
+        shares = discount.allocation
+        if shares is None or any(share > fen for share, fen in zip(shares, left, strict=True)):
+            weights = [fen if discount.lines is None or i in discount.lines else 0 for i, fen in enumerate(left)]
+            if sum(weights) < discount.amount:  # more than its lines have left: spread it over all of them
+                weights = left
+            shares = pricing.allocate_in_proportion(discount.amount, weights)
+        left = [fen - share for fen, share in zip(left, shares, strict=True)]
     return [line.subtotal - fen for line, fen in zip(quote.request.lines, left, strict=True)]
-
-
-def _allocate(total: int, weights: list[int]) -> list[int]:
-    """Split ``total`` fen across lines in proportion to ``weights``, exactly (largest remainder)."""
-    whole = sum(weights)
-    if total == 0 or whole == 0:
-        return [0] * len(weights)
-    shares = [total * w // whole for w in weights]
-    by_remainder = sorted(range(len(weights)), key=lambda i: (total * weights[i]) % whole, reverse=True)
-    for i in by_remainder[:total - sum(shares)]:
-        shares[i] += 1
-    return shares
 
 
 def _check_fulfilment(basket: Basket) -> int | None:

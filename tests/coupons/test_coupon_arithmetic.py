@@ -8,7 +8,7 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coupons.discount import Offer, discount_fen
+from coupons.kinds import Offer, discount_fen
 from coupons.scope import covers, scoped_total, store_allows, usable_online
 from shop.pricing import PricedLine
 
