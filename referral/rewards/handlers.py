@@ -22,7 +22,7 @@ def on_order_paid(sender: Any, **kw: Any) -> None:
 def on_order_refunded(sender: Any, **kw: Any) -> None:
     """Signal receiver: reverse the order's rewards in proportion and take the GMV back."""
     reverse_for_refund(order_id=kw["order_id"], refund_id=kw["refund_id"], refunded_total=kw["refunded_total"],
-                       amount_paid=kw["amount_paid"], full=bool(kw.get("full")))
+                       refunded_share=kw["refunded_share"], line_shares=kw["line_shares"])
 
 
 def wire_rewards() -> None:

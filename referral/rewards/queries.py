@@ -85,10 +85,3 @@ def set_refunded(order_id: int, refunded_total: int) -> None:
 def refund_names_lines(refund_id: int) -> bool:
     """Whether the refund names order lines (else it is a share of the whole order)."""
     return bool(db.session.scalar(select(Refund.lines).where(Refund.id == refund_id)))
-
-
-def line_refunds(order_id: int) -> list[Row]:
-    """(id, quantity, amount_payable, refunded_quantity, refunded_amount) of the order's lines."""
-    return db.session.execute(select(lines_table.c.id, lines_table.c.quantity, lines_table.c.amount_payable,
-                                     lines_table.c.refunded_quantity, lines_table.c.refunded_amount)
-                              .where(lines_table.c.order_id == order_id)).all()

@@ -28,6 +28,7 @@ Decisions (the README and the OpenAPI descriptions say the same):
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -133,11 +134,12 @@ def reward_amount(settings: ReferralSettings, level: int, sku_id: int, quantity:
 
 # --- order refunded ---------------------------------------------------------------------------
 
-def reverse_for_refund(*, order_id: int, refund_id: int, refunded_total: int, amount_paid: int,
-                       full: bool, now: datetime | None = None) -> int:
+def reverse_for_refund(*, order_id: int, refund_id: int, refunded_total: int, refunded_share: Fraction,
+                       line_shares: Mapping[int, Fraction], now: datetime | None = None) -> int:
     """Bring the order's reversals up to what its refunds so far call for; fen or points reversed now.
 
-    Cumulative, so a replayed or late signal changes nothing twice.
+    The shares are ``order_refunded``'s (computed once, in shop.orders.refunds). Cumulative, so a
+    replayed or late signal changes nothing twice.
     """
     now = now or utcnow()
     snapshot = queries.lock_snapshot(order_id)
@@ -150,7 +152,7 @@ def reverse_for_refund(*, order_id: int, refund_id: int, refunded_total: int, am
                                        .with_for_update().execution_options(populate_existing=True)).all()
     if not order_rewards:
         return 0
-    shares = _refunded_shares(order_id, refund_id, refunded_total, amount_paid, full)
+    shares = _refunded_shares(refund_id, refunded_share, line_shares)
     total = 0
     for reward in order_rewards:
         share = shares.get(reward.order_line_id, shares[None])
@@ -162,23 +164,15 @@ def reverse_for_refund(*, order_id: int, refund_id: int, refunded_total: int, am
     return total
 
 
-def _refunded_shares(order_id: int, refund_id: int, refunded_total: int, amount_paid: int,
-                     full: bool) -> dict[int | None, Fraction]:
-    """The refunded share of each line (by line ids) and of the whole order (key None)."""
-    whole = Fraction(1) if full or (amount_paid > 0 and refunded_total >= amount_paid) else (
-        Fraction(refunded_total, amount_paid) if amount_paid > 0 else Fraction(0))
-    shares: dict[int | None, Fraction] = {None: whole}
-    if whole >= 1:
-        return shares
-    by_lines = queries.refund_names_lines(refund_id)
-    if not by_lines:
-        return shares
-    for line in queries.line_refunds(order_id):
-        if line.amount_payable > 0:
-            shares[line.id] = min(Fraction(line.refunded_amount, line.amount_payable), Fraction(1))
-        else:
-            shares[line.id] = min(Fraction(line.refunded_quantity, max(line.quantity, 1)), Fraction(1))
-    return shares
+def _refunded_shares(refund_id: int, whole: Fraction,
+                     line_shares: Mapping[int, Fraction]) -> dict[int | None, Fraction]:
+    """The refunded share of each line (by line ids) and of the whole order (key None).
+
+    A refund that names no lines is a share of the whole order: every reward reverses by it.
+    """
+    if whole >= 1 or not queries.refund_names_lines(refund_id):
+        return {None: whole}
+    return {None: whole, **line_shares}
 
 
 def _reverse(reward: Reward, due: int, refund_id: int, now: datetime) -> None:

@@ -57,7 +57,8 @@ class Orders:
         self._send(events.order_refunded, order_id=order_id, member_id=member_id, refund_id=refund_id,
                    amount=amount, refunded_total=refunded_total, amount_paid=amount_paid,
                    full=refunded_total == amount_paid,
-                   refunded_share=refunded_share(refunded_total, amount_paid, full=refunded_total == amount_paid))
+                   refunded_share=refunded_share(refunded_total, amount_paid, full=refunded_total == amount_paid),
+                   line_shares={})  # these orders are the signal's only: no lines
 
 
 @pytest.fixture

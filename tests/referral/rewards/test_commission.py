@@ -3,6 +3,8 @@ clawback beyond the balance is a debt that later rewards pay first."""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from sqlalchemy import select
 
 from referral.rewards.models import CommissionEntry, Reward
@@ -10,6 +12,7 @@ from referral.rewards.service import reverse_for_refund
 from referral.tree import service as tree
 from shop.extensions import db
 from shop.orders.models import Order, Refund
+from shop.orders.refunds import line_shares
 from shop.points.service import adjust_points
 from tests.orders.conftest import eventually
 from tests.referral.rewards.conftest import line_of
@@ -126,8 +129,9 @@ def test_a_replayed_refund_signal_reverses_nothing_twice(app, client, chain, buy
     refund_id = refunded["refunds"][0]["id"]
 
     def replay():
-        return reverse_for_refund(order_id=order["id"], refund_id=refund_id, refunded_total=1600, amount_paid=4400,
-                                  full=False)
+        return reverse_for_refund(order_id=order["id"], refund_id=refund_id, refunded_total=1600,
+                                  refunded_share=Fraction(1600, 4400),
+                                  line_shares=line_shares(db.session.get(Order, order["id"])))
 
     assert committed(replay) == 0
     assert _commission(client, chain.bob)["balance"] == 280
@@ -142,7 +146,8 @@ def test_a_refund_without_lines_reverses_by_the_refunded_share_of_the_amount_pai
     order = buy(chain.carol)  # rewards 280 + 160
     refund_id = committed(lambda: _refund_row_without_lines(order["id"], 1100))
     assert committed(lambda: reverse_for_refund(order_id=order["id"], refund_id=refund_id, refunded_total=1100,
-                                                amount_paid=4400, full=False)) == 70 + 40  # a quarter, rounded down
+                                                refunded_share=Fraction(1100, 4400),
+                                                line_shares={})) == 70 + 40  # a quarter, rounded down
     assert sorted(amounts[2] for amounts in _by_line(app, order["id"]).values()) == [40, 70]
 
 
