@@ -81,7 +81,7 @@ def list_batches(args):
     return service.list_batches(**args)
 
 
-@blp.route("/admin/coupon-batches/<int:batch_id>", methods=["GET"])
+@blp.route("/admin/coupon-batches/<id:batch_id>", methods=["GET"])
 @roles_required(*ADMIN_ROLES)
 @blp.response(200, AdminBatchDetailSchema)
 def batch_detail(batch_id):
@@ -89,7 +89,7 @@ def batch_detail(batch_id):
     return {**service.batch_detail(batch_id), "stats": stats.batch_stats(batch_id, now=utcnow())}
 
 
-@blp.route("/admin/coupon-batches/<int:batch_id>/stats", methods=["GET"])
+@blp.route("/admin/coupon-batches/<id:batch_id>/stats", methods=["GET"])
 @roles_required(*ADMIN_ROLES)
 @blp.response(200, BatchStatsSchema)
 def batch_stats(batch_id):
@@ -103,7 +103,7 @@ def batch_stats(batch_id):
     return stats.batch_stats(batch_id, now=utcnow())
 
 
-@blp.route("/admin/coupon-batches/<int:batch_id>", methods=["PATCH"])
+@blp.route("/admin/coupon-batches/<id:batch_id>", methods=["PATCH"])
 @roles_required(*ADMIN_ROLES)
 @blp.arguments(BatchChangesArgs(partial=True))
 @blp.response(200, AdminBatchSchema)
@@ -126,7 +126,7 @@ def _transition(batch_id: int, action: str):
     return service.batch_detail(batch_id)
 
 
-@blp.route("/admin/coupon-batches/<int:batch_id>/activate", methods=["POST"])
+@blp.route("/admin/coupon-batches/<id:batch_id>/activate", methods=["POST"])
 @roles_required(*ADMIN_ROLES)
 @blp.response(200, AdminBatchSchema)
 def activate_batch(batch_id):
@@ -134,7 +134,7 @@ def activate_batch(batch_id):
     return _transition(batch_id, "activate")
 
 
-@blp.route("/admin/coupon-batches/<int:batch_id>/pause", methods=["POST"])
+@blp.route("/admin/coupon-batches/<id:batch_id>/pause", methods=["POST"])
 @roles_required(*ADMIN_ROLES)
 @blp.response(200, AdminBatchSchema)
 def pause_batch(batch_id):
@@ -142,7 +142,7 @@ def pause_batch(batch_id):
     return _transition(batch_id, "pause")
 
 
-@blp.route("/admin/coupon-batches/<int:batch_id>/end", methods=["POST"])
+@blp.route("/admin/coupon-batches/<id:batch_id>/end", methods=["POST"])
 @roles_required(*ADMIN_ROLES)
 @blp.response(200, AdminBatchSchema)
 def end_batch(batch_id):
@@ -163,7 +163,7 @@ def claimable(page):
     return claiming.claimable_batches(current_member_id(), now=utcnow(), **page)
 
 
-@blp.route("/coupon-batches/<int:batch_id>/claim", methods=["POST"])
+@blp.route("/coupon-batches/<id:batch_id>/claim", methods=["POST"])
 @roles_required(Role.SHOPPER)
 @blp.response(201, CouponSchema)
 @blp.doc(parameters=_KEY_DOC)
@@ -197,7 +197,7 @@ def my_coupons(args):
     return claiming.wallet(current_member_id(), now=utcnow(), **args)
 
 
-@blp.route("/me/coupons/<int:coupon_id>", methods=["GET"])
+@blp.route("/me/coupons/<id:coupon_id>", methods=["GET"])
 @roles_required(Role.SHOPPER)
 @blp.response(200, CouponSchema)
 def my_coupon(coupon_id):
@@ -205,7 +205,7 @@ def my_coupon(coupon_id):
     return claiming.own_coupon(current_member_id(), coupon_id, now=utcnow())
 
 
-@blp.route("/admin/coupon-batches/<int:batch_id>/issue", methods=["POST"])
+@blp.route("/admin/coupon-batches/<id:batch_id>/issue", methods=["POST"])
 @roles_required(*ADMIN_ROLES)
 @blp.arguments(IssueArgs)
 @blp.response(202, IssueJobSchema)
@@ -228,7 +228,7 @@ def issue_to_members(args, batch_id):
     return targeted.get_job(batch_id, job_id), 202 if created else 200
 
 
-@blp.route("/admin/coupon-batches/<int:batch_id>/issue-jobs", methods=["GET"])
+@blp.route("/admin/coupon-batches/<id:batch_id>/issue-jobs", methods=["GET"])
 @roles_required(*ADMIN_ROLES)
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(IssueJobSchema))
@@ -237,7 +237,7 @@ def issue_jobs(page, batch_id):
     return targeted.list_jobs(batch_id, **page)
 
 
-@blp.route("/admin/coupon-batches/<int:batch_id>/issue-jobs/<job_id>", methods=["GET"])
+@blp.route("/admin/coupon-batches/<id:batch_id>/issue-jobs/<job_id>", methods=["GET"])
 @roles_required(*ADMIN_ROLES)
 @blp.response(200, IssueJobSchema)
 def issue_job(batch_id, job_id):
@@ -245,7 +245,7 @@ def issue_job(batch_id, job_id):
     return targeted.get_job(batch_id, job_id)
 
 
-@blp.route("/admin/coupon-batches/<int:batch_id>/exchange-codes", methods=["POST"])
+@blp.route("/admin/coupon-batches/<id:batch_id>/exchange-codes", methods=["POST"])
 @roles_required(*ADMIN_ROLES)
 @blp.arguments(ExchangeCodesArgs)
 @blp.response(201, ExchangeCodesSchema)
@@ -261,7 +261,7 @@ def generate_exchange_codes(args, batch_id):
     return result
 
 
-@blp.route("/admin/coupon-batches/<int:batch_id>/exchange-codes.csv", methods=["GET"])
+@blp.route("/admin/coupon-batches/<id:batch_id>/exchange-codes.csv", methods=["GET"])
 @roles_required(*ADMIN_ROLES)
 @blp.doc(responses={"200": {"description": "CSV: code, created_at, redeemed_at (empty while unused).",
                             "content": {"text/csv": {"schema": {"type": "string"}}}}})

@@ -41,10 +41,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple, TypeVar
-from zoneinfo import ZoneInfo
 
 import redis
 
+from shop.config import BUSINESS_ZONE
 from shop.redis_scripts import RedisScript
 
 OUT_OF_STOCK = -1
@@ -54,7 +54,6 @@ DAILY_LIMIT_REACHED = -4
 STALE_COPY = -5  # the caller's copy of the batch is not the current one (its version token differs)
 OUT_OF_STOCK_HELD = -6  # out of stock, and the member holds some already (perhaps retrying a claim that got one)
 
-BUSINESS_ZONE = ZoneInfo("Asia/Shanghai")  # daily limits count the brand's business day
 _DAY_KEY_SECONDS = 3 * 24 * 3600  # long enough for a late give-back of yesterday's take
 _LOCK_MS = 30_000  # a builder that died frees the gate after this
 _CHUNK = 5000  # members or holes per command while building

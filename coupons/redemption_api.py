@@ -37,7 +37,7 @@ def _wrong_code(response) -> bool:
     return isinstance(body, dict) and body.get("code") == CouponError.COUPON_CODE_INVALID.value
 
 
-@blp.route("/me/coupons/<int:coupon_id>/code", methods=["GET"])
+@blp.route("/me/coupons/<id:coupon_id>/code", methods=["GET"])
 @roles_required(Role.SHOPPER)
 @blp.response(200, CouponCodeSchema)
 def coupon_code(coupon_id):
@@ -52,7 +52,7 @@ def coupon_code(coupon_id):
     return redemption.shopper_code(current_member_id(), coupon_id, now=utcnow()), 200, NOT_STORED
 
 
-@blp.route("/me/coupons/<int:coupon_id>/code/qr.png", methods=["GET"])
+@blp.route("/me/coupons/<id:coupon_id>/code/qr.png", methods=["GET"])
 @roles_required(Role.SHOPPER)
 @blp.doc(responses={200: {"description": "The current code's QR payload as a PNG; headers say the code and until "
                                          "when it holds.",
@@ -104,7 +104,7 @@ def redeem(body):
     return view, 201 if created else 200
 
 
-@blp.route("/staff/redemptions/<int:redemption_id>/revert", methods=["POST"])
+@blp.route("/staff/redemptions/<id:redemption_id>/revert", methods=["POST"])
 @roles_required(Role.STAFF)
 @blp.response(200, RedemptionSchema)
 def revert(redemption_id):

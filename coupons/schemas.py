@@ -6,9 +6,8 @@ from marshmallow import validate
 from coupons import kinds
 from coupons.exchange import MAX_CODES_PER_REQUEST
 from coupons.issuing import Skip
-from coupons.models import MAX_ID, BatchChannel, BatchStatus, BatchUsage, CouponStatus
+from coupons.models import BatchChannel, BatchStatus, BatchUsage, CouponStatus
 from coupons.service import (
-    MAX_FEN,
     MAX_PER_MEMBER,
     MAX_SCOPE_IDS,
     MAX_TOTAL,
@@ -16,12 +15,10 @@ from coupons.service import (
     batch_errors,
 )
 from coupons.targeted import MAX_MEMBER_IDS, SHOWN_SKIPS, JobStatus
-from shop.fields import BoundedList
+from shop.config import MAX_DISCOUNT_FEN
+from shop.fields import BoundedList, id_field, text
 from shop.pagination import PageArgs
 
-NO_CONTROL_CHARS = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
-NOTE_CHARS = validate.Regexp(r"^[^\x00-\x08\x0b-\x1f\x7f]*$", error="Control characters (other than line breaks "
-                                                                     "and tabs) are not allowed.")
 CHANNELS = ("public: the claim center (`GET /coupon-batches`; the only channel shoppers claim from). "
             "new_member: one coupon to each member on registration. follower: one to each member who follows "
             "the official account (once per batch, also after an unfollow and a new follow). targeted: "
@@ -31,7 +28,7 @@ CHANNELS = ("public: the claim center (`GET /coupon-batches`; the only channel s
 
 
 def _scope_ids(what: str) -> ma.fields.List:
-    return BoundedList(ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID)), allow_none=True,
+    return BoundedList(id_field(strict=True), allow_none=True,
                           load_default=None, validate=validate.Length(min=1, max=MAX_SCOPE_IDS), metadata={
                               "description": f"Only these {what} (each must exist; at most {MAX_SCOPE_IDS}); "
                                              "null or left out: all."})
@@ -40,10 +37,10 @@ def _scope_ids(what: str) -> ma.fields.List:
 class BatchArgs(ma.Schema.from_dict(kinds.term_fields(for_input=True), name="BatchTerms")):
     """A new batch (all of it) or, partially, a draft's changes; the kind's terms come from coupons.kinds."""
 
-    name = ma.fields.String(required=True, validate=[validate.Length(min=1, max=100), NO_CONTROL_CHARS])
+    name = text(100, required=True)
     kind = ma.fields.String(required=True, validate=kinds.known_kind,
                             metadata={"enum": list(kinds.KINDS), "description": kinds.kinds_description()})
-    min_spend = ma.fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_FEN),
+    min_spend = ma.fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=MAX_DISCOUNT_FEN),
                                   metadata={"description": "Fen the order must reach (required above 0 for "
                                                            "threshold)."})
     starts_at = ma.fields.AwareDateTime(allow_none=True, load_default=None, metadata={
@@ -73,9 +70,8 @@ class BatchArgs(ma.Schema.from_dict(kinds.term_fields(for_input=True), name="Bat
                                         "description": "At most this many coupons of the batch issued per business "
                                                        "day (00:00-24:00 Asia/Shanghai), by every channel; null: "
                                                        "no daily limit."})
-    budget_note = ma.fields.String(allow_none=True, load_default=None,
-                                   validate=[validate.Length(max=2000), NOTE_CHARS],
-                                   metadata={"description": "Marketing's note on the budget (free text)."})
+    budget_note = text(2000, min_length=0, multiline=True, allow_none=True, load_default=None,
+                       metadata={"description": "Marketing's note on the budget (free text)."})
 
     @ma.validates_schema
     def whole(self, data, partial=None, **kwargs):
@@ -184,10 +180,9 @@ class CouponCodeSchema(ma.Schema):
 
 
 class RedeemArgs(ma.Schema):
-    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=64), metadata={
+    code = text(64, required=True, metadata={
         "description": "The typed code (spaces and dashes ignored) or the scanned QR payload."})
-    store_id = ma.fields.Integer(strict=True, allow_none=True, load_default=None,
-                                 validate=validate.Range(min=1, max=2**53), metadata={
+    store_id = id_field(strict=True, allow_none=True, load_default=None, metadata={
                                      "description": "The store redeeming; required only for a clerk of several."})
 
 
@@ -246,8 +241,8 @@ class ExchangeCodesSchema(ma.Schema):
 
 
 class ExchangeArgs(ma.Schema):
-    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=64),
-                            metadata={"description": "The printed code; case, spaces and dashes do not matter."})
+    code = text(64, required=True,
+                metadata={"description": "The printed code; case, spaces and dashes do not matter."})
 
 
 class StoreRedemptionsSchema(ma.Schema):

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from coupons import kinds
 from coupons.errors import CouponError
-from coupons.kinds import MAX_FEN  # noqa: F401  (re-exported: one coupon's amounts)
 from coupons.models import BatchStatus, Coupon, CouponBatch, storable_id
 from shop.catalog.models import Category, Product
 from shop.errors import AppError, CommonError

@@ -26,11 +26,11 @@ from coupons.kinds import (
     threshold,
     unit_price,
 )
-from coupons.kinds.kind import MAX_FEN, Kind, Offer
+from coupons.kinds.kind import Kind, Offer
 from coupons.kinds.lines import CoveredLine, Shares, covered_total
 from coupons.models import BatchUsage, CouponBatch
 
-__all__ = ["KINDS", "MAX_FEN", "CoveredLine", "Kind", "Offer", "discount", "discount_fen", "kind_of", "register"]
+__all__ = ["KINDS", "CoveredLine", "Kind", "Offer", "discount", "discount_fen", "kind_of", "register"]
 
 KINDS: dict[str, Kind] = {}
 

@@ -14,9 +14,9 @@ import marshmallow as ma
 from marshmallow import validate
 
 from coupons.kinds.lines import CoveredLine, Shares
+from shop.config import MAX_DISCOUNT_FEN
 
-MAX_FEN = 100_000_000  # one coupon's amounts: at most 1,000,000 yuan
-FEN = validate.Range(min=1, max=MAX_FEN)
+FEN = validate.Range(min=1, max=MAX_DISCOUNT_FEN)
 
 
 def fen_field(description: str) -> ma.fields.Integer:

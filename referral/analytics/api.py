@@ -140,7 +140,7 @@ def ripple(args):
     return analytics.ripple(**args)
 
 
-@blp.route("/admin/referral/members/<int:member_id>/subtree", methods=["GET"])
+@blp.route("/admin/referral/members/<id:member_id>/subtree", methods=["GET"])
 @roles_required(*ADMIN_ROLES)
 @blp.arguments(SubtreeArgs, location="query")
 @blp.response(200, SubtreeSchema)

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from referral.analytics.service import SHARE_SORTS, SHARER_SORTS, Period
-from shop.database import MAX_ID
+from shop.fields import id_field, text
 from shop.pagination import PageArgs, page_of
 
 MAX_PERIOD_DAYS = 366
@@ -48,8 +48,8 @@ class SubtreeArgs(PageArgs):
 
 
 class ShareFigureArgs(PeriodArgs, PageArgs):
-    campaign = ma.fields.String(load_default=None, validate=validate.Length(min=1, max=64))
-    sharer_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
+    campaign = text(64, load_default=None)
+    sharer_id = id_field(load_default=None)
     sort = ma.fields.String(load_default="gmv", validate=validate.OneOf(SHARE_SORTS),
                             metadata={"description": "Largest first; ties newest share first."})
 

@@ -49,7 +49,7 @@ def _approval(member_id: int, *, approved: bool, reason: str | None) -> dict:
     return {"member_id": member_id, "approved_at": approved_at}
 
 
-@blp.route("/admin/referral/members/<int:member_id>/approve", methods=["POST"])
+@blp.route("/admin/referral/members/<id:member_id>/approve", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.arguments(ApprovalArgs)
 @blp.response(200, ApprovalSchema)
@@ -62,7 +62,7 @@ def approve_sharer(args, member_id):
     return _approval(member_id, approved=True, reason=args["reason"])
 
 
-@blp.route("/admin/referral/members/<int:member_id>/approve", methods=["DELETE"])
+@blp.route("/admin/referral/members/<id:member_id>/approve", methods=["DELETE"])
 @roles_required(Role.ADMIN)
 @blp.response(200, ApprovalSchema)
 def withdraw_approval(member_id):

@@ -4,9 +4,8 @@ import marshmallow as ma
 from marshmallow import validate
 
 from referral.policy.models import BindMode, RewardBasis, RewardKind, SharerPolicy
-from shop.fields import BoundedList
+from shop.fields import BoundedList, text
 
-NO_CONTROL_CHARS = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
 MAX_AMOUNT = 1_000_000  # points or fen per unit and level
 
 
@@ -51,8 +50,7 @@ class SettingsSchema(SettingsArgs):
 
 
 class ApprovalArgs(ma.Schema):
-    reason = ma.fields.String(load_default=None, allow_none=True,
-                              validate=[validate.Length(min=1, max=500), NO_CONTROL_CHARS])
+    reason = text(500, load_default=None, allow_none=True)
 
 
 class ApprovalSchema(ma.Schema):

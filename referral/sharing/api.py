@@ -63,7 +63,7 @@ def create_share(args):
     return _share_body(share)
 
 
-@blp.route("/shares/<int:share_id>/poster", methods=["GET"])
+@blp.route("/shares/<id:share_id>/poster", methods=["GET"])
 @roles_required(Role.SHOPPER)
 @rate_limits.per_member_under_ceiling("RATE_LIMIT_POSTERS_PER_MEMBER")
 @blp.doc(responses={"200": {"description": "The mini-program code (PNG) carrying the share's scene.",
@@ -104,7 +104,7 @@ def open_share(args):
     return body, 201 if result.created else 200
 
 
-@blp.route("/admin/referral/members/<int:member_id>/rebind", methods=["POST"])
+@blp.route("/admin/referral/members/<id:member_id>/rebind", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.arguments(RebindArgs)
 @blp.response(200, RebindSchema)
@@ -120,7 +120,7 @@ def rebind(args, member_id):
     return {"changed": entry is not None, "node": db.session.get(ReferralNode, member_id)}
 
 
-@blp.route("/admin/referral/members/<int:member_id>/history", methods=["GET"])
+@blp.route("/admin/referral/members/<id:member_id>/history", methods=["GET"])
 @roles_required(*ADMIN_READERS)
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(HistorySchema))
@@ -138,7 +138,7 @@ def list_flags(page):
     return paginate(binding.flags(), **page)
 
 
-@blp.route("/admin/referral/flags/<int:member_id>/<any(clear, confirm):decision>", methods=["POST"])
+@blp.route("/admin/referral/flags/<id:member_id>/<any(clear, confirm):decision>", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.arguments(ReasonArgs)
 @blp.response(200, TreeNodeSchema)

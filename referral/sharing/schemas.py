@@ -3,17 +3,15 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from referral.policy.schemas import NO_CONTROL_CHARS
 from referral.sharing.binding import Outcome
-from shop.database import MAX_ID
+from shop.fields import id_field, text
 
 LABEL = validate.Regexp(r"^[0-9A-Za-z._~-]+$", error="Letters, digits and . _ ~ - only.")
 
 
 class ShareArgs(ma.Schema):
-    product_id = ma.fields.Integer(strict=True, load_default=None, allow_none=True,
-                                   validate=validate.Range(min=1, max=MAX_ID),
-                                   metadata={"description": "Share this product's page (it must be on sale)."})
+    product_id = id_field(strict=True, load_default=None, allow_none=True,
+                          metadata={"description": "Share this product's page (it must be on sale)."})
     campaign = ma.fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=64), LABEL],
                                 metadata={"description": "A campaign label, for per-campaign figures."})
     channel = ma.fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=32), LABEL],
@@ -51,14 +49,13 @@ class OpenSchema(ma.Schema):
 
 
 class ReasonArgs(ma.Schema):
-    reason = ma.fields.String(required=True, validate=[validate.Length(min=1, max=500), NO_CONTROL_CHARS],
-                              metadata={"description": "Why: kept in the member's history."})
+    reason = text(500, required=True,
+                  metadata={"description": "Why: kept in the member's history."})
 
 
 class RebindArgs(ReasonArgs):
-    parent_id = ma.fields.Integer(strict=True, required=True, allow_none=True,
-                                  validate=validate.Range(min=1, max=MAX_ID),
-                                  metadata={"description": "The new parent; null makes the member a root."})
+    parent_id = id_field(strict=True, required=True, allow_none=True,
+                         metadata={"description": "The new parent; null makes the member a root."})
 
 
 class TreeNodeSchema(ma.Schema):

@@ -61,7 +61,7 @@ def list_withdrawals(args):
     return withdrawals.all_withdrawals(status=args.pop("status"), member_id=args.pop("member_id"), **args)
 
 
-@blp.route("/admin/referral/withdrawals/<int:withdrawal_id>/approve", methods=["POST"])
+@blp.route("/admin/referral/withdrawals/<id:withdrawal_id>/approve", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.arguments(ApproveArgs)
 @blp.response(200, WithdrawalSchema)
@@ -82,7 +82,7 @@ def approve_withdrawal(args, withdrawal_id):
     return withdrawal
 
 
-@blp.route("/admin/referral/withdrawals/<int:withdrawal_id>/reject", methods=["POST"])
+@blp.route("/admin/referral/withdrawals/<id:withdrawal_id>/reject", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.arguments(RejectArgs)
 @blp.response(200, WithdrawalSchema)

@@ -5,15 +5,13 @@ from flask import current_app
 from marshmallow import validate
 
 from referral.withdrawals.models import WithdrawalStatus
-from shop.database import MAX_ID
+from shop.config import MAX_AMOUNT_FEN
+from shop.fields import id_field, text
 from shop.pagination import PageArgs
-
-NO_CONTROL_CHARS = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
-MAX_FEN = 10**12
 
 
 class WithdrawalArgs(ma.Schema):
-    amount = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_FEN),
+    amount = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_AMOUNT_FEN),
                                metadata={"description": "Fen to withdraw to your WeChat change."})
 
 
@@ -55,13 +53,13 @@ class MyWithdrawalSchema(WithdrawalSchema):
 
 class WithdrawalFilterArgs(PageArgs):
     status = ma.fields.String(load_default=None, validate=validate.OneOf([s.value for s in WithdrawalStatus]))
-    member_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
+    member_id = id_field(load_default=None)
 
 
 class ApproveArgs(ma.Schema):
-    note = ma.fields.String(load_default=None, validate=[validate.Length(max=500), NO_CONTROL_CHARS])
+    note = text(500, min_length=0, load_default=None)
 
 
 class RejectArgs(ma.Schema):
-    note = ma.fields.String(required=True, validate=[validate.Length(min=1, max=500), NO_CONTROL_CHARS],
+    note = text(500, required=True,
                             metadata={"description": "Why; the member sees it."})
