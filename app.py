@@ -22,14 +22,8 @@ from flask_migrate import upgrade
 from flask_smorest import Api, Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import coupons
 import referral
-from coupons.api import blp as coupons_blp
-from coupons.channels import wire_coupons
-from coupons.checkout import CouponDiscountProvider
-from coupons.cli import coupons_cli
-from coupons.demo import seed_coupon_demo
-from coupons.lifecycle import wire_checkout_coupons
-from coupons.redemption_api import blp as coupon_redemption_blp
 from shop import response_headers
 from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
@@ -80,8 +74,7 @@ from shop.wechat.stub.server import WeChatStub, run_forever
 log = logging.getLogger("ripple")
 ROOT = Path(__file__).resolve().parent
 POOL_PING_AFTER_IDLE_S = 10.0  # a connection idle longer is checked before use
-API_BLUEPRINTS = (members_blp, stores_blp, staff_blp, catalog_blp, orders_blp, points_blp, coupons_blp,
-                  coupon_redemption_blp, outbox_blp)
+API_BLUEPRINTS = (members_blp, stores_blp, staff_blp, catalog_blp, orders_blp, points_blp, outbox_blp)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -102,11 +95,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)  # after Api: our JSON shape replaces flask-smorest's
     response_headers.init_app(app)
     _wire_shop_handlers()
+    coupons.init_app(app)
     referral.init_app(app)
     # Last: it hands on the work the jobs before it wrote to the outbox (approved withdrawals, ...).
     PERIODIC["work handed on after a commit (outbox)"] = sweep_outbox
-    refuse_unknown_query_args(app, {blueprint.name for blueprint in (*API_BLUEPRINTS, *referral.BLUEPRINTS)})
-    for command in (staff_cli, stores_cli, catalog_cli, orders_cli, jobs_cli, outbox_cli, points_cli, coupons_cli,
+    refuse_unknown_query_args(app, {blueprint.name for blueprint in (*API_BLUEPRINTS, *coupons.BLUEPRINTS, *referral.BLUEPRINTS)})
+    for command in (staff_cli, stores_cli, catalog_cli, orders_cli, jobs_cli, outbox_cli, points_cli,
                     config_table, wechat_stub):
         app.cli.add_command(command)
     return app
@@ -154,10 +148,7 @@ def _wire_shop_handlers() -> None:
     work: timeouts, reconciliation, points expiry (referral's init_app adds its own, and create_app the
     outbox's sweep). Each periodic job runs on one scheduler at a time (shop/jobs.py run_exclusive)."""
     wire_points()
-    wire_coupons()  # new_member, follower and friend_purchase batches
     register_discount_provider(PointsDiscountProvider())
-    wire_checkout_coupons()
-    register_discount_provider(CouponDiscountProvider())
     READINESS_CHECKS["outbox"] = outbox_readiness
     PERIODIC["orders past their payment window"] = cancel_expired_orders
     PERIODIC["payments reconciled with WeChat Pay"] = reconcile
@@ -210,7 +201,7 @@ def main() -> None:
         upgrade(directory=str(ROOT / "migrations"))
         created = []
         if config["RIPPLE_ENV"] != PRODUCTION:
-            created = seed_demo(config["RIPPLE_DEMO_PASSWORD"]) + seed_coupon_demo() + referral.seed_referral_demo()
+            created = seed_demo(config["RIPPLE_DEMO_PASSWORD"]) + coupons.seed_coupon_demo() + referral.seed_referral_demo()
         db.session.commit()
     for line in created:
         click.echo(f"Demo data (demo only): {line}")

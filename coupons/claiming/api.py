@@ -5,9 +5,10 @@ from itertools import chain
 from flask import Response, request, stream_with_context
 from flask_smorest import Blueprint
 
-from coupons import claim as claiming
-from coupons import exchange, service, stats, targeted
-from coupons.schemas import (
+from coupons.batches import service, stats
+from coupons.claiming import exchange, targeted
+from coupons.claiming import service as claiming
+from coupons.claiming.schemas import (
     AdminBatchDetailSchema,
     AdminBatchSchema,
     BatchArgs,

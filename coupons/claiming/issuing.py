@@ -1,9 +1,9 @@
 """Issuing a coupon: the one rule every path follows, and rebuilding the gate it goes through.
 
 Every coupon (the claim center, the automatic channels, targeted jobs, exchange codes) is issued by
-``take_and_write``: the Redis gate (coupons/gate.py) hands out its numbers in one round trip (the
+``take_and_write``: the Redis gate (coupons/claiming/gate.py) hands out its numbers in one round trip (the
 batch-wide issue number, the member's sequence, the day's number), then the one INSERT
-(coupons/queries.py) writes the row, which the database refuses if a number is already held or is
+(coupons/claiming/queries.py) writes the row, which the database refuses if a number is already held or is
 beyond the batch's bounds. A refusal means the gate is behind the rows: it is rebuilt from the rows at
 once (``rebuild_gate``, at a new generation) and the take is tried again; a gate that is missing or
 of another generation than the batch row says is rebuilt before it serves. So the total, the
@@ -33,7 +33,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from coupons import gate, queries
+from coupons.claiming import gate, queries
 from coupons.errors import CouponError
 from coupons.models import BatchChannel, BatchStatus, Coupon, CouponBatch, CouponStatus
 from shop.database import as_loaded

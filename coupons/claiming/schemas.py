@@ -4,17 +4,17 @@ import marshmallow as ma
 from marshmallow import validate
 
 from coupons import kinds
-from coupons.exchange import MAX_CODES_PER_REQUEST
-from coupons.issuing import Skip
-from coupons.models import BatchChannel, BatchStatus, BatchUsage, CouponStatus
-from coupons.service import (
+from coupons.batches.service import (
     MAX_PER_MEMBER,
     MAX_SCOPE_IDS,
     MAX_TOTAL,
     MAX_VALID_DAYS,
     batch_errors,
 )
-from coupons.targeted import MAX_MEMBER_IDS, SHOWN_SKIPS, JobStatus
+from coupons.claiming.exchange import MAX_CODES_PER_REQUEST
+from coupons.claiming.issuing import Skip
+from coupons.claiming.targeted import MAX_MEMBER_IDS, SHOWN_SKIPS, JobStatus
+from coupons.models import BatchChannel, BatchStatus, BatchUsage, CouponStatus
 from shop.config import MAX_DISCOUNT_FEN
 from shop.fields import BoundedList, id_field, text
 from shop.pagination import PageArgs
@@ -162,7 +162,7 @@ class WalletArgs(PageArgs):
         metadata={"description": "Only these; all when left out."})
 
 
-# In-store redemption (coupons/redemption.py, coupons/redemption_api.py).
+# In-store redemption (coupons/redemption/service.py, coupons/redemption/api.py).
 
 
 class CouponCodeSchema(ma.Schema):

@@ -8,7 +8,7 @@ Every issuing path (claims, targeted jobs, the automatic channels, exchange code
 
 from sqlalchemy import select
 
-from coupons import gate, issuing
+from coupons.claiming import gate, issuing
 from coupons.models import Coupon, CouponBatch
 from shop.extensions import db, redis_client
 from tests.conftest import bearer
