@@ -25,9 +25,9 @@ What Redis can get wrong, and what follows:
   of the batch (a snapshot from before the last rebuild): ``take`` answers REBUILD and serves nothing;
 - behind the rows at the current generation (a snapshot taken after the last rebuild, a replica
   promoted while lagging): it hands out a number the rows hold; the INSERT is refused, and the gate is
-  rebuilt at once (coupons/claiming/issuing.py).
+  rebuilt at once (coupons/claiming/taking.py).
 
-The gate never counts down: a rebuild (coupons/claiming/issuing.py) sets the counter past the highest number
+The gate never counts down: a rebuild (coupons/claiming/taking.py) sets the counter past the highest number
 in use and makes holes of every number below it that no row holds, so a number lost between the gate
 and a commit (a killed process) comes back, and a number in use is never handed out by the rebuilt
 gate. A batch of a million coupons costs a counter and a few holes, not a million-element set.

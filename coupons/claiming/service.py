@@ -1,6 +1,6 @@
 """Claiming: the claim center's list, the claim itself, the wallet and rebuilding the gates.
 
-A claim goes through the one rule of issuing (coupons/claiming/issuing.py ``take_and_write``): the Redis gate
+A claim goes through the one rule of issuing (coupons/claiming/taking.py ``take_and_write``): the Redis gate
 (coupons/claiming/gate.py) hands out the coupon's numbers, then the row is written in its own transaction,
 which the database refuses if a number is held already or beyond its bound (the gate is then rebuilt
 from the rows and the claim takes again). The total, the per-member limit and the daily limit hold
@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 
 from coupons.batches.service import issued_counts
 from coupons.claiming import batch_cache, gate, queries
-from coupons.claiming.issuing import ALREADY_ISSUED, Written, rebuild_gate, take_and_write
+from coupons.claiming.taking import ALREADY_ISSUED, Written, rebuild_gate, take_and_write
 from coupons.errors import CouponError
 from coupons.models import BatchChannel, BatchStatus, Coupon, CouponBatch, CouponStatus, storable_id
 from shop.database import utcnow
@@ -158,7 +158,7 @@ def rebuild_gates() -> list[int]:
     """Rebuild the gates of every active or paused batch from the database, at new generations; their ids.
 
     Safe while claims go on: a claim that took from the old gate and commits later holds a number
-    the rebuilt gate keeps back (coupons/claiming/issuing.py), and the database refuses it if given twice.
+    the rebuilt gate keeps back (coupons/claiming/taking.py), and the database refuses it if given twice.
     """
     ids = list(db.session.scalars(select(CouponBatch.id).where(
         CouponBatch.status.in_([BatchStatus.ACTIVE.value, BatchStatus.PAUSED.value]))))

@@ -46,8 +46,8 @@ from sqlalchemy import Engine, create_engine, func, insert, select
 from app import create_app
 from coupons.batches.service import change_status, create_batch
 from coupons.claiming import gate
-from coupons.claiming.issuing import rebuild_gate
 from coupons.claiming.queries import insert_coupon
+from coupons.claiming.taking import rebuild_gate
 from coupons.models import Coupon, CouponStatus
 from shop.auth import issue_shopper_token
 from shop.extensions import db, redis_client

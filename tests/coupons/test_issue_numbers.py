@@ -126,7 +126,7 @@ def test_a_number_lost_between_the_gate_and_the_commit_comes_back_at_the_next_re
 
 
 def rebuild(app, batch_id):
-    from coupons.claiming.issuing import rebuild_gate  # noqa: PLC0415
+    from coupons.claiming.taking import rebuild_gate  # noqa: PLC0415
 
     with app.app_context():
         return rebuild_gate(batch_id, now=datetime.now(UTC))
