@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from coupons.batches.api import blp as batches_blp
 from coupons.checkout.lifecycle import wire_checkout_coupons
 from coupons.checkout.provider import CouponDiscountProvider
 from coupons.claiming.api import blp as claiming_blp
@@ -22,7 +23,7 @@ from shop.pricing import register_discount_provider
 
 __all__ = ["BLUEPRINTS", "init_app", "seed_coupon_demo"]
 
-BLUEPRINTS = (claiming_blp, redemption_blp)
+BLUEPRINTS = (batches_blp, claiming_blp, redemption_blp)
 
 
 def init_app(app: Flask) -> None:
