@@ -84,6 +84,10 @@ def test_every_endpoint_with_arguments_documents_validation_error_in_our_shape(s
     ("post", "/api/v1/staff/pickups", "404", {"pickup_code_invalid"}),
     ("post", "/api/v1/auth/staff-login", "401", {"staff_login_failed"}),
     ("post", "/api/v1/admin/stores", "409", {"store_code_taken"}),
+    ("post", "/api/v1/me/withdrawals", "409", {"commission_insufficient", "withdrawal_already_open"}),
+    ("post", "/api/v1/me/withdrawals", "400", {"idempotency_key_required"}),
+    ("post", "/api/v1/admin/referral/members/{member_id}/rebind", "409", {"referral_cycle"}),
+    ("post", "/api/v1/shares/open", "404", {"share_not_found"}),
 ])
 def test_an_endpoint_documents_the_codes_its_service_answers(spec, method, path, status, codes):
     assert codes <= _documented_codes(spec["paths"][path][method]).get(status, set())
