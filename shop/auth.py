@@ -123,7 +123,8 @@ def roles_required(*roles: Role, before_password_change: bool = False) -> Callab
                                "POST /api/v1/staff/password with the current one and a new one.")
             return view(*args, **kwargs)
 
-        documented = Blueprint.doc(security=[{"bearerAuth": []}], **error_doc(*_refusals(allowed, before_password_change)))(wrapper)
+        refusals = error_doc(*_refusals(allowed, before_password_change))
+        documented = Blueprint.doc(security=[{"bearerAuth": []}], **refusals)(wrapper)
         documented._apidoc["manual_doc"]["x-roles"] = sorted(r.value for r in allowed)
         documented.roles_required = allowed
         return documented

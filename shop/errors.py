@@ -1,7 +1,10 @@
 """One JSON error shape for every failure: {"code", "message", "errors"?, "details"?}.
 
 Each domain declares its codes as an ``ErrorCode`` enum (code and HTTP status together), so the
-mini-program can branch on ``code`` and the status is never chosen at the raise site.
+mini-program can branch on ``code`` and the status is never chosen at the raise site. The OpenAPI
+spec takes its error responses from the same members: a view names the codes it answers with
+``@raises(...)`` (``roles_required`` adds its 401/403 ones, ``@blp.arguments`` the 422
+``validation_error``), and ``ErrorResponses`` groups them by status.
 
 A database or Redis error that says the part is down (shop/dependencies.py) is 503
 ``service_unavailable`` with Retry-After and one log line per outage; any other is a bug: 500 with
@@ -88,12 +91,6 @@ ERROR_SCHEMA_REF = {"$ref": "#/components/schemas/Error"}  # ErrorSchema, as Rip
 ERRORS_DOC_KEY = "x-errors"  # an operation's codes while the spec is built; ErrorResponses turns them into responses
 
 
-def documented_errors(*codes: ErrorCode, notes: Mapping[ErrorCode, str] | None = None) -> dict[str, dict]:
-    """The OpenAPI ``responses`` of these codes: one per status, its description naming each code (and its note)."""
-    notes = notes or {}
-    return _error_responses({code.value: {"status": code.status, "note": notes.get(code, "")} for code in codes})
-
-
 def raises(*codes: ErrorCode, notes: Mapping[ErrorCode, str] | None = None) -> Callable:
     """Document that the view answers these codes (stackable; ``notes`` adds words to a code, e.g. its details)."""
     return Blueprint.doc(**error_doc(*codes, notes=notes))
@@ -101,8 +98,13 @@ def raises(*codes: ErrorCode, notes: Mapping[ErrorCode, str] | None = None) -> C
 
 def error_doc(*codes: ErrorCode, notes: Mapping[ErrorCode, str] | None = None) -> dict[str, dict]:
     """``@blp.doc`` keywords naming these codes; decorators merge them, the spec turns them into responses."""
+    return {ERRORS_DOC_KEY: _named(codes, notes)}
+
+
+def _named(codes: tuple[ErrorCode, ...], notes: Mapping[ErrorCode, str] | None) -> dict[str, dict]:
+    """Plain data for the spec (it is deep-copied and merged): {code: {"status", "note"}}."""
     notes = notes or {}
-    return {ERRORS_DOC_KEY: {code.value: {"status": code.status, "note": notes.get(code, "")} for code in codes}}
+    return {code.value: {"status": code.status, "note": notes.get(code, "")} for code in codes}
 
 
 def _error_responses(codes: Mapping[str, Mapping[str, Any]]) -> dict[str, dict]:
