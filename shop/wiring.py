@@ -22,7 +22,7 @@ from shop.config import settings_table
 from shop.cookie_session import CookieSessionOnDemand
 from shop.database import ping_connections_idle_for, use_real_sqlite_transactions
 from shop.dependencies import init_outages
-from shop.errors import ErrorSchema, register_error_handlers
+from shop.errors import ErrorResponses, ErrorSchema, register_error_handlers
 from shop.extensions import db, init_limiter, init_redis, jwt, migrate
 from shop.fields import register_id_converter
 from shop.health import READINESS_CHECKS
@@ -112,7 +112,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     register_id_converter(app)  # before the routes that say <id:...>
-    api = RippleApi(app, spec_kwargs={"components": {"securitySchemes": {
+    api = RippleApi(app, spec_kwargs={"extra_plugins": [ErrorResponses()], "components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}})
     refuse_unreadable_bodies(Blueprint.ARGUMENTS_PARSER)
     for blueprint in BLUEPRINTS:
