@@ -20,6 +20,7 @@ from coupons.cli import coupons_cli
 from coupons.demo import seed_coupon_demo
 from coupons.redemption.api import blp as redemption_blp
 from shop.pricing import register_discount_provider
+from shop.wiring import api_of
 
 __all__ = ["BLUEPRINTS", "init_app", "seed_coupon_demo"]
 
@@ -31,7 +32,7 @@ def init_app(app: Flask) -> None:
     signal receivers (new members, followers and friends' first purchases get their batches; an order's
     coupon is used when it is paid, released when it is cancelled, returned by a refund), its discount
     provider at checkout (after the points' one, which app.py registers first) and `flask coupons`."""
-    api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+    api = api_of(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     wire_coupons()  # new_member, follower and friend_purchase batches

@@ -133,6 +133,11 @@ JOB=$(curl -s -X POST "$API/api/v1/admin/coupon-batches/$BATCH/issue" -H "Author
 curl -s "$API/api/v1/admin/coupon-batches/$BATCH/issue-jobs/$JOB" -H "Authorization: Bearer $MKT"
 expect '"issued":1' "batch $BATCH issued to Alice"
 curl -s "$API/api/v1/admin/coupon-batches/$BATCH/issue-jobs" -H "Authorization: Bearer $MKT"   # all jobs of the batch
+# a coffee chain's own kinds: the second latte half price (a kind that needs the items is online only)
+curl -s -X POST "$API/api/v1/admin/coupon-batches" -H "Authorization: Bearer $MKT" -H 'Content-Type: application/json' \
+  -d '{"name":"Second latte half price","kind":"nth_item_percent","nth":2,"percent":50,
+       "scope_product_ids":[2],"valid_days":7,"total":1000}'
+expect '"description":"Second item half price"' "a second-latte-half-price batch (online)"
 
 # exchange codes: a batch of channel exchange_code, activated; 5 codes, and the CSV to print
 CODES_BATCH=$(curl -s -X POST "$API/api/v1/admin/coupon-batches" -H "Authorization: Bearer $MKT" -H 'Content-Type: application/json' \
@@ -145,7 +150,7 @@ EXCHANGE_CODE=$(sed -n 2p codes.csv | cut -d, -f1)
 # a shopper types it (case, spaces and dashes do not matter)
 curl -s -X POST "$API/api/v1/me/coupons/exchange" -H "Authorization: Bearer $TOKEN" \
   -H 'Content-Type: application/json' -d "{\"code\":\"$EXCHANGE_CODE\"}"
-expect "\"batch\":{\"id\":$CODES_BATCH," "exchange code $EXCHANGE_CODE became a coupon"
+expect "\"id\":$CODES_BATCH,\"name\":\"Printed flyer\"" "exchange code $EXCHANGE_CODE became a coupon"
 
 # -- Share: Alice shares, Bob buys, Alice is rewarded -------------------------------------------
 # Alice shares the latte's product page (or the home page: send {}); the scene goes into the poster's

@@ -22,6 +22,7 @@ from referral.sharing.handlers import wire_sharing
 from referral.withdrawals.api import blp as withdrawals_blp
 from referral.withdrawals.service import sync_withdrawals
 from shop.jobs import PERIODIC
+from shop.wiring import api_of
 
 __all__ = ["BLUEPRINTS", "init_app", "seed_referral_demo"]
 
@@ -32,7 +33,7 @@ def init_app(app: Flask) -> None:
     """Register referral's API blueprints (in the app's flask-smorest Api, which app.py made first), its
     signal receivers (a new member's scene binds them; paid and refunded orders reward and reverse), its
     periodic jobs (releasing rewards, settling withdrawals with WeChat Pay) and `flask referral`."""
-    api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+    api = api_of(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     wire_sharing()

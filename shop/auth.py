@@ -28,7 +28,7 @@ from flask import current_app, g, request
 from flask_jwt_extended import create_access_token
 from flask_smorest import Blueprint
 
-from shop.errors import AppError, CommonError
+from shop.errors import AppError, CommonError, error_doc
 from shop.staff.errors import StaffError
 from shop.staff.models import StaffAccount
 from shop.staff.queries import staff_token_state
@@ -123,12 +123,21 @@ def roles_required(*roles: Role, before_password_change: bool = False) -> Callab
                                "POST /api/v1/staff/password with the current one and a new one.")
             return view(*args, **kwargs)
 
-        documented = Blueprint.doc(security=[{"bearerAuth": []}])(wrapper)
+        refusals = error_doc(*_refusals(allowed, before_password_change))
+        documented = Blueprint.doc(security=[{"bearerAuth": []}], **refusals)(wrapper)
         documented._apidoc["manual_doc"]["x-roles"] = sorted(r.value for r in allowed)
         documented.roles_required = allowed
         return documented
 
     return decorator
+
+
+def _refusals(allowed: frozenset[Role], before_password_change: bool) -> tuple:
+    """The codes ``roles_required`` answers before the view runs, for the view's OpenAPI."""
+    codes = (CommonError.TOKEN_MISSING, CommonError.TOKEN_INVALID, CommonError.TOKEN_EXPIRED, CommonError.FORBIDDEN)
+    if allowed & STAFF_SIDE_ROLES and not before_password_change:
+        codes += (StaffError.PASSWORD_CHANGE_REQUIRED,)
+    return codes
 
 
 def authorize(allowed: frozenset[Role], names: str | None = None) -> Principal:

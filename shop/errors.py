@@ -1,7 +1,10 @@
 """One JSON error shape for every failure: {"code", "message", "errors"?, "details"?}.
 
 Each domain declares its codes as an ``ErrorCode`` enum (code and HTTP status together), so the
-mini-program can branch on ``code`` and the status is never chosen at the raise site.
+mini-program can branch on ``code`` and the status is never chosen at the raise site. The OpenAPI
+spec takes its error responses from the same members: a view names the codes it answers with
+``@raises(...)`` (``roles_required`` adds its 401/403 ones, ``@blp.arguments`` the 422
+``validation_error``), and ``ErrorResponses`` groups them by status.
 
 A database or Redis error that says the part is down (shop/dependencies.py) is 503
 ``service_unavailable`` with Retry-After and one log line per outage; any other is a bug: 500 with
@@ -11,12 +14,16 @@ its traceback.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from enum import StrEnum
+from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
 import redis
+from apispec import BasePlugin
 from flask import Flask, Response, request
+from flask_smorest import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -78,6 +85,57 @@ class ErrorSchema(ma.Schema):
                                                              "`errors` shows"})
     details = ma.fields.Dict(metadata={"description": "Facts about the refusal a client may act on; their keys "
                                                       "are documented with the codes that carry them"})
+
+
+ERROR_SCHEMA_REF = {"$ref": "#/components/schemas/Error"}  # ErrorSchema, as RippleApi names it
+ERRORS_DOC_KEY = "x-errors"  # an operation's codes while the spec is built; ErrorResponses turns them into responses
+
+
+def raises(*codes: ErrorCode, notes: Mapping[ErrorCode, str] | None = None) -> Callable:
+    """Document that the view answers these codes (stackable; ``notes`` adds words to a code, e.g. its details)."""
+    return Blueprint.doc(**error_doc(*codes, notes=notes))
+
+
+def error_doc(*codes: ErrorCode, notes: Mapping[ErrorCode, str] | None = None) -> dict[str, dict]:
+    """``@blp.doc`` keywords naming these codes; decorators merge them, the spec turns them into responses."""
+    return {ERRORS_DOC_KEY: _named(codes, notes)}
+
+
+def _named(codes: tuple[ErrorCode, ...], notes: Mapping[ErrorCode, str] | None) -> dict[str, dict]:
+    """Plain data for the spec (it is deep-copied and merged): {code: {"status", "note"}}."""
+    notes = notes or {}
+    return {code.value: {"status": code.status, "note": notes.get(code, "")} for code in codes}
+
+
+def _error_responses(codes: Mapping[str, Mapping[str, Any]]) -> dict[str, dict]:
+    """One response per status; ``x-codes`` lists its codes for machines, the description for people."""
+    by_status: dict[int, dict[str, str]] = {}
+    for code, doc in codes.items():
+        by_status.setdefault(int(doc["status"]), {})[code] = doc.get("note", "")
+    return {str(status): {
+        "description": f"{HTTPStatus(status).phrase}. " + "; ".join(
+            f"`{code}`: {note}" if note else f"`{code}`" for code, note in named.items()) + ".",
+        "x-codes": list(named),
+        "content": {"application/json": {"schema": dict(ERROR_SCHEMA_REF)}}}
+        for status, named in sorted(by_status.items())}
+
+
+class ErrorResponses(BasePlugin):
+    """apispec plugin: an operation's error responses from the codes its decorators named (``raises``,
+    ``roles_required``), plus ``validation_error`` where its arguments are validated (flask-smorest's 422)."""
+
+    def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
+        for operation in (operations or {}).values():
+            codes = dict(operation.pop(ERRORS_DOC_KEY, {}))
+            responses = operation.setdefault("responses", {})
+            if "422" in responses or 422 in responses:
+                responses.pop(422, None)
+                codes.update(error_doc(CommonError.VALIDATION_ERROR)[ERRORS_DOC_KEY])
+            errors = _error_responses(codes)
+            rest = {status: response for status, response in responses.items() if status not in errors}
+            default = rest.pop("default", None)
+            responses.clear()
+            responses.update(rest | errors | ({"default": default} if default else {}))
 
 
 class AppError(Exception):

@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from app import POOL_PING_AFTER_IDLE_S
 from shop.extensions import db
+from shop.wiring import POOL_PING_AFTER_IDLE_S
 
 
 def _lend_and_return():

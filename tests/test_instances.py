@@ -139,6 +139,18 @@ def port_5001_taken():
         yield
 
 
+def _until_ready(api: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{api}readyz", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{api} did not become ready in {seconds} s")
+
+
 def test_a_second_make_run_in_its_own_folder_starts_its_stub_on_a_free_port_and_notes_it(
         tmp_path, port_5001_taken):
     process = _app_py(tmp_path / "second")
@@ -149,6 +161,7 @@ def test_a_second_make_run_in_its_own_folder_starts_its_stub_on_a_free_port_and_
         assert stub_url != "http://127.0.0.1:5001/"
         assert (tmp_path / "second" / STUB_URL_FILE).read_text() == stub_url  # where `flask` commands look
         api = next(line for line in lines if line.startswith("Ripple API:")).split()[2]
+        _until_ready(api)  # the line comes just before the server binds its port
         login = requests.post(f"{api}api/v1/auth/wechat-login", json={"code": "alice:1"}, timeout=10)
         assert login.status_code == 200, login.text  # the app talks to its own stub
     finally:

@@ -26,7 +26,7 @@ PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 # What one run of the journey must report, in this order (the script stops at the first answer that is wrong).
 JOURNEY = ["Alice logged in", "a store is open now", "ready", "paid, ready for pickup", "56 points earned",
            "picked up", "claimed", "spent online", "redeemed at the counter", "reverted",
-           "issued to Alice", "became a coupon", "Bob bound under Alice", "Alice rewarded for Bob's order, frozen",
+           "issued to Alice", "second-latte-half-price batch", "became a coupon", "Bob bound under Alice", "Alice rewarded for Bob's order, frozen",
            "Dora's subtree", "Bob re-bound under Dora", "3 reward levels refused", "walk-through done"]
 WITHDRAWALS = ["Alice's commission available", "paid", "rejected"]
 JOURNEY_WITH_WITHDRAWALS = JOURNEY[:JOURNEY.index("Dora's subtree") + 1] + WITHDRAWALS + JOURNEY[

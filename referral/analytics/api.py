@@ -19,7 +19,9 @@ from referral.analytics.schemas import (
     TopSharerArgs,
     ViralCoefficientSchema,
 )
+from referral.errors import ReferralError
 from shop.auth import Role, current_member_id, roles_required
+from shop.errors import raises
 from shop.pagination import PageArgs, page_of
 
 blp = Blueprint("referral_analytics", __name__, url_prefix="/api/v1", description=(
@@ -144,6 +146,7 @@ def ripple(args):
 @roles_required(*ADMIN_ROLES)
 @blp.arguments(SubtreeArgs, location="query")
 @blp.response(200, SubtreeSchema)
+@raises(ReferralError.REFERRAL_MEMBER_NOT_FOUND)
 def subtree(args, member_id):
     """Any member's subtree, to draw
 

@@ -2,10 +2,12 @@
 
 from flask_smorest import Blueprint
 
+from referral.errors import ReferralError
 from referral.policy import service as policy
 from referral.policy.schemas import ApprovalArgs, ApprovalSchema, SettingsArgs, SettingsSchema
 from shop.auth import Role, current_principal, roles_required
 from shop.database import utcnow
+from shop.errors import raises
 from shop.extensions import db
 
 blp = Blueprint("referral_policy", __name__, url_prefix="/api/v1", description=(
@@ -30,6 +32,7 @@ def get_settings():
 @roles_required(Role.ADMIN)
 @blp.arguments(SettingsArgs)
 @blp.response(200, SettingsSchema)
+@raises(ReferralError.REFERRAL_SETTINGS_INVALID)
 def put_settings(args):
     """Change the referral policy
 
@@ -53,6 +56,7 @@ def _approval(member_id: int, *, approved: bool, reason: str | None) -> dict:
 @roles_required(Role.ADMIN)
 @blp.arguments(ApprovalArgs)
 @blp.response(200, ApprovalSchema)
+@raises(ReferralError.REFERRAL_MEMBER_NOT_FOUND)
 def approve_sharer(args, member_id):
     """Approve a member as a sharer who earns
 
@@ -65,6 +69,7 @@ def approve_sharer(args, member_id):
 @blp.route("/admin/referral/members/<id:member_id>/approve", methods=["DELETE"])
 @roles_required(Role.ADMIN)
 @blp.response(200, ApprovalSchema)
+@raises(ReferralError.REFERRAL_MEMBER_NOT_FOUND)
 def withdraw_approval(member_id):
     """Withdraw a member's approval as a sharer who earns (kept in the history). Role: admin."""
     return _approval(member_id, approved=False, reason=None)

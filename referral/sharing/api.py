@@ -3,6 +3,7 @@
 from flask import Response, request
 from flask_smorest import Blueprint
 
+from referral.errors import ReferralError
 from referral.policy import service as policy
 from referral.sharing import binding
 from referral.sharing import service as sharing
@@ -20,9 +21,12 @@ from referral.sharing.schemas import (
 from referral.tree.models import ReferralNode
 from shop import rate_limits
 from shop.auth import Role, current_member_id, current_principal, roles_required
+from shop.catalog.errors import CatalogError
 from shop.database import utcnow
+from shop.errors import CommonError, raises
 from shop.extensions import db
 from shop.pagination import PageArgs, page_of, paginate
+from shop.wechat.errors import WeChatError
 from shop.wechat.gateway import wechat
 
 blp = Blueprint("referral_sharing", __name__, url_prefix="/api/v1", description=(
@@ -50,6 +54,7 @@ def _share_body(share) -> dict:
 @rate_limits.per_member_under_ceiling("RATE_LIMIT_SHARES_PER_MEMBER")
 @blp.arguments(ShareArgs)
 @blp.response(201, ShareSchema)
+@raises(CatalogError.PRODUCT_NOT_FOUND, CommonError.RATE_LIMITED)
 def create_share(args):
     """Share the home page or a product
 
@@ -68,6 +73,8 @@ def create_share(args):
 @rate_limits.per_member_under_ceiling("RATE_LIMIT_POSTERS_PER_MEMBER")
 @blp.doc(responses={"200": {"description": "The mini-program code (PNG) carrying the share's scene.",
                             "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}})
+@raises(ReferralError.SHARE_NOT_FOUND, WeChatError.UNAVAILABLE, WeChatError.RATE_LIMITED, WeChatError.FAILED,
+        WeChatError.BAD_ANSWER, CommonError.RATE_LIMITED)
 def share_poster(share_id):
     """The mini-program code of your share, as a PNG
 
@@ -87,6 +94,7 @@ def share_poster(share_id):
 @blp.arguments(OpenArgs)
 @blp.response(201, OpenSchema)
 @blp.alt_response(200, schema=OpenSchema, description="A repeat: your first open's answer.")
+@raises(ReferralError.SCENE_INVALID, ReferralError.SHARE_NOT_FOUND, CommonError.RATE_LIMITED)
 def open_share(args):
     """Open a share: record it and bind you under the sharer if the policy allows
 
@@ -108,6 +116,8 @@ def open_share(args):
 @roles_required(Role.ADMIN)
 @blp.arguments(RebindArgs)
 @blp.response(200, RebindSchema)
+@raises(ReferralError.REFERRAL_MEMBER_NOT_FOUND, ReferralError.REFERRAL_SELF, ReferralError.REFERRAL_PARENT_NOT_FOUND,
+        ReferralError.REFERRAL_CYCLE)
 def rebind(args, member_id):
     """Move a member, with their whole downline, under another parent (null: make them a root)
 
@@ -124,6 +134,7 @@ def rebind(args, member_id):
 @roles_required(*ADMIN_READERS)
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(HistorySchema))
+@raises(ReferralError.REFERRAL_MEMBER_NOT_FOUND)
 def bind_history(page, member_id):
     """A member's binds, re-binds, admin changes and flag decisions, newest first. Role: marketing, admin."""
     return paginate(binding.history(member_id), **page)
@@ -142,6 +153,7 @@ def list_flags(page):
 @roles_required(Role.ADMIN)
 @blp.arguments(ReasonArgs)
 @blp.response(200, TreeNodeSchema)
+@raises(ReferralError.REFERRAL_MEMBER_NOT_FOUND, ReferralError.REFERRAL_NOT_FLAGGED)
 def decide_flag(args, member_id, decision):
     """Decide a flagged bind: `clear` (genuine) or `confirm` (abuse)
 

@@ -2,6 +2,7 @@
 
 from flask_smorest import Blueprint
 
+from referral.errors import ReferralError
 from referral.withdrawals import service as withdrawals
 from referral.withdrawals.schemas import (
     ApproveArgs,
@@ -13,8 +14,9 @@ from referral.withdrawals.schemas import (
 )
 from shop import rate_limits
 from shop.auth import Role, current_member_id, current_principal, roles_required
+from shop.errors import CommonError, raises
 from shop.extensions import db
-from shop.idempotency import key_doc, required_key
+from shop.idempotency import IdempotencyError, key_doc, required_key
 from shop.pagination import PageArgs, page_of
 
 blp = Blueprint("referral_withdrawals", __name__, url_prefix="/api/v1", description=(
@@ -28,6 +30,9 @@ blp = Blueprint("referral_withdrawals", __name__, url_prefix="/api/v1", descript
 @blp.arguments(WithdrawalArgs)
 @blp.response(201, MyWithdrawalSchema)
 @blp.doc(parameters=key_doc("A new random key per request; a retry with the same key answers the first."))
+@raises(ReferralError.WITHDRAWAL_BELOW_MINIMUM, ReferralError.WITHDRAWAL_ABOVE_MAXIMUM,
+        ReferralError.WITHDRAWAL_ALREADY_OPEN, ReferralError.COMMISSION_INSUFFICIENT, IdempotencyError.KEY_REQUIRED,
+        IdempotencyError.KEY_REUSED, CommonError.RATE_LIMITED)
 def request_withdrawal(args):
     """Withdraw commission to your WeChat change
 
@@ -65,6 +70,7 @@ def list_withdrawals(args):
 @roles_required(Role.ADMIN)
 @blp.arguments(ApproveArgs)
 @blp.response(200, WithdrawalSchema)
+@raises(ReferralError.WITHDRAWAL_NOT_FOUND, ReferralError.WITHDRAWAL_NOT_REVIEWABLE)
 def approve_withdrawal(args, withdrawal_id):
     """Approve a withdrawal and pay it through WeChat Pay's merchant transfer
 
@@ -86,6 +92,7 @@ def approve_withdrawal(args, withdrawal_id):
 @roles_required(Role.ADMIN)
 @blp.arguments(RejectArgs)
 @blp.response(200, WithdrawalSchema)
+@raises(ReferralError.WITHDRAWAL_NOT_FOUND, ReferralError.WITHDRAWAL_NOT_REVIEWABLE)
 def reject_withdrawal(args, withdrawal_id):
     """Reject a requested withdrawal, with a note; the amount goes back on the member's balance
 

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from shop.auth import Role, current_principal, roles_required
 from shop.catalog import browse, cache, service, stock
+from shop.catalog.errors import CatalogError
 from shop.catalog.schemas import (
     AdminCategorySchema,
     AdminCategoryTreeSchema,
@@ -26,8 +27,10 @@ from shop.catalog.schemas import (
     StoreAvailabilityArgs,
     StoreSkuSchema,
 )
+from shop.errors import raises
 from shop.extensions import db
 from shop.pagination import PageArgs, page_of, paginate
+from shop.stores.errors import StoreError
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description=(
     "Categories (two levels), products and SKUs (prices in integer fen), what each store sells for "
@@ -59,6 +62,7 @@ def categories():
 @blp.arguments(ProductListArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(ProductListItemSchema))
+@raises(CatalogError.CATEGORY_NOT_FOUND)
 def products(filters, page):
     """Products on sale
 
@@ -73,6 +77,7 @@ def products(filters, page):
 @blp.route("/products/<id:product_id>", methods=["GET"])
 @blp.arguments(StoreArgs, location="query")
 @blp.response(200, ProductDetailSchema)
+@raises(CatalogError.PRODUCT_NOT_FOUND, StoreError.STORE_NOT_FOUND)
 def product(args, product_id):
     """A product with its SKUs
 
@@ -96,6 +101,7 @@ class AdminCategories(MethodView):
     @roles_required(*MARKETING)
     @blp.arguments(CategoryCreateArgs)
     @blp.response(201, AdminCategorySchema)
+    @raises(CatalogError.INVALID_REFERENCE, CatalogError.CATEGORY_TOO_DEEP)
     def post(self, args):
         """Create a category (top-level, or under a top-level `parent_id`). Role: marketing, admin."""
         category = service.create_category(**args)
@@ -107,6 +113,7 @@ class AdminCategories(MethodView):
 @roles_required(*MARKETING)
 @blp.arguments(CategoryPatchArgs)
 @blp.response(200, AdminCategorySchema)
+@raises(CatalogError.CATEGORY_NOT_FOUND, CatalogError.INVALID_REFERENCE, CatalogError.CATEGORY_TOO_DEEP)
 def update_category(args, category_id):
     """Change a category's name, parent, order or active flag. Role: marketing, admin."""
     category = service.update_category(category_id, **args)
@@ -130,6 +137,7 @@ class AdminProducts(MethodView):
     @roles_required(*MARKETING)
     @blp.arguments(ProductCreateArgs)
     @blp.response(201, AdminProductSchema)
+    @raises(CatalogError.INVALID_REFERENCE, CatalogError.PRICE_ABOVE_ORIGINAL, CatalogError.DUPLICATE_SKU_SPEC)
     def post(self, args):
         """Create a product with its SKUs (off sale unless `status` says on_sale). Role: marketing, admin."""
         product = service.create_product(**args, actor_staff_id=current_principal().staff_id)
@@ -141,6 +149,7 @@ class AdminProducts(MethodView):
 class AdminProduct(MethodView):
     @roles_required(*MARKETING)
     @blp.response(200, AdminProductSchema)
+    @raises(CatalogError.PRODUCT_NOT_FOUND)
     def get(self, product_id):
         """A product with all its SKUs and their central stock. Role: marketing, admin."""
         return service.get_product(product_id)
@@ -148,6 +157,8 @@ class AdminProduct(MethodView):
     @roles_required(*MARKETING)
     @blp.arguments(ProductPatchArgs)
     @blp.response(200, AdminProductSchema)
+    @raises(CatalogError.PRODUCT_NOT_FOUND, CatalogError.INVALID_REFERENCE,
+        CatalogError.PRICE_ABOVE_ORIGINAL, CatalogError.DUPLICATE_SKU_SPEC, CatalogError.NO_ACTIVE_SKU)
     def patch(self, args, product_id):
         """Change a product, change its SKUs (items with `id`) or add SKUs (items without). Role: marketing, admin."""
         product = service.update_product(product_id, **args, actor_staff_id=current_principal().staff_id)
@@ -158,6 +169,7 @@ class AdminProduct(MethodView):
 @blp.route("/admin/products/<id:product_id>/on-sale", methods=["POST"])
 @roles_required(*MARKETING)
 @blp.response(200, AdminProductSchema)
+@raises(CatalogError.PRODUCT_NOT_FOUND, CatalogError.NO_ACTIVE_SKU)
 def put_on_sale(product_id):
     """Put a product on sale (it needs an active SKU). Role: marketing, admin."""
     product = service.set_on_sale(product_id, on_sale=True)
@@ -168,6 +180,7 @@ def put_on_sale(product_id):
 @blp.route("/admin/products/<id:product_id>/off-sale", methods=["POST"])
 @roles_required(*MARKETING)
 @blp.response(200, AdminProductSchema)
+@raises(CatalogError.PRODUCT_NOT_FOUND)
 def take_off_sale(product_id):
     """Take a product off sale: shoppers no longer see it. Role: marketing, admin."""
     product = service.set_on_sale(product_id, on_sale=False)
@@ -181,6 +194,7 @@ def take_off_sale(product_id):
 class SkuStores(MethodView):
     @roles_required(*MARKETING)
     @blp.response(200, StoreSkuSchema(many=True))
+    @raises(CatalogError.SKU_NOT_FOUND)
     def get(self, sku_id):
         """The stores that sell (or stopped selling) a SKU, with their own stock if counted. Role: marketing, admin."""
         return service.store_availability(sku_id)
@@ -188,6 +202,7 @@ class SkuStores(MethodView):
     @roles_required(*MARKETING)
     @blp.arguments(StoreAvailabilityArgs)
     @blp.response(200, StoreSkuSchema(many=True))
+    @raises(CatalogError.SKU_NOT_FOUND, CatalogError.INVALID_REFERENCE, CatalogError.STOCK_LIMIT)
     def patch(self, args, sku_id):
         """Set whether each listed store sells a SKU, and its own stock
 
@@ -204,6 +219,8 @@ class SkuStores(MethodView):
 @roles_required(*MARKETING)
 @blp.arguments(StockAdjustmentArgs)
 @blp.response(201, StockMovementSchema)
+@raises(CatalogError.SKU_NOT_FOUND, CatalogError.INVALID_REFERENCE, CatalogError.STORE_STOCK_NOT_TRACKED,
+        CatalogError.INSUFFICIENT_STOCK, CatalogError.STOCK_LIMIT, CatalogError.SKU_NOT_SOLD_AT_STORE)
 def adjust_stock(args, sku_id):
     """Add or remove stock with a reason (409 `insufficient_stock` below zero). Role: marketing, admin."""
     movement = stock.adjust_stock(sku_id, **args, actor_staff_id=current_principal().staff_id)
@@ -216,6 +233,7 @@ def adjust_stock(args, sku_id):
 @blp.arguments(StoreArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(StockMovementSchema))
+@raises(CatalogError.SKU_NOT_FOUND, CatalogError.INVALID_REFERENCE)
 def stock_ledger(filters, page, sku_id):
     """A SKU's stock ledger, newest first (one store's rows with `store_id`). Role: marketing, admin."""
     return paginate(stock.ledger(sku_id, **filters), **page)

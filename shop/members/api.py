@@ -5,8 +5,10 @@ from flask_smorest import Blueprint
 
 from shop import rate_limits
 from shop.auth import Role, current_member_id, issue_shopper_token, roles_required
+from shop.errors import CommonError, raises
 from shop.extensions import db
 from shop.members import service
+from shop.members.errors import MemberError
 from shop.members.schemas import (
     LoginSchema,
     MemberListArgs,
@@ -16,6 +18,7 @@ from shop.members.schemas import (
     WeChatLoginArgs,
 )
 from shop.pagination import PageArgs, page_of, paginate
+from shop.wechat.errors import WeChatError
 from shop.wechat.gateway import wechat
 
 blp = Blueprint("members", __name__, url_prefix="/api/v1", description="Log in with WeChat; your profile.")
@@ -25,6 +28,8 @@ blp = Blueprint("members", __name__, url_prefix="/api/v1", description="Log in w
 @rate_limits.per_address_limit("RATE_LIMIT_LOGIN_PER_ADDRESS")
 @blp.arguments(WeChatLoginArgs)
 @blp.response(200, LoginSchema)
+@raises(WeChatError.CODE_INVALID, WeChatError.RATE_LIMITED, WeChatError.USER_HIGH_RISK, WeChatError.UNAVAILABLE,
+        WeChatError.FAILED, WeChatError.BAD_ANSWER, CommonError.RATE_LIMITED)
 def wechat_login(args):
     """Log in with a wx.login() code
 
@@ -46,6 +51,7 @@ def wechat_login(args):
 class Me(MethodView):
     @roles_required(Role.SHOPPER)
     @blp.response(200, MemberSchema)
+    @raises(MemberError.MEMBER_NOT_FOUND)
     def get(self):
         """Your profile. Role: shopper."""
         return service.get_member(current_member_id())
@@ -53,6 +59,7 @@ class Me(MethodView):
     @roles_required(Role.SHOPPER)
     @blp.arguments(ProfilePatchArgs)
     @blp.response(200, MemberSchema)
+    @raises(MemberError.MEMBER_NOT_FOUND)
     def patch(self, args):
         """Change your nickname or avatar URL (null clears). Role: shopper."""
         member = service.update_profile(current_member_id(), fields=set(args), **args)
@@ -65,6 +72,8 @@ class Me(MethodView):
 @rate_limits.per_member_under_ceiling("RATE_LIMIT_PHONE_PER_MEMBER")
 @blp.arguments(PhoneArgs)
 @blp.response(200, MemberSchema)
+@raises(MemberError.MEMBER_NOT_FOUND, WeChatError.CODE_INVALID, WeChatError.RATE_LIMITED, WeChatError.USER_HIGH_RISK, WeChatError.UNAVAILABLE,
+        WeChatError.FAILED, WeChatError.BAD_ANSWER, CommonError.RATE_LIMITED)
 def bind_phone(args):
     """Bind your phone number from a getPhoneNumber code
 

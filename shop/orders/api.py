@@ -8,10 +8,11 @@ from flask_smorest import Blueprint
 
 from shop import rate_limits
 from shop.auth import Role, current_member_id, current_principal, roles_required
+from shop.catalog.errors import CatalogError
 from shop.database import utcnow
-from shop.errors import AppError, error_body
+from shop.errors import AppError, error_body, raises
 from shop.extensions import db, limiter
-from shop.idempotency import key_doc, required_key
+from shop.idempotency import IdempotencyError, key_doc, required_key
 from shop.orders import checkout, lifecycle, pickup, service
 from shop.orders.errors import OrderError
 from shop.orders.models import OrderStatus
@@ -28,6 +29,9 @@ from shop.orders.schemas import (
     RefundArgs,
 )
 from shop.pagination import PageArgs, page_of, paginate
+from shop.points.errors import PointsError
+from shop.stores.errors import StoreError
+from shop.wechat.errors import WeChatPayError
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description=(
     "Checkout, WeChat Pay, cancel and refund for shoppers; pickup for store staff. Money is in fen. "
@@ -39,6 +43,9 @@ notify_blp = FlaskBlueprint("wechat_pay_notify", __name__, url_prefix="/wechat/p
 
 @blp.route("/orders/preview", methods=["POST"])
 @roles_required(Role.SHOPPER)
+@raises(CatalogError.SKU_NOT_FOUND, CatalogError.PRODUCT_NOT_ON_SALE, CatalogError.SKU_NOT_SOLD_AT_STORE,
+        OrderError.QUANTITY_LIMIT, OrderError.STORE_REQUIRED, OrderError.ADDRESS_REQUIRED, OrderError.STORE_UNAVAILABLE,
+        PointsError.POINTS_INSUFFICIENT, StoreError.STORE_NOT_FOUND)
 @blp.arguments(CheckoutArgs)
 @blp.response(200, BreakdownSchema)
 def preview(body):
@@ -48,6 +55,11 @@ def preview(body):
 
 @blp.route("/orders", methods=["POST"])
 @roles_required(Role.SHOPPER)
+@raises(CatalogError.SKU_NOT_FOUND, CatalogError.PRODUCT_NOT_ON_SALE, CatalogError.SKU_NOT_SOLD_AT_STORE,
+        OrderError.QUANTITY_LIMIT, OrderError.STORE_REQUIRED, OrderError.ADDRESS_REQUIRED, OrderError.STORE_UNAVAILABLE,
+        PointsError.POINTS_INSUFFICIENT, StoreError.STORE_NOT_FOUND,
+        OrderError.OUT_OF_STOCK, OrderError.TOO_MANY_UNPAID, PointsError.POINTS_ALREADY_SPENT, IdempotencyError.KEY_REQUIRED,
+        IdempotencyError.KEY_REUSED, WeChatPayError.UNAVAILABLE, WeChatPayError.FAILED)
 @blp.arguments(CheckoutArgs)
 @blp.response(201, PlacedOrderSchema)
 @blp.doc(parameters=key_doc("A new random key per order; a retry with the same key returns the first order."))
@@ -85,6 +97,7 @@ def list_orders(filters, page):
 
 @blp.route("/orders/<id:order_id>", methods=["GET"])
 @roles_required(Role.SHOPPER)
+@raises(OrderError.ORDER_NOT_FOUND)
 @blp.response(200, OrderSchema)
 def get_order(order_id):
     """One of your orders (another member's is a 404)
@@ -99,6 +112,8 @@ def get_order(order_id):
 
 @blp.route("/orders/<id:order_id>/payment", methods=["POST"])
 @roles_required(Role.SHOPPER)
+@raises(OrderError.ORDER_NOT_FOUND, OrderError.NOT_PAYABLE, WeChatPayError.ORDER_PAID, WeChatPayError.ORDER_CLOSED,
+        WeChatPayError.UNAVAILABLE, WeChatPayError.FAILED)
 @blp.response(200, PlacedOrderSchema)
 def pay_order(order_id):
     """The wx.requestPayment parameters of an unpaid order (again). Role: shopper."""
@@ -111,6 +126,8 @@ def pay_order(order_id):
 
 @blp.route("/orders/<id:order_id>/cancel", methods=["POST"])
 @roles_required(Role.SHOPPER)
+@raises(OrderError.ORDER_NOT_FOUND, OrderError.NOT_CANCELLABLE, OrderError.PAYMENT_UNSETTLED, WeChatPayError.UNAVAILABLE,
+        WeChatPayError.FAILED)
 @blp.response(200, OrderSchema)
 def cancel(order_id):
     """Cancel an unpaid order; its stock, coupon and points return
@@ -127,6 +144,8 @@ def cancel(order_id):
 
 @blp.route("/orders/<id:order_id>/refund", methods=["POST"])
 @roles_required(Role.SHOPPER)
+@raises(OrderError.ORDER_NOT_FOUND, OrderError.NOT_REFUNDABLE, OrderError.REFUND_IN_PROGRESS, OrderError.REFUND_TOO_LARGE,
+        OrderError.REFUND_LINE_REPEATED)
 @blp.arguments(RefundArgs)
 @blp.response(202, OrderSchema)
 def refund(body, order_id):
@@ -146,6 +165,8 @@ def refund(body, order_id):
 
 @blp.route("/admin/orders/<id:order_id>/refund", methods=["POST"])
 @roles_required(Role.ADMIN)
+@raises(OrderError.ORDER_NOT_FOUND, OrderError.NOT_REFUNDABLE, OrderError.REFUND_IN_PROGRESS, OrderError.REFUND_TOO_LARGE,
+        OrderError.REFUND_LINE_REPEATED)
 @blp.arguments(RefundArgs)
 @blp.response(202, OrderSchema)
 def admin_refund(body, order_id):
@@ -169,6 +190,7 @@ def admin_list_orders(filters, page):
 
 @blp.route("/admin/orders/<id:order_id>/ship", methods=["POST"])
 @roles_required(Role.ADMIN)
+@raises(OrderError.ORDER_NOT_FOUND, OrderError.NOT_SHIPPABLE, OrderError.REFUND_IN_PROGRESS)
 @blp.response(200, OrderSchema)
 def admin_ship(order_id):
     """A paid delivery order was shipped. Role: admin."""
@@ -179,6 +201,7 @@ def admin_ship(order_id):
 
 @blp.route("/admin/orders/<id:order_id>/complete", methods=["POST"])
 @roles_required(Role.ADMIN)
+@raises(OrderError.ORDER_NOT_FOUND, OrderError.NOT_SHIPPABLE)
 @blp.response(200, OrderSchema)
 def admin_complete(order_id):
     """A shipped order was delivered. Role: admin."""
@@ -205,9 +228,10 @@ _GUESSING = rate_limits.refusing_with(OrderError.PICKUP_GUESSING, "Too many wron
 @blp.arguments(PickupArgs)
 @blp.response(200, PickupSchema)
 @blp.alt_response(201, schema=PickupSchema, description="`confirm: true`: handed over now; give the order.")
-@blp.alt_response(409, schema="Error", description=(
-    "`pickup_already_completed`: handed over before, with `details` (`used_at`, `store_id`, `store_name`, "
-    "`order_id`); or `pickup_blocked_by_refund`."))
+@raises(OrderError.PICKUP_ALREADY_DONE, OrderError.PICKUP_BLOCKED_BY_REFUND, OrderError.PICKUP_WRONG_STORE,
+        OrderError.PICKUP_CODE_INVALID, OrderError.PICKUP_GUESSING, notes={
+            OrderError.PICKUP_ALREADY_DONE: "handed over before, with `details` (`used_at`, `store_id`, "
+                                            "`store_name`, `order_id`)"})
 def staff_pickup(body):
     """Verify a pickup code: look it up (`confirm: false`), then hand over (`confirm: true`)
 

@@ -4,9 +4,11 @@ from flask_smorest import Blueprint
 
 from shop.auth import Role, roles_required
 from shop.database import utcnow
+from shop.errors import raises
 from shop.extensions import db
 from shop.jobs import dispatch_after_commit
 from shop.outbox import service
+from shop.outbox.errors import OutboxError
 from shop.outbox.schemas import OutboxEntrySchema, OutboxFilterArgs
 from shop.pagination import page_of
 
@@ -35,6 +37,7 @@ def list_entries(args):
 @blp.route("/admin/outbox/<id:entry_id>/retry", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.response(200, OutboxEntrySchema)
+@raises(OutboxError.ENTRY_NOT_FOUND, OutboxError.ENTRY_NOT_FAILED)
 def retry_entry(entry_id):
     """Send failed work again
 

@@ -3,9 +3,13 @@
 from flask_smorest import Blueprint
 
 from shop.auth import Role, current_member_id, current_principal, roles_required
+from shop.errors import raises
 from shop.extensions import db
+from shop.idempotency import IdempotencyError
+from shop.members.errors import MemberError
 from shop.pagination import PageArgs
 from shop.points import service
+from shop.points.errors import PointsError
 from shop.points.rules import load_rules
 from shop.points.schemas import (
     AdjustmentArgs,
@@ -50,6 +54,7 @@ def my_points(page):
 @roles_required(Role.ADMIN)
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, AdminPointsSchema)
+@raises(MemberError.MEMBER_NOT_FOUND)
 def member_points(page, member_id):
     """A member's points, as the member sees them. 404 `member_not_found`. Role: admin."""
     return service.member_overview(member_id, **page)
@@ -60,6 +65,7 @@ def member_points(page, member_id):
 @blp.arguments(IdempotencyHeader, location="headers")
 @blp.arguments(AdjustmentArgs)
 @blp.response(201, LedgerEntrySchema)
+@raises(MemberError.MEMBER_NOT_FOUND, PointsError.POINTS_INSUFFICIENT, IdempotencyError.KEY_REUSED)
 def adjust_points(headers, args, member_id):
     """Add or remove a member's points, with a reason
 

@@ -9,9 +9,11 @@ from flask_smorest import Blueprint
 from shop import rate_limits
 from shop.auth import STAFF_SIDE_ROLES, Role, current_principal, issue_staff_token, roles_required
 from shop.database import utcnow
+from shop.errors import CommonError, raises
 from shop.extensions import db
 from shop.pagination import PageArgs, page_of, paginate
 from shop.staff import service as staff
+from shop.staff.errors import StaffError
 from shop.staff.schemas import (
     AdminStaffCreateArgs,
     AllStaffAuditArgs,
@@ -28,6 +30,7 @@ from shop.staff.schemas import (
     StaffPatchArgs,
     StaffSchema,
 )
+from shop.stores.errors import StoreError
 from shop.stores.service import get_store
 
 blp = Blueprint("staff", __name__, url_prefix="/api/v1", description="Staff accounts, their login and audit.")
@@ -38,6 +41,7 @@ NO_STORE = {"Cache-Control": "no-store"}  # answers carrying a token or a passwo
 class AdminStoreStaff(MethodView):
     @roles_required(Role.ADMIN)
     @blp.response(200, StaffSchema(many=True))
+    @raises(StoreError.STORE_NOT_FOUND)
     def get(self, store_id):
         """The staff accounts of a store. Role: admin."""
         return db.session.scalars(staff.staff_list(store_id=get_store(store_id).id)).all()
@@ -45,6 +49,7 @@ class AdminStoreStaff(MethodView):
     @roles_required(Role.ADMIN)
     @blp.arguments(StaffCreateArgs)
     @blp.response(201, StaffSchema)
+    @raises(StoreError.STORE_NOT_FOUND, StaffError.USERNAME_TAKEN, StaffError.PASSWORD_WEAK)
     def post(self, args, store_id):
         """Create a clerk account for this store
 
@@ -74,6 +79,7 @@ class AdminStaffList(MethodView):
     @roles_required(Role.ADMIN)
     @blp.arguments(AdminStaffCreateArgs)
     @blp.response(201, StaffDetailSchema)
+    @raises(StoreError.STORE_NOT_FOUND, StaffError.USERNAME_TAKEN, StaffError.PASSWORD_WEAK)
     def post(self, args):
         """Create a staff, marketing or admin account
 
@@ -88,6 +94,7 @@ class AdminStaffList(MethodView):
 class AdminStaff(MethodView):
     @roles_required(Role.ADMIN)
     @blp.response(200, StaffDetailSchema)
+    @raises(StaffError.STAFF_NOT_FOUND)
     def get(self, staff_id):
         """A staff account. Role: admin."""
         return staff.get_staff(staff_id)
@@ -95,6 +102,7 @@ class AdminStaff(MethodView):
     @roles_required(Role.ADMIN)
     @blp.arguments(StaffPatchArgs)
     @blp.response(200, StaffDetailSchema)
+    @raises(StaffError.STAFF_NOT_FOUND, StoreError.STORE_NOT_FOUND, StaffError.LAST_ADMIN)
     def patch(self, changes, staff_id):
         """Change an account: `active`, `role`, `store_ids`, `display_name`
 
@@ -112,6 +120,7 @@ class AdminStaff(MethodView):
 @roles_required(Role.ADMIN)
 @blp.arguments(PasswordResetArgs)
 @blp.response(200, PasswordResetSchema)
+@raises(StaffError.STAFF_NOT_FOUND, StaffError.PASSWORD_WEAK)
 def reset_staff_password(args, staff_id):
     """Give an account a new password
 
@@ -128,6 +137,7 @@ def reset_staff_password(args, staff_id):
 @blp.route("/admin/staff/<id:staff_id>/unlock", methods=["POST"])
 @roles_required(Role.ADMIN)
 @blp.response(200, StaffDetailSchema)
+@raises(StaffError.STAFF_NOT_FOUND)
 def unlock_staff(staff_id):
     """Lift a lockout after wrong passwords (and forget the wrong passwords counted). Role: admin."""
     account = staff.unlock(staff_id, _origin())
@@ -140,6 +150,7 @@ def unlock_staff(staff_id):
 @blp.arguments(StaffAuditArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(StaffAuditSchema))
+@raises(StaffError.STAFF_NOT_FOUND)
 def staff_audit(filters, page, staff_id):
     """What was done to an account and by whom, newest first
 
@@ -168,6 +179,7 @@ def all_staff_audit(filters, page):
 @rate_limits.per_address_limit("RATE_LIMIT_STAFF_LOGIN_PER_ADDRESS")
 @blp.arguments(StaffLoginArgs)
 @blp.response(200, StaffLoginSchema)
+@raises(StaffError.LOGIN_FAILED, StaffError.LOGIN_LOCKED, CommonError.RATE_LIMITED)
 def staff_login(args):
     """Log in with a staff username and password
 
@@ -191,6 +203,8 @@ def staff_login(args):
 @roles_required(*STAFF_SIDE_ROLES, before_password_change=True)
 @blp.arguments(OwnPasswordArgs)
 @blp.response(200, StaffLoginSchema)
+@raises(StaffError.CURRENT_PASSWORD_WRONG, StaffError.PASSWORD_WEAK, StaffError.LOGIN_LOCKED,
+        CommonError.RATE_LIMITED)
 def change_own_password(args):
     """Change your own password
 

@@ -11,11 +11,12 @@ from flask_smorest import Blueprint
 from shop.auth import Role, roles_required
 from shop.catalog.service import store_ids_selling
 from shop.database import utcnow
-from shop.errors import AppError, CommonError
+from shop.errors import AppError, CommonError, raises
 from shop.extensions import db
 from shop.pagination import PageArgs, page_of, paginate
 from shop.query_args import QuickQueryParser
 from shop.stores import service
+from shop.stores.errors import StoreError
 from shop.stores.importing import FORMAT_HELP, MAX_FILE_BYTES
 from shop.stores.nearby import nearby_stores
 from shop.stores.schemas import (
@@ -38,6 +39,7 @@ MARKETING = (Role.MARKETING, Role.ADMIN)
 @blp.route("/stores/nearby", methods=["GET"])
 @blp.arguments(NearbyArgs(), location="query")
 @blp.response(200, NearbySchema)
+@raises(CommonError.SERVICE_UNAVAILABLE)
 def nearby(args):
     """The nearest open stores
 
@@ -60,6 +62,7 @@ def nearby(args):
 
 @blp.route("/stores/<id:store_id>", methods=["GET"])
 @blp.response(200, StoreSchema)
+@raises(StoreError.STORE_NOT_FOUND)
 def get_store(store_id):
     """A store, with its hours and whether it is open now. Role: anyone."""
     return service.store_detail(service.get_store(store_id), utcnow())
@@ -80,6 +83,7 @@ class AdminStores(MethodView):
     @roles_required(*MARKETING)
     @blp.arguments(StoreInputSchema)
     @blp.response(201, StoreSchema)
+    @raises(StoreError.STORE_CODE_TAKEN)
     def post(self, data):
         """Create a store. Role: marketing, admin."""
         store = service.create_store(data)
@@ -91,6 +95,7 @@ class AdminStores(MethodView):
 class AdminStore(MethodView):
     @roles_required(*MARKETING)
     @blp.response(200, StoreSchema)
+    @raises(StoreError.STORE_NOT_FOUND)
     def get(self, store_id):
         """A store. Role: marketing, admin."""
         return service.store_detail(service.get_store(store_id), utcnow())
@@ -98,6 +103,7 @@ class AdminStore(MethodView):
     @roles_required(*MARKETING)
     @blp.arguments(StorePatchSchema(partial=True))
     @blp.response(200, StoreSchema)
+    @raises(StoreError.STORE_NOT_FOUND, StoreError.STORE_CODE_TAKEN)
     def patch(self, changes, store_id):
         """Change a store (its status too: open, closed, suspended). Role: marketing, admin."""
         store = service.update_store(store_id, changes)
@@ -106,6 +112,7 @@ class AdminStore(MethodView):
 
     @roles_required(Role.ADMIN)
     @blp.response(204)
+    @raises(StoreError.STORE_NOT_FOUND)
     def delete(self, store_id):
         """Delete a store entered by mistake (close a real one instead). Role: admin."""
         service.delete_store(store_id)
@@ -115,6 +122,7 @@ class AdminStore(MethodView):
 @blp.route("/admin/stores/<id:store_id>/close", methods=["POST"])
 @roles_required(*MARKETING)
 @blp.response(200, StoreSchema)
+@raises(StoreError.STORE_NOT_FOUND)
 def close_store(store_id):
     """Close a store for good: it leaves the nearby search at once. Role: marketing, admin."""
     store = service.close_store(store_id)
@@ -127,6 +135,7 @@ class AdminHoursException(MethodView):
     @roles_required(*MARKETING)
     @blp.arguments(HoursExceptionArgs)
     @blp.response(200, HoursExceptionSchema)
+    @raises(StoreError.STORE_NOT_FOUND, CommonError.VALIDATION_ERROR)
     def put(self, args, store_id, day):
         """Set one day's hours (a holiday, a temporary closing: `hours: []`). Role: marketing, admin."""
         exception = service.set_exception(store_id, _day(day), args["hours"], args["note"])
@@ -135,6 +144,7 @@ class AdminHoursException(MethodView):
 
     @roles_required(*MARKETING)
     @blp.response(204)
+    @raises(StoreError.STORE_NOT_FOUND, CommonError.VALIDATION_ERROR)
     def delete(self, store_id, day):
         """Back to the weekly hours that day. Role: marketing, admin."""
         service.remove_exception(store_id, _day(day))
@@ -152,6 +162,7 @@ class AdminHoursException(MethodView):
     "is not UTF-8 is 422 `store_import_not_utf8` (`details.line`, `details.looks_like`); a body over "
     "the limit is 413 `payload_too_large` (`details.limit_bytes`). Role: marketing, admin.\n\n"
     f"```text\n{FORMAT_HELP}\n```"))
+@raises(StoreError.IMPORT_INVALID, StoreError.IMPORT_NOT_UTF8, CommonError.VALIDATION_ERROR, CommonError.PAYLOAD_TOO_LARGE)
 def import_stores():
     """Import stores from CSV (body `text/csv`, or a multipart `file`)"""
     result = service.import_stores_file(_csv_bytes())

@@ -570,12 +570,17 @@ def _malformed(reason: str) -> AppError:
 # -- wiring --------------------------------------------------------------------------------------
 
 
-def init_wechat_pay(app: Flask) -> WeChatPayGateway:
-    """Build the gateway from the settings (development keys generated on first use)."""
-    config = app.config
+def prepare_dev_keys(config: Mapping[str, Any]) -> None:
+    """Generate the development keys on first use, when the settings leave WeChat Pay's keys to them."""
     if config["RIPPLE_ENV"] != PRODUCTION and {"WECHATPAY_PRIVATE_KEY", "WECHATPAY_PUBLIC_KEY"} & set(
             config.get("EMBEDDED", ())):
         ensure_dev_keys(dev_keys_dir(config))
+
+
+def init_wechat_pay(app: Flask) -> WeChatPayGateway:
+    """Build the gateway from the settings (development keys generated on first use)."""
+    config = app.config
+    prepare_dev_keys(config)
     gateway = WeChatPayGateway.from_config(config)
     app.extensions["wechat_pay"] = gateway
     return gateway

@@ -9,7 +9,6 @@ import pytest
 import requests
 from flask import Flask
 
-from app import _stub_for
 from shop.config import ConfigError, load_config
 from shop.wechat.pay import (
     WeChatPayGateway,
@@ -18,6 +17,7 @@ from shop.wechat.pay import (
     init_wechat_pay,
     stub_pay_config,
 )
+from shop.wechat.stub.local import stub_for as _stub_for
 from tests.test_config_and_health import PRODUCTION_ENV
 
 from .helpers import new_trade_no
