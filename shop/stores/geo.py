@@ -39,9 +39,6 @@ CARD_KEY = "{stores}:card"
 VERSION_KEY = "{stores}:version"  # the marker: the store-set version the index reflects
 LOCK_KEY = "{stores}:rebuild-lock"
 INDEXED_STATUS = "open"
-# A store beyond shop.fields.MAX_LATITUDE (a typo at the pole) cannot be indexed, and one such store
-# must not fail every rebuild.
-MAX_INDEXED_LAT = MAX_LATITUDE
 BATCH = 5000
 # Stores per GEOADD / HSET: a command runs whole while other clients wait (500 take about 2 ms);
 # a pipeline of short commands lets them in between.
@@ -117,12 +114,15 @@ def index_entries(store_ids: Iterable[int]) -> dict[int, Entry | None]:
 
 
 def indexed_stores() -> ColumnElement[bool]:
-    """The stores the index holds (and the nearby search lists), as a condition."""
-    return (Store.status == INDEXED_STATUS) & Store.lat.between(-MAX_INDEXED_LAT, MAX_INDEXED_LAT)
+    """The stores the index holds (and the nearby search lists), as a condition.
+
+    A store beyond MAX_LATITUDE (a typo at the pole) cannot be indexed; it must not fail every rebuild.
+    """
+    return (Store.status == INDEXED_STATUS) & Store.lat.between(-MAX_LATITUDE, MAX_LATITUDE)
 
 
 def _indexed(store: Store) -> bool:
-    return store.status == INDEXED_STATUS and -MAX_INDEXED_LAT <= store.lat <= MAX_INDEXED_LAT
+    return store.status == INDEXED_STATUS and -MAX_LATITUDE <= store.lat <= MAX_LATITUDE
 
 
 def _entry(store: Store) -> Entry:

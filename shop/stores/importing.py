@@ -59,8 +59,8 @@ from typing import Any
 from marshmallow import ValidationError
 
 from shop.errors import size_text
+from shop.fields import MAX_LATITUDE, has_control_characters
 from shop.stores.coordinates import wgs84_to_gcj02
-from shop.stores.geo import MAX_INDEXED_LAT
 from shop.stores.hours import DEFAULT_TIMEZONE, WEEKDAYS, HoursError, normalize_weekly_hours
 from shop.stores.schemas import PHONE_RULE, STORE_CODE_RULE, StoreInputSchema
 
@@ -89,7 +89,7 @@ Required columns:
   address   up to {MAX_LENGTHS["address"]} characters
   city      up to {MAX_LENGTHS["city"]} characters
   lat, lng  decimal degrees (31.2304), in GCJ-02 as WeChat's maps give them;
-            latitude within ±{MAX_INDEXED_LAT}
+            latitude within ±{MAX_LATITUDE}
 
 Optional columns (an empty cell takes the default):
   district  up to {MAX_LENGTHS["district"]} characters
@@ -113,7 +113,6 @@ The same store as JSON (the same fields and rules, weekly_hours as
 {{"mon": [["09:00", "21:00"]]}}): POST /api/v1/admin/stores, one store a request."""
 
 _DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)\Z")  # no exponents, NaN, inf or underscores
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LINE_BREAKS = re.compile(r"\s*[\r\n\t]+\s*")
 _GROUP = re.compile(r"(?P<days>[a-z][a-z,\- ]*?)\s+(?P<ranges>closed|\d.*)\Z")
 _RANGE = re.compile(r"(\d{1,2}:\d{2})-(\d{1,2}:\d{2})\Z")
@@ -209,7 +208,7 @@ def _text(value: str, column: str, *, required: bool) -> str | None:
             raise FieldError("required")
         return None
     value = _LINE_BREAKS.sub(" ", value)  # Alt+Enter in a spreadsheet cell: one line in the model
-    if _CONTROL.search(value):
+    if has_control_characters(value):
         raise FieldError("has a control character")
     limit = MAX_LENGTHS[column]
     if len(value) > limit:
@@ -307,7 +306,7 @@ class _Row:
 
 def _convert_row(row: _Row) -> dict[str, Any]:
     """The Store fields of one line (check ``row.errors`` after)."""
-    lat = row.take("lat", lambda v: _degrees(v, -MAX_INDEXED_LAT, MAX_INDEXED_LAT))  # where the index can place it
+    lat = row.take("lat", lambda v: _degrees(v, -MAX_LATITUDE, MAX_LATITUDE))  # where the index can place it
     lng = row.take("lng", lambda v: _degrees(v, -180.0, 180.0))
     coord = row.take("coord", lambda v: _choice(v, COORDS, "gcj02"))
     if coord == "wgs84" and lat is not None and lng is not None:
