@@ -4,8 +4,6 @@
 demo data); production runs `create_app()` under gunicorn (deploy/gunicorn.conf.py).
 """
 
-from __future__ import annotations
-
 import logging
 import os
 import signal
@@ -18,20 +16,13 @@ import click
 from flask import Flask
 from flask_migrate import upgrade
 
+import coupons
 import referral
 import shop.wiring
-from coupons.api import blp as coupons_blp
-from coupons.channels import wire_coupons
-from coupons.checkout import CouponDiscountProvider
-from coupons.cli import coupons_cli
-from coupons.demo import seed_coupon_demo
-from coupons.lifecycle import wire_checkout_coupons
-from coupons.redemption_api import blp as coupon_redemption_blp
 from shop.config import PRODUCTION, ConfigError, load_config, test_doubles_acknowledged
 from shop.demo import seed_demo
 from shop.extensions import db
 from shop.jobs import start_periodic_thread
-from shop.pricing import register_discount_provider
 from shop.wechat.stub.local import start_stub
 
 log = logging.getLogger("ripple")
@@ -47,22 +38,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=settings["RIPPLE_INSTANCE_PATH"])
     app.config.update(settings)
     shop.wiring.init_app(app)
-    _wire_coupons(app)
+    coupons.init_app(app)
     referral.init_app(app)
     shop.wiring.finish(app)
     return app
-
-
-def _wire_coupons(app: Flask) -> None:
-    """Coupons react to members and orders (new_member, follower and friend_purchase batches; coupons
-    locked, used and returned with orders) and discount at checkout, after points."""
-    api = shop.wiring.api_of(app)
-    for blueprint in (coupons_blp, coupon_redemption_blp):
-        api.register_blueprint(blueprint)
-    wire_coupons()
-    wire_checkout_coupons()
-    register_discount_provider(CouponDiscountProvider())
-    app.cli.add_command(coupons_cli)
 
 
 def main() -> None:
@@ -83,7 +62,7 @@ def main() -> None:
         upgrade(directory=str(shop.wiring.MIGRATIONS))
         created = []
         if config["RIPPLE_ENV"] != PRODUCTION:
-            created = seed_demo(config["RIPPLE_DEMO_PASSWORD"]) + seed_coupon_demo() + referral.seed_referral_demo()
+            created = seed_demo(config["RIPPLE_DEMO_PASSWORD"]) + coupons.seed_coupon_demo() + referral.seed_referral_demo()
         db.session.commit()
     for line in created:
         click.echo(f"Demo data (demo only): {line}")

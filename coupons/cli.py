@@ -3,7 +3,7 @@
 import click
 from flask.cli import AppGroup
 
-from coupons.claim import rebuild_gates
+from coupons.claiming.service import rebuild_gates
 
 coupons_cli = AppGroup("coupons", help="Coupons: claim gates.")
 

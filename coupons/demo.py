@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from coupons.batches.service import change_status, create_batch
 from coupons.models import BatchChannel, BatchUsage, CouponBatch
-from coupons.service import change_status, create_batch
 from shop.catalog.models import Product
 from shop.database import utcnow
 from shop.extensions import db

@@ -24,7 +24,7 @@ class CouponError(ErrorCode):
     COUPON_NOT_APPLICABLE = ("coupon_not_applicable", 422)  # nothing in the basket is in its scope
     COUPON_MIN_SPEND_NOT_MET = ("coupon_min_spend_not_met", 422)  # the covered items cost less than min_spend
 
-    # In-store redemption: the shopper's rotating code and the clerk's redemption (coupons/redemption.py).
+    # In-store redemption: the shopper's rotating code and the clerk's redemption (coupons/redemption/service.py).
     COUPON_CODE_INVALID = ("coupon_code_invalid", 404)  # no coupon has this code (mistyped or forged); counted
     COUPON_CODE_STALE = ("coupon_code_stale", 409)  # an older code of the coupon: ask for the one on screen now
     COUPON_ONLINE_ONLY = ("coupon_online_only", 409)  # the batch is for online checkout only

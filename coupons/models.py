@@ -2,13 +2,13 @@
 
 - ``coupon_batches``: the offer (its kind, coupons/kinds/, and that kind's terms: amounts in fen, counts), its validity (a fixed window or N days
   from claiming), the total, the per-member limit, the channel and the status.
-- ``coupons``: one row per coupon held. The Redis claim gate (coupons/gate.py) hands out three numbers
+- ``coupons``: one row per coupon held. The Redis claim gate (coupons/claiming/gate.py) hands out three numbers
   per coupon and the database refuses any of them given twice, so no state of Redis can break a
   total or a limit: ``issue_number`` (1..total, unique per batch), ``sequence`` (the member's n-th
   coupon of the batch, 1..per_member_limit, unique per batch and member) and, for a batch with a
   daily limit, ``day_number`` (1..daily_limit, unique per batch and ``claim_day``, the business day in
   Asia/Shanghai). The upper bounds live on the batch row, so the one INSERT every issuing path uses
-  checks them (coupons/queries.py); a CHECK sees one row only. A claim's ``Idempotency-Key`` is unique
+  checks them (coupons/claiming/queries.py); a CHECK sees one row only. A claim's ``Idempotency-Key`` is unique
   per member. How many a batch has issued is counted from these rows (never a counter on the batch
   row, which would be one hot row under a flash claim).
 """

@@ -20,7 +20,7 @@ def test_an_error_logged_after_the_migration_at_start_reaches_the_output(app):
         with app.app_context():
             upgrade(directory=str(ROOT / "migrations"))
         app_logger.error("payment went wrong")
-        logging.getLogger("coupons.claim").info("claim noted")
+        logging.getLogger("coupons.claiming.service").info("claim noted")
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)

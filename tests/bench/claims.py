@@ -14,8 +14,8 @@ its own ``Idempotency-Key``.
 
 Beside it, in the same run (before and after the app, to show drift), the reference: the bare work
 a claim cannot avoid, issued directly from as many client threads: the same Lua gate
-(``coupons.gate.take``, redis-py) and, when it grants, the one INSERT of the coupon row as its own
-transaction (``coupons.queries.insert_coupon``, autocommit: the form the app uses), for a batch of its own with the
+(``coupons.claiming.gate.take``, redis-py) and, when it grants, the one INSERT of the coupon row as its own
+transaction (``coupons.claiming.queries.insert_coupon``, autocommit: the form the app uses), for a batch of its own with the
 same total and the same attempts. Figures: successful claims per second until the batch sold out
 (the targets), attempts per second over the whole phase, p50/p99 of every attempt and of the
 successful ones, the outcomes, CPU per attempt by process, and the checks made in the database:
@@ -44,11 +44,11 @@ from flask import Flask
 from sqlalchemy import Engine, create_engine, func, insert, select
 
 from app import create_app
-from coupons import gate
-from coupons.issuing import rebuild_gate
+from coupons.batches.service import change_status, create_batch
+from coupons.claiming import gate
+from coupons.claiming.queries import insert_coupon
+from coupons.claiming.taking import rebuild_gate
 from coupons.models import Coupon, CouponStatus
-from coupons.queries import insert_coupon
-from coupons.service import change_status, create_batch
 from shop.auth import issue_shopper_token
 from shop.extensions import db, redis_client
 from shop.members.models import Member

@@ -107,7 +107,7 @@ def flash_claim(live_server: str, batch_id: int, tokens: list[str], *, workers: 
 
 
 # A gate's keys as Redis held them at some moment, put back later: what a restored snapshot or a
-# replica promoted while lagging does to the gate (coupons/gate.py).
+# replica promoted while lagging does to the gate (coupons/claiming/gate.py).
 
 def copy_gate(redis, batch_id: int) -> dict[bytes, tuple[bytes, int]]:
     """Every key of the batch's gate (the version token too): its DUMP and time to live."""

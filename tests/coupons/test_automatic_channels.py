@@ -8,7 +8,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from coupons import gate
+from coupons.claiming import gate
 from coupons.models import Coupon
 from shop import events
 from shop.extensions import db, redis_client

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from coupons.checkout import lock
+from coupons.checkout.provider import lock
 from shop.catalog.service import set_store_availability
 from shop.database import utcnow
 from shop.errors import AppError

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import requests
 
-from coupons.lifecycle import consume_for_order, release_for_order
+from coupons.checkout.lifecycle import consume_for_order, release_for_order
 from shop.auth import Role
 from shop.database import utcnow
 from shop.extensions import db

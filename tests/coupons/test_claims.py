@@ -210,7 +210,7 @@ def test_a_gate_that_forgot_a_members_coupon_is_refused_by_the_database_and_rebu
     token, member_id = alice["token"], alice["member"]["id"]
     assert claim(client, batch_id, token).get_json()["sequence"] == 1
     with app.app_context():  # the gate forgets alice's coupon and its number
-        from coupons import gate  # noqa: PLC0415
+        from coupons.claiming import gate  # noqa: PLC0415
         gate_key, _, members = gate.keys(batch_id)
         redis_client().hdel(members, member_id)
         redis_client().hset(gate_key, "next", 1)
@@ -276,7 +276,7 @@ def test_a_retry_after_the_batch_closed_or_ran_out_returns_the_first_coupon(clie
 def test_a_core_update_is_seen_once_announced_or_once_the_copy_is_old(app, client, login, active_batch, monkeypatch):
     from sqlalchemy import update  # noqa: PLC0415
 
-    from coupons import batch_cache  # noqa: PLC0415
+    from coupons.claiming import batch_cache  # noqa: PLC0415
     from coupons.models import CouponBatch  # noqa: PLC0415
 
     batch_id = active_batch(total=10, per_member_limit=5)

@@ -8,8 +8,8 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
+from coupons.checkout.scope import covers, scoped_total, store_allows, usable_online
 from coupons.kinds import Offer, discount_fen
-from coupons.scope import covers, scoped_total, store_allows, usable_online
 from shop.pricing import PricedLine
 
 FEN = st.integers(min_value=0, max_value=100_000_000)

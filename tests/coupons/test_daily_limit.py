@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from coupons import gate
-from coupons.claim import claim as claim_coupon
+from coupons.claiming import gate
+from coupons.claiming.service import claim as claim_coupon
 from coupons.models import Coupon
 from shop.errors import AppError
 from shop.extensions import db, redis_client

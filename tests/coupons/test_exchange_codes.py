@@ -8,7 +8,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from coupons.exchange import ALPHABET, CODE_LENGTH
+from coupons.claiming.exchange import ALPHABET, CODE_LENGTH
 from coupons.models import Coupon, CouponExchangeCode
 from shop.auth import Role
 from shop.extensions import db

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from coupons import gate
+from coupons.claiming import gate
+from coupons.claiming.queries import insert_coupon
 from coupons.models import Coupon
-from coupons.queries import insert_coupon
 from shop.extensions import db, redis_client
 from tests.conftest import bearer
 from tests.coupons.conftest import new_key
@@ -126,7 +126,7 @@ def test_a_number_lost_between_the_gate_and_the_commit_comes_back_at_the_next_re
 
 
 def rebuild(app, batch_id):
-    from coupons.issuing import rebuild_gate  # noqa: PLC0415
+    from coupons.claiming.taking import rebuild_gate  # noqa: PLC0415
 
     with app.app_context():
         return rebuild_gate(batch_id, now=datetime.now(UTC))

@@ -8,8 +8,9 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
-from coupons import code, redemption
 from coupons.models import Coupon, CouponRedemption, CouponStatus
+from coupons.redemption import code
+from coupons.redemption import service as redemption
 from shop.auth import Principal, Role
 from shop.errors import AppError
 from shop.extensions import db

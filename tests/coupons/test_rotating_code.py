@@ -6,8 +6,8 @@ import pytest
 import segno
 from sqlalchemy import update
 
-from coupons import code
 from coupons.models import Coupon, CouponStatus
+from coupons.redemption import code
 from shop.auth import Role
 from shop.extensions import db
 from tests.wechat_stub.png import qr_modules

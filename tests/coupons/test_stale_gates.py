@@ -8,7 +8,7 @@ Every issuing path (claims, targeted jobs, the automatic channels, exchange code
 
 from sqlalchemy import select
 
-from coupons import gate, issuing
+from coupons.claiming import gate, taking
 from coupons.models import Coupon, CouponBatch
 from shop.extensions import db, redis_client
 from tests.conftest import bearer
@@ -115,7 +115,7 @@ def test_a_claim_that_meets_a_gate_being_rebuilt_for_too_long_is_told_to_retry(a
     batch_id = active_batch(total=5)
     alice = login("alice:1")["token"]
     assert claim(client, batch_id, alice).status_code == 201
-    monkeypatch.setattr(issuing, "REBUILD_WAIT_S", 0.2)
+    monkeypatch.setattr(taking, "REBUILD_WAIT_S", 0.2)
     with app.app_context():
         redis_client().delete(gate.keys(batch_id)[0])
         redis_client().set(gate.lock_key(batch_id), "another process", px=60_000)  # a slow rebuild elsewhere

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from coupons import targeted
+from coupons.claiming import targeted
 from coupons.models import CouponIssueJob
 from shop.auth import Role
 from shop.database import utcnow

@@ -20,7 +20,7 @@ import pytest
 import requests
 from sqlalchemy import func, insert, select
 
-from coupons import gate
+from coupons.claiming import gate
 from coupons.models import Coupon, CouponBatch
 from shop.auth import Role, issue_shopper_token
 from shop.database import utcnow

@@ -1,20 +1,17 @@
-"""Request and response shapes of coupons. Money is integer fen; times are aware UTC ISO 8601."""
+"""Batch shapes: what marketing sends and reads. Money is integer fen; times are aware UTC ISO 8601."""
 
 import marshmallow as ma
 from marshmallow import validate
 
 from coupons import kinds
-from coupons.exchange import MAX_CODES_PER_REQUEST
-from coupons.issuing import Skip
-from coupons.models import BatchChannel, BatchStatus, BatchUsage, CouponStatus
-from coupons.service import (
+from coupons.batches.service import (
     MAX_PER_MEMBER,
     MAX_SCOPE_IDS,
     MAX_TOTAL,
     MAX_VALID_DAYS,
     batch_errors,
 )
-from coupons.targeted import MAX_MEMBER_IDS, SHOWN_SKIPS, JobStatus
+from coupons.models import BatchChannel, BatchStatus, BatchUsage
 from shop.config import MAX_DISCOUNT_FEN
 from shop.fields import BoundedList, id_field, text
 from shop.pagination import PageArgs
@@ -116,133 +113,6 @@ class AdminBatchSchema(BatchSchema):
 
 class BatchListArgs(PageArgs):
     status = ma.fields.String(load_default=None, validate=validate.OneOf([status.value for status in BatchStatus]))
-
-
-class ClaimableBatchSchema(ma.Schema):
-    batch = ma.fields.Nested(BatchSchema)
-    claimed = ma.fields.Integer(metadata={"description": "Coupons of this batch you hold."})
-    may_claim = ma.fields.Integer(metadata={"description": "How many more you may claim now (0 when the "
-                                                           "batch's daily limit is used up today: come back "
-                                                           "after midnight, Asia/Shanghai)."})
-
-
-class CouponSchema(ma.Schema):
-    """A coupon in the wallet.
-
-    Online, a coupon is `locked` by the order it is chosen for when the order is placed, `used` when
-    that order is paid (a coupon that expired while its order awaited payment is still used: it was
-    valid when the order was placed), and `available` again when the unpaid order is cancelled or
-    times out (`expired` if past its expiry by then). A full refund before the goods are handed over
-    (neither shipped nor picked up) returns the coupon if it is still valid (`expired` otherwise); a
-    partial refund, or a refund after shipping or pickup, does not.
-    """
-
-    id = ma.fields.Integer(attribute="coupon.id")
-    status = ma.fields.String(metadata={
-        "enum": [status.value for status in CouponStatus],
-        "description": "available (usable until expires_at), locked (held by an unpaid order), used, "
-                       "expired (past expires_at unused)."})
-    order_id = ma.fields.Integer(attribute="coupon.order_id", allow_none=True,
-                                 metadata={"description": "The order that holds (locked) or used it online."})
-    used_in = ma.fields.String(attribute="coupon.used_in", allow_none=True,
-                               metadata={"enum": ["online", "in_store"]})
-    discount_amount = ma.fields.Integer(attribute="coupon.discount_amount", allow_none=True,
-                                        metadata={"description": "Fen it takes (locked) or took (used) off."})
-    sequence = ma.fields.Integer(attribute="coupon.sequence",
-                                 metadata={"description": "Your n-th coupon of this batch."})
-    valid_from = ma.fields.AwareDateTime(attribute="coupon.valid_from")
-    expires_at = ma.fields.AwareDateTime(attribute="coupon.expires_at")
-    claimed_at = ma.fields.AwareDateTime(attribute="coupon.claimed_at")
-    used_at = ma.fields.AwareDateTime(attribute="coupon.used_at", allow_none=True)
-    batch = ma.fields.Nested(BatchSchema)
-
-
-class WalletArgs(PageArgs):
-    status = ma.fields.String(load_default=None, validate=validate.OneOf([status.value for status in CouponStatus]),
-        metadata={"description": "Only these; all when left out."})
-
-
-# In-store redemption (coupons/redemption.py, coupons/redemption_api.py).
-
-
-class CouponCodeSchema(ma.Schema):
-    coupon_id = ma.fields.Integer()
-    code = ma.fields.String(metadata={"description": "Digits the clerk types: the coupon id, then 8 digits that "
-                                                     "change every `step_seconds`."})
-    display = ma.fields.String(metadata={"description": "The same code in groups of four, for reading it out."})
-    qr_payload = ma.fields.String(metadata={"description": "Text to render as a QR code for the clerk to scan."})
-    valid_until = ma.fields.AwareDateTime(metadata={"description": "When this code is replaced by the next one "
-                                                                  "(clerks accept it one step longer)."})
-    seconds_left = ma.fields.Integer(metadata={"description": "Seconds until valid_until: fetch again then."})
-    step_seconds = ma.fields.Integer()
-    store_ids = ma.fields.List(ma.fields.Integer(), allow_none=True,
-                               metadata={"description": "Stores where it can be redeemed; null: all stores."})
-
-
-class RedeemArgs(ma.Schema):
-    code = text(64, required=True, metadata={
-        "description": "The typed code (spaces and dashes ignored) or the scanned QR payload."})
-    store_id = id_field(strict=True, allow_none=True, load_default=None, metadata={
-                                     "description": "The store redeeming; required only for a clerk of several."})
-
-
-class RedemptionSchema(ma.Schema):
-    id = ma.fields.Integer(attribute="redemption.id")
-    coupon_id = ma.fields.Integer(attribute="redemption.coupon_id")
-    store_id = ma.fields.Integer(attribute="redemption.store_id")
-    staff_id = ma.fields.Integer(attribute="redemption.staff_id")
-    redeemed_at = ma.fields.AwareDateTime(attribute="redemption.redeemed_at")
-    reverted_at = ma.fields.AwareDateTime(attribute="redemption.reverted_at", allow_none=True)
-    reverted_by_staff_id = ma.fields.Integer(attribute="redemption.reverted_by_staff_id", allow_none=True)
-    revertible_until = ma.fields.AwareDateTime(metadata={
-        "description": "Until when a clerk of the store may revert it (10 minutes after redeemed_at)."})
-    batch = ma.fields.Nested(BatchSchema, metadata={"description": "What the coupon gives: apply it at the till."})
-
-
-class RedemptionListArgs(PageArgs):
-    store_id = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**53), metadata={
-        "description": "One of your stores (admin: any); all of your stores when left out."})
-
-
-class IssueArgs(ma.Schema):
-    member_ids = BoundedList(
-        ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1)), required=True,
-        validate=validate.Length(min=1, max=MAX_MEMBER_IDS),
-        metadata={"description": f"Members to issue to (1-{MAX_MEMBER_IDS:,} ids; a body is at most 1 MiB)."})
-
-
-class IssueJobSchema(ma.Schema):
-    id = ma.fields.String()
-    batch_id = ma.fields.Integer()
-    status = ma.fields.String(metadata={"enum": [status.value for status in JobStatus]})
-    requested = ma.fields.Integer(metadata={"description": "Member ids given."})
-    processed = ma.fields.Integer(metadata={"description": "Member ids handled so far."})
-    issued = ma.fields.Integer()
-    skipped = ma.fields.Integer()
-    skip_reasons = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), metadata={
-        "description": "Skipped members by reason: " + ", ".join(skip.value for skip in Skip) + "."})
-    skipped_members = ma.fields.List(ma.fields.Dict(), metadata={
-        "description": f"The first {SHOWN_SKIPS} skipped: {{member_id, reason}}."})
-    error = ma.fields.String(allow_none=True, metadata={"description": "Why a failed job failed."})
-    created_at = ma.fields.AwareDateTime()
-    started_at = ma.fields.AwareDateTime(allow_none=True)
-    finished_at = ma.fields.AwareDateTime(allow_none=True)
-
-
-class ExchangeCodesArgs(ma.Schema):
-    count = ma.fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=MAX_CODES_PER_REQUEST),
-                              metadata={"description": f"How many new codes (1-{MAX_CODES_PER_REQUEST:,}; never "
-                                                       "more than the batch's total minus codes it has)."})
-
-
-class ExchangeCodesSchema(ma.Schema):
-    generated = ma.fields.Integer(metadata={"description": "Codes made now."})
-    codes = ma.fields.Integer(metadata={"description": "Codes the batch has in all."})
-
-
-class ExchangeArgs(ma.Schema):
-    code = text(64, required=True,
-                metadata={"description": "The printed code; case, spaces and dashes do not matter."})
 
 
 class StoreRedemptionsSchema(ma.Schema):

@@ -12,22 +12,22 @@ Per batch, keys sharing one hash tag (so they live on one Redis Cluster slot):
   ``coupons:{b<id>}:dayholes:<YYYY-MM-DD>``: the same counter and holes for the numbers of the business
   day in Asia/Shanghai (1..daily_limit), expiring a few days later; absent means none taken that day
   (a rebuild writes today's with the gate);
-- ``coupons:{b<id>}:version``: the batch's version token (coupons/batch_cache.py);
+- ``coupons:{b<id>}:version``: the batch's version token (coupons/claiming/batch_cache.py);
 - ``coupons:{b<id>}:building``: held while the gate is rebuilt.
 
 ``take`` checks them all and hands out one coupon's numbers in a single script (one round trip): its
 issue number (1..total), the member's sequence (1..per_member_limit) and the day's number. The
 database refuses a number given twice (unique keys) or beyond its bound (the INSERT,
-coupons/queries.py), so whatever state Redis is in, it cannot issue more than the batch allows.
+coupons/claiming/queries.py), so whatever state Redis is in, it cannot issue more than the batch allows.
 What Redis can get wrong, and what follows:
 
 - missing (a flushed Redis, a new batch), half built, or of another generation than the caller's copy
   of the batch (a snapshot from before the last rebuild): ``take`` answers REBUILD and serves nothing;
 - behind the rows at the current generation (a snapshot taken after the last rebuild, a replica
   promoted while lagging): it hands out a number the rows hold; the INSERT is refused, and the gate is
-  rebuilt at once (coupons/issuing.py).
+  rebuilt at once (coupons/claiming/taking.py).
 
-The gate never counts down: a rebuild (coupons/issuing.py) sets the counter past the highest number
+The gate never counts down: a rebuild (coupons/claiming/taking.py) sets the counter past the highest number
 in use and makes holes of every number below it that no row holds, so a number lost between the gate
 and a commit (a killed process) comes back, and a number in use is never handed out by the rebuilt
 gate. A batch of a million coupons costs a counter and a few holes, not a million-element set.
@@ -185,7 +185,7 @@ def day_keys(batch_id: int, day: date) -> list[str]:
 
 
 def version_key(batch_id: int) -> str:
-    """The batch's version token (coupons/batch_cache.py), beside the gate's keys on the same slot."""
+    """The batch's version token (coupons/claiming/batch_cache.py), beside the gate's keys on the same slot."""
     return _key(batch_id, "version")
 
 

@@ -11,7 +11,7 @@ expire) for the shopper to pick.
 Create locks the coupon inside the order's transaction with one conditional UPDATE (available,
 unexpired, held by no order -> locked by this one), so two orders can never hold one coupon: the
 loser's whole create rolls back (its stock too) with 409 ``coupon_locked``. What happens next is in
-coupons/lifecycle.py.
+coupons/checkout/lifecycle.py.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from typing import Any
 
 from sqlalchemy import Row, select, update
 
-from coupons import kinds, scope
+from coupons import kinds
+from coupons.checkout import scope
+from coupons.checkout.lifecycle import unusable_because
 from coupons.errors import CouponError
 from coupons.kinds.lines import covered_total
-from coupons.lifecycle import unusable_because
 from coupons.models import Coupon, CouponBatch, CouponStatus
 from shop.database import utcnow
 from shop.errors import AppError
@@ -155,7 +156,7 @@ def lock(coupon_id: int, *, member_id: int, order_id: int, amount: int, now: dat
     raise AppError(code, message, errors={"coupon_id": [message]})
 
 
-# What checkout answers for each reason a held coupon cannot be used (coupons.lifecycle.unusable_because).
+# What checkout answers for each reason a held coupon cannot be used (coupons.checkout.lifecycle.unusable_because).
 _STATE_MESSAGES = {
     CouponError.COUPON_USED: "This coupon has been used.",
     CouponError.COUPON_LOCKED: "An unpaid order holds this coupon: pay or cancel that order first.",

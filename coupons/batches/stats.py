@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import Integer, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from coupons.lifecycle import ONLINE
+from coupons.batches.service import get_batch
+from coupons.checkout.lifecycle import ONLINE
 from coupons.models import BatchChannel, Coupon, CouponRedemption, CouponStatus
-from coupons.service import get_batch
 from shop.extensions import db
 from shop.orders.models import Order
 

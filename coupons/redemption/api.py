@@ -3,9 +3,15 @@
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from coupons import code, redemption
 from coupons.errors import CouponError
-from coupons.schemas import CouponCodeSchema, RedeemArgs, RedemptionListArgs, RedemptionSchema
+from coupons.redemption import code
+from coupons.redemption import service as redemption
+from coupons.redemption.schemas import (
+    CouponCodeSchema,
+    RedeemArgs,
+    RedemptionListArgs,
+    RedemptionSchema,
+)
 from shop import rate_limits
 from shop.auth import Role, current_member_id, current_principal, roles_required
 from shop.database import utcnow

@@ -19,10 +19,10 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from coupons.batches.service import get_batch
+from coupons.claiming.issuing import Skip, is_open, issue
 from coupons.errors import CouponError
-from coupons.issuing import Skip, is_open, issue
 from coupons.models import BatchChannel, BatchStatus, Coupon, CouponBatch, CouponExchangeCode
-from coupons.service import get_batch
 from shop.errors import AppError, CommonError
 from shop.extensions import db
 

@@ -1,7 +1,7 @@
 """Automatic channels: coupons issued when something happens in ``shop`` (wired in app.py).
 
 Each receiver runs inside the transaction of the change that sent the signal (a login, a follow, a
-payment), issues through the same gate as the claim center (coupons/issuing.py) and is idempotent
+payment), issues through the same gate as the claim center (coupons/claiming/issuing.py) and is idempotent
 on the coupon's key, unique per member: ``new_member:<batch>``, ``follow:<batch>`` (once per member
 and batch, however often they unfollow and follow again), ``friend:<order>:<batch>`` (one per
 friend's first order). A batch that is out of stock or at a limit is skipped (logged).
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coupons.issuing import issue_for_channel
+from coupons.claiming.issuing import issue_for_channel
 from coupons.models import BatchChannel
 from shop import events
 from shop.database import utcnow

@@ -1,7 +1,7 @@
 """Claiming: the claim center's list, the claim itself, the wallet and rebuilding the gates.
 
-A claim goes through the one rule of issuing (coupons/issuing.py ``take_and_write``): the Redis gate
-(coupons/gate.py) hands out the coupon's numbers, then the row is written in its own transaction,
+A claim goes through the one rule of issuing (coupons/claiming/taking.py ``take_and_write``): the Redis gate
+(coupons/claiming/gate.py) hands out the coupon's numbers, then the row is written in its own transaction,
 which the database refuses if a number is held already or beyond its bound (the gate is then rebuilt
 from the rows and the claim takes again). The total, the per-member limit and the daily limit hold
 under any concurrency, across app instances sharing Redis and the database, whatever Redis says.
@@ -14,11 +14,11 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import func, or_, select
 
-from coupons import batch_cache, gate, queries
+from coupons.batches.service import issued_counts
+from coupons.claiming import batch_cache, gate, queries
+from coupons.claiming.taking import ALREADY_ISSUED, Written, rebuild_gate, take_and_write
 from coupons.errors import CouponError
-from coupons.issuing import ALREADY_ISSUED, Written, rebuild_gate, take_and_write
 from coupons.models import BatchChannel, BatchStatus, Coupon, CouponBatch, CouponStatus, storable_id
-from coupons.service import issued_counts
 from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db, redis_client
@@ -63,7 +63,7 @@ def _left_today(batches: list[CouponBatch], now: datetime) -> dict[int, int]:
 
 class Claimed(NamedTuple):
     coupon: Coupon
-    batch: Any  # the batch's columns (coupons/batch_cache.py)
+    batch: Any  # the batch's columns (coupons/claiming/batch_cache.py)
     created: bool  # False: the coupon this Idempotency-Key claimed before
 
 
@@ -73,7 +73,7 @@ _STALE_TRIES = 3  # a batch changing under the claim again and again: give up wi
 def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> Claimed:
     """A new coupon, or the one this ``key`` claimed before. Commits.
 
-    The hot path of a flash claim: the batch from the process's copy (coupons/batch_cache.py), the
+    The hot path of a flash claim: the batch from the process's copy (coupons/claiming/batch_cache.py), the
     gate (one script that also checks the copy is current and what the member holds), and one INSERT
     (its own transaction, autocommit) over SQLAlchemy Core. A retry is recognised when the gate or
     the coupon's unique key refuses it, so a first claim pays no lookup by key.
@@ -158,7 +158,7 @@ def rebuild_gates() -> list[int]:
     """Rebuild the gates of every active or paused batch from the database, at new generations; their ids.
 
     Safe while claims go on: a claim that took from the old gate and commits later holds a number
-    the rebuilt gate keeps back (coupons/issuing.py), and the database refuses it if given twice.
+    the rebuilt gate keeps back (coupons/claiming/taking.py), and the database refuses it if given twice.
     """
     ids = list(db.session.scalars(select(CouponBatch.id).where(
         CouponBatch.status.in_([BatchStatus.ACTIVE.value, BatchStatus.PAUSED.value]))))

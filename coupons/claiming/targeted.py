@@ -3,7 +3,7 @@
 The job (a CouponIssueJob row) names a *source* of member ids: ``{"member_ids": [...]}`` today; a
 segment becomes one more entry in ``SOURCES`` (``{"segment_id": 7}`` -> its members). The job
 walks the ids a chunk at a time, each chunk one transaction that issues through the gate
-(coupons/issuing.py: total, per-member and daily limits) and moves the progress counters with it,
+(coupons/claiming/issuing.py: total, per-member and daily limits) and moves the progress counters with it,
 so the counters always match the coupons written and a job run again (an RQ retry) resumes after
 the last committed chunk. Each member's coupon is keyed ``job:<job id>``: a member listed twice
 gets one coupon (the second is skipped as ``already_issued``).
@@ -23,10 +23,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from coupons.batches.service import get_batch
+from coupons.claiming.issuing import Skip, is_open, issue
 from coupons.errors import CouponError
-from coupons.issuing import Skip, is_open, issue
 from coupons.models import BatchChannel, CouponBatch, CouponIssueJob
-from coupons.service import get_batch
 from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db

@@ -26,8 +26,8 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from coupons.claiming.gate import version_key
 from coupons.errors import CouponError
-from coupons.gate import version_key
 from coupons.models import CouponBatch, storable_id
 from shop.errors import AppError
 from shop.extensions import db, redis_client

@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from coupons import code, kinds
-from coupons.claim import own_coupon
+from coupons import kinds
+from coupons.checkout.lifecycle import unusable_because
+from coupons.claiming.service import own_coupon
 from coupons.errors import CouponError
-from coupons.lifecycle import unusable_because
 from coupons.models import (
     BatchUsage,
     Coupon,
@@ -31,6 +31,7 @@ from coupons.models import (
     CouponStatus,
     storable_id,
 )
+from coupons.redemption import code
 from shop.auth import Principal, Role
 from shop.errors import AppError
 from shop.extensions import db
@@ -170,7 +171,7 @@ def _by_code(raw_code: str, staff: Principal, store: int, now: datetime) -> tupl
     return row[0], row[1], verdict
 
 
-# What a store answers for each reason a held coupon cannot be used (coupons.lifecycle.unusable_because).
+# What a store answers for each reason a held coupon cannot be used (coupons.checkout.lifecycle.unusable_because).
 _STATE_MESSAGES = {
     CouponError.COUPON_LOCKED: "This coupon is held by an unpaid online order; cancel that order to use it here.",
     CouponError.COUPON_EXPIRED: "This coupon has expired.",

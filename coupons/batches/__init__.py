@@ -1,0 +1,1 @@
+"""Coupon batches: marketing creates, edits and moves them through their states; their figures."""
