@@ -30,6 +30,12 @@ order_refunded = _signals.signal(
                           "exactly 1 when full), line_shares ({line_id: Fraction}: the same for each line, "
                           "by its amount; a free line by its units), "
                           "goods_handed_over (bool: shipped or picked up before this refund)")
+order_ready_for_pickup = _signals.signal(
+    "order-ready-for-pickup", doc="A pickup order can be collected at its store (at payment, or when the store "
+                                  "marks it ready). kwargs: order_id, member_id, store_id, pickup_code")
+order_shipped = _signals.signal(
+    "order-shipped", doc="A delivery order left the warehouse. kwargs: order_id, member_id, carrier (a WeChat "
+                         "delivery id, or None), tracking_no (or None)")
 order_completed = _signals.signal("order-completed", doc="kwargs: order_id, member_id, store_id")
 
 friend_first_purchase = _signals.signal(

@@ -154,6 +154,7 @@ def ship(order: Order, *, at: datetime) -> Order:
     if order.refund_in_progress:
         raise AppError(OrderError.REFUND_IN_PROGRESS, "A refund of this order is being processed; do not ship it.")
     _advance(order, from_status=OrderStatus.PAID, to_status=OrderStatus.SHIPPED)
+    events.order_shipped.send(order_id=order.id, member_id=order.member_id, carrier=None, tracking_no=None)
     return order
 
 

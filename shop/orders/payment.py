@@ -67,6 +67,9 @@ def mark_paid(order: Order, *, amount: int, transaction_id: str | None, at: date
                  order_id=order.id, amount_paid=amount)
     events.order_paid.send(order_id=order.id, member_id=order.member_id, amount_paid=amount,
                            first_paid_order=first, store_id=order.store_id, paid_at=at)
+    if pickup:
+        events.order_ready_for_pickup.send(order_id=order.id, member_id=order.member_id, store_id=order.store_id,
+                                           pickup_code=order.pickup_code)
     return True
 
 
