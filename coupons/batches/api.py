@@ -12,8 +12,10 @@ from coupons.batches.schemas import (
     BatchListArgs,
     BatchStatsSchema,
 )
+from coupons.errors import CouponError
 from shop.auth import Role, current_principal, roles_required
 from shop.database import utcnow
+from shop.errors import raises
 from shop.extensions import db
 from shop.pagination import page_of
 
@@ -54,6 +56,7 @@ def list_batches(args):
 @blp.route("/admin/coupon-batches/<id:batch_id>", methods=["GET"])
 @roles_required(*ADMIN_ROLES)
 @blp.response(200, AdminBatchDetailSchema)
+@raises(CouponError.COUPON_BATCH_NOT_FOUND)
 def batch_detail(batch_id):
     """A batch with its counts and `stats` (as `GET .../stats`). 404 `coupon_batch_not_found`. Role: marketing, admin."""
     return {**service.batch_detail(batch_id), "stats": stats.batch_stats(batch_id, now=utcnow())}
@@ -62,6 +65,7 @@ def batch_detail(batch_id):
 @blp.route("/admin/coupon-batches/<id:batch_id>/stats", methods=["GET"])
 @roles_required(*ADMIN_ROLES)
 @blp.response(200, BatchStatsSchema)
+@raises(CouponError.COUPON_BATCH_NOT_FOUND)
 def batch_stats(batch_id):
     """A batch's results
 
@@ -77,6 +81,7 @@ def batch_stats(batch_id):
 @roles_required(*ADMIN_ROLES)
 @blp.arguments(BatchChangesArgs(partial=True))
 @blp.response(200, AdminBatchSchema)
+@raises(CouponError.COUPON_BATCH_NOT_FOUND, CouponError.COUPON_BATCH_STATE_CONFLICT)
 def update_batch(args, batch_id):
     """Change a draft batch
 
@@ -99,6 +104,7 @@ def _transition(batch_id: int, action: str):
 @blp.route("/admin/coupon-batches/<id:batch_id>/activate", methods=["POST"])
 @roles_required(*ADMIN_ROLES)
 @blp.response(200, AdminBatchSchema)
+@raises(CouponError.COUPON_BATCH_NOT_FOUND, CouponError.COUPON_BATCH_STATE_CONFLICT)
 def activate_batch(batch_id):
     """Open a draft or paused batch for claiming; 409 `coupon_batch_state_conflict` otherwise. Role: marketing, admin."""
     return _transition(batch_id, "activate")
@@ -107,6 +113,7 @@ def activate_batch(batch_id):
 @blp.route("/admin/coupon-batches/<id:batch_id>/pause", methods=["POST"])
 @roles_required(*ADMIN_ROLES)
 @blp.response(200, AdminBatchSchema)
+@raises(CouponError.COUPON_BATCH_NOT_FOUND, CouponError.COUPON_BATCH_STATE_CONFLICT)
 def pause_batch(batch_id):
     """Stop claims of an active batch for now; 409 `coupon_batch_state_conflict` otherwise. Role: marketing, admin."""
     return _transition(batch_id, "pause")
@@ -115,6 +122,7 @@ def pause_batch(batch_id):
 @blp.route("/admin/coupon-batches/<id:batch_id>/end", methods=["POST"])
 @roles_required(*ADMIN_ROLES)
 @blp.response(200, AdminBatchSchema)
+@raises(CouponError.COUPON_BATCH_NOT_FOUND, CouponError.COUPON_BATCH_STATE_CONFLICT)
 def end_batch(batch_id):
     """End an active or paused batch for good (claimed coupons stay valid); 409 otherwise. Role: marketing, admin."""
     return _transition(batch_id, "end")

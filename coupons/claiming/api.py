@@ -18,11 +18,13 @@ from coupons.claiming.schemas import (
     IssueJobSchema,
     WalletArgs,
 )
+from coupons.errors import CouponError
 from shop import rate_limits
 from shop.auth import Role, current_member_id, current_principal, roles_required
 from shop.database import utcnow
+from shop.errors import CommonError, raises
 from shop.extensions import db
-from shop.idempotency import key_doc, required_key
+from shop.idempotency import IdempotencyError, key_doc, required_key
 from shop.pagination import PageArgs, page_of
 
 blp = Blueprint("coupons", __name__, url_prefix="/api/v1", description=(
@@ -66,6 +68,9 @@ def claimable(page):
 @roles_required(Role.SHOPPER)
 @blp.response(201, CouponSchema)
 @blp.doc(parameters=_KEY_DOC)
+@raises(CouponError.COUPON_BATCH_NOT_FOUND, CouponError.COUPON_BATCH_NOT_ACTIVE, CouponError.COUPON_OUT_OF_STOCK,
+        CouponError.COUPON_LIMIT_REACHED, CouponError.COUPON_DAILY_LIMIT_REACHED, CouponError.COUPON_CLAIM_CONFLICT,
+        CouponError.COUPON_GATE_REBUILDING, IdempotencyError.KEY_REQUIRED, IdempotencyError.KEY_REUSED)
 def claim_coupon(batch_id):
     """Claim a coupon of a batch
 
@@ -99,6 +104,7 @@ def my_coupons(args):
 @blp.route("/me/coupons/<id:coupon_id>", methods=["GET"])
 @roles_required(Role.SHOPPER)
 @blp.response(200, CouponSchema)
+@raises(CouponError.COUPON_NOT_FOUND)
 def my_coupon(coupon_id):
     """One of your coupons, with its batch; another member's is 404 `coupon_not_found`. Role: shopper."""
     return claiming.own_coupon(current_member_id(), coupon_id, now=utcnow())
@@ -110,6 +116,8 @@ def my_coupon(coupon_id):
 @blp.response(202, IssueJobSchema)
 @blp.doc(parameters=[{**key_doc("Optional: a retry with the same key returns the first job instead of "
                                  "starting another.")[0], "required": False}])
+@raises(CouponError.COUPON_BATCH_NOT_FOUND, CouponError.COUPON_BATCH_WRONG_CHANNEL,
+        CouponError.COUPON_BATCH_NOT_ACTIVE, IdempotencyError.KEY_REUSED)
 def issue_to_members(args, batch_id):
     """Issue a targeted batch to members (a background job)
 
@@ -131,6 +139,7 @@ def issue_to_members(args, batch_id):
 @roles_required(*ADMIN_ROLES)
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_of(IssueJobSchema))
+@raises(CouponError.COUPON_BATCH_NOT_FOUND)
 def issue_jobs(page, batch_id):
     """A batch's issue jobs, newest first. Role: marketing, admin."""
     return targeted.list_jobs(batch_id, **page)
@@ -139,6 +148,7 @@ def issue_jobs(page, batch_id):
 @blp.route("/admin/coupon-batches/<id:batch_id>/issue-jobs/<job_id>", methods=["GET"])
 @roles_required(*ADMIN_ROLES)
 @blp.response(200, IssueJobSchema)
+@raises(CouponError.COUPON_ISSUE_JOB_NOT_FOUND)
 def issue_job(batch_id, job_id):
     """An issue job's progress. 404 `coupon_issue_job_not_found`. Role: marketing, admin."""
     return targeted.get_job(batch_id, job_id)
@@ -148,6 +158,8 @@ def issue_job(batch_id, job_id):
 @roles_required(*ADMIN_ROLES)
 @blp.arguments(ExchangeCodesArgs)
 @blp.response(201, ExchangeCodesSchema)
+@raises(CouponError.COUPON_BATCH_NOT_FOUND, CouponError.COUPON_BATCH_WRONG_CHANNEL,
+        CouponError.COUPON_BATCH_STATE_CONFLICT)
 def generate_exchange_codes(args, batch_id):
     """Generate exchange codes for an exchange_code batch
 
@@ -164,6 +176,7 @@ def generate_exchange_codes(args, batch_id):
 @roles_required(*ADMIN_ROLES)
 @blp.doc(responses={"200": {"description": "CSV: code, created_at, redeemed_at (empty while unused).",
                             "content": {"text/csv": {"schema": {"type": "string"}}}}})
+@raises(CouponError.COUPON_BATCH_NOT_FOUND)
 def export_exchange_codes(batch_id):
     """A batch's exchange codes as CSV. Role: marketing, admin."""
     rows = exchange.export_rows(batch_id)
@@ -182,6 +195,9 @@ def _failed_exchange(response) -> bool:
 @rate_limits.per_member_under_ceiling("RATE_LIMIT_EXCHANGE_FAILURES_PER_MEMBER", deduct_when=_failed_exchange)
 @blp.arguments(ExchangeArgs)
 @blp.response(201, CouponSchema)
+@raises(CouponError.EXCHANGE_CODE_NOT_FOUND, CouponError.EXCHANGE_CODE_USED, CouponError.COUPON_LIMIT_REACHED,
+        CouponError.COUPON_OUT_OF_STOCK, CouponError.COUPON_DAILY_LIMIT_REACHED, CouponError.COUPON_BATCH_NOT_ACTIVE,
+        CouponError.COUPON_CLAIM_CONFLICT, CouponError.COUPON_GATE_REBUILDING, CommonError.RATE_LIMITED)
 def exchange_code(args):
     """Exchange a printed code for its coupon
 

@@ -15,6 +15,7 @@ from coupons.redemption.schemas import (
 from shop import rate_limits
 from shop.auth import Role, current_member_id, current_principal, roles_required
 from shop.database import utcnow
+from shop.errors import CommonError, raises
 from shop.extensions import db, limiter
 from shop.pagination import page_of
 
@@ -46,6 +47,8 @@ def _wrong_code(response) -> bool:
 @blp.route("/me/coupons/<id:coupon_id>/code", methods=["GET"])
 @roles_required(Role.SHOPPER)
 @blp.response(200, CouponCodeSchema)
+@raises(CouponError.COUPON_NOT_FOUND, CouponError.COUPON_ONLINE_ONLY, CouponError.COUPON_USED,
+        CouponError.COUPON_LOCKED, CouponError.COUPON_EXPIRED, CouponError.COUPON_NOT_YET_VALID)
 def coupon_code(coupon_id):
     """The code to show at a store's counter
 
@@ -63,6 +66,8 @@ def coupon_code(coupon_id):
 @blp.doc(responses={200: {"description": "The current code's QR payload as a PNG; headers say the code and until "
                                          "when it holds.",
                           "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}})
+@raises(CouponError.COUPON_NOT_FOUND, CouponError.COUPON_ONLINE_ONLY, CouponError.COUPON_USED,
+        CouponError.COUPON_LOCKED, CouponError.COUPON_EXPIRED, CouponError.COUPON_NOT_YET_VALID)
 def coupon_code_qr(coupon_id):
     """The code to show, as a QR image
 
@@ -83,9 +88,12 @@ def coupon_code_qr(coupon_id):
 @blp.alt_response(200, schema=RedemptionSchema, description=(
     "The same request retried: you redeemed this coupon at this store within the last COUNTER_RETRY_SECONDS "
     "(10 s): the same redemption. Do not give the discount again."))
-@blp.alt_response(409, schema="Error", description=(
-    "Already used (`coupon_used`, with `details`: `used_at`, `store_id`, `store_name`, `used_in`, "
-    "`redemption_id`), or another state that cannot be redeemed (see the codes below)."))
+@raises(CouponError.COUPON_CODE_INVALID, CouponError.COUPON_CODE_STALE, CouponError.COUPON_USED,
+        CouponError.COUPON_LOCKED, CouponError.COUPON_EXPIRED, CouponError.COUPON_NOT_YET_VALID,
+        CouponError.COUPON_ONLINE_ONLY, CouponError.COUPON_STORE_NOT_IN_SCOPE,
+        CouponError.REDEMPTION_STORE_NOT_YOURS, CouponError.REDEMPTION_STORE_REQUIRED, CommonError.RATE_LIMITED,
+        notes={CouponError.COUPON_USED: "already used, by anyone; `details` say `used_at`, `store_id`, "
+                                        "`store_name`, `used_in`, `redemption_id`"})
 def redeem(body):
     """Redeem a shopper's coupon code at your store
 
@@ -113,6 +121,7 @@ def redeem(body):
 @blp.route("/staff/redemptions/<id:redemption_id>/revert", methods=["POST"])
 @roles_required(Role.STAFF)
 @blp.response(200, RedemptionSchema)
+@raises(CouponError.REDEMPTION_NOT_FOUND, CouponError.REDEMPTION_REVERT_WINDOW_CLOSED)
 def revert(redemption_id):
     """Revert a redemption of your store (the wrong coupon was scanned)
 
@@ -131,6 +140,7 @@ def revert(redemption_id):
 @roles_required(Role.STAFF, Role.ADMIN)
 @blp.arguments(RedemptionListArgs, location="query")
 @blp.response(200, page_of(RedemptionSchema))
+@raises(CouponError.REDEMPTION_STORE_NOT_YOURS)
 def list_redemptions(args):
     """Redemptions at your stores, newest first, reverted ones included
 
