@@ -11,10 +11,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from coupons.kinds import CoveredLine
-from coupons.kinds.lines import covered_total
 from coupons.models import BatchUsage
 from shop.orders.models import Fulfilment
 from shop.pricing import PricedLine
@@ -25,12 +24,6 @@ def covers(line: PricedLine, product_ids: Sequence[int] | None, category_ids: Se
     if not product_ids and not category_ids:
         return True
     return line.product_id in (product_ids or ()) or any(c in (category_ids or ()) for c in line.category_ids)
-
-
-def scoped_total(lines: Iterable[PricedLine], product_ids: Sequence[int] | None,
-                 category_ids: Sequence[int] | None) -> int:
-    """What the covered lines cost, in fen."""
-    return covered_total(covered_lines(tuple(lines), product_ids, category_ids))
 
 
 def covered_lines(lines: Sequence[PricedLine], product_ids: Sequence[int] | None,

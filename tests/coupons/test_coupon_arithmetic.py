@@ -8,8 +8,9 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coupons.checkout.scope import covers, scoped_total, store_allows, usable_online
+from coupons.checkout.scope import covered_lines, covers, store_allows, usable_online
 from coupons.kinds import Offer, discount_fen
+from coupons.kinds.lines import covered_total
 from shop.pricing import PricedLine
 
 FEN = st.integers(min_value=0, max_value=100_000_000)
@@ -79,7 +80,7 @@ def test_a_percent_off_examples_round_up():
 @given(lines, scopes, scopes, any_offer)
 def test_the_discount_never_exceeds_the_covered_lines_and_the_order_never_goes_negative(order, products, categories,
                                                                                        offer):
-    covered = scoped_total(order, products, categories)
+    covered = covered_total(covered_lines(tuple(order), products, categories))
     items_total = sum(line.subtotal for line in order)
     off = discount_fen(offer, covered)
     assert 0 <= covered <= items_total
