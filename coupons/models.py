@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.database import MAX_ID, BigIntegerPK, UTCDateTime, storable_id, utcnow  # noqa: F401  (re-exported)
+from shop.database import BigIntegerPK, UTCDateTime, utcnow
 from shop.extensions import db
 
 

@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 
 from coupons import kinds
 from coupons.errors import CouponError
-from coupons.models import BatchStatus, Coupon, CouponBatch, storable_id
+from coupons.models import BatchStatus, Coupon, CouponBatch
 from shop.catalog.models import Category, Product
+from shop.database import storable_id
 from shop.errors import AppError, CommonError
 from shop.extensions import db
 from shop.pagination import paginate

@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 
 from coupons.claiming.gate import version_key
 from coupons.errors import CouponError
-from coupons.models import CouponBatch, storable_id
+from coupons.models import CouponBatch
+from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db, redis_client
 

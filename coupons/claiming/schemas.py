@@ -8,7 +8,7 @@ from coupons.claiming.exchange import MAX_CODES_PER_REQUEST
 from coupons.claiming.issuing import Skip
 from coupons.claiming.targeted import MAX_MEMBER_IDS, SHOWN_SKIPS, JobStatus
 from coupons.models import CouponStatus
-from shop.fields import BoundedList, text
+from shop.fields import BoundedList, id_field, text
 from shop.pagination import PageArgs
 
 
@@ -61,7 +61,7 @@ class WalletArgs(PageArgs):
 
 class IssueArgs(ma.Schema):
     member_ids = BoundedList(
-        ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1)), required=True,
+        id_field(strict=True), required=True,
         validate=validate.Length(min=1, max=MAX_MEMBER_IDS),
         metadata={"description": f"Members to issue to (1-{MAX_MEMBER_IDS:,} ids; a body is at most 1 MiB)."})
 

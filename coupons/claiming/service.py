@@ -18,8 +18,8 @@ from coupons.batches.service import issued_counts
 from coupons.claiming import batch_cache, gate, queries
 from coupons.claiming.taking import ALREADY_ISSUED, Written, rebuild_gate, take_and_write
 from coupons.errors import CouponError
-from coupons.models import BatchChannel, BatchStatus, Coupon, CouponBatch, CouponStatus, storable_id
-from shop.database import utcnow
+from coupons.models import BatchChannel, BatchStatus, Coupon, CouponBatch, CouponStatus
+from shop.database import storable_id, utcnow
 from shop.errors import AppError
 from shop.extensions import db, redis_client
 from shop.idempotency import IdempotencyError

@@ -29,10 +29,10 @@ from coupons.models import (
     CouponBatch,
     CouponRedemption,
     CouponStatus,
-    storable_id,
 )
 from coupons.redemption import code
 from shop.auth import Principal, Role
+from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.journey import JourneyKind, record_event
