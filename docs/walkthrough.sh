@@ -106,6 +106,13 @@ curl -s -X POST "$STUB/stub/pay/$PREPAY/confirm"     # paying uses the coupon (c
 curl -s "$API/api/v1/me/coupons/$COUPON" -H "Authorization: Bearer $TOKEN"
 expect '"status":"used"' "coupon $COUPON spent online"
 
+# the second latte half price (batch 4): of two lattes, one is half off, and the discount sits on the latte's line
+HALF=$(curl -s -X POST "$API/api/v1/coupon-batches/4/claim" -H "Authorization: Bearer $TOKEN" \
+  -H "Idempotency-Key: half-claim-$RUN" | json_field id)
+curl -s -X POST "$API/api/v1/orders/preview" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+  -d "{\"items\":[{\"sku_id\":5,\"quantity\":2}],\"fulfilment\":\"pickup\",\"store_id\":1,\"coupon_id\":$HALF}"
+expect '"discount_total":1400' "second latte half price: 14 yuan off two lattes"
+
 # in store: claim the in-store coupon of batch 3, show its rotating code (new every 60 s), the clerk redeems it
 IN_STORE=$(curl -s -X POST "$API/api/v1/coupon-batches/3/claim" -H "Authorization: Bearer $TOKEN" \
   -H "Idempotency-Key: store-claim-$RUN" | json_field id)

@@ -25,7 +25,7 @@ README = ROOT / "README.md"
 PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 # What one run of the journey must report, in this order (the script stops at the first answer that is wrong).
 JOURNEY = ["Alice logged in", "a store is open now", "ready", "paid, ready for pickup", "56 points earned",
-           "picked up", "claimed", "spent online", "redeemed at the counter", "reverted",
+           "picked up", "claimed", "spent online", "14 yuan off two lattes", "redeemed at the counter", "reverted",
            "issued to Alice", "second-latte-half-price batch", "became a coupon", "Bob bound under Alice", "Alice rewarded for Bob's order, frozen",
            "Dora's subtree", "Bob re-bound under Dora", "3 reward levels refused", "walk-through done"]
 WITHDRAWALS = ["Alice's commission available", "paid", "rejected"]
