@@ -382,6 +382,9 @@ def main() -> None:
                 "WECHATPAY_API_BASE": stub_url, "WECHATPAY_MCHID": MCHID, "WECHATPAY_CERT_SERIAL": CERT_SERIAL,
                 "WECHATPAY_PRIVATE_KEY": keys.merchant_private_key, "WECHATPAY_APIV3_KEY": APIV3_KEY,
                 "WECHATPAY_PUBLIC_KEY": keys.platform_public_key, "WECHATPAY_PUBLIC_KEY_ID": PUBLIC_KEY_ID,
+                # Every order is created before any is paid, and baskets pick members at random: a member may
+                # hold more unpaid orders than a shopper is allowed at once (ORDER_MAX_UNPAID, 3).
+                "ORDER_MAX_UNPAID": "1000",
                 # Where the stub would send notifies; it is told not to (deliver=never): the bench delivers them.
                 "WECHATPAY_NOTIFY_URL": f"http://127.0.0.1:{port}/wechat/pay/notify",
             }
