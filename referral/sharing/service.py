@@ -22,9 +22,9 @@ from shop.content.service import TextCheck
 from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db, redis_client
+from shop.members.journey import record_event
 from shop.members.models import Member
 from shop.wechat.content_security import CheckScene
-from shop.members.journey import record_event
 from shop.wechat.gateway import MiniProgramGateway
 
 log = logging.getLogger(__name__)
