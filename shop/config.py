@@ -243,6 +243,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("POINTS_TIERS", "member:0:1.0,silver:1000:1.2,gold:5000:1.5", "Loyalty tiers as "
             "`name:threshold:multiplier,...`: the points earned in the trailing 12 months that reach each "
             "tier (the first is 0) and its earning multiplier.", production_required=False),
+    Setting("CONTENT_CHECK_WHEN_WECHAT_DOWN", "refuse", "What a nickname or share title meets while WeChat's "
+            "content check cannot be reached: `refuse` (503 with Retry-After, nothing kept) or `accept` (kept, "
+            "listed as unchecked, and checked again through the outbox until WeChat answers).",
+            production_required=False),
+    Setting("CONTENT_AVATAR_HOSTS", "", "Hosts besides WeChat's (thirdwx.qlogo.cn, wx.qlogo.cn, mmbiz.qpic.cn) "
+            "an avatar URL may be on, comma-separated: where the mini-program uploads chooseAvatar's file.",
+            production_required=False),
 )
 
 RATE_LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("RATE_LIMIT_"))

@@ -41,3 +41,9 @@ order_completed = _signals.signal("order-completed", doc="kwargs: order_id, memb
 friend_first_purchase = _signals.signal(
     "friend-first-purchase", doc="A referred friend's first order was paid (sent by referral, inside the "
                                  "payment's transaction). kwargs: sharer_member_id, friend_member_id, order_id")
+
+content_rejected = _signals.signal(
+    "content-rejected", doc="Text a member wrote was taken back (an admin rejected it, or its recheck found it risky): "
+                            "the domain keeping it restores the previous value or blanks it, if the field still "
+                            "holds this text. kwargs: subject (shop.content.models.ContentSubject), target_id, "
+                            "text, previous_text")

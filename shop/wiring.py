@@ -19,6 +19,8 @@ from shop import response_headers
 from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
 from shop.config import settings_table
+from shop.content.api import blp as content_blp
+from shop.content.handlers import wire_content
 from shop.cookie_session import CookieSessionOnDemand
 from shop.database import ping_connections_idle_for, use_real_sqlite_transactions
 from shop.dependencies import init_outages
@@ -55,7 +57,7 @@ from shop.wechat.stub.local import wechat_stub
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 POOL_PING_AFTER_IDLE_S = 10.0  # a connection idle longer is checked before use
-BLUEPRINTS = (members_blp, stores_blp, staff_blp, catalog_blp, orders_blp, points_blp, outbox_blp)
+BLUEPRINTS = (members_blp, stores_blp, staff_blp, catalog_blp, orders_blp, points_blp, outbox_blp, content_blp)
 
 
 class RippleApi(Api):
@@ -78,6 +80,7 @@ def init_app(app: Flask) -> None:
     register_error_handlers(app)  # after Api: our JSON shape replaces flask-smorest's
     response_headers.init_app(app)
     _wire()
+    wire_content(app)
     for command in (staff_cli, stores_cli, catalog_cli, orders_cli, jobs_cli, outbox_cli, points_cli, config_table,
                     wechat_stub):
         app.cli.add_command(command)

@@ -23,7 +23,7 @@ def test_a_shopper_sets_a_nickname_and_avatar(client, login):
 
 def test_null_clears_a_field_and_absent_fields_stay(client, login):
     token = login("alice:1")["token"]
-    client.patch("/api/v1/me", headers=bearer(token), json={"nickname": "Alice", "avatar_url": "https://x.cn/a"})
+    client.patch("/api/v1/me", headers=bearer(token), json={"nickname": "Alice", "avatar_url": "https://wx.qlogo.cn/a"})
     response = client.patch("/api/v1/me", headers=bearer(token), json={"avatar_url": None})
     assert response.get_json()["avatar_url"] is None
     assert response.get_json()["nickname"] == "Alice"

@@ -22,6 +22,8 @@ from referral.tree.models import ReferralNode
 from shop import rate_limits
 from shop.auth import Role, current_member_id, current_principal, roles_required
 from shop.catalog.errors import CatalogError
+from shop.content.errors import ContentError
+from shop.content.service import current_text_check
 from shop.database import utcnow
 from shop.errors import CommonError, raises
 from shop.extensions import db
@@ -45,7 +47,8 @@ def _client() -> binding.Client:
 
 def _share_body(share) -> dict:
     return {"id": share.id, "scene": share.scene, "path": sharing.path_of(share), "product_id": share.product_id,
-            "campaign": share.campaign, "channel": share.channel, "created_at": share.created_at,
+            "campaign": share.campaign, "channel": share.channel, "title": share.title,
+            "created_at": share.created_at,
             "earns_rewards": policy.may_earn(share.sharer_id)}
 
 
@@ -54,16 +57,23 @@ def _share_body(share) -> dict:
 @rate_limits.per_member_under_ceiling("RATE_LIMIT_SHARES_PER_MEMBER")
 @blp.arguments(ShareArgs)
 @blp.response(201, ShareSchema)
-@raises(CatalogError.PRODUCT_NOT_FOUND, CommonError.RATE_LIMITED)
+@raises(CatalogError.PRODUCT_NOT_FOUND, CommonError.RATE_LIMITED, ContentError.CONTENT_RISKY,
+        WeChatError.UNAVAILABLE, WeChatError.RATE_LIMITED, WeChatError.FAILED, WeChatError.BAD_ANSWER)
 def create_share(args):
     """Share the home page or a product
 
     The answer's `scene` goes into the poster's mini-program code and `path` into
-    onShareAppMessage. 404 `product_not_found` for a product not on sale. Rate limited per member
+    onShareAppMessage. 404 `product_not_found` for a product not on sale. An optional `title`
+    (the card's words) is checked with WeChat's content security (scene 2) first: 422
+    `content_risky` makes no share; one WeChat wants a person to look at is kept and listed for an
+    admin, who may blank it; while WeChat cannot be reached, 503 `wechat_unavailable` with
+    Retry-After or kept and checked later (`CONTENT_CHECK_WHEN_WECHAT_DOWN`). Rate limited per member
     (`RATE_LIMIT_SHARES_PER_MEMBER`, 30 a minute, 300 a day). Role: shopper.
     """
     client = _client()
-    share = sharing.create_share(current_member_id(), **args, ip=client.ip, device_id=client.device_id, now=utcnow())
+    check = current_text_check() if args.get("title") else None
+    share = sharing.create_share(current_member_id(), **args, ip=client.ip, device_id=client.device_id, now=utcnow(),
+                                 check=check)
     db.session.commit()
     return _share_body(share)
 

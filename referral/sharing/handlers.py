@@ -12,9 +12,10 @@ from typing import Any
 from flask import has_request_context, request
 
 from referral.sharing.binding import Client, client_of, open_share
-from referral.sharing.service import SCENE_PREFIX
+from referral.sharing.service import SCENE_PREFIX, take_back_title
 from referral.tree import service as tree
 from shop import events
+from shop.content.models import ContentSubject
 from shop.database import utcnow
 from shop.errors import AppError
 
@@ -31,6 +32,13 @@ def on_member_registered(sender: Any, **kw: Any) -> None:
         open_share(member_id, scene, client=client, now=utcnow(), new_member=True)
 
 
+def on_content_rejected(sender: Any, **kw: Any) -> None:
+    """A share title an admin rejected (or its recheck found risky) is blanked."""
+    if kw["subject"] == ContentSubject.SHARE_TITLE:
+        take_back_title(kw["target_id"], text=kw["text"])
+
+
 def wire_sharing() -> None:
     """Connect the receivers (idempotent: connecting again changes nothing)."""
     events.member_registered.connect(on_member_registered)
+    events.content_rejected.connect(on_content_rejected)

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shop.database import BigIntegerPK, UTCDateTime, utcnow
 from shop.extensions import db
 
+TITLE_MAX = 40  # the card shows about two lines of it
+
 
 class Share(db.Model):
     __tablename__ = "referral_shares"
@@ -24,6 +26,8 @@ class Share(db.Model):
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     campaign: Mapped[str | None] = mapped_column(String(64), index=True)
     channel: Mapped[str | None] = mapped_column(String(32))
+    # The sharer's words on the card (onShareAppMessage's title), checked with WeChat before kept.
+    title: Mapped[str | None] = mapped_column(String(TITLE_MAX))
     ip: Mapped[str | None] = mapped_column(String(45))
     device_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

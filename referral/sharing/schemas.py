@@ -4,6 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from referral.sharing.binding import Outcome
+from referral.sharing.models import TITLE_MAX
 from shop.fields import id_field, text
 
 LABEL = validate.Regexp(r"^[0-9A-Za-z._~-]+$", error="Letters, digits and . _ ~ - only.")
@@ -16,6 +17,15 @@ class ShareArgs(ma.Schema):
                                 metadata={"description": "A campaign label, for per-campaign figures."})
     channel = ma.fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=32), LABEL],
                                metadata={"description": "Where it is shared: chat, moments, poster..."})
+    title = text(TITLE_MAX, load_default=None, allow_none=True, metadata={
+        "description": "Your words on the share card (onShareAppMessage's title), checked with WeChat's content "
+                       "security before they are kept."})
+
+    @ma.pre_load
+    def strip_title(self, data, **kwargs):
+        if isinstance(data, dict) and isinstance(data.get("title"), str):
+            data = {**data, "title": data["title"].strip() or None}
+        return data
 
 
 class ShareSchema(ma.Schema):
@@ -25,6 +35,7 @@ class ShareSchema(ma.Schema):
     product_id = ma.fields.Integer(allow_none=True)
     campaign = ma.fields.String(allow_none=True)
     channel = ma.fields.String(allow_none=True)
+    title = ma.fields.String(allow_none=True)
     created_at = ma.fields.AwareDateTime()
     earns_rewards = ma.fields.Boolean(metadata={
         "description": "Whether the policy lets you earn from friends' purchases now (friends bind either way)."})

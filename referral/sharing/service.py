@@ -16,10 +16,15 @@ from referral.errors import ReferralError
 from referral.sharing.models import Share
 from shop.catalog.errors import CatalogError
 from shop.catalog.models import Product, ProductStatus
+from shop.content import service as content
+from shop.content.models import ContentSubject
+from shop.content.service import TextCheck
 from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db, redis_client
 from shop.members.journey import record_event
+from shop.members.models import Member
+from shop.wechat.content_security import CheckScene
 from shop.wechat.gateway import MiniProgramGateway
 
 log = logging.getLogger(__name__)
@@ -36,25 +41,49 @@ _POSTER_KEY = "referral:poster:{}"
 
 
 def create_share(sharer_id: int, *, product_id: int | None, campaign: str | None, channel: str | None,
-                 ip: str | None, device_id: str | None, now: datetime) -> Share:
-    """A share of the home page or of an on-sale product (else 404 ``product_not_found``)."""
+                 ip: str | None, device_id: str | None, now: datetime, title: str | None = None,
+                 check: TextCheck | None = None) -> Share:
+    """A share of the home page or of an on-sale product (else 404 ``product_not_found``).
+
+    A title is checked with WeChat (``check``) first: a risky one is refused and no share is made.
+    """
     if product_id is not None:
         status = db.session.scalar(select(Product.status).where(Product.id == product_id))
         if status != ProductStatus.ON_SALE:
             raise AppError(CatalogError.PRODUCT_NOT_FOUND, "This product is not on sale.")
+    screening = _screen_title(sharer_id, title, check)
     for _attempt in range(5):
         share = Share(scene=SCENE_PREFIX + "".join(secrets.choice(_BASE62) for _ in range(SCENE_RANDOM)),
                       sharer_id=sharer_id, product_id=product_id, campaign=campaign, channel=channel,
-                      ip=ip, device_id=device_id, created_at=now)
+                      title=title, ip=ip, device_id=device_id, created_at=now)
         try:
             with db.session.begin_nested():
                 db.session.add(share)
         except IntegrityError:
             continue  # the same random scene twice: draw again
+        if screening is not None:
+            content.hold(screening, member_id=sharer_id, subject=ContentSubject.SHARE_TITLE, target_id=share.id,
+                         previous_text=None)
         record_event(sharer_id, "share_created", share_id=share.id, campaign=campaign, occurred_at=now,
                      product_id=product_id, channel=channel)
         return share
     raise RuntimeError("could not draw a free scene in 5 attempts")
+
+
+def _screen_title(sharer_id: int, title: str | None, check: TextCheck | None) -> content.Screening | None:
+    if not title:
+        return None
+    if check is None:
+        raise ValueError("a share with a title needs a text check")
+    openid = db.session.scalar(select(Member.openid).where(Member.id == sharer_id))
+    return content.screen(check, openid=openid, text=title, scene=CheckScene.COMMENT)
+
+
+def take_back_title(share_id: int, *, text: str) -> None:
+    """A rejected title is blanked (the card shows the page's own title), if the share still has it."""
+    share = db.session.get(Share, share_id)
+    if share is not None and share.title == text:
+        share.title = None
 
 
 def own_share(share_id: int, member_id: int) -> Share:

@@ -1,10 +1,13 @@
 """Member endpoints: WeChat login, the shopper's own profile, and the admin member list."""
 
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from shop import rate_limits
 from shop.auth import Role, current_member_id, issue_shopper_token, roles_required
+from shop.content.errors import ContentError
+from shop.content.service import current_text_check
 from shop.errors import CommonError, raises
 from shop.extensions import db
 from shop.members import service
@@ -59,10 +62,22 @@ class Me(MethodView):
     @roles_required(Role.SHOPPER)
     @blp.arguments(ProfilePatchArgs)
     @blp.response(200, MemberSchema)
-    @raises(MemberError.MEMBER_NOT_FOUND)
+    @raises(MemberError.MEMBER_NOT_FOUND, ContentError.CONTENT_RISKY, ContentError.AVATAR_HOST_NOT_ALLOWED,
+            WeChatError.UNAVAILABLE, WeChatError.RATE_LIMITED, WeChatError.FAILED, WeChatError.BAD_ANSWER)
     def patch(self, args):
-        """Change your nickname or avatar URL (null clears). Role: shopper."""
-        member = service.update_profile(current_member_id(), fields=set(args), **args)
+        """Change your nickname or avatar URL (null clears)
+
+        A new nickname is checked with WeChat's content security first (scene 1, profile): 422
+        `content_risky` when WeChat judges it risky, nothing changed; one WeChat wants a person to look
+        at is kept and listed for an admin, who may put the previous one back. While WeChat cannot be
+        reached: 503 `wechat_unavailable` with Retry-After, or kept and checked later
+        (`CONTENT_CHECK_WHEN_WECHAT_DOWN`). An avatar URL must be on WeChat's avatar hosts
+        (thirdwx.qlogo.cn, wx.qlogo.cn, mmbiz.qpic.cn) or `CONTENT_AVATAR_HOSTS`: 422
+        `avatar_host_not_allowed` otherwise. Role: shopper.
+        """
+        member = service.update_profile(current_member_id(), fields=set(args), **args,
+                                        check=current_text_check(),
+                                        avatar_hosts=current_app.config["CONTENT_AVATAR_HOSTS"])
         db.session.commit()
         return member
 

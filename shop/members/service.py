@@ -8,6 +8,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from shop import events
+from shop.content import service as content
+from shop.content.models import ContentSubject
+from shop.content.service import TextCheck
 from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db
@@ -15,6 +18,7 @@ from shop.members.errors import MemberError
 from shop.members.following import link_follower
 from shop.members.journey import JourneyKind, record_event
 from shop.members.models import Member, OfficialAccountFollower
+from shop.wechat.content_security import CheckScene
 from shop.wechat.gateway import MiniProgramGateway, SessionInfo
 
 
@@ -78,14 +82,34 @@ def get_member(member_id: int) -> Member:
 
 
 def update_profile(member_id: int, *, nickname: str | None = None, avatar_url: str | None = None,
-                   fields: set[str]) -> Member:
-    """Change the given profile fields (None clears a field the client sent as null)."""
+                   fields: set[str], check: TextCheck, avatar_hosts: str) -> Member:
+    """Change the given profile fields (None clears a field the client sent as null).
+
+    An avatar only from WeChat's hosts (or ``avatar_hosts``); a new nickname checked with WeChat first:
+    nothing is changed when either is refused.
+    """
     member = get_member(member_id)
+    if "avatar_url" in fields and avatar_url is not None:
+        content.check_avatar_url(avatar_url, extra_hosts=avatar_hosts)
+    screening = None
+    if "nickname" in fields and nickname and nickname != member.nickname:
+        screening = content.screen(check, openid=member.openid, text=nickname, scene=CheckScene.PROFILE)
+    previous = member.nickname
     if "nickname" in fields:
         member.nickname = nickname
     if "avatar_url" in fields:
         member.avatar_url = avatar_url
+    if screening is not None:
+        content.hold(screening, member_id=member.id, subject=ContentSubject.NICKNAME, target_id=member.id,
+                     previous_text=previous)
     return member
+
+
+def take_back_nickname(member_id: int, *, text: str, previous: str | None) -> None:
+    """A rejected nickname goes back to the previous one, unless the member has changed it since."""
+    member = db.session.get(Member, member_id)
+    if member is not None and member.nickname == text:
+        member.nickname = previous
 
 
 def bind_phone(gateway: MiniProgramGateway, member_id: int, *, code: str) -> Member:

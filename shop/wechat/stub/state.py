@@ -66,6 +66,7 @@ class StubState:
         self._stable: dict[str, str] = {}
         self._used_codes: set[tuple[str, str, str]] = set()
         self._msgids = itertools.count(2_000_000_001)
+        self.content_failure: str | None = None  # content_security's failure mode, None: working
 
     # -- received requests -------------------------------------------------
 
@@ -92,6 +93,7 @@ class StubState:
             self._used_codes.clear()
             self._tokens.clear()
             self._stable.clear()
+            self.content_failure = None
         if self.pay is not None:
             self.pay.reset()
 
