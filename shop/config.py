@@ -243,6 +243,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("POINTS_TIERS", "member:0:1.0,silver:1000:1.2,gold:5000:1.5", "Loyalty tiers as "
             "`name:threshold:multiplier,...`: the points earned in the trailing 12 months that reach each "
             "tier (the first is 0) and its earning multiplier.", production_required=False),
+    Setting("SHIPPING_DELIVERY_LIST_CACHE_SECONDS", 86400, "Seconds WeChat's list of carriers "
+            "(`get_delivery_list`, the codes the admin ship action accepts) is kept in Redis before it is "
+            "fetched again.", int, production_required=False),
+    Setting("SHIPPING_CONTACT_CARRIERS", "SF", "Carrier codes (comma-separated) whose shipping information "
+            "must carry the receiver's phone, masked to its last four digits (WeChat requires it for SF).",
+            production_required=False),
 )
 
 RATE_LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("RATE_LIMIT_"))
