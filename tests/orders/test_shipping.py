@@ -3,6 +3,7 @@ ship action, through the outbox, retried while WeChat can still take it, failed 
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 
@@ -16,7 +17,7 @@ from shop.database import utcnow
 from shop.extensions import db, redis_client
 from shop.outbox.models import OutboxEntry
 from shop.shipping.carriers import CACHE_KEY
-from tests.orders.conftest import pickup_basket, place, prepay_id_of, stub_pay
+from tests.orders.conftest import at_once, pickup_basket, place, prepay_id_of, stub_pay
 from tests.outbox.conftest import sweep
 
 UPLOAD = "wxa/sec/order/upload_shipping_info"
@@ -267,3 +268,24 @@ def test_only_an_admin_ships_and_reads_the_carriers(client, stub, shop, alice, s
         assert client.get("/api/v1/admin/shipping/carriers", headers=headers).status_code == 403
     assert ship(client, order["id"], {}, logistics_type=2).status_code == 401
     assert uploads(stub) == []
+
+
+def test_an_uploaded_order_is_not_sent_again_by_the_shell(app, client, stub, shop, alice, admin, live_server):
+    order = paid_delivery(client, stub, shop, alice)
+    shipped_by_sf(client, order["id"], admin)
+    result = app.test_cli_runner().invoke(args=["orders", "upload-shipping", "--order", str(order["id"])])
+    assert result.exit_code == 0 and f"order {order['id']}: uploaded" in result.output
+    assert len(uploads(stub)) == 1  # a second would spend the payment's one re-ship at WeChat
+
+
+def test_two_clerks_handing_the_same_order_over_at_once_tell_wechat_once(app, client, stub, shop, alice,
+                                                                        staff_token, live_server):
+    placed = place(client, alice, pickup_basket(shop)).get_json()
+    stub_pay(stub, prepay_id_of(placed))
+    code = client.get(f"/api/v1/orders/{placed['order']['id']}", headers=alice).get_json()["pickup_code"]
+    clerks = [staff_token(Role.STAFF, store_ids=[shop.store_id]) for _ in range(3)]
+    answers = at_once(*(functools.partial(requests.post, f"{live_server}/api/v1/staff/pickups", headers=headers,
+                                          json={"pickup_code": code, "confirm": True}, timeout=30)
+                        for headers in clerks))
+    assert sorted(a.status_code for a in answers) == [201, 409, 409]
+    assert len(uploads(stub)) == 1
