@@ -250,6 +250,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CONTENT_AVATAR_HOSTS", "", "Hosts besides WeChat's (thirdwx.qlogo.cn, wx.qlogo.cn, mmbiz.qpic.cn) "
             "an avatar URL may be on, comma-separated: where the mini-program uploads chooseAvatar's file.",
             production_required=False),
+    Setting("SHIPPING_DELIVERY_LIST_CACHE_SECONDS", 86400, "Seconds WeChat's list of carriers "
+            "(`get_delivery_list`, the codes the admin ship action accepts) is kept in Redis before it is "
+            "fetched again.", int, production_required=False),
+    Setting("SHIPPING_CONTACT_CARRIERS", "SF", "Carrier codes (comma-separated) whose shipping information "
+            "must carry the receiver's phone, masked to its last four digits (WeChat requires it for SF).",
+            production_required=False),
 )
 
 RATE_LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("RATE_LIMIT_"))

@@ -47,6 +47,7 @@ from shop.points.handlers import wire_points
 from shop.points.provider import PointsDiscountProvider
 from shop.pricing import register_discount_provider
 from shop.query_args import refuse_unknown_query_args
+from shop.shipping.api import blp as shipping_blp
 from shop.staff.api import blp as staff_blp
 from shop.staff.cli import staff_cli
 from shop.stores.api import blp as stores_blp
@@ -57,7 +58,8 @@ from shop.wechat.stub.local import wechat_stub
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 POOL_PING_AFTER_IDLE_S = 10.0  # a connection idle longer is checked before use
-BLUEPRINTS = (members_blp, stores_blp, staff_blp, catalog_blp, orders_blp, points_blp, outbox_blp, content_blp)
+BLUEPRINTS = (members_blp, stores_blp, staff_blp, catalog_blp, orders_blp, points_blp, outbox_blp, content_blp,
+              shipping_blp)
 
 
 class RippleApi(Api):

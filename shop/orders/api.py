@@ -19,6 +19,7 @@ from shop.orders.models import OrderStatus
 from shop.orders.payment import handle_pay_notify, payment_params
 from shop.orders.refunds import SHOPPER_REFUNDABLE, STAFF_REFUNDABLE, request_refund
 from shop.orders.schemas import (
+    AdminOrderSchema,
     BreakdownSchema,
     CheckoutArgs,
     OrderListArgs,
@@ -30,8 +31,10 @@ from shop.orders.schemas import (
 )
 from shop.pagination import PageArgs, page_of, paginate
 from shop.points.errors import PointsError
+from shop.shipping.errors import ShippingError
+from shop.shipping.schemas import ShipArgs
 from shop.stores.errors import StoreError
-from shop.wechat.errors import WeChatPayError
+from shop.wechat.errors import WeChatError, WeChatPayError
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description=(
     "Checkout, WeChat Pay, cancel and refund for shoppers; pickup for store staff. Money is in fen. "
@@ -168,7 +171,7 @@ def refund(body, order_id):
 @raises(OrderError.ORDER_NOT_FOUND, OrderError.NOT_REFUNDABLE, OrderError.REFUND_IN_PROGRESS, OrderError.REFUND_TOO_LARGE,
         OrderError.REFUND_LINE_REPEATED)
 @blp.arguments(RefundArgs)
-@blp.response(202, OrderSchema)
+@blp.response(202, AdminOrderSchema)
 def admin_refund(body, order_id):
     """Refund any paid order, also after pickup or shipping (after-sales). Role: admin."""
     order = service.any_order(order_id)
@@ -182,7 +185,7 @@ def admin_refund(body, order_id):
 @roles_required(Role.ADMIN, Role.MARKETING)
 @blp.arguments(OrderListArgs, location="query")
 @blp.arguments(PageArgs, location="query")
-@blp.response(200, page_of(OrderSchema))
+@blp.response(200, page_of(AdminOrderSchema))
 def admin_list_orders(filters, page):
     """All orders, newest first. Role: admin, marketing."""
     return paginate(service.all_orders(status=filters["status"]), **page)
@@ -190,11 +193,23 @@ def admin_list_orders(filters, page):
 
 @blp.route("/admin/orders/<id:order_id>/ship", methods=["POST"])
 @roles_required(Role.ADMIN)
-@raises(OrderError.ORDER_NOT_FOUND, OrderError.NOT_SHIPPABLE, OrderError.REFUND_IN_PROGRESS)
-@blp.response(200, OrderSchema)
-def admin_ship(order_id):
-    """A paid delivery order was shipped. Role: admin."""
-    order = lifecycle.ship(service.any_order(order_id), at=utcnow())
+@raises(OrderError.ORDER_NOT_FOUND, OrderError.NOT_SHIPPABLE, OrderError.REFUND_IN_PROGRESS,
+        ShippingError.DETAILS_REQUIRED, ShippingError.CARRIER_UNKNOWN, WeChatError.UNAVAILABLE, WeChatError.FAILED,
+        WeChatError.RATE_LIMITED, notes={WeChatError.UNAVAILABLE: "WeChat's carrier list is needed and cannot "
+                                                                   "be fetched (with `Retry-After`)"})
+@blp.arguments(ShipArgs)
+@blp.response(200, AdminOrderSchema)
+def admin_ship(body, order_id):
+    """A paid delivery order was shipped, and WeChat is told (发货信息管理)
+
+    `logistics_type` 1 (express, the default) needs `carrier`, a code of WeChat's list (GET
+    /admin/shipping/carriers; 422 `shipping_carrier_unknown` otherwise), and `tracking_no` (422
+    `shipping_details_required` without them); 2 (same-city delivery) needs neither. The upload to
+    WeChat follows through the outbox: `shipping_upload` shows its state (pending, uploaded, failed
+    with WeChat's code and message). An order paid nothing through WeChat Pay uploads nothing. Role: admin.
+    """
+    order = lifecycle.ship(service.any_order(order_id), at=utcnow(), logistics_type=body["logistics_type"],
+                           carrier=body["carrier"], tracking_no=body["tracking_no"])
     db.session.commit()
     return order
 
@@ -202,7 +217,7 @@ def admin_ship(order_id):
 @blp.route("/admin/orders/<id:order_id>/complete", methods=["POST"])
 @roles_required(Role.ADMIN)
 @raises(OrderError.ORDER_NOT_FOUND, OrderError.NOT_SHIPPABLE)
-@blp.response(200, OrderSchema)
+@blp.response(200, AdminOrderSchema)
 def admin_complete(order_id):
     """A shipped order was delivered. Role: admin."""
     order = lifecycle.complete_delivery(service.any_order(order_id), at=utcnow())

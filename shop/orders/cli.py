@@ -9,6 +9,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 from rq import Queue, Worker
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from shop.commands import WeChatUnreachable
@@ -16,6 +17,8 @@ from shop.database import utcnow
 from shop.extensions import db, redis_client
 from shop.jobs import QUEUE, run_periodic
 from shop.orders import lifecycle, payment
+from shop.shipping import service as shipping
+from shop.shipping.models import ShippingUpload
 
 orders_cli = AppGroup("orders", help="Orders and payments.")
 jobs_cli = AppGroup("jobs", help="Background jobs and periodic sweeps.")
@@ -39,6 +42,27 @@ def cancel_expired() -> None:
     if summary["wechat_pay_unreachable"]:
         raise WeChatUnreachable("WeChat Pay", f"{summary['errors'] + summary['skipped']} orders")
     click.echo(_counts(summary))
+
+
+@orders_cli.command("upload-shipping")
+@click.option("--order", "order_id", type=int, help="Send this order's shipping information again (a failed one too).")
+@click.option("--pending", is_flag=True, help="Send now every upload WeChat has not accepted yet.")
+def upload_shipping(order_id: int | None, pending: bool) -> None:
+    """Send shipping information to WeChat again (发货信息管理): one order's, or every pending one."""
+    if (order_id is None) == (not pending):
+        raise click.UsageError("give --order N or --pending")
+    order_ids = [order_id] if order_id is not None else shipping.pending_order_ids()
+    for one in order_ids:
+        if not shipping.resend(one):
+            raise click.ClickException(f"order {one} has no shipping information to send (not shipped or handed "
+                                       "over, or nothing was paid through WeChat Pay)")
+        db.session.commit()  # each is sent after its own commit
+    uploads = [db.session.scalar(select(ShippingUpload).where(ShippingUpload.order_id == one)) for one in order_ids]
+    for upload in uploads:
+        db.session.refresh(upload)
+        error = f" ({upload.error_code}: {upload.error_message})" if upload.error_code is not None else ""
+        click.echo(f"order {upload.order_id}: {upload.status}{error}")
+    click.echo(f"{len(order_ids)} sent")
 
 
 def _run(sweep: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:

@@ -29,6 +29,8 @@ from shop.orders.payment import (
 )
 from shop.orders.states import lock, move
 from shop.orders.sweeps import sweep
+from shop.shipping import service as shipping
+from shop.shipping.models import LogisticsType
 from shop.wechat.errors import WeChatPayError
 from shop.wechat.pay import WeChatPayAPIError, wechat_pay
 
@@ -148,13 +150,19 @@ def _advance(order: Order, *, from_status: OrderStatus, to_status: OrderStatus, 
         raise AppError(OrderError.NOT_SHIPPABLE, f"A {order.status} order cannot become {to_status.value}.")
 
 
-def ship(order: Order, *, at: datetime) -> Order:
-    """A paid delivery order leaves the warehouse."""
+def ship(order: Order, *, at: datetime, logistics_type: int = LogisticsType.EXPRESS, carrier: str | None = None,
+         tracking_no: str | None = None) -> Order:
+    """A paid delivery order leaves the warehouse: by express (with its carrier and tracking number)
+    or same-city delivery; WeChat is told (the upload goes through the outbox with this change)."""
+    shipping.check_shipment(logistics_type, carrier, tracking_no)
+    if logistics_type != LogisticsType.EXPRESS:
+        carrier = tracking_no = None
     lock(order)  # a refund asked at this moment waits for the shipment, or the shipment sees it
     if order.refund_in_progress:
         raise AppError(OrderError.REFUND_IN_PROGRESS, "A refund of this order is being processed; do not ship it.")
     _advance(order, from_status=OrderStatus.PAID, to_status=OrderStatus.SHIPPED)
-    events.order_shipped.send(order_id=order.id, member_id=order.member_id, carrier=None, tracking_no=None)
+    shipping.record(order, logistics_type=logistics_type, carrier=carrier, tracking_no=tracking_no, at=at)
+    events.order_shipped.send(order_id=order.id, member_id=order.member_id, carrier=carrier, tracking_no=tracking_no)
     return order
 
 

@@ -23,6 +23,8 @@ from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
 from shop.orders.models import Order, OrderStatus, PickupVerification
 from shop.orders.states import lock, move
+from shop.shipping import service as shipping
+from shop.shipping.models import LogisticsType
 from shop.stores.counter import is_retry, when_and_where
 
 CODE = re.compile(r"^\d{8}$")
@@ -51,6 +53,7 @@ def confirm(staff: Principal, code: str, at: datetime) -> tuple[Order, bool]:
                 pickup_code=None):  # another confirmation won the race: ours is its retry, or too late
         return _retry_of_hand_over(staff, at, _handed_over(staff, code)), False
     _log(order, staff, "confirmed", at, code=code)
+    shipping.record(order, logistics_type=LogisticsType.SELF_PICKUP, at=at)  # WeChat is told the goods left
     record_event(order.member_id, JourneyKind.PICKED_UP, store_id=order.store_id, occurred_at=at,
                  order_id=order.id, staff_id=staff.staff_id)
     events.order_completed.send(order_id=order.id, member_id=order.member_id, store_id=order.store_id)

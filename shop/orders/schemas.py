@@ -6,6 +6,7 @@ from marshmallow import validate
 
 from shop.fields import BoundedList, id_field, mobile_phone, text
 from shop.orders.models import Fulfilment, OrderStatus
+from shop.shipping.schemas import ShippingUploadSchema
 
 MAX_QUANTITY = 99
 MAX_LINES = 50
@@ -101,6 +102,12 @@ class OrderSchema(ma.Schema):
 
     def qr_payload(self, order):
         return f"ripple:pickup:{order.pickup_code}" if order.pickup_code else None
+
+
+class AdminOrderSchema(OrderSchema):
+    shipping_upload = ma.fields.Nested(ShippingUploadSchema, allow_none=True, metadata={
+        "description": "What WeChat was told of the goods leaving (shipped or handed over) and how far that got; "
+                       "null before, and for orders that paid nothing through WeChat Pay."})
 
 
 class PaymentParamsSchema(ma.Schema):

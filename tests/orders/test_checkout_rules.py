@@ -96,7 +96,8 @@ def test_a_delivery_order_is_shipped_then_completed_by_an_admin(client, stub, sh
     order_id, admin = placed["order"]["id"], staff_token(Role.ADMIN)
     assert client.get(f"/api/v1/orders/{order_id}", headers=alice).get_json()["status"] == "paid"
     assert client.post(f"/api/v1/admin/orders/{order_id}/complete", headers=admin).status_code == 409
-    assert client.post(f"/api/v1/admin/orders/{order_id}/ship", headers=admin).get_json()["status"] == "shipped"
+    assert client.post(f"/api/v1/admin/orders/{order_id}/ship", headers=admin,
+                       json={"carrier": "SF", "tracking_no": "SF1234567890"}).get_json()["status"] == "shipped"
     assert client.post(f"/api/v1/orders/{order_id}/refund", headers=alice, json={"reason": "late"}).status_code == 409
     assert client.post(f"/api/v1/admin/orders/{order_id}/complete", headers=admin).get_json()["status"] == "completed"
     listed = client.get("/api/v1/admin/orders?status=completed", headers=admin).get_json()

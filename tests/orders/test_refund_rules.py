@@ -219,7 +219,7 @@ def test_a_refund_asked_while_an_admin_ships_the_order_lets_only_one_through(
         order = paid_order(client, stub, alice, parcel)
         ship, refund = at_once(
             functools.partial(requests.post, f"{live_server}/api/v1/admin/orders/{order['id']}/ship", headers=admin,
-                              timeout=60),
+                              json={"logistics_type": 2}, timeout=60),
             functools.partial(requests.post, f"{live_server}/api/v1/orders/{order['id']}/refund", headers=alice,
                               json={"reason": "changed my mind"}, timeout=60))
         outcome = (ship.status_code, refund.status_code)

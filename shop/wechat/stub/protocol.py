@@ -37,6 +37,11 @@ class ErrCode(IntEnum):
     MINUTE_QUOTA = 45011
     DATA_FORMAT_ERROR = 47001
     ARGUMENT_INVALID = 47003
+    # Shipping information (发货信息管理)
+    PAYMENT_NOT_FOUND = 10060001
+    RESHIP_USED = 10060003
+    NOT_SHIPPABLE = 10060004
+    UPLOAD_TIME_INVALID = 268485216
 
 
 MESSAGES = {
@@ -59,6 +64,10 @@ MESSAGES = {
     ErrCode.MINUTE_QUOTA: "api minute-quota reach limit",
     ErrCode.DATA_FORMAT_ERROR: "data format error",
     ErrCode.ARGUMENT_INVALID: "argument invalid!",
+    ErrCode.PAYMENT_NOT_FOUND: "支付单不存在",
+    ErrCode.RESHIP_USED: "支付单已使用重新发货机会",
+    ErrCode.NOT_SHIPPABLE: "支付单处于不可发货的状态",
+    ErrCode.UPLOAD_TIME_INVALID: "上传时间非法，请按照 RFC 3339 格式填写",
 }
 
 

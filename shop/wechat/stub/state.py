@@ -14,6 +14,7 @@ from typing import Any
 
 from .pay import PayConfig, PayState
 from .protocol import ErrCode, WeChatError
+from .shipping import ShippingState
 
 TOKEN_TTL = 7200
 
@@ -60,6 +61,7 @@ class StubState:
         self._lock = threading.Lock()
         # WeChat Pay's merchant, transactions and notifies: only when given its keys.
         self.pay = PayState(pay, self) if pay is not None else None
+        self.shipping = ShippingState()
         self._received: list[dict[str, Any]] = []
         self._identities: dict[str, Identity] = {}
         self._tokens: dict[str, _Token] = {}
@@ -96,6 +98,7 @@ class StubState:
             self.content_failure = None
         if self.pay is not None:
             self.pay.reset()
+        self.shipping.reset()
 
     # -- people ------------------------------------------------------------
 
