@@ -19,7 +19,15 @@ from shop.extensions import db
 from shop.orders.models import Order, Payment, Refund
 from shop.wechat.pay import WeChatPayAPIError
 from tests.conftest import bearer
-from tests.orders.conftest import manual_refunds, pickup_basket, place, prepay_id_of, stub_pay
+from tests.orders.conftest import (
+    manual_refunds,
+    pickup_basket,
+    place,
+    prepay_id_of,
+    stub_pay,
+    wechat_pay_fails,
+    wechat_pay_is_back,
+)
 
 TRADE_BILL = "v3/bill/tradebill"
 
@@ -202,6 +210,35 @@ def test_the_daily_job_asks_until_wechat_pay_has_made_the_bill_then_reconciles_o
     assert later == {"date": today().isoformat(), "status": "done", "differences": 0}
     assert again == {"date": today().isoformat(), "status": "done"}
     assert len(stub.received_on(TRADE_BILL)) == before + 2
+
+
+def test_wechat_pay_down_during_the_download_is_recorded_and_the_job_tries_again(app, client, stub, login, buying):
+    paid_order(client, stub, buying, shopper(login, "alice"))
+    bills_of(stub, today(), ready=True)
+    wechat_pay_fails(stub, path="/v3/bill")
+    tomorrow = today() + timedelta(days=1)
+    with app.app_context():
+        failed = reconcile_due_bills(beijing(tomorrow, 10, 5))
+        db.session.commit()
+        run = db.session.scalar(select(BillRun))
+        assert (run.status, run.attempts) == ("failed", 1) and "busy" in run.last_error
+    assert failed == {"date": today().isoformat(), "status": "failed", "error": "wechatpay_unavailable"}
+    wechat_pay_is_back(stub)
+    with app.app_context():
+        assert reconcile_due_bills(beijing(tomorrow, 10, 40))["status"] == "done"
+
+
+def test_a_payment_recorded_just_before_midnight_but_billed_the_next_day_is_no_difference(app, client, stub, login,
+                                                                                           buying):
+    order = paid_order(client, stub, buying, shopper(login, "alice"))
+    yesterday = today() - timedelta(days=1)
+    with app.app_context():  # our clock said 23:59 yesterday; WeChat Pay's success_time (its bill) says today
+        payment = db.session.scalar(select(Payment).where(Payment.order_id == order["id"]))
+        payment.paid_at = beijing(today(), 0) - timedelta(minutes=1)
+        db.session.commit()
+    assert reconciled(app, yesterday)["differences"] == []
+    bills_of(stub, today(), ready=True)
+    assert reconciled(app, today())["differences"] == []
 
 
 def test_a_day_wechat_pay_makes_no_bill_for_is_reconciled_empty_after_the_wait(app, client, stub, login, buying):
