@@ -20,6 +20,7 @@ from shop.orders.models import Order, Payment, Refund
 from shop.wechat.pay import WeChatPayAPIError
 from tests.conftest import bearer
 from tests.orders.conftest import (
+    eventually,
     manual_refunds,
     pickup_basket,
     place,
@@ -75,6 +76,19 @@ def payments_of(app, order_id: int) -> list[tuple[str, str]]:
         return [(p.outcome, p.source) for p in db.session.scalars(select(Payment).where(Payment.order_id == order_id))]
 
 
+def refund_number_once_settled(app, order_id: int) -> str:
+    """The order's refund number, once WeChat Pay's refund notify (sent just after its answer) arrived."""
+
+    def settled() -> str | None:
+        with app.app_context():
+            refund = db.session.scalar(select(Refund).where(Refund.order_id == order_id))
+            return refund.number if refund is not None and refund.status == "succeeded" else None
+
+    number = eventually(settled)
+    assert number, "the refund notify never arrived"
+    return number
+
+
 def order_status(app, order_id: int) -> str:
     with app.app_context():
         return db.session.get(Order, order_id).status
@@ -85,6 +99,7 @@ def test_a_day_whose_payments_and_refunds_match_the_bill_has_no_difference(app, 
     first, second = paid_order(client, stub, buying, alice), paid_order(client, stub, buying, bob)
     refund = client.post(f"/api/v1/orders/{second['id']}/refund", headers=bob, json={"reason": "changed my mind"})
     assert refund.status_code == 202, refund.get_json()
+    refund_number_once_settled(app, second["id"])
     bills_of(stub, today(), ready=True)
     report = reconciled(app, today())
     assert report["differences"] == []
@@ -156,16 +171,7 @@ def test_a_refund_the_bill_shows_failed_while_we_hold_it_done_is_flagged(app, cl
     order = paid_order(client, stub, buying, alice)
     assert client.post(f"/api/v1/orders/{order['id']}/refund", headers=alice,
                        json={"reason": "changed my mind"}).status_code == 202
-    with app.app_context():
-        refund = db.session.scalar(select(Refund).where(Refund.order_id == order["id"]))
-        number, status = refund.number, refund.status
-    if status != "succeeded":  # the stub's refund notify follows its answer by a moment
-        import time as clock
-        for _ in range(100):
-            clock.sleep(0.05)
-            with app.app_context():
-                if db.session.scalar(select(Refund.status).where(Refund.number == number)) == "succeeded":
-                    break
+    number = refund_number_once_settled(app, order["id"])
     bills_of(stub, today(), ready=True, refund_status={number: "ABNORMAL"})
     assert reconciled(app, today())["differences"] == [("state_differs", "flagged", f"refund:{number}")]
 
