@@ -223,10 +223,19 @@ def control(bill_date: str) -> Response:
     controls = _book(pay_stub._pay()).days.setdefault(day, DayControls())  # noqa: SLF001
     if "ready" in options:
         controls.ready = pay_stub._flag(options["ready"])  # noqa: SLF001
-    controls.drop.update(str(number) for number in options.get("drop") or ())
-    controls.extra.extend(dict(extra) for extra in options.get("extra") or ())
-    controls.amounts.update({str(k): int(v) for k, v in (options.get("amounts") or {}).items()})
-    controls.refund_status.update({str(k): str(v) for k, v in (options.get("refund_status") or {}).items()})
+    try:
+        extra = [{"out_trade_no": str(e["out_trade_no"]), "total": int(e["total"]),
+                  "transaction_id": e.get("transaction_id")} for e in options.get("extra") or ()]
+        amounts = {str(k): int(v) for k, v in (options.get("amounts") or {}).items()}
+        refund_status = {str(k): str(v) for k, v in (options.get("refund_status") or {}).items()}
+        drop = {str(number) for number in options.get("drop") or ()}
+    except (AttributeError, KeyError, TypeError, ValueError):
+        raise PayError(400, "PARAM_ERROR", "drop is a list, extra a list of {out_trade_no, total}, amounts and "
+                       "refund_status objects") from None
+    controls.drop.update(drop)
+    controls.extra.extend(extra)
+    controls.amounts.update(amounts)
+    controls.refund_status.update(refund_status)
     controls.corrupt_hash = controls.corrupt_hash or pay_stub._flag(options.get("corrupt_hash"))  # noqa: SLF001
     return pay_stub._answer({"ready": _made(controls, day), "drop": sorted(controls.drop),  # noqa: SLF001
                              "extra": controls.extra, "amounts": controls.amounts,
