@@ -90,7 +90,9 @@ def reconcile_bill(bill_date: date, now: datetime) -> BillRun:
     Raises ``WeChatPayAPIError`` when WeChat Pay cannot be asked or its file is refused; the run
     then records the failure and when to try again.
     """
-    run = _run_of(bill_date)
+    # Locked until the caller commits: the job and the CLI running one day at once take turns.
+    run = db.session.scalar(select(BillRun).where(BillRun.id == _run_of(bill_date).id).with_for_update()
+                            .execution_options(populate_existing=True))
     run.attempts += 1
     try:
         trade, fund = _bills(bill_date, now)

@@ -20,6 +20,7 @@ from shop.orders.models import Order, Payment, Refund
 from shop.wechat.pay import WeChatPayAPIError
 from tests.conftest import bearer
 from tests.orders.conftest import (
+    at_once,
     eventually,
     manual_refunds,
     pickup_basket,
@@ -123,6 +124,26 @@ def test_a_payment_whose_notify_was_lost_is_applied_from_the_bill_once(app, clie
     # Reconciled again (the CLI), the day keeps its resolved difference and the payment is not applied twice.
     assert reconciled(app, today())["differences"] == [("missing_here", "resolved", reference)]
     assert payments_of(app, order_id) == [("applied", "bill")]
+
+
+def test_the_job_and_the_cli_reconciling_one_day_at_once_apply_a_lost_payment_once(app, client, stub, login, buying):
+    placed = place(client, shopper(login, "alice"), pickup_basket(buying)).get_json()
+    stub_pay(stub, prepay_id_of(placed), deliver="never")
+    bills_of(stub, today(), ready=False)
+    assert reconciled(app, today())["status"] == "waiting"  # the day's run exists: both will find it
+    bills_of(stub, today(), ready=True, delay_seconds=0.5)  # both are downloading at the same time
+
+    def run() -> list[tuple[str, str]]:
+        with app.app_context():
+            done = reconcile_bill(today(), utcnow())
+            db.session.commit()
+            return sorted((d.kind, d.resolution) for d in done.differences)
+
+    first, second = at_once(run, run)
+    assert first == second == [("missing_here", "resolved")]
+    assert payments_of(app, placed["order"]["id"]) == [("applied", "bill")]
+    with app.app_context():
+        assert db.session.scalar(select(BillRun.attempts)) == 3  # each try counted: they took turns
 
 
 def test_a_paid_transaction_we_never_issued_is_flagged(app, client, stub, login, buying):

@@ -20,7 +20,8 @@ Control:
   transactions out; ``"extra": [{"out_trade_no", "total", "transaction_id"?}]`` adds paid transactions
   the merchant never made; ``"amounts": {out_trade_no: fen}`` bills another amount;
   ``"refund_status": {out_refund_no: "SUCCESS"}`` bills another refund status; ``"corrupt_hash": true``
-  answers a hash_value that is not the file's. Each call adds to what was asked before for that day.
+  answers a hash_value that is not the file's; ``"delay_seconds": n`` (at most 10) makes the trade bill's
+  answer wait. Each call adds to what was asked before for that day.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -59,6 +61,7 @@ class DayControls:
     amounts: dict[str, int] = field(default_factory=dict)
     refund_status: dict[str, str] = field(default_factory=dict)
     corrupt_hash: bool = False
+    delay_seconds: float = 0  # the trade bill's answer waits this long (a slow WeChat Pay)
 
 
 @dataclass
@@ -195,6 +198,7 @@ def tradebill() -> Response:
     if request.args.get("bill_type", "ALL") != "ALL":
         raise PayError(400, "PARAM_ERROR", "the stub makes bill_type ALL only")
     controls = _controls_for(bill_date)
+    time.sleep(controls.delay_seconds)
     return _hand_out(trade_bill_text(pay_stub._pay(), bill_date, controls), controls)  # noqa: SLF001
 
 
@@ -229,6 +233,7 @@ def control(bill_date: str) -> Response:
         amounts = {str(k): int(v) for k, v in (options.get("amounts") or {}).items()}
         refund_status = {str(k): str(v) for k, v in (options.get("refund_status") or {}).items()}
         drop = {str(number) for number in options.get("drop") or ()}
+        delay = min(max(float(options.get("delay_seconds", controls.delay_seconds)), 0.0), 10.0)
     except (AttributeError, KeyError, TypeError, ValueError):
         raise PayError(400, "PARAM_ERROR", "drop is a list, extra a list of {out_trade_no, total}, amounts and "
                        "refund_status objects") from None
@@ -236,6 +241,7 @@ def control(bill_date: str) -> Response:
     controls.extra.extend(extra)
     controls.amounts.update(amounts)
     controls.refund_status.update(refund_status)
+    controls.delay_seconds = delay
     controls.corrupt_hash = controls.corrupt_hash or pay_stub._flag(options.get("corrupt_hash"))  # noqa: SLF001
     return pay_stub._answer({"ready": _made(controls, day), "drop": sorted(controls.drop),  # noqa: SLF001
                              "extra": controls.extra, "amounts": controls.amounts,
