@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shop.bills.format import (
@@ -90,10 +90,11 @@ def reconcile_bill(bill_date: date, now: datetime) -> BillRun:
     Raises ``WeChatPayAPIError`` when WeChat Pay cannot be asked or its file is refused; the run
     then records the failure and when to try again.
     """
-    # Locked until the caller commits: the job and the CLI running one day at once take turns.
-    run = db.session.scalar(select(BillRun).where(BillRun.id == _run_of(bill_date).id).with_for_update()
-                            .execution_options(populate_existing=True))
-    run.attempts += 1
+    run_id = _run_of(bill_date).id
+    # Counting the try locks the run's row (SQLite: the database) until the caller commits, so the job
+    # and the CLI running one day at once take turns.
+    db.session.execute(update(BillRun).where(BillRun.id == run_id).values(attempts=BillRun.attempts + 1))
+    run = db.session.scalar(select(BillRun).where(BillRun.id == run_id).execution_options(populate_existing=True))
     try:
         trade, fund = _bills(bill_date, now)
         found = compare(bill_date, trade, now)
