@@ -256,6 +256,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SHIPPING_CONTACT_CARRIERS", "SF", "Carrier codes (comma-separated) whose shipping information "
             "must carry the receiver's phone, masked to its last four digits (WeChat requires it for SF).",
             production_required=False),
+    Setting("WECHATPAY_BILL_HOUR", 10, "Hour (Beijing time, 0-23) from which the previous day's WeChat Pay "
+            "bills are downloaded and reconciled (WeChat Pay makes them from 09:00 and advises after 10:00).",
+            int, production_required=False),
+    Setting("WECHATPAY_BILL_RETRY_MINUTES", 30, "Minutes between tries while a day's bill is not made yet "
+            "or its download failed.", int, production_required=False),
+    Setting("WECHATPAY_BILL_WAIT_HOURS", 14, "Hours after WECHATPAY_BILL_HOUR after which a bill WeChat Pay "
+            "still has not made means it had no trade that day (it makes none then): the day is reconciled "
+            "as empty.", int, production_required=False),
 )
 
 RATE_LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("RATE_LIMIT_"))

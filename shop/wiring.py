@@ -16,6 +16,9 @@ from flask_smorest import Api, Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shop import response_headers
+from shop.bills.api import blp as reconciliation_blp
+from shop.bills.cli import add_commands as add_bill_commands
+from shop.bills.service import reconcile_due_bills
 from shop.catalog.api import blp as catalog_blp
 from shop.catalog.cli import catalog_cli
 from shop.config import settings_table
@@ -59,7 +62,7 @@ from shop.wechat.stub.local import wechat_stub
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 POOL_PING_AFTER_IDLE_S = 10.0  # a connection idle longer is checked before use
 BLUEPRINTS = (members_blp, stores_blp, staff_blp, catalog_blp, orders_blp, points_blp, outbox_blp, content_blp,
-              shipping_blp)
+              shipping_blp, reconciliation_blp)
 
 
 class RippleApi(Api):
@@ -139,6 +142,8 @@ def _wire() -> None:
     PERIODIC["orders past their payment window"] = cancel_expired_orders
     PERIODIC["payments reconciled with WeChat Pay"] = reconcile
     PERIODIC["points expiry"] = expire_sweep
+    PERIODIC["WeChat Pay bills reconciled"] = reconcile_due_bills
+    add_bill_commands(orders_cli)
 
 
 @click.command("config-table")

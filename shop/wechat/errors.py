@@ -25,3 +25,4 @@ class WeChatPayError(ErrorCode):
     SIGNATURE_INVALID = ("wechatpay_signature_invalid", 401)  # notify: forged, tampered, wrong serial, stale
     NOTIFY_MALFORMED = ("wechatpay_notify_malformed", 400)  # notify: signed, but not the JSON WeChat Pay sends
     NOTIFY_UNDECRYPTABLE = ("wechatpay_notify_undecryptable", 400)  # notify: resource fails AEAD (APIv3 key?)
+    BILL_CORRUPT = ("wechatpay_bill_corrupt", 502)  # a bill that is not GZIP, not UTF-8, or not what WeChat hashed

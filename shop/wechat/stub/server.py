@@ -16,14 +16,14 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from shop.config import PRODUCTION, test_doubles_acknowledged
 
-from . import access_token, content_security, control, miniprogram, official_account, pay, shipping
+from . import access_token, bills, content_security, control, miniprogram, official_account, pay, shipping
 from .pay import PayConfig
 from .protocol import ErrCode, WeChatError, current_stub
 from .state import StubState
 
 # One blueprint per WeChat product.
-PRODUCT_BLUEPRINTS = (access_token.bp, miniprogram.bp, official_account.bp, pay.bp, content_security.bp, shipping.bp,
-                      shipping.control_bp)
+PRODUCT_BLUEPRINTS = (access_token.bp, miniprogram.bp, official_account.bp, pay.bp, bills.bp, content_security.bp,
+                      shipping.bp, shipping.control_bp)
 
 
 def create_app(stub: StubState) -> Flask:
