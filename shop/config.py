@@ -243,6 +243,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("POINTS_TIERS", "member:0:1.0,silver:1000:1.2,gold:5000:1.5", "Loyalty tiers as "
             "`name:threshold:multiplier,...`: the points earned in the trailing 12 months that reach each "
             "tier (the first is 0) and its earning multiplier.", production_required=False),
+    _rate_limit("RATE_LIMIT_STORE_SHARES_PER_CLERK", "30 per minute;300 per day", "Store shares one clerk makes "
+                "(POST /staff/shares)."),
 )
 
 RATE_LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("RATE_LIMIT_"))

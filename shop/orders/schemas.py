@@ -5,6 +5,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shop.fields import BoundedList, id_field, mobile_phone, text
+from shop.orders.making.service import orders_ahead
 from shop.orders.models import Fulfilment, OrderStatus
 
 MAX_QUANTITY = 99
@@ -101,6 +102,12 @@ class OrderSchema(ma.Schema):
 
     def qr_payload(self, order):
         return f"ripple:pickup:{order.pickup_code}" if order.pickup_code else None
+
+
+class OrderDetailSchema(OrderSchema):
+    orders_ahead = ma.fields.Function(orders_ahead, allow_none=True, metadata={
+        "description": "A pickup order its store is still making (paid, preparing): how many of the store's orders "
+                       "paid before it are still being made. Null otherwise."})
 
 
 class PaymentParamsSchema(ma.Schema):
