@@ -119,7 +119,7 @@ def open_share(args):
     db.session.commit()
     body = {"share_id": result.share.id, "product_id": result.share.product_id, "campaign": result.share.campaign,
             "outcome": result.opened.outcome, "bound": result.opened.outcome in binding.BINDING_OUTCOMES,
-            "repeat": not result.created, "opened_at": result.opened.opened_at, "store_id": None}
+            "repeat": not result.created, "opened_at": result.opened.opened_at}
     return body, 201 if result.created else 200
 
 

@@ -45,7 +45,7 @@ class OpenSchema(ma.Schema):
         "new members bind; self: your own share; cycle: the sharer is in your own downline; store: a store's "
         "share, which binds you under no one (`store_id` says which store; it became your home store "
         "unless you had one).")})
-    store_id = ma.fields.Integer(allow_none=True, metadata={"description": "The store of a store's share."})
+    store_id = ma.fields.Integer(metadata={"description": "Only for a store's share (outcome `store`): its store."})
     bound = ma.fields.Boolean(metadata={"description": "Whether this open bound you under the sharer."})
     repeat = ma.fields.Boolean(metadata={"description": "You had opened this share before: the first answer."})
     opened_at = ma.fields.AwareDateTime()

@@ -134,7 +134,7 @@ class StoreInputSchema(ma.Schema):
     services = BoundedList(ma.fields.String(validate=validate.OneOf(SERVICES)), load_default=list,
                            validate=validate.Length(max=len(SERVICES)))
     status = ma.fields.String(load_default="open", validate=validate.OneOf(STATUSES))
-    prepares_orders = ma.fields.Boolean(load_default=False, metadata={"description": PREPARES_ORDERS})
+    prepares_orders = ma.fields.Boolean(metadata={"description": PREPARES_ORDERS})  # absent: kept (an import too)
     weekly_hours = WeeklyHours(load_default=dict, metadata={
         "description": 'Local times per weekday: {"mon": [["09:00", "21:00"]], "sat": [["22:00", "02:00"]]}; '
                        "a range ending before it starts runs past midnight; a missing day is closed."})
