@@ -11,6 +11,8 @@ class ReferralError(ErrorCode):
     REFERRAL_CYCLE = ("referral_cycle", 409)  # the new parent is the member's descendant
     REFERRAL_PARENT_NOT_FOUND = ("referral_parent_not_found", 422)
     REFERRAL_NOT_FLAGGED = ("referral_not_flagged", 409)
+    STORE_SHARE_STORE_REQUIRED = ("store_share_store_required", 422)  # a clerk of several stores names one
+    STORE_SHARE_NOT_YOUR_STORE = ("store_share_not_your_store", 403)
 
     # settings
     REFERRAL_SETTINGS_INVALID = ("referral_settings_invalid", 422)

@@ -264,6 +264,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WECHATPAY_BILL_WAIT_HOURS", 14, "Hours after WECHATPAY_BILL_HOUR after which a bill WeChat Pay "
             "still has not made means it had no trade that day (it makes none then): the day is reconciled "
             "as empty.", int, production_required=False),
+    _rate_limit("RATE_LIMIT_STORE_SHARES_PER_CLERK", "30 per minute;300 per day", "Store shares one clerk makes "
+                "(POST /staff/shares)."),
 )
 
 RATE_LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("RATE_LIMIT_"))

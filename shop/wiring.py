@@ -35,11 +35,13 @@ from shop.health import blp as health_blp
 from shop.jobs import PERIODIC, sweep_outbox
 from shop.jsonprovider import OrjsonProvider, refuse_unreadable_bodies
 from shop.members.api import blp as members_blp
+from shop.members.home_store import wire_home_store
 from shop.members.official_account import blp as official_account_blp
 from shop.orders.api import blp as orders_blp
 from shop.orders.api import notify_blp as wechat_pay_notify_blp
 from shop.orders.cli import jobs_cli, orders_cli
 from shop.orders.lifecycle import cancel_expired_orders
+from shop.orders.making.api import blp as order_making_blp
 from shop.orders.payment import reconcile
 from shop.outbox.api import blp as outbox_blp
 from shop.outbox.cli import outbox_cli
@@ -61,8 +63,8 @@ from shop.wechat.stub.local import wechat_stub
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 POOL_PING_AFTER_IDLE_S = 10.0  # a connection idle longer is checked before use
-BLUEPRINTS = (members_blp, stores_blp, staff_blp, catalog_blp, orders_blp, points_blp, outbox_blp, content_blp,
-              shipping_blp, reconciliation_blp)
+BLUEPRINTS = (members_blp, stores_blp, staff_blp, catalog_blp, orders_blp, order_making_blp, points_blp, outbox_blp,
+              content_blp, shipping_blp, reconciliation_blp)
 
 
 class RippleApi(Api):
@@ -137,6 +139,7 @@ def _wire() -> None:
     """Points reacts to orders and discounts at checkout; periodic work: timeouts, reconciliation, points
     expiry. Each periodic job runs on one scheduler at a time (shop/jobs.py run_exclusive)."""
     wire_points()
+    wire_home_store()
     register_discount_provider(PointsDiscountProvider())
     READINESS_CHECKS["outbox"] = outbox_readiness
     PERIODIC["orders past their payment window"] = cancel_expired_orders

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from referral.errors import ReferralError
 from referral.policy import service as policy
-from referral.sharing import binding
+from referral.sharing import binding, store_shares
 from referral.sharing import service as sharing
 from referral.sharing.schemas import (
     HistorySchema,
@@ -16,6 +16,8 @@ from referral.sharing.schemas import (
     RebindSchema,
     ShareArgs,
     ShareSchema,
+    StoreShareArgs,
+    StoreShareSchema,
     TreeNodeSchema,
 )
 from referral.tree.models import ReferralNode
@@ -26,7 +28,7 @@ from shop.content.errors import ContentError
 from shop.content.service import current_text_check
 from shop.database import utcnow
 from shop.errors import CommonError, raises
-from shop.extensions import db
+from shop.extensions import db, limiter
 from shop.pagination import PageArgs, page_of, paginate
 from shop.wechat.errors import WeChatError
 from shop.wechat.gateway import wechat
@@ -50,6 +52,12 @@ def _share_body(share) -> dict:
             "campaign": share.campaign, "channel": share.channel, "title": share.title,
             "created_at": share.created_at,
             "earns_rewards": policy.may_earn(share.sharer_id)}
+
+
+def _store_share_body(share) -> dict:
+    return {"id": share.id, "scene": share.scene, "path": sharing.path_of(share), "store_id": share.store_id,
+            "staff_id": share.staff_id, "product_id": share.product_id, "campaign": share.campaign,
+            "created_at": share.created_at}
 
 
 @blp.route("/shares", methods=["POST"])
@@ -112,14 +120,67 @@ def open_share(args):
     with the `scene` has done it already: the call then repeats the first answer, 200). 422
     `scene_invalid` for what cannot be a scene, 404 `share_not_found` for an unknown one; neither
     records or binds anything. Rate limited per member (`RATE_LIMIT_OPENS_PER_MEMBER`, 20 a minute,
-    200 a day). Role: shopper.
+    200 a day). A store's share (its scene starts `s.`) binds you under no one: outcome `store`, and the
+    store becomes your home store unless you have one. Role: shopper.
     """
+    if store_shares.is_store_scene(args["scene"]):
+        return _open_store_share(args["scene"])
     result = binding.open_share(current_member_id(), args["scene"], client=_client(), now=utcnow())
     db.session.commit()
     body = {"share_id": result.share.id, "product_id": result.share.product_id, "campaign": result.share.campaign,
             "outcome": result.opened.outcome, "bound": result.opened.outcome in binding.BINDING_OUTCOMES,
             "repeat": not result.created, "opened_at": result.opened.opened_at}
     return body, 201 if result.created else 200
+
+
+def _open_store_share(scene: str):
+    result = store_shares.open_store_share(current_member_id(), scene, now=utcnow())
+    db.session.commit()
+    body = {"share_id": result.share.id, "product_id": result.share.product_id, "campaign": result.share.campaign,
+            "outcome": binding.Outcome.STORE.value, "bound": False, "repeat": not result.created,
+            "opened_at": result.opened.opened_at, "store_id": result.share.store_id}
+    return body, 201 if result.created else 200
+
+
+@blp.route("/staff/shares", methods=["POST"])
+@roles_required(Role.STAFF)
+@limiter.limit(rate_limits.setting("RATE_LIMIT_STORE_SHARES_PER_CLERK"), key_func=rate_limits.per_staff)
+@blp.arguments(StoreShareArgs)
+@blp.response(201, StoreShareSchema)
+@raises(CatalogError.PRODUCT_NOT_FOUND, ReferralError.STORE_SHARE_STORE_REQUIRED,
+        ReferralError.STORE_SHARE_NOT_YOUR_STORE, CommonError.RATE_LIMITED)
+def create_store_share(args):
+    """Share the mini-program (or a product) for your store
+
+    The share is the store's and yours (for the store's figures), not a referral parent's: a member
+    who arrives through it is bound under no one and gets the store as home store (unless they have
+    one: the first store share or store purchase wins). Put `scene` in a poster
+    (`GET /staff/shares/{id}/poster`) or `path` in onShareAppMessage. `store_id` is needed only when you
+    work at several stores (422 `store_share_store_required`; not yours: 403 `store_share_not_your_store`).
+    Rate limited per clerk (`RATE_LIMIT_STORE_SHARES_PER_CLERK`). Role: staff.
+    """
+    staff = current_principal()
+    store_id = store_shares.sharing_store(staff.store_ids, args["store_id"])
+    share = store_shares.create_store_share(store_id, staff.staff_id, product_id=args["product_id"],
+                                            campaign=args["campaign"], now=utcnow())
+    db.session.commit()
+    return _store_share_body(share)
+
+
+@blp.route("/staff/shares/<id:share_id>/poster", methods=["GET"])
+@roles_required(Role.STAFF)
+@blp.doc(responses={"200": {"description": "The mini-program code (PNG) carrying the store share's scene.",
+                            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}})
+@raises(ReferralError.SHARE_NOT_FOUND, WeChatError.UNAVAILABLE, WeChatError.RATE_LIMITED, WeChatError.FAILED,
+        WeChatError.BAD_ANSWER)
+def store_share_poster(share_id):
+    """The mini-program code of a share of one of your stores, as a PNG (cached like member posters)
+
+    Another store's share is 404 `share_not_found`. Role: staff.
+    """
+    share = store_shares.own_store_share(share_id, current_principal().store_ids)
+    png = sharing.poster_png(share, wechat().miniprogram)
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=86400"})
 
 
 @blp.route("/admin/referral/members/<id:member_id>/rebind", methods=["POST"])

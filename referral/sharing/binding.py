@@ -45,6 +45,7 @@ class Outcome(StrEnum):
     REGISTRATION_ONLY = "registration_only"  # the policy binds new members only; this one is not new
     SELF = "self"  # the opener is the sharer (same member, unionid or phone)
     CYCLE = "cycle"  # the sharer is below the opener in the tree
+    STORE = "store"  # a store's share: nobody to bind under (the store may become the opener's home store)
 
 
 BINDING_OUTCOMES = {Outcome.BOUND: "bind", Outcome.REBOUND: "rebind"}

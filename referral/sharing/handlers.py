@@ -13,6 +13,7 @@ from flask import has_request_context, request
 
 from referral.sharing.binding import Client, client_of, open_share
 from referral.sharing.service import SCENE_PREFIX, take_back_title
+from referral.sharing.store_shares import is_store_scene, open_store_share
 from referral.tree import service as tree
 from shop import events
 from shop.content.models import ContentSubject
@@ -21,9 +22,14 @@ from shop.errors import AppError
 
 
 def on_member_registered(sender: Any, **kw: Any) -> None:
-    """Every member becomes a node; one who arrived through a share opens it as a new member."""
+    """Every member becomes a node; one who arrived through a share opens it as a new member (a store's
+    share binds them under no one and makes its store their home store)."""
     member_id, scene = kw["member_id"], kw.get("scene")
     tree.ensure_node(member_id)
+    if is_store_scene(scene):
+        with suppress(AppError):  # an unknown store scene: the login goes on
+            open_store_share(member_id, scene, now=utcnow(), new_member=True)
+        return
     if not scene or not scene.startswith(SCENE_PREFIX):
         return  # no scene, or another kind of scene (a store's QR code, a campaign)
     client = client_of(request.remote_addr, request.headers) if has_request_context() else Client(None, None)

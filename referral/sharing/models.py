@@ -48,3 +48,33 @@ class ShareOpen(db.Model):
     ip: Mapped[str | None] = mapped_column(String(45))
     device_id: Mapped[str | None] = mapped_column(String(64))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StoreShare(db.Model):
+    """A share a clerk makes for their store (a poster at the counter): it binds no one under anyone,
+    and a member who arrives through it gets the store as home store. Its scene starts ``s.``."""
+
+    __tablename__ = "referral_store_shares"
+    __table_args__ = (Index("ix_referral_store_shares_store_id_created_at", "store_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    scene: Mapped[str] = mapped_column(String(32), unique=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    campaign: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StoreShareOpen(db.Model):
+    """A member opening a store share, once per member and share."""
+
+    __tablename__ = "referral_store_share_opens"
+    __table_args__ = (UniqueConstraint("share_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    share_id: Mapped[int] = mapped_column(ForeignKey("referral_store_shares.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    new_member: Mapped[bool] = mapped_column(Boolean, default=False)
+    home_store_set: Mapped[bool] = mapped_column(Boolean, default=False)  # this open made the store home
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

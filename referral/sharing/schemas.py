@@ -53,7 +53,10 @@ class OpenSchema(ma.Schema):
     outcome = ma.fields.String(metadata={"enum": [o.value for o in Outcome], "description": (
         "bound | rebound: you are now the sharer's friend; already_bound: you were someone's already "
         "(or theirs); protected: another sharer's protection period still runs; registration_only: only "
-        "new members bind; self: your own share; cycle: the sharer is in your own downline.")})
+        "new members bind; self: your own share; cycle: the sharer is in your own downline; store: a store's "
+        "share, which binds you under no one (`store_id` says which store; it became your home store "
+        "unless you had one).")})
+    store_id = ma.fields.Integer(metadata={"description": "Only for a store's share (outcome `store`): its store."})
     bound = ma.fields.Boolean(metadata={"description": "Whether this open bound you under the sharer."})
     repeat = ma.fields.Boolean(metadata={"description": "You had opened this share before: the first answer."})
     opened_at = ma.fields.AwareDateTime()
@@ -96,4 +99,24 @@ class HistorySchema(ma.Schema):
     reason = ma.fields.String(allow_none=True)
     staff_id = ma.fields.Integer(allow_none=True)
     flagged = ma.fields.Boolean()
+    created_at = ma.fields.AwareDateTime()
+
+
+class StoreShareArgs(ma.Schema):
+    product_id = id_field(strict=True, load_default=None, allow_none=True,
+                          metadata={"description": "Share this product's page (it must be on sale)."})
+    campaign = ma.fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=64), LABEL],
+                                metadata={"description": "A campaign label."})
+    store_id = id_field(strict=True, load_default=None, allow_none=True, metadata={
+        "description": "The store to share for: one of yours, required when you work at several."})
+
+
+class StoreShareSchema(ma.Schema):
+    share_id = ma.fields.Integer(attribute="id")
+    scene = ma.fields.String(metadata={"description": "At most 32 characters (starts `s.`): what the code carries."})
+    path = ma.fields.String(metadata={"description": "The page with the scene, for onShareAppMessage."})
+    store_id = ma.fields.Integer()
+    staff_id = ma.fields.Integer()
+    product_id = ma.fields.Integer(allow_none=True)
+    campaign = ma.fields.String(allow_none=True)
     created_at = ma.fields.AwareDateTime()

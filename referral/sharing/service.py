@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from referral.errors import ReferralError
-from referral.sharing.models import Share
+from referral.sharing.models import Share, StoreShare
 from shop.catalog.errors import CatalogError
 from shop.catalog.models import Product, ProductStatus
 from shop.content import service as content
@@ -47,13 +47,10 @@ def create_share(sharer_id: int, *, product_id: int | None, campaign: str | None
 
     A title is checked with WeChat (``check``) first: a risky one is refused and no share is made.
     """
-    if product_id is not None:
-        status = db.session.scalar(select(Product.status).where(Product.id == product_id))
-        if status != ProductStatus.ON_SALE:
-            raise AppError(CatalogError.PRODUCT_NOT_FOUND, "This product is not on sale.")
+    check_on_sale(product_id)
     screening = _screen_title(sharer_id, title, check)
     for _attempt in range(5):
-        share = Share(scene=SCENE_PREFIX + "".join(secrets.choice(_BASE62) for _ in range(SCENE_RANDOM)),
+        share = Share(scene=SCENE_PREFIX + random_scene_part(SCENE_RANDOM),
                       sharer_id=sharer_id, product_id=product_id, campaign=campaign, channel=channel,
                       title=title, ip=ip, device_id=device_id, created_at=now)
         try:
@@ -86,6 +83,19 @@ def take_back_title(share_id: int, *, text: str) -> None:
         share.title = None
 
 
+def check_on_sale(product_id: int | None) -> None:
+    """A share names no product or one on sale: else 404 ``product_not_found``."""
+    if product_id is not None:
+        status = db.session.scalar(select(Product.status).where(Product.id == product_id))
+        if status != ProductStatus.ON_SALE:
+            raise AppError(CatalogError.PRODUCT_NOT_FOUND, "This product is not on sale.")
+
+
+def random_scene_part(length: int) -> str:
+    """``length`` random base62 characters: unguessable, and never data."""
+    return "".join(secrets.choice(_BASE62) for _ in range(length))
+
+
 def own_share(share_id: int, member_id: int) -> Share:
     """The member's own share; another member's is 404 as if it did not exist."""
     share = db.session.get(Share, share_id) if storable_id(share_id) else None
@@ -105,20 +115,20 @@ def share_by_scene(scene: str) -> Share:
     return share
 
 
-def page_of(share: Share) -> str:
+def page_of(share: Share | StoreShare) -> str:
     """The mini-program page a share opens (the poster's code carries the scene, not a query)."""
     return PRODUCT_PAGE if share.product_id is not None else HOME_PAGE
 
 
-def path_of(share: Share) -> str:
+def path_of(share: Share | StoreShare) -> str:
     """The page with its query, for onShareAppMessage's path."""
     query = f"id={share.product_id}&scene={share.scene}" if share.product_id is not None else f"scene={share.scene}"
     return f"{page_of(share)}?{query}"
 
 
-def poster_png(share: Share, gateway: MiniProgramGateway) -> bytes:
+def poster_png(share: Share | StoreShare, gateway: MiniProgramGateway) -> bytes:
     """The mini-program code of the share: from Redis when there, else from WeChat (then kept)."""
-    key = _POSTER_KEY.format(share.id)
+    key = _POSTER_KEY.format(share.scene)  # by scene: member and store shares have ids of their own
     cached = _cache_get(key)
     if cached is not None:
         return cached

@@ -26,6 +26,11 @@ class Member(db.Model):
     phone_country_code: Mapped[str | None] = mapped_column(String(8))
     # The scene the member first arrived with (a share, a QR code): the referral issue binds on it.
     arrival_scene: Mapped[str | None] = mapped_column(String(128))
+    # The member's home store: the first store share they arrived through, else their first store purchase.
+    # Set once (shop.members.home_store), never moved.
+    home_store_id: Mapped[int | None] = mapped_column(ForeignKey("stores.id"), index=True)
+    home_store_source: Mapped[str | None] = mapped_column(String(16))  # store_share, purchase
+    home_store_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

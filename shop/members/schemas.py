@@ -23,6 +23,10 @@ class MemberSchema(ma.Schema):
     phone_country_code = ma.fields.String(allow_none=True)
     is_following = ma.fields.Boolean(metadata={"description": "Follows the official account."})
     arrival_scene = ma.fields.String(allow_none=True)
+    home_store_id = ma.fields.Integer(allow_none=True, metadata={
+        "description": "Your home store (GET /stores/{id}): the store whose share brought you, else the store of "
+                       "your first store purchase; set once."})
+    home_store_source = ma.fields.String(allow_none=True, metadata={"enum": ["store_share", "purchase"]})
     created_at = ma.fields.AwareDateTime()
 
 

@@ -22,6 +22,7 @@ from shop.orders.schemas import (
     AdminOrderSchema,
     BreakdownSchema,
     CheckoutArgs,
+    OrderDetailSchema,
     OrderListArgs,
     OrderSchema,
     PickupArgs,
@@ -39,8 +40,9 @@ from shop.wechat.errors import WeChatError, WeChatPayError
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description=(
     "Checkout, WeChat Pay, cancel and refund for shoppers; pickup for store staff. Money is in fen. "
     "An unpaid order is cancelled when its payment window passes (ORDER_PAYMENT_TIMEOUT_SECONDS), "
-    "returning its stock, coupon and points. A pickup order becomes ready_for_pickup with an 8-digit "
-    "pickup code as soon as it is paid."))
+    "returning its stock, coupon and points. A paid pickup order gets an 8-digit pickup code and is "
+    "ready_for_pickup at once, or, at a store that prepares orders, when its clerks mark it ready "
+    "(paid -> preparing -> ready_for_pickup; see the order_making endpoints)."))
 notify_blp = FlaskBlueprint("wechat_pay_notify", __name__, url_prefix="/wechat/pay")
 
 
@@ -101,9 +103,12 @@ def list_orders(filters, page):
 @blp.route("/orders/<id:order_id>", methods=["GET"])
 @roles_required(Role.SHOPPER)
 @raises(OrderError.ORDER_NOT_FOUND)
-@blp.response(200, OrderSchema)
+@blp.response(200, OrderDetailSchema)
 def get_order(order_id):
     """One of your orders (another member's is a 404)
+
+    At a store that prepares orders, a paid pickup order shows `preparing` while it is made and
+    `orders_ahead`: the store's orders paid before it that are still being made.
 
     Read right after `wx.requestPayment` succeeded, a pending order shows paid at once: WeChat Pay
     is asked then (at most every few seconds), even if its notify is late. Role: shopper.
@@ -244,7 +249,7 @@ _GUESSING = rate_limits.refusing_with(OrderError.PICKUP_GUESSING, "Too many wron
 @blp.response(200, PickupSchema)
 @blp.alt_response(201, schema=PickupSchema, description="`confirm: true`: handed over now; give the order.")
 @raises(OrderError.PICKUP_ALREADY_DONE, OrderError.PICKUP_BLOCKED_BY_REFUND, OrderError.PICKUP_WRONG_STORE,
-        OrderError.PICKUP_CODE_INVALID, OrderError.PICKUP_GUESSING, notes={
+        OrderError.PICKUP_CODE_INVALID, OrderError.PICKUP_GUESSING, OrderError.PICKUP_NOT_READY, notes={
             OrderError.PICKUP_ALREADY_DONE: "handed over before, with `details` (`used_at`, `store_id`, "
                                             "`store_name`, `order_id`)"})
 def staff_pickup(body):
@@ -257,7 +262,7 @@ def staff_pickup(body):
     order was already handed over (by another clerk, or by you longer ago than that window; a
     look-up of its code too), with `details` saying when and where: `used_at`, `store_id`,
     `store_name`, `order_id`. Only staff of the order's store (403 `pickup_wrong_store`); 409
-    `pickup_blocked_by_refund`; 404 `pickup_code_invalid`: wrong codes are limited per clerk and per
+    `pickup_blocked_by_refund`; 409 `pickup_not_ready` while its store is still making it; 404 `pickup_code_invalid`: wrong codes are limited per clerk and per
     store (`RATE_LIMIT_WRONG_PICKUP_CODES_PER_CLERK`, `..._PER_STORE`: 429 `pickup_too_many_wrong_codes`
     with `Retry-After`; like every rate limit they count in memory while Redis is away). Role: staff.
     """

@@ -23,3 +23,5 @@ class OrderError(ErrorCode):
     PICKUP_BLOCKED_BY_REFUND = ("pickup_blocked_by_refund", 409)
     PICKUP_GUESSING = ("pickup_too_many_wrong_codes", 429)
     NOTIFY_MISMATCH = ("payment_notify_mismatch", 400)
+    NOT_AT_YOUR_STORE = ("order_not_at_your_store", 403)  # order making: a pickup order of another store
+    PICKUP_NOT_READY = ("pickup_not_ready", 409)  # paid or preparing at a store that makes orders: not ready yet

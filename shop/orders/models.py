@@ -26,6 +26,7 @@ from shop.extensions import db
 class OrderStatus(StrEnum):
     PENDING_PAYMENT = "pending_payment"
     PAID = "paid"
+    PREPARING = "preparing"  # a store that prepares orders is making it (shop.orders.making)
     READY_FOR_PICKUP = "ready_for_pickup"
     SHIPPED = "shipped"
     COMPLETED = "completed"
@@ -44,6 +45,7 @@ class Order(db.Model):
         UniqueConstraint("member_id", "idempotency_key"),
         Index("ix_orders_member_created", "member_id", "created_at"),
         Index("ix_orders_status_expires", "status", "expires_at"),
+        Index("ix_orders_store_status_paid", "store_id", "status", "paid_at"),  # a store's making queue
         # A pickup code is unique among the store's open orders; it is cleared when the order closes.
         Index("uq_orders_store_pickup_code", "store_id", "pickup_code", unique=True,
               postgresql_where=text("pickup_code IS NOT NULL"), sqlite_where=text("pickup_code IS NOT NULL")),
@@ -76,6 +78,7 @@ class Order(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # unpaid past this: cancelled
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    preparing_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -194,6 +197,6 @@ class PickupVerification(db.Model):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     store_id: Mapped[int | None] = mapped_column(BigInteger)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
-    action: Mapped[str] = mapped_column(String(16))  # looked_up, confirmed, wrong_code, refused
+    action: Mapped[str] = mapped_column(String(16))  # looked_up, confirmed, wrong_code, refused, not_ready
     code: Mapped[str | None] = mapped_column(String(8))  # the code a confirmation handed over (for retries)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

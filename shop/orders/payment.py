@@ -22,6 +22,7 @@ from shop.extensions import db
 from shop.members.journey import JourneyKind, record_event
 from shop.members.models import Member
 from shop.orders.errors import OrderError
+from shop.orders.making.service import prepares_orders
 from shop.orders.models import Fulfilment, Order, OrderStatus, Payment, Refund, RefundStatus
 from shop.orders.refunds import (
     REFUND_CHECKED,
@@ -54,11 +55,16 @@ _SET_PREPAY = update(_orders).where(_orders.c.id == bindparam("order")).values(p
 
 
 def mark_paid(order: Order, *, amount: int, transaction_id: str | None, at: datetime, source: str) -> bool:
-    """Move a pending order to paid (a pickup order straight to ready, with its code); False if it was not pending."""
+    """Move a pending order to paid; False if it was not pending.
+
+    A pickup order gets its code, and is ready at once unless its store prepares orders (then its
+    clerks make it ready: shop.orders.making).
+    """
     pickup = order.fulfilment == Fulfilment.PICKUP
-    status = OrderStatus.READY_FOR_PICKUP if pickup else OrderStatus.PAID
+    ready = pickup and not prepares_orders(order.store_id)
+    status = OrderStatus.READY_FOR_PICKUP if ready else OrderStatus.PAID
     if not move(order, from_status=OrderStatus.PENDING_PAYMENT, to=status, amount_paid=amount,
-                transaction_id=transaction_id, paid_at=at, ready_at=at if pickup else None,
+                transaction_id=transaction_id, paid_at=at, ready_at=at if ready else None,
                 pickup_code=_new_pickup_code(order.store_id) if pickup else None):
         return False
     first = not db.session.scalar(_PAID_BEFORE, {"member": order.member_id, "order": order.id})
@@ -67,7 +73,7 @@ def mark_paid(order: Order, *, amount: int, transaction_id: str | None, at: date
                  order_id=order.id, amount_paid=amount)
     events.order_paid.send(order_id=order.id, member_id=order.member_id, amount_paid=amount,
                            first_paid_order=first, store_id=order.store_id, paid_at=at)
-    if pickup:
+    if ready:
         events.order_ready_for_pickup.send(order_id=order.id, member_id=order.member_id, store_id=order.store_id,
                                            pickup_code=order.pickup_code)
     return True

@@ -28,6 +28,8 @@ from shop.shipping.models import LogisticsType
 from shop.stores.counter import is_retry, when_and_where
 
 CODE = re.compile(r"^\d{8}$")
+# Orders whose code a clerk may be shown: ready, or still being made at a store that prepares orders.
+_HOLDING_CODE = (OrderStatus.READY_FOR_PICKUP, OrderStatus.PAID, OrderStatus.PREPARING)
 
 
 def look_up(staff: Principal, code: str, at: datetime) -> Order:
@@ -88,7 +90,7 @@ def _already_handed_over(earlier: PickupVerification | None) -> AppError:
 
 def _find(staff: Principal, code: str, at: datetime, *, confirming: bool = False) -> Order:
     candidates = [] if not CODE.match(code) else db.session.scalars(
-        select(Order).where(Order.pickup_code == code, Order.status == OrderStatus.READY_FOR_PICKUP)).all()
+        select(Order).where(Order.pickup_code == code, Order.status.in_(_HOLDING_CODE))).all()
     mine = [o for o in candidates if o.store_id in staff.store_ids and hmac.compare_digest(o.pickup_code, code)]
     if not mine and CODE.match(code) and (earlier := _handed_over(staff, code)) is not None:
         if confirming:
@@ -104,6 +106,10 @@ def _find(staff: Principal, code: str, at: datetime, *, confirming: bool = False
         db.session.commit()
         raise AppError(OrderError.PICKUP_CODE_INVALID, "No order waits for pickup with this code here.")
     order = mine[0]
+    if order.status != OrderStatus.READY_FOR_PICKUP:  # its store is still making it
+        _log(order, staff, "not_ready", at)
+        db.session.commit()
+        raise AppError(OrderError.PICKUP_NOT_READY, "This order is still being made; mark it ready first.")
     _refuse_if_refunding(order)
     return order
 

@@ -31,7 +31,7 @@ from shop.wechat.errors import WeChatPayError
 from shop.wechat.pay import WeChatPayAPIError, wechat_pay
 
 log = logging.getLogger(__name__)
-SHOPPER_REFUNDABLE = {OrderStatus.PAID, OrderStatus.READY_FOR_PICKUP}
+SHOPPER_REFUNDABLE = {OrderStatus.PAID, OrderStatus.PREPARING, OrderStatus.READY_FOR_PICKUP}
 HANDED_OVER = {OrderStatus.SHIPPED, OrderStatus.COMPLETED}  # the goods left us: shipped, or picked up
 STAFF_REFUNDABLE = SHOPPER_REFUNDABLE | HANDED_OVER
 

@@ -5,6 +5,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shop.fields import BoundedList, id_field, mobile_phone, text
+from shop.orders.making.service import orders_ahead
 from shop.orders.models import Fulfilment, OrderStatus
 from shop.shipping.schemas import ShippingUploadSchema
 
@@ -108,6 +109,12 @@ class AdminOrderSchema(OrderSchema):
     shipping_upload = ma.fields.Nested(ShippingUploadSchema, allow_none=True, metadata={
         "description": "What WeChat was told of the goods leaving (shipped or handed over) and how far that got; "
                        "null before, and for orders that paid nothing through WeChat Pay."})
+
+
+class OrderDetailSchema(OrderSchema):
+    orders_ahead = ma.fields.Function(orders_ahead, allow_none=True, metadata={
+        "description": "A pickup order its store is still making (paid, preparing): how many of the store's orders "
+                       "paid before it are still being made. Null otherwise."})
 
 
 class PaymentParamsSchema(ma.Schema):

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     Float,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -43,6 +45,8 @@ class Store(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open, closed, suspended
     # {"mon": [["09:00", "22:00"]], ..., "sun": [["10:00", "02:00"]]}: local times; a range may cross midnight.
     weekly_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # False: a pickup order is ready when paid. True: paid -> preparing -> ready_for_pickup, by its clerks.
+    prepares_orders: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -20,6 +20,9 @@ MAX_LIMIT = 50
 COORD = validate.OneOf(("gcj02", "wgs84"))
 STORE_CODE_RULE = "1-64 letters, digits, _ . or - (e.g. SH001), case kept"
 PHONE_RULE = "digits, spaces, + - ( ) only"
+PREPARES_ORDERS = ("false (the default): a pickup order is ready for pickup as soon as it is paid. true: it goes "
+                   "paid -> preparing -> ready_for_pickup as the store's clerks mark it "
+                   "(POST /staff/orders/{id}/prepare and /ready), and the shopper is told when it is ready.")
 
 
 def _timezone(name: str) -> None:
@@ -110,6 +113,7 @@ class StoreSchema(NearbyStoreSchema):
     status = ma.fields.String()
     weekly_hours = ma.fields.Dict()
     exceptions = ma.fields.List(ma.fields.Nested(HoursExceptionSchema))
+    prepares_orders = ma.fields.Boolean(metadata={"description": PREPARES_ORDERS})
     distance_m = None
 
 
@@ -130,6 +134,7 @@ class StoreInputSchema(ma.Schema):
     services = BoundedList(ma.fields.String(validate=validate.OneOf(SERVICES)), load_default=list,
                            validate=validate.Length(max=len(SERVICES)))
     status = ma.fields.String(load_default="open", validate=validate.OneOf(STATUSES))
+    prepares_orders = ma.fields.Boolean(metadata={"description": PREPARES_ORDERS})  # absent: kept (an import too)
     weekly_hours = WeeklyHours(load_default=dict, metadata={
         "description": 'Local times per weekday: {"mon": [["09:00", "21:00"]], "sat": [["22:00", "02:00"]]}; '
                        "a range ending before it starts runs past midnight; a missing day is closed."})

@@ -19,7 +19,7 @@ from shop.stores.importing import MAX_FILE_BYTES, parse_stores_csv
 from shop.stores.models import Store, StoreHoursException
 
 STORE_FIELDS = ("code", "name", "address", "city", "district", "lat", "lng", "phone", "timezone",
-                "services", "status", "weekly_hours")
+                "services", "status", "weekly_hours", "prepares_orders")
 
 
 def get_store(store_id: int) -> Store:

@@ -16,7 +16,16 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from shop.config import PRODUCTION, test_doubles_acknowledged
 
-from . import access_token, bills, content_security, control, miniprogram, official_account, pay, shipping
+from . import (
+    access_token,
+    bills,
+    content_security,
+    control,
+    miniprogram,
+    official_account,
+    pay,
+    shipping,
+)
 from .pay import PayConfig
 from .protocol import ErrCode, WeChatError, current_stub
 from .state import StubState
