@@ -16,13 +16,14 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from shop.config import PRODUCTION, test_doubles_acknowledged
 
-from . import access_token, control, miniprogram, official_account, pay
+from . import access_token, control, miniprogram, official_account, pay, subscribe_messages
 from .pay import PayConfig
 from .protocol import ErrCode, WeChatError, current_stub
 from .state import StubState
 
 # One blueprint per WeChat product.
-PRODUCT_BLUEPRINTS = (access_token.bp, miniprogram.bp, official_account.bp, pay.bp)
+PRODUCT_BLUEPRINTS = (access_token.bp, miniprogram.bp, official_account.bp, pay.bp, subscribe_messages.bp,
+                      subscribe_messages.control_bp)
 
 
 def create_app(stub: StubState) -> Flask:

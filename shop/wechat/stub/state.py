@@ -66,6 +66,8 @@ class StubState:
         self._stable: dict[str, str] = {}
         self._used_codes: set[tuple[str, str, str]] = set()
         self._msgids = itertools.count(2_000_000_001)
+        # Errcodes the next subscribe-message sends answer with, first first (shop/wechat/stub/subscribe_messages.py).
+        self.subscribe_answers: list[int] = []
 
     # -- received requests -------------------------------------------------
 
@@ -92,6 +94,7 @@ class StubState:
             self._used_codes.clear()
             self._tokens.clear()
             self._stable.clear()
+            self.subscribe_answers.clear()
         if self.pay is not None:
             self.pay.reset()
 
