@@ -12,7 +12,9 @@ from shop.extensions import db
 from shop.messages.models import MessageSend
 from shop.messages.templates import LAYOUTS, Purpose
 from shop.outbox.models import OutboxEntry
+from tests.coupons.conftest import active_batch, marketing  # noqa: F401  (fixtures)
 from tests.orders.conftest import alice, shop  # noqa: F401  (fixtures)
+from tests.referral.rewards.conftest import buy, chain, configure, release_after  # noqa: F401  (fixtures)
 
 SEND_PATH = "cgi-bin/message/subscribe/send"
 

@@ -17,10 +17,9 @@ from shop.database import utcnow
 from shop.extensions import db
 from shop.messages.templates import Purpose
 from shop.orders.models import Order
-from tests.coupons.conftest import active_batch, marketing, new_key  # noqa: F401  (fixtures)
+from tests.coupons.conftest import new_key
 from tests.messages.conftest import accept, sends, sent, subscriptions
 from tests.orders.conftest import eventually, pickup_basket, place, prepay_id_of, stub_pay
-from tests.referral.rewards.conftest import buy, chain, configure, release_after  # noqa: F401  (fixtures)
 
 ADDRESS = {"name": "Li Lei", "phone": "13800138000", "region": "Shanghai Huangpu", "detail": "1 Nanjing Rd"}
 
@@ -80,7 +79,7 @@ def test_a_refund_paid_back_tells_the_shopper_the_amount(app, client, stub, shop
                                                                   ("refund_completed", "sent")]
 
 
-def test_a_coupon_about_to_expire_is_announced_once(app, client, stub, login, active_batch, committed):  # noqa: F811
+def test_a_coupon_about_to_expire_is_announced_once(app, client, stub, login, active_batch, committed):
     shopper = login("carol:1")
     headers = {"Authorization": f"Bearer {shopper['token']}"}
     accept(client, headers, Purpose.COUPON_EXPIRING)
@@ -100,7 +99,7 @@ def test_a_coupon_about_to_expire_is_announced_once(app, client, stub, login, ac
 
 
 def test_a_used_or_expired_coupon_is_not_announced_and_zero_days_turns_reminders_off(
-        app, client, stub, login, active_batch, committed, make_app):  # noqa: F811
+        app, client, stub, login, active_batch, committed, make_app):
     headers = {"Authorization": f"Bearer {login('dan:1')['token']}"}
     accept(client, headers, Purpose.COUPON_EXPIRING)
     batch_id = active_batch(valid_days=1)
@@ -117,7 +116,7 @@ def test_a_used_or_expired_coupon_is_not_announced_and_zero_days_turns_reminders
 
 
 def test_a_released_reward_is_announced_once_per_order_with_its_commission(
-        app, client, stub, chain, buy, configure, release_after):  # noqa: F811
+        app, client, stub, chain, buy, configure, release_after):
     configure(reward_kind="commission", percent_bp=[1000, 0])
     accept(client, chain.bob.headers, Purpose.REWARD_RELEASED)
     accept(client, chain.bob.headers, Purpose.REWARD_RELEASED)
@@ -130,7 +129,7 @@ def test_a_released_reward_is_announced_once_per_order_with_its_commission(
 
 
 def test_a_paid_withdrawal_is_announced(app, client, stub, chain, buy, configure, release_after, staff_token,
-                                        committed):  # noqa: F811
+                                        committed):
     configure(reward_kind="commission", percent_bp=[1000, 0], min_withdrawal=100)
     buy(chain.carol)
     release_after(days=8)

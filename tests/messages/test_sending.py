@@ -19,7 +19,15 @@ from shop.messages.templates import Purpose
 from shop.orders.models import Order
 from shop.stores.models import Store
 from tests.conftest import bearer
-from tests.messages.conftest import accept, send_jobs, sends, sent, stub_answers, subscriptions, template_id
+from tests.messages.conftest import (
+    accept,
+    send_jobs,
+    sends,
+    sent,
+    stub_answers,
+    subscriptions,
+    template_id,
+)
 from tests.orders.conftest import eventually, pickup_basket, place, prepay_id_of, stub_pay
 
 
