@@ -143,3 +143,13 @@ def test_a_paid_withdrawal_is_announced(app, client, stub, chain, buy, configure
     assert committed(sync_withdrawals)["paid"] == 1
     [message] = [m for m in sent(stub) if m["template_id"] == "ripple-dev-withdrawal-paid"]
     assert values(message)["amount1"] == "3.00元"
+
+
+def test_the_reminder_runs_from_the_shell_too(app, client, stub, login, active_batch):
+    headers = {"Authorization": f"Bearer {login('erin:1')['token']}"}
+    accept(client, headers, Purpose.COUPON_EXPIRING)
+    batch_id = active_batch(valid_days=1)
+    client.post(f"/api/v1/coupon-batches/{batch_id}/claim", headers={**headers, "Idempotency-Key": new_key()})
+    result = app.test_cli_runner().invoke(args=["coupons", "remind-expiring"])
+    assert result.exit_code == 0 and result.output.strip() == "reminded 1 coupons", result.output
+    assert len(sent(stub)) == 1
