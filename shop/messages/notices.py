@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
+
 from shop.database import utcnow
 from shop.extensions import db
 from shop.messages.service import queue_message
@@ -18,11 +20,18 @@ from shop.stores.models import Store
 NO_TRACKING = "-"  # character_string cannot be empty: a delivery without a tracking number
 
 
+def _order_number(order_id: int) -> str | None:
+    """The order's number; None (no message) for an order that is not there, which a signal never names."""
+    return db.session.scalar(select(Order.number).where(Order.id == order_id))
+
+
 def order_ready_for_pickup(*, order_id: int, member_id: int, store_id: int, pickup_code: str,
                            at: datetime | None = None) -> str | None:
     """Your order is ready at the store: the pickup code to show."""
     at = at or utcnow()
-    order_number = db.session.get(Order, order_id).number
+    order_number = _order_number(order_id)
+    if order_number is None:
+        return None
     store = db.session.get(Store, store_id)
     return queue_message(Purpose.ORDER_READY, member_id=member_id, subject_id=order_id, now=at, values={
         "character_string1": order_number, "thing2": store.name if store else "门店",
@@ -33,7 +42,9 @@ def order_shipped(*, order_id: int, member_id: int, carrier: str | None, trackin
                   at: datetime | None = None) -> str | None:
     """Your order left the warehouse: carrier and tracking number (``-`` when there is none)."""
     at = at or utcnow()
-    order_number = db.session.get(Order, order_id).number
+    order_number = _order_number(order_id)
+    if order_number is None:
+        return None
     return queue_message(Purpose.ORDER_SHIPPED, member_id=member_id, subject_id=order_id, now=at, values={
         "character_string1": order_number, "thing2": carrier or "商家配送",
         "character_string3": tracking_no or NO_TRACKING, "time4": at})
@@ -43,7 +54,9 @@ def refund_completed(*, order_id: int, member_id: int, refund_id: int, amount: i
                      at: datetime | None = None) -> str | None:
     """WeChat Pay paid a refund back (``amount`` in fen)."""
     at = at or utcnow()
-    order_number = db.session.get(Order, order_id).number
+    order_number = _order_number(order_id)
+    if order_number is None:
+        return None
     return queue_message(Purpose.REFUND_COMPLETED, member_id=member_id, subject_id=refund_id, now=at, values={
         "character_string1": order_number, "amount2": amount, "time3": at, "thing4": "退款已原路退回，请注意查收"})
 
