@@ -3,9 +3,11 @@
 import click
 from flask.cli import AppGroup
 
+from coupons.claiming.reminders import remind_expiring
 from coupons.claiming.service import rebuild_gates
+from shop.database import utcnow
 
-coupons_cli = AppGroup("coupons", help="Coupons: claim gates.")
+coupons_cli = AppGroup("coupons", help="Coupons: claim gates, reminders of coupons about to expire.")
 
 
 @coupons_cli.command("rebuild-gates")
@@ -17,3 +19,10 @@ def rebuild_gates_command() -> None:
     """
     ids = rebuild_gates()
     click.echo(f"rebuilt the claim gates of {len(ids)} batches")
+
+
+@coupons_cli.command("remind-expiring")
+def remind_expiring_command() -> None:
+    """Announce coupons expiring within COUPON_EXPIRY_REMINDER_DAYS to their members (once per coupon), as the
+    periodic job does."""
+    click.echo(f"reminded {remind_expiring(utcnow())['reminded']} coupons")

@@ -127,6 +127,7 @@ class Coupon(db.Model):
         CheckConstraint("issue_number > 0", name="issue_number_positive"),
         CheckConstraint("day_number > 0", name="day_number_positive"),
         Index("ix_coupons_member_id_status_expires_at", "member_id", "status", "expires_at"),
+        Index("ix_coupons_status_expires_at", "status", "expires_at"),  # coupons about to expire, to remind
     )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)

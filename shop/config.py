@@ -266,6 +266,17 @@ SETTINGS: tuple[Setting, ...] = (
             "as empty.", int, production_required=False),
     _rate_limit("RATE_LIMIT_STORE_SHARES_PER_CLERK", "30 per minute;300 per day", "Store shares one clerk makes "
                 "(POST /staff/shares)."),
+    *(Setting(f"MESSAGE_TEMPLATE_{name}", f"ripple-dev-{name.lower().replace('_', '-')}",
+              f"Subscribe-message template id (订阅消息模板 ID) of {what}, with the keywords docs/messages.md "
+              "lists. Unset in production: that message is not offered and never sent.", production_required=False)
+      for name, what in (("ORDER_READY", "an order ready for pickup"), ("ORDER_SHIPPED", "an order shipped"),
+                         ("REFUND_COMPLETED", "a refund paid back"), ("COUPON_EXPIRING", "a coupon expiring"),
+                         ("REWARD_RELEASED", "a referral reward released"),
+                         ("WITHDRAWAL_PAID", "a withdrawal paid"))),
+    Setting("MESSAGE_MINIPROGRAM_STATE", "formal", "Which version of the mini-program a subscribe message opens: "
+            "`developer`, `trial` or `formal`.", production_required=False),
+    Setting("COUPON_EXPIRY_REMINDER_DAYS", 3, "A coupon that expires within this many days is announced to its "
+            "member once, by subscribe message (0: never).", int, production_required=False),
 )
 
 RATE_LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("RATE_LIMIT_"))

@@ -37,6 +37,8 @@ from shop.jsonprovider import OrjsonProvider, refuse_unreadable_bodies
 from shop.members.api import blp as members_blp
 from shop.members.home_store import wire_home_store
 from shop.members.official_account import blp as official_account_blp
+from shop.messages.api import blp as messages_blp
+from shop.messages.handlers import wire_messages
 from shop.orders.api import blp as orders_blp
 from shop.orders.api import notify_blp as wechat_pay_notify_blp
 from shop.orders.cli import jobs_cli, orders_cli
@@ -64,7 +66,7 @@ from shop.wechat.stub.local import wechat_stub
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 POOL_PING_AFTER_IDLE_S = 10.0  # a connection idle longer is checked before use
 BLUEPRINTS = (members_blp, stores_blp, staff_blp, catalog_blp, orders_blp, order_making_blp, points_blp, outbox_blp,
-              content_blp, shipping_blp, reconciliation_blp)
+              content_blp, shipping_blp, reconciliation_blp, messages_blp)
 
 
 class RippleApi(Api):
@@ -136,10 +138,12 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _wire() -> None:
-    """Points reacts to orders and discounts at checkout; periodic work: timeouts, reconciliation, points
-    expiry. Each periodic job runs on one scheduler at a time (shop/jobs.py run_exclusive)."""
+    """Points reacts to orders and discounts at checkout; subscribe messages to orders shipped, ready and
+    refunded; periodic work: timeouts, reconciliation, points expiry. Each periodic job runs on one
+    scheduler at a time (shop/jobs.py run_exclusive)."""
     wire_points()
     wire_home_store()
+    wire_messages()
     register_discount_provider(PointsDiscountProvider())
     READINESS_CHECKS["outbox"] = outbox_readiness
     PERIODIC["orders past their payment window"] = cancel_expired_orders

@@ -28,6 +28,7 @@ Decisions (the README and the OpenAPI descriptions say the same):
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -46,6 +47,7 @@ from shop import events
 from shop.database import utcnow
 from shop.extensions import db
 from shop.members.models import Member
+from shop.messages import notices
 from shop.orders.models import Order, OrderLine
 from shop.pagination import paginate
 from shop.points.service import claw_back, credit_reward
@@ -207,7 +209,18 @@ def release_due_rewards(now: datetime | None = None, *, limit: int = RELEASE_BAT
         .execution_options(populate_existing=True)).all()
     for reward in due:
         release(reward, now)
+    _announce(due, now)
     return len(due)
+
+
+def _announce(released: list[Reward], now: datetime) -> None:
+    """One message per beneficiary, order and kind of what became available (an order's lines release together)."""
+    totals: dict[tuple[int, int, str], int] = defaultdict(int)
+    for reward in released:
+        if reward.status == RewardStatus.AVAILABLE:
+            totals[(reward.beneficiary_id, reward.order_id, reward.kind)] += reward.amount - reward.reversed_amount
+    for (member_id, order_id, kind), amount in totals.items():
+        notices.reward_released(member_id=member_id, order_id=order_id, kind=kind, amount=amount, at=now)
 
 
 def release(reward: Reward, now: datetime) -> None:

@@ -42,6 +42,7 @@ from shop.extensions import db
 from shop.idempotency import IdempotencyError
 from shop.jobs import enqueue
 from shop.members.models import Member
+from shop.messages import notices
 from shop.orders.sweeps import UNREACHABLE_IN_A_ROW
 from shop.pagination import paginate
 from shop.wechat.errors import WeChatPayError
@@ -169,6 +170,8 @@ def apply_transfer_state(withdrawal: Withdrawal, bill: dict[str, Any], now: date
         withdrawal.status, withdrawal.finished_at, withdrawal.package_info = WithdrawalStatus.PAID.value, now, None
         commission.lock(withdrawal.member_id, now)
         commission.move_figures(withdrawal.member_id, now=now, withdrawn=withdrawal.amount)
+        notices.withdrawal_paid(member_id=withdrawal.member_id, withdrawal_id=withdrawal.id, amount=withdrawal.amount,
+                                at=now)
     elif state in ENDED_UNPAID:
         _fail(withdrawal, str(bill.get("fail_reason") or state), now)
     elif state in OPEN_AT_WECHAT:

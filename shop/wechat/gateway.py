@@ -102,12 +102,6 @@ class MiniProgramGateway:
             response = self.client.wxa.get_wxa_code_unlimited(scene, page=page)
         return response.content
 
-    def send_subscribe_message(self, openid: str, template_id: str, data: dict[str, Any],
-                               page: str | None = None) -> None:
-        with wechat_errors("subscribe_message"):
-            self.client.post("message/subscribe/send", data={
-                "touser": openid, "template_id": template_id, "page": page, "data": data})
-
 
 class OfficialAccountGateway:
     """The official account's WeChat calls."""

@@ -20,7 +20,8 @@ from .png import SIGNATURE, qr_modules
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIBE_SEND = "cgi-bin/message/subscribe/send"
-TEMPLATE_DATA = {"thing1": {"value": "Order paid"}, "amount2": {"value": "12.50"}}
+TEMPLATE = "ripple-dev-withdrawal-paid"  # in the stub's template library: amount1, time2, thing3
+TEMPLATE_DATA = {"amount1": {"value": "12.50元"}, "time2": {"value": "15:01"}, "thing3": {"value": "Order paid"}}
 
 
 def errcode_of(call, *args, **kwargs) -> int:
@@ -136,7 +137,7 @@ def test_stable_token_is_the_same_until_force_refresh(mp, make_client):
     # A forced refresh retires the previous stable token, as WeChat does.
     stale = make_client()
     stale.session.set(stale.access_token_key, first["access_token"])
-    assert errcode_of(stale.wxa.send_subscribe_message, "o", "t", TEMPLATE_DATA) == 40001
+    assert errcode_of(stale.wxa.send_subscribe_message, "o", TEMPLATE, TEMPLATE_DATA) == 40001
 
 
 def test_stable_tokens_are_per_app(mp, oa):
@@ -160,11 +161,11 @@ def test_classic_token_endpoint_issues_a_new_token_each_call(stub, mp):
 
 def test_expired_tokens_give_40001_until_fetched_again(stub, mp):
     openid = mp.login("alice:1")["openid"]
-    mp.wxa.send_subscribe_message(openid, "tmpl", TEMPLATE_DATA)
+    mp.wxa.send_subscribe_message(openid, TEMPLATE, TEMPLATE_DATA)
     stub.expire_tokens()
-    assert errcode_of(mp.wxa.send_subscribe_message, openid, "tmpl", TEMPLATE_DATA) == 40001
+    assert errcode_of(mp.wxa.send_subscribe_message, openid, TEMPLATE, TEMPLATE_DATA) == 40001
     mp.fetch_access_token()
-    assert mp.wxa.send_subscribe_message(openid, "tmpl", TEMPLATE_DATA)["errcode"] == 0
+    assert mp.wxa.send_subscribe_message(openid, TEMPLATE, TEMPLATE_DATA)["errcode"] == 0
 
 
 def test_missing_and_forged_tokens_are_refused(stub):
@@ -240,37 +241,42 @@ def test_wxacode_accepts_every_allowed_scene_character(mp):
 
 def test_subscribe_message_is_sent_and_recorded(stub, mp):
     openid = mp.login("alice:1")["openid"]
-    result = mp.wxa.send_subscribe_message(openid, "tmpl-paid", TEMPLATE_DATA, page="pages/o/o")
+    result = mp.wxa.send_subscribe_message(openid, TEMPLATE, TEMPLATE_DATA, page="pages/o/o")
     assert result["errcode"] == 0 and isinstance(result["msgid"], int)
     [sent] = stub.received_on(SUBSCRIBE_SEND)
     assert sent["method"] == "POST"
     assert sent["args"]["access_token"]
     assert sent["json"] == {
         "touser": openid,
-        "template_id": "tmpl-paid",
+        "template_id": TEMPLATE,
         "page": "pages/o/o",
         "data": TEMPLATE_DATA,
     }
 
 
 def test_subscribe_message_to_a_derived_openid(stub, mp):
-    assert mp.wxa.send_subscribe_message(stub.openid_for("bob", MP_APPID), "t", TEMPLATE_DATA)
+    assert mp.wxa.send_subscribe_message(stub.openid_for("bob", MP_APPID), TEMPLATE, TEMPLATE_DATA)
 
 
 def test_subscribe_message_refuses_unknown_or_foreign_openids(stub, mp):
-    assert errcode_of(mp.wxa.send_subscribe_message, "o" + "x" * 27, "t", TEMPLATE_DATA) == 40003
+    assert errcode_of(mp.wxa.send_subscribe_message, "o" + "x" * 27, TEMPLATE, TEMPLATE_DATA) == 40003
     official_openid = stub.openid_for("alice", OA_APPID)
-    assert errcode_of(mp.wxa.send_subscribe_message, official_openid, "t", TEMPLATE_DATA) == 40003
+    assert errcode_of(mp.wxa.send_subscribe_message, official_openid, TEMPLATE, TEMPLATE_DATA) == 40003
 
 
 @pytest.mark.parametrize(
     "body",
     [
-        {"template_id": "t", "data": TEMPLATE_DATA},
+        {"template_id": TEMPLATE, "data": TEMPLATE_DATA},
         {"touser": "OPENID", "data": TEMPLATE_DATA},
-        {"touser": "OPENID", "template_id": "t"},
-        {"touser": "OPENID", "template_id": "t", "data": {"thing1": "not an object"}},
-        {"touser": "OPENID", "template_id": "t", "data": TEMPLATE_DATA, "lang": "fr"},
+        {"touser": "OPENID", "template_id": TEMPLATE},
+        {"touser": "OPENID", "template_id": TEMPLATE, "data": {"thing1": "not an object"}},
+        {"touser": "OPENID", "template_id": TEMPLATE, "data": TEMPLATE_DATA, "lang": "fr"},
+        {"touser": "OPENID", "template_id": TEMPLATE, "data": {**TEMPLATE_DATA, "thing3": {"value": "x" * 21}}},
+        {"touser": "OPENID", "template_id": TEMPLATE, "data": {**TEMPLATE_DATA, "amount1": {"value": "lots"}}},
+        {"touser": "OPENID", "template_id": TEMPLATE, "data": {**TEMPLATE_DATA, "time2": {"value": "2026-12-07"}}},
+        {"touser": "OPENID", "template_id": TEMPLATE, "data": {"amount1": {"value": "1元"}}},  # keywords missing
+        {"touser": "OPENID", "template_id": TEMPLATE, "data": {**TEMPLATE_DATA, "phrase9": {"value": "好"}}},
     ],
 )
 def test_subscribe_message_checks_its_arguments(stub, mp, body):
@@ -278,9 +284,24 @@ def test_subscribe_message_checks_its_arguments(stub, mp, body):
     assert errcode_of(mp.post, "https://api.weixin.qq.com/" + SUBSCRIBE_SEND, data=body) == 47003
 
 
+def test_a_template_the_app_never_picked_is_40037_and_a_page_it_lacks_41030(stub, mp):
+    openid = stub.openid_for("alice", MP_APPID)
+    assert errcode_of(mp.wxa.send_subscribe_message, openid, "tmpl-unknown", TEMPLATE_DATA) == 40037
+    assert errcode_of(mp.wxa.send_subscribe_message, openid, TEMPLATE, TEMPLATE_DATA, page="/pages x") == 41030
+
+
+def test_the_next_answers_can_be_set_for_tests(stub, mp):
+    openid = stub.openid_for("alice", MP_APPID)
+    requests.post(f"{stub.url}stub/subscribe/answers", json={"errcodes": [47003, 43101]}, timeout=5).raise_for_status()
+    assert errcode_of(mp.wxa.send_subscribe_message, openid, TEMPLATE, TEMPLATE_DATA) == 47003
+    assert errcode_of(mp.wxa.send_subscribe_message, openid, TEMPLATE, TEMPLATE_DATA) == 43101
+    assert mp.wxa.send_subscribe_message(openid, TEMPLATE, TEMPLATE_DATA)["errcode"] == 0
+    assert requests.post(f"{stub.url}stub/subscribe/answers", json={"errcodes": [12]}, timeout=5).status_code == 400
+
+
 def test_people_who_refuse_messages_get_43101(stub, mp):
     openid = stub.openid_for("refuse-erin", MP_APPID)
-    assert errcode_of(mp.wxa.send_subscribe_message, openid, "t", TEMPLATE_DATA) == 43101
+    assert errcode_of(mp.wxa.send_subscribe_message, openid, TEMPLATE, TEMPLATE_DATA) == 43101
 
 
 # -- official account --------------------------------------------------------
@@ -327,10 +348,10 @@ def test_control_endpoints_over_http(stub, mp):
     )
     assert [r["args"]["js_code"] for r in received.json()["received"]] == ["gus:1"]
 
-    mp.wxa.send_subscribe_message(ids.json()["openid"], "t", TEMPLATE_DATA)
+    mp.wxa.send_subscribe_message(ids.json()["openid"], TEMPLATE, TEMPLATE_DATA)
     assert requests.post(stub.url + "stub/expire-tokens", timeout=5).json() == {"ok": True}
     assert (
-        errcode_of(mp.wxa.send_subscribe_message, ids.json()["openid"], "t", TEMPLATE_DATA) == 40001
+        errcode_of(mp.wxa.send_subscribe_message, ids.json()["openid"], TEMPLATE, TEMPLATE_DATA) == 40001
     )
 
     assert requests.post(stub.url + "stub/reset", timeout=5).json() == {"ok": True}

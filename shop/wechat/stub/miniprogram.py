@@ -1,4 +1,4 @@
-"""Mini-program endpoints: login, phone number, mini-program codes, subscribe messages."""
+"""Mini-program endpoints: login, phone number, mini-program codes (subscribe messages: subscribe_messages.py)."""
 
 from __future__ import annotations
 
@@ -129,36 +129,3 @@ def render_code(content: str, width: int) -> bytes:
     out = io.BytesIO()
     qr.save(out, kind="png", scale=scale)
     return out.getvalue()
-
-
-@bp.post("/cgi-bin/message/subscribe/send")
-@requires_token
-def subscribe_send() -> dict:
-    """Send a subscribe message to a person of this app."""
-    body = json_body()
-    for field in ("touser", "template_id", "data"):
-        if not body.get(field):
-            raise WeChatError(ErrCode.ARGUMENT_INVALID, f"{field} is empty")
-    _check_message_data(body["data"])
-    for field, allowed in (
-        ("miniprogram_state", ("developer", "trial", "formal")),
-        ("lang", ("zh_CN", "en_US", "zh_HK", "zh_TW")),
-    ):
-        if field in body and body[field] not in allowed:
-            raise WeChatError(ErrCode.ARGUMENT_INVALID, f"{field} is invalid")
-    identity = current_stub().identity_of(body["touser"])
-    # An openid only means something in the app it was issued for.
-    if identity is None or identity.appid != g.appid:
-        raise WeChatError(ErrCode.INVALID_OPENID)
-    if identity.name.startswith("refuse"):
-        raise WeChatError(ErrCode.USER_REFUSED)
-    return {"errcode": 0, "errmsg": "ok", "msgid": current_stub().next_msgid()}
-
-
-def _check_message_data(data: object) -> None:
-    """Template data must map each keyword to {"value": ...}."""
-    if not isinstance(data, dict):
-        raise WeChatError(ErrCode.ARGUMENT_INVALID, "data is invalid")
-    for key, item in data.items():
-        if not isinstance(item, dict) or item.get("value") in (None, ""):
-            raise WeChatError(ErrCode.ARGUMENT_INVALID, f"data.{key}.value is empty")

@@ -24,6 +24,7 @@ class ErrCode(IntEnum):
     INVALID_OPENID = 40003
     INVALID_APPID = 40013
     INVALID_CODE = 40029
+    INVALID_TEMPLATE_ID = 40037
     INVALID_ARGS = 40097
     INVALID_APPSECRET = 40125
     CODE_BEEN_USED = 40163
@@ -33,6 +34,7 @@ class ErrCode(IntEnum):
     APPSECRET_MISSING = 41004
     CODE_MISSING = 41008
     OPENID_MISSING = 41009
+    INVALID_PAGE = 41030
     USER_REFUSED = 43101
     MINUTE_QUOTA = 45011
     DATA_FORMAT_ERROR = 47001
@@ -51,6 +53,7 @@ MESSAGES = {
     ErrCode.INVALID_OPENID: "invalid openid",
     ErrCode.INVALID_APPID: "invalid appid",
     ErrCode.INVALID_CODE: "invalid code",
+    ErrCode.INVALID_TEMPLATE_ID: "invalid template_id",
     ErrCode.INVALID_ARGS: "invalid args",
     ErrCode.INVALID_APPSECRET: "invalid appsecret",
     ErrCode.CODE_BEEN_USED: "code been used",
@@ -60,6 +63,7 @@ MESSAGES = {
     ErrCode.APPSECRET_MISSING: "appsecret missing",
     ErrCode.CODE_MISSING: "missing code",
     ErrCode.OPENID_MISSING: "missing openid",
+    ErrCode.INVALID_PAGE: "invalid page",
     ErrCode.USER_REFUSED: "user refuse to accept the msg",
     ErrCode.MINUTE_QUOTA: "api minute-quota reach limit",
     ErrCode.DATA_FORMAT_ERROR: "data format error",

@@ -25,6 +25,7 @@ from . import (
     official_account,
     pay,
     shipping,
+    subscribe_messages,
 )
 from .pay import PayConfig
 from .protocol import ErrCode, WeChatError, current_stub
@@ -32,7 +33,7 @@ from .state import StubState
 
 # One blueprint per WeChat product.
 PRODUCT_BLUEPRINTS = (access_token.bp, miniprogram.bp, official_account.bp, pay.bp, bills.bp, content_security.bp,
-                      shipping.bp, shipping.control_bp)
+                      shipping.bp, shipping.control_bp, subscribe_messages.bp, subscribe_messages.control_bp)
 
 
 def create_app(stub: StubState) -> Flask:

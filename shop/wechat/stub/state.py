@@ -69,6 +69,8 @@ class StubState:
         self._used_codes: set[tuple[str, str, str]] = set()
         self._msgids = itertools.count(2_000_000_001)
         self.content_failure: str | None = None  # content_security's failure mode, None: working
+        # Errcodes the next subscribe-message sends answer with, first first (shop/wechat/stub/subscribe_messages.py).
+        self.subscribe_answers: list[int] = []
 
     # -- received requests -------------------------------------------------
 
@@ -96,6 +98,7 @@ class StubState:
             self._tokens.clear()
             self._stable.clear()
             self.content_failure = None
+            self.subscribe_answers.clear()
         if self.pay is not None:
             self.pay.reset()
         self.shipping.reset()
