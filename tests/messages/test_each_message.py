@@ -11,12 +11,10 @@ from sqlalchemy import update
 from coupons.claiming.reminders import remind_expiring
 from coupons.models import Coupon
 from referral.withdrawals.service import sync_withdrawals
-from shop import events
 from shop.auth import Role
 from shop.database import utcnow
 from shop.extensions import db
 from shop.messages.templates import Purpose
-from shop.orders.models import Order
 from tests.coupons.conftest import new_key
 from tests.messages.conftest import accept, sends, sent, subscriptions
 from tests.orders.conftest import eventually, pickup_basket, place, prepay_id_of, stub_pay
@@ -28,37 +26,36 @@ def values(message: dict) -> dict[str, str]:
     return {key: item["value"] for key, item in message["data"].items()}
 
 
-def test_a_shipped_order_names_its_carrier_and_tracking_number(app, client, stub, shop, alice, staff_token,
-                                                             live_server):
+def test_a_same_city_delivery_tells_the_shopper_the_merchant_delivers_it(app, client, stub, shop, alice, staff_token,
+                                                                      live_server):
     accept(client, alice, Purpose.ORDER_SHIPPED)
     accept(client, alice, Purpose.ORDER_SHIPPED)
     placed = place(client, alice, {"items": [{"sku_id": shop.croissant, "quantity": 2}], "fulfilment": "delivery",
                                    "address": ADDRESS}).get_json()
     stub_pay(stub, prepay_id_of(placed))
     order = placed["order"]
-    shipped = client.post(f"/api/v1/admin/orders/{order['id']}/ship", headers=staff_token(Role.ADMIN))
+    shipped = client.post(f"/api/v1/admin/orders/{order['id']}/ship", headers=staff_token(Role.ADMIN),
+                          json={"logistics_type": 2})  # same-city: no carrier, no tracking number
     assert shipped.status_code == 200, shipped.get_json()
     [message] = sent(stub)
     assert message["template_id"] == "ripple-dev-order-shipped"
     assert values(message)["character_string1"] == order["number"]
-    assert (values(message)["thing2"], values(message)["character_string3"]) == ("商家配送", "-")  # none given yet
+    assert (values(message)["thing2"], values(message)["character_string3"]) == ("商家配送", "-")
 
 
 
 def test_the_carrier_and_tracking_number_given_at_shipping_are_in_the_message_sent_once(
-        app, client, stub, shop, alice, live_server):
+        app, client, stub, shop, alice, staff_token, live_server):
     accept(client, alice, Purpose.ORDER_SHIPPED)
     accept(client, alice, Purpose.ORDER_SHIPPED)
     placed = place(client, alice, {"items": [{"sku_id": shop.croissant, "quantity": 2}], "fulfilment": "delivery",
                                    "address": ADDRESS}).get_json()
     stub_pay(stub, prepay_id_of(placed))
-    with app.app_context():  # what the shipping part sends when an admin ships with a carrier
-        order = db.session.get(Order, placed["order"]["id"])
-        for _ in range(2):
-            events.order_shipped.send(order_id=order.id, member_id=order.member_id, carrier="SF",
-                                      tracking_no="SF1234567890")
-        db.session.commit()
-    [message] = sent(stub)
+    ship = {"logistics_type": 1, "carrier": "SF", "tracking_no": "SF1234567890"}
+    for _ in range(2):  # the second ship is refused: the order already left
+        client.post(f"/api/v1/admin/orders/{placed['order']['id']}/ship", headers=staff_token(Role.ADMIN), json=ship)
+    messages = [m for m in sent(stub) if m["template_id"] == "ripple-dev-order-shipped"]
+    [message] = messages
     assert (values(message)["thing2"], values(message)["character_string3"]) == ("SF", "SF1234567890")
     assert subscriptions(client, alice)["order_shipped"] == 1
 
