@@ -19,6 +19,7 @@ from coupons.claiming.handlers import wire_coupons
 from coupons.cli import coupons_cli
 from coupons.demo import seed_coupon_demo
 from coupons.redemption.api import blp as redemption_blp
+from coupons.redemption.till import TillCouponDiscountProvider
 from shop.pricing import register_discount_provider
 from shop.wiring import api_of
 
@@ -38,4 +39,5 @@ def init_app(app: Flask) -> None:
     wire_coupons()  # new_member, follower and friend_purchase batches
     wire_checkout_coupons()
     register_discount_provider(CouponDiscountProvider())
+    register_discount_provider(TillCouponDiscountProvider())  # a coupon shown with a till sale
     app.cli.add_command(coupons_cli)

@@ -88,6 +88,12 @@ def parse(raw: str, *, qr_prefix: str) -> tuple[int, str] | None:
     return int(text[:-DIGITS]), text[-DIGITS:]
 
 
+def named_id(raw: str) -> int | None:
+    """The id a code names (behind any QR prefix), without checking its digits: to tell a retry from another request."""
+    parsed = parse(raw.rsplit(":", 1)[-1], qr_prefix="")
+    return parsed[0] if parsed else None
+
+
 def check(key: bytes, digits: str, at: datetime) -> Verdict:
     """Whether ``digits`` are the code under ``key`` now (or a step ago), an older one, or neither.
 

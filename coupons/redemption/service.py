@@ -37,6 +37,7 @@ from shop.errors import AppError
 from shop.extensions import db
 from shop.members.journey import JourneyKind, record_event
 from shop.pagination import paginate
+from shop.stores import counter
 from shop.stores.counter import is_retry, when_and_where
 
 log = logging.getLogger(__name__)
@@ -58,17 +59,8 @@ def shopper_code(member_id: int, coupon_id: int, *, now: datetime) -> dict[str, 
 
 def acting_store(staff: Principal, store_id: int | None) -> int:
     """The store a clerk redeems for: the one named (theirs), or their only store."""
-    if store_id is None:
-        if len(staff.store_ids) == 1:
-            return staff.store_ids[0]
-        if not staff.store_ids:
-            raise AppError(CouponError.REDEMPTION_STORE_NOT_YOURS, "Your account is not bound to any store.")
-        raise AppError(CouponError.REDEMPTION_STORE_REQUIRED,
-                       "You work at several stores: say which one in store_id.",
-                       errors={"store_id": ["Required for a clerk of several stores."]})
-    if store_id not in staff.store_ids:
-        raise AppError(CouponError.REDEMPTION_STORE_NOT_YOURS, "You are not a clerk of this store.")
-    return store_id
+    return counter.acting_store(staff, store_id, not_yours=CouponError.REDEMPTION_STORE_NOT_YOURS,
+                                required=CouponError.REDEMPTION_STORE_REQUIRED)
 
 
 def redeem(staff: Principal, raw_code: str, *, store_id: int | None, now: datetime) -> tuple[CouponRedemption, bool]:

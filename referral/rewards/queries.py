@@ -15,7 +15,7 @@ from referral.tree import service as tree
 from referral.tree.models import ReferralNode
 from shop.database import UTCDateTime
 from shop.extensions import db
-from shop.orders.models import Order, OrderLine, Refund
+from shop.orders.models import Fulfilment, Order, OrderLine, Refund
 
 snapshots = OrderSnapshot.__table__
 rewards = Reward.__table__
@@ -59,6 +59,11 @@ def order_lines(order_id: int) -> list[Row]:
     return db.session.execute(
         select(lines_table.c.id, lines_table.c.sku_id, lines_table.c.quantity, lines_table.c.amount_payable)
         .where(lines_table.c.order_id == order_id)).all()
+
+
+def is_till_sale(order_id: int) -> bool:
+    """Whether the order was bought at a store's till (``shop.till``) rather than in the mini-program."""
+    return db.session.scalar(select(orders.c.fulfilment).where(orders.c.id == order_id)) == Fulfilment.IN_STORE
 
 
 def insert_rewards(rows: list[dict[str, Any]]) -> list[int]:

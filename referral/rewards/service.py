@@ -73,10 +73,13 @@ def reward_order(*, order_id: int, member_id: int, amount_paid: int, first_paid_
     if not queries.insert_snapshot(order_id=order_id, member_id=member_id, node=node, chain=chain,
                                    amount_paid=amount_paid, first_order=first_paid_order, paid_at=paid_at):
         return []  # this payment was seen before (or names no order)
-    created = _create_rewards(order_id, member_id, chain, settings, paid_at, flagged=node.flagged_at is not None)
+    # A till sale rewards the sharer (rewards, a friend's-purchase coupon) only if the policy says so.
+    rewards_sharer = bool(chain) and (settings.reward_till_sales or not queries.is_till_sale(order_id))
+    created = _create_rewards(order_id, member_id, chain if rewards_sharer else [], settings, paid_at,
+                              flagged=node.flagged_at is not None)
     tree.count_paid_order(member_id, orders=1, gmv=amount_paid, above=above,
                           first_paid_at=paid_at if node.first_paid_at is None else None)
-    if first_paid_order and node.parent_id is not None:
+    if first_paid_order and rewards_sharer:
         events.friend_first_purchase.send(sharer_member_id=node.parent_id, friend_member_id=member_id,
                                           order_id=order_id)
     return created
