@@ -9,7 +9,7 @@ from shop.errors import AppError
 from shop.extensions import db
 from shop.members.models import Member
 from shop.till import member_code
-from tests.till.conftest import alice, alice_id, clerk, code_of, sell, shop  # noqa: F401
+from tests.till.conftest import sell
 
 T = datetime(2026, 11, 23, 12, 0, 30, tzinfo=UTC)
 

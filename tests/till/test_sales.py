@@ -16,7 +16,7 @@ from shop.members.models import JourneyEvent
 from shop.orders.models import Order
 from shop.till.models import TillSale
 from tests.conftest import LIVE_PORT
-from tests.till.conftest import alice, alice_id, clerk, code_of, points_of, sell, shop  # noqa: F401
+from tests.till.conftest import code_of, points_of, sell
 
 
 def sales_and_orders(app) -> tuple[int, int]:
