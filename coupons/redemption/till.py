@@ -104,6 +104,6 @@ def _refuse_unusable(row, request: PricingRequest, *, itemised: bool, now: datet
     if row.scope_store_ids and request.store_id not in row.scope_store_ids:
         raise AppError(CouponError.COUPON_STORE_NOT_IN_SCOPE, "This coupon is not valid at this store.",
                        errors={"coupon_code": ["Not valid at this store."]})
-    if not itemised and not kinds.kind_of(row.kind).redeemable_without_items:
+    if not itemised and kinds.kind_of(row.kind).discount_on_total is None:  # priced unit by unit
         raise AppError(CouponError.COUPON_NEEDS_ITEMS, f"This coupon ({kinds.describe(row)}) depends on the items "
                        "bought: send the sale's items with it.", errors={"items": ["Required with this coupon."]})
