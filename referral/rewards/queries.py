@@ -15,7 +15,7 @@ from referral.tree import service as tree
 from referral.tree.models import ReferralNode
 from shop.database import UTCDateTime
 from shop.extensions import db
-from shop.orders.models import Fulfilment, Order, OrderLine, Refund
+from shop.orders.models import Order, OrderLine, Refund
 
 snapshots = OrderSnapshot.__table__
 rewards = Reward.__table__
@@ -55,15 +55,11 @@ def _insert_ignore(table, columns: list[str], rows):
 
 
 def order_lines(order_id: int) -> list[Row]:
-    """(id, sku_id, quantity, amount_payable) of the order's lines."""
+    """(id, sku_id, quantity, amount_payable, and the order's fulfilment) of the order's lines."""
     return db.session.execute(
-        select(lines_table.c.id, lines_table.c.sku_id, lines_table.c.quantity, lines_table.c.amount_payable)
+        select(lines_table.c.id, lines_table.c.sku_id, lines_table.c.quantity, lines_table.c.amount_payable,
+               orders.c.fulfilment).join(orders, orders.c.id == lines_table.c.order_id)
         .where(lines_table.c.order_id == order_id)).all()
-
-
-def is_till_sale(order_id: int) -> bool:
-    """Whether the order was bought at a store's till (``shop.till``) rather than in the mini-program."""
-    return db.session.scalar(select(orders.c.fulfilment).where(orders.c.id == order_id)) == Fulfilment.IN_STORE
 
 
 def insert_rewards(rows: list[dict[str, Any]]) -> list[int]:
