@@ -20,6 +20,7 @@ from coupons.claiming.reminders import remind_expiring
 from coupons.cli import coupons_cli
 from coupons.demo import seed_coupon_demo
 from coupons.redemption.api import blp as redemption_blp
+from coupons.redemption.till import TillCouponDiscountProvider
 from shop.jobs import PERIODIC
 from shop.pricing import register_discount_provider
 from shop.wiring import api_of
@@ -42,4 +43,5 @@ def init_app(app: Flask) -> None:
     wire_checkout_coupons()
     register_discount_provider(CouponDiscountProvider())
     PERIODIC["coupons about to expire announced"] = remind_expiring
+    register_discount_provider(TillCouponDiscountProvider())  # a coupon shown with a till sale
     app.cli.add_command(coupons_cli)

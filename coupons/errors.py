@@ -28,6 +28,7 @@ class CouponError(ErrorCode):
     COUPON_CODE_INVALID = ("coupon_code_invalid", 404)  # no coupon has this code (mistyped or forged); counted
     COUPON_CODE_STALE = ("coupon_code_stale", 409)  # an older code of the coupon: ask for the one on screen now
     COUPON_ONLINE_ONLY = ("coupon_online_only", 409)  # the batch is for online checkout only
+    COUPON_NEEDS_ITEMS = ("coupon_needs_items", 422)  # a till sale without items, with a coupon priced on them
     REDEMPTION_STORE_REQUIRED = ("redemption_store_required", 422)  # a clerk of several stores names one
     REDEMPTION_STORE_NOT_YOURS = ("redemption_store_not_yours", 403)  # the clerk is not bound to that store
     REDEMPTION_NOT_FOUND = ("redemption_not_found", 404)  # none with this id at your stores

@@ -126,6 +126,11 @@ curl -s "$API/api/v1/staff/redemptions" -H "Authorization: Bearer $CLERK"     # 
 # the wrong coupon? the clerk takes it back while the answer's "revertible_until" has not passed
 curl -s -X POST "$API/api/v1/staff/redemptions/$REDEMPTION/revert" -H "Authorization: Bearer $CLERK"
 expect '"reverted_at":"' "redemption $REDEMPTION reverted"
+# at the till: the shopper shows the member code, the clerk records the sale once per receipt (docs/orders.md)
+MEMBER_CODE=$(curl -s "$API/api/v1/me/member-code" -H "Authorization: Bearer $TOKEN" | json_field code)
+curl -s -X POST "$API/api/v1/staff/sales" -H "Authorization: Bearer $CLERK" -H 'Content-Type: application/json' \
+  -d "{\"member_code\":\"$MEMBER_CODE\",\"receipt_no\":\"T-$RUN\",\"amount\":3600}"   # -> an in_store order, points earned
+grep -qF '"fulfilment":"in_store"' "$ANSWER"  # a till sale is an order paid at the till
 # marketing reads a batch's results
 curl -s "$API/api/v1/admin/coupon-batches/3/stats" -H "Authorization: Bearer $MKT"
 

@@ -277,6 +277,12 @@ SETTINGS: tuple[Setting, ...] = (
             "`developer`, `trial` or `formal`.", production_required=False),
     Setting("COUPON_EXPIRY_REMINDER_DAYS", 3, "A coupon that expires within this many days is announced to its "
             "member once, by subscribe message (0: never).", int, production_required=False),
+    Setting("TILL_VOID_WINDOW_SECONDS", 900, "How long after recording a till sale a clerk of its store may void "
+            "it (points and coupon return); later an admin refunds it.", int, production_required=False),
+    _rate_limit("RATE_LIMIT_WRONG_MEMBER_CODES_PER_CLERK", "10 per 10 minutes", "Member codes matching no member "
+                "that one clerk may send with till sales before their sales are refused until the window ends."),
+    _rate_limit("RATE_LIMIT_WRONG_MEMBER_CODES_PER_STORE", "30 per 10 minutes", "The same for a store's clerks "
+                "together."),
 )
 
 RATE_LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("RATE_LIMIT_"))

@@ -83,6 +83,18 @@ def strict_int(low: int, high: int, **kwargs: Any) -> ma.fields.Integer:
     return ma.fields.Integer(strict=True, validate=validate.Range(min=low, max=high), **kwargs)
 
 
+class _JsonBoolean(ma.fields.Boolean):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+def strict_bool(**kwargs: Any) -> ma.fields.Boolean:
+    """A JSON true or false: no 1, "true" or "yes" (a JSON body says what it means)."""
+    return _JsonBoolean(**kwargs)
+
+
 def id_field(*, strict: bool = False, **kwargs: Any) -> ma.fields.Integer:
     """The id of a row: 1..MAX_ID. ``strict`` for JSON bodies (a query string's ids arrive as text)."""
     return ma.fields.Integer(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kwargs)

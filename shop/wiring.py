@@ -59,6 +59,7 @@ from shop.staff.api import blp as staff_blp
 from shop.staff.cli import staff_cli
 from shop.stores.api import blp as stores_blp
 from shop.stores.cli import stores_cli
+from shop.till.api import blp as till_blp
 from shop.wechat.gateway import init_wechat
 from shop.wechat.pay import init_wechat_pay
 from shop.wechat.stub.local import wechat_stub
@@ -66,7 +67,7 @@ from shop.wechat.stub.local import wechat_stub
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 POOL_PING_AFTER_IDLE_S = 10.0  # a connection idle longer is checked before use
 BLUEPRINTS = (members_blp, stores_blp, staff_blp, catalog_blp, orders_blp, order_making_blp, points_blp, outbox_blp,
-              content_blp, shipping_blp, reconciliation_blp, messages_blp)
+              content_blp, shipping_blp, reconciliation_blp, messages_blp, till_blp)
 
 
 class RippleApi(Api):

@@ -47,6 +47,7 @@ BAD_OBJECTS = (["x", 1, []], [None, {"": []}, {"x": "y"}, {"1": [2**70]}, {"1": 
                               {"-1": [1, 1]}, {"0": [1, 1]}, {"1": [1, 1, 1]}, {"1": None}])
 REFUSED = tuple(range(400, 430))  # any refusal of the client's input
 GARBAGE_QUERY = ["0", "-1", str(2**70), "abc", "", "1.5", "\u0000", LONG, "null", "[]"]
+BAD_BOOLEANS = ([1, 0, "true", "false", "yes", [], {"a": 1}], [None])
 NOT_OBJECTS = [[], [1, 2], "text", 12, 1.5, None, True]
 MALFORMED = [b'{"a":', b"{'single': 1}", b"\xff\xfe{}", b"[1,", b"NaN", b'{"a": 1} trailing', b'{"a": "\\ud800"}']
 
@@ -173,7 +174,7 @@ def bad_values(schema: dict) -> list[tuple[object, bool]]:
     if kind == "string" and schema.get("format") == "date-time":
         kind = "date-time"
     refused, maybe = {"integer": BAD_INTS, "string": BAD_STRINGS, "date-time": BAD_DATETIMES, "array": BAD_ARRAYS,
-                      "object": BAD_OBJECTS}.get(kind, BAD_STRINGS)
+                      "object": BAD_OBJECTS, "boolean": BAD_BOOLEANS}.get(kind, BAD_STRINGS)
     return [(value, True) for value in refused] + [(value, False) for value in maybe]
 
 

@@ -31,6 +31,7 @@ from coupons.models import Coupon, CouponBatch, CouponStatus
 from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db
+from shop.orders.models import Fulfilment
 from shop.pricing import Discount, PricingRequest
 
 # What checkout reads of a coupon and its batch (every kind's terms): one row, through Core (no ORM objects).
@@ -56,11 +57,13 @@ class CouponDiscountProvider:
     priority = 50  # before points (100): points take off what the coupon leaves
 
     def quote(self, request: PricingRequest, remaining: int) -> tuple[Discount | None, dict[str, Any]]:
+        if request.fulfilment == Fulfilment.IN_STORE:
+            return None, {}  # a till sale's coupon is shown by its code: coupons.redemption.till
         coupon_id = chosen_coupon_id(request)
         now = utcnow()
         if coupon_id is None:
             return None, best_coupon(request, now)
-        row = _coupon_row(coupon_id)
+        row = coupon_row(coupon_id)
         if row is None or row.member_id != request.member_id:
             raise AppError(CouponError.COUPON_NOT_FOUND, "You hold no such coupon.",
                            errors={"coupon_id": ["Not one of your coupons."]})
@@ -103,6 +106,11 @@ def assess(row: Row, request: PricingRequest, now: datetime) -> Assessment:
     if not scope.store_allows(row.scope_store_ids, request.fulfilment, request.store_id):
         return Assessment(0, (CouponError.COUPON_STORE_NOT_IN_SCOPE,
                               "This coupon cannot be used for pickup at this store."))
+    return priced_on_lines(row, request)
+
+
+def priced_on_lines(row: Row, request: PricingRequest) -> Assessment:
+    """What the coupon's kind takes off the request's lines it covers (its usage and state already checked)."""
     lines = scope.covered_lines(request.lines, row.scope_product_ids, row.scope_category_ids)
     covered = covered_total(lines)
     if covered == 0:
@@ -148,7 +156,7 @@ def lock(coupon_id: int, *, member_id: int, order_id: int, amount: int, now: dat
         .execution_options(synchronize_session=False)).rowcount
     if changed:
         return
-    row = _coupon_row(coupon_id)
+    row = coupon_row(coupon_id)
     if row is not None and row.order_id == order_id:
         return  # this order holds it already
     code, message = (_state_problem(row, now) if row is not None else None) or (
@@ -171,7 +179,7 @@ def _state_problem(row: Row, now: datetime) -> tuple[CouponError, str] | None:
     return (error, _STATE_MESSAGES[error]) if error is not None else None
 
 
-def _coupon_row(coupon_id: int) -> Row | None:
+def coupon_row(coupon_id: int) -> Row | None:
     return db.session.execute(select(*_COLUMNS).join(CouponBatch, CouponBatch.id == Coupon.batch_id)
                               .where(Coupon.id == coupon_id)).first()
 

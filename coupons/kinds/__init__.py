@@ -102,7 +102,8 @@ def default_usage(kind_name: str | None) -> str:
 
 def term_errors(data: Mapping[str, Any]) -> dict[str, list[str]]:
     """What is wrong with a whole batch's kind terms: its fields present and in range, no other kind's
-    fields, its own rules, and a usage a clerk can honour."""
+    fields, its own rules. A kind that needs the items may be used in stores too: a till sale with its
+    items (shop.till) honours it, where a clerk's redemption of the code alone cannot."""
     kind = KINDS.get(data.get("kind") or "")
     if kind is None:
         return {}  # the kind field says so
@@ -122,10 +123,6 @@ def term_errors(data: Mapping[str, Any]) -> dict[str, list[str]]:
                 errors[name] = wrong.messages if isinstance(wrong.messages, list) else [str(wrong.messages)]
     if not errors:
         errors = kind.check(data)
-    if not kind.redeemable_without_items and data.get("usage") not in (None, BatchUsage.ONLINE):
-        errors.setdefault("usage", []).append(
-            f"A {kind.name} coupon's discount depends on the items bought, which a clerk's redemption does not "
-            "see: its usage is online.")
     return errors
 
 
@@ -137,7 +134,7 @@ def known_kind(name: str) -> None:
 
 def kinds_description() -> str:
     """The kinds for the OpenAPI description of a batch's ``kind``."""
-    return "; ".join(f"{kind.name}: {kind.summary}" + ("" if kind.redeemable_without_items else " (online only)")
+    return "; ".join(f"{kind.name}: {kind.summary}" + ("" if kind.redeemable_without_items else " (online, or in a store with a till sale's items)")
                      for kind in KINDS.values()) + "."
 
 

@@ -108,7 +108,8 @@ def redeem(body):
     429 `rate_limited` until the window ends), 409 `coupon_code_stale` (an older code: ask for the
     current one), `coupon_expired`,
     `coupon_not_yet_valid`, `coupon_used`, `coupon_locked` (held by an unpaid online order),
-    `coupon_online_only`; 403 `redemption_store_not_yours`; 422 `coupon_store_not_in_scope` (not
+    `coupon_online_only`; 422 `coupon_needs_items` (a kind priced on the items, such as second item half
+    price: record it with the sale's items, `POST /staff/sales`); 403 `redemption_store_not_yours`; 422 `coupon_store_not_in_scope` (not
     valid at this store), `redemption_store_required` (a clerk of several stores names `store_id`).
     Role: staff.
     """

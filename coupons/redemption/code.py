@@ -1,116 +1,43 @@
 """The rotating in-store code of a coupon: what the shopper shows, what the clerk types or scans.
 
-The code is the coupon's id followed by 8 digits that change every 60 seconds: HMAC-SHA256 of
-the time step under the coupon's own secret, truncated as RFC 4226/6238 do (TOTP with SHA-256).
-The id lets the clerk's request find the coupon with one primary-key read; the digits prove the
-code was read off the shopper's screen within the last two steps, so a screenshot forwarded to
-someone else stops working a minute or two later. Digits are compared in constant time.
-
-Typed, a code is at most 14 digits while coupon ids stay below a million (``1234 5678 9012``
-style groups are for reading only: spaces and dashes are ignored). The QR payload carries the
-same code behind a prefix, so a scanner can tell it from a pickup code.
+The arithmetic (TOTP with HMAC-SHA256, 60-second steps, the current and previous step accepted) is
+``shop.rotating_codes``; a coupon's code is keyed by the coupon's own secret and its QR payload says
+``ripple:coupon:``, so a scanner can tell it from a member code or a pickup code.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import io
-import math
-import re
-import struct
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 
-import segno
+from shop.rotating_codes import (
+    DIGITS,
+    STEP_SECONDS,
+    ShownCode,
+    Verdict,
+    qr_png,
+    seconds_left,
+    step_digits,
+)
+from shop.rotating_codes import check as check_digits
+from shop.rotating_codes import parse as parse_code
+from shop.rotating_codes import shown_code as shown_rotating_code
 
-STEP_SECONDS = 60
-DIGITS = 8
-ACCEPTED_STEPS = 2  # the current step and the one before it
-STALE_STEPS = 10  # older codes up to this many steps back are told apart from forged ones
+__all__ = ["DIGITS", "QR_PREFIX", "STEP_SECONDS", "ShownCode", "Verdict", "check", "parse", "qr_png",
+           "seconds_left", "shown_code", "step_digits"]
+
 QR_PREFIX = "ripple:coupon:"
-QR_SCALE = 8  # pixels per module: about 250 px square for a typical code, crisp on a phone
-_TYPED = re.compile(r"^[1-9]\d{0,17}$")  # an id (no leading zero) then the digits
-_SEPARATORS = re.compile(r"[\s-]+")
-
-
-class Verdict(StrEnum):
-    CURRENT = "current"  # the digits of this step or the previous one
-    STALE = "stale"  # the digits of an older step: a screenshot or a code left on screen
-    INVALID = "invalid"  # not this coupon's digits at all
-
-
-@dataclass(frozen=True)
-class ShownCode:
-    """The code of one time step, as the shopper's screen shows it."""
-
-    code: str
-    qr_payload: str
-    step: int
-    valid_until: datetime  # when the next step's code replaces it on screen
-
-    @property
-    def display(self) -> str:
-        """The code in groups of four from the right, for reading it aloud or typing it."""
-        head, tail = divmod(len(self.code), 4)
-        groups = [self.code[:tail]] if tail else []
-        groups += [self.code[tail + 4 * i: tail + 4 * (i + 1)] for i in range(head)]
-        return " ".join(groups)
-
-
-def time_step(at: datetime) -> int:
-    """The 60-second step ``at`` falls in, counted from the Unix epoch (RFC 6238's T)."""
-    return int(at.timestamp()) // STEP_SECONDS
-
-
-def step_digits(key: bytes, step: int, digits: int = DIGITS) -> str:
-    """RFC 6238 with HMAC-SHA256: the step as an 8-byte counter, dynamic truncation, ``digits`` long."""
-    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha256).digest()
-    offset = mac[-1] & 0x0F
-    number = int.from_bytes(mac[offset:offset + 4], "big") & 0x7FFFFFFF
-    return str(number % 10**digits).zfill(digits)
 
 
 def shown_code(coupon_id: int, secret: str, at: datetime) -> ShownCode:
     """The code a coupon shows at ``at``."""
-    step = time_step(at)
-    code = f"{coupon_id}{step_digits(bytes.fromhex(secret), step)}"
-    valid_until = datetime.fromtimestamp((step + 1) * STEP_SECONDS, UTC)
-    return ShownCode(code=code, qr_payload=QR_PREFIX + code, step=step, valid_until=valid_until)
+    return shown_rotating_code(coupon_id, bytes.fromhex(secret), at, qr_prefix=QR_PREFIX)
 
 
 def parse(raw: str) -> tuple[int, str] | None:
     """(coupon id, digits) from a typed code or a QR payload; None if it cannot be one."""
-    text = _SEPARATORS.sub("", raw.strip())
-    text = text.removeprefix(QR_PREFIX)
-    if len(text) <= DIGITS or not _TYPED.match(text):
-        return None
-    return int(text[:-DIGITS]), text[-DIGITS:]
+    return parse_code(raw, qr_prefix=QR_PREFIX)
 
 
 def check(secret: str, digits: str, at: datetime) -> Verdict:
-    """Whether ``digits`` are this coupon's code now (or a step ago), an older one, or neither.
-
-    Every candidate step is compared, in constant time, so the answer's timing says nothing about
-    which digits were close.
-    """
-    key, step = bytes.fromhex(secret), time_step(at)
-    given = digits.encode()
-    matches = [hmac.compare_digest(step_digits(key, step - back).encode(), given)
-               for back in range(STALE_STEPS + 1)]
-    if any(matches[:ACCEPTED_STEPS]):
-        return Verdict.CURRENT
-    return Verdict.STALE if any(matches[ACCEPTED_STEPS:]) else Verdict.INVALID
-
-
-def seconds_left(shown: ShownCode, at: datetime) -> int:
-    """Whole seconds until the shown code rotates (at least 1 while it is on screen)."""
-    return max(1, math.ceil((shown.valid_until - at) / timedelta(seconds=1)))
-
-
-def qr_png(payload: str) -> bytes:
-    """The payload as a PNG QR code (error correction M: readable off a scratched phone screen)."""
-    out = io.BytesIO()
-    segno.make_qr(payload, error="m").save(out, kind="png", scale=QR_SCALE, border=4)
-    return out.getvalue()
+    """Whether ``digits`` are this coupon's code now (or a step ago), an older one, or neither."""
+    return check_digits(bytes.fromhex(secret), digits, at)

@@ -37,6 +37,7 @@ from shop.errors import AppError
 from shop.extensions import db
 from shop.members.journey import JourneyKind, record_event
 from shop.pagination import paginate
+from shop.stores import counter
 from shop.stores.counter import is_retry, when_and_where
 
 log = logging.getLogger(__name__)
@@ -58,17 +59,8 @@ def shopper_code(member_id: int, coupon_id: int, *, now: datetime) -> dict[str, 
 
 def acting_store(staff: Principal, store_id: int | None) -> int:
     """The store a clerk redeems for: the one named (theirs), or their only store."""
-    if store_id is None:
-        if len(staff.store_ids) == 1:
-            return staff.store_ids[0]
-        if not staff.store_ids:
-            raise AppError(CouponError.REDEMPTION_STORE_NOT_YOURS, "Your account is not bound to any store.")
-        raise AppError(CouponError.REDEMPTION_STORE_REQUIRED,
-                       "You work at several stores: say which one in store_id.",
-                       errors={"store_id": ["Required for a clerk of several stores."]})
-    if store_id not in staff.store_ids:
-        raise AppError(CouponError.REDEMPTION_STORE_NOT_YOURS, "You are not a clerk of this store.")
-    return store_id
+    return counter.acting_store(staff, store_id, not_yours=CouponError.REDEMPTION_STORE_NOT_YOURS,
+                                required=CouponError.REDEMPTION_STORE_REQUIRED)
 
 
 def redeem(staff: Principal, raw_code: str, *, store_id: int | None, now: datetime) -> tuple[CouponRedemption, bool]:
@@ -79,6 +71,7 @@ def redeem(staff: Principal, raw_code: str, *, store_id: int | None, now: dateti
     if retried is not None:  # the same scan sent again at once (a lost answer, a double tap)
         return retried, False
     _refuse_unusable(coupon, batch, now)  # a used coupon says so (when, where), whatever code showed it
+    _refuse_needing_items(batch)
     if verdict is code.Verdict.STALE:
         raise AppError(CouponError.COUPON_CODE_STALE,
                        "This code is out of date: ask the shopper to open the coupon and show the current code.")
@@ -180,18 +173,21 @@ _STATE_MESSAGES = {
 
 
 def _refuse_unusable(coupon: Coupon, batch: CouponBatch, now: datetime) -> None:
-    """Raise the error of the first reason the coupon cannot be redeemed in a store now."""
+    """Raise the error of the first reason the coupon cannot be used in a store now."""
     if batch.usage == BatchUsage.ONLINE:
         raise AppError(CouponError.COUPON_ONLINE_ONLY, "This coupon is for online orders only.")
-    if not kinds.kind_of(batch.kind).redeemable_without_items:
-        # A batch made before its kind's rule, or written straight to the database: still no counter use.
-        raise AppError(CouponError.COUPON_ONLINE_ONLY, f"This coupon ({kinds.describe(batch)}) depends on the "
-                       "items bought: it is for online orders only.")
     error = unusable_because(coupon.status, coupon.expires_at, coupon.valid_from, now)
     if error is CouponError.COUPON_USED:
         raise _used(coupon)
     if error is not None:
         raise AppError(error, _STATE_MESSAGES[error])
+
+
+def _refuse_needing_items(batch: CouponBatch) -> None:
+    """A kind priced on the items bought is used with a till sale that names them, not redeemed by its code alone."""
+    if not kinds.kind_of(batch.kind).redeemable_without_items:
+        raise AppError(CouponError.COUPON_NEEDS_ITEMS, f"This coupon ({kinds.describe(batch)}) depends on the items "
+                       "bought: record the sale with its items and this code (POST /staff/sales).")
 
 
 def _used(coupon: Coupon) -> AppError:

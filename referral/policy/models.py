@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.database import UTCDateTime, utcnow
@@ -60,5 +60,8 @@ class ReferralSettings(db.Model):
     fixed_per_sku: Mapped[dict[str, list[int]]] = mapped_column(JSON, default=dict)
     refund_window_days: Mapped[int] = mapped_column(Integer, default=7)
     min_withdrawal: Mapped[int] = mapped_column(Integer, default=100)  # fen
+    # Whether a referred friend's purchase at a store's till (shop.till) rewards the sharer as an online
+    # order does. Off by default: a clerk, not the share, made that sale.
+    reward_till_sales: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"))

@@ -4,7 +4,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from referral.policy.models import BindMode, RewardBasis, RewardKind, SharerPolicy
-from shop.fields import BoundedList, text
+from shop.fields import BoundedList, strict_bool, text
 
 MAX_AMOUNT = 1_000_000  # points or fen per unit and level
 
@@ -42,6 +42,9 @@ class SettingsArgs(ma.Schema):
         "description": "Days a reward stays frozen after payment (refunds reverse it meanwhile)."})
     min_withdrawal = ma.fields.Integer(strict=True, validate=validate.Range(min=10, max=200_000), metadata={
         "description": "Smallest commission withdrawal, fen."})
+    reward_till_sales = strict_bool(metadata={
+        "description": "Whether a referred friend's till sale (recorded by a clerk with the member code) rewards "
+                       "the sharer like an online order; default false. The friend's GMV counts either way."})
 
 
 class SettingsSchema(SettingsArgs):

@@ -27,7 +27,8 @@ from shop.members.models import Member
 
 SETTINGS_ID = 1
 FIELDS = ("sharer_policy", "bind_mode", "protection_days", "reward_levels", "reward_kind", "reward_basis",
-          "percent_bp", "fixed_per_sku", "refund_window_days", "min_withdrawal")
+          "percent_bp", "fixed_per_sku", "refund_window_days", "min_withdrawal",
+          "reward_till_sales")
 MAX_BP = 10_000  # 100 %: rewards for one line never exceed what was paid for it
 TOO_MANY_LEVELS = (f"At most {MAX_REWARD_LEVELS} levels: WeChat forbids multi-level distribution in mini-programs "
                    "and Chinese law treats three levels as pyramid selling.")

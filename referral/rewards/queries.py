@@ -55,9 +55,10 @@ def _insert_ignore(table, columns: list[str], rows):
 
 
 def order_lines(order_id: int) -> list[Row]:
-    """(id, sku_id, quantity, amount_payable) of the order's lines."""
+    """(id, sku_id, quantity, amount_payable, and the order's fulfilment) of the order's lines."""
     return db.session.execute(
-        select(lines_table.c.id, lines_table.c.sku_id, lines_table.c.quantity, lines_table.c.amount_payable)
+        select(lines_table.c.id, lines_table.c.sku_id, lines_table.c.quantity, lines_table.c.amount_payable,
+               orders.c.fulfilment).join(orders, orders.c.id == lines_table.c.order_id)
         .where(lines_table.c.order_id == order_id)).all()
 
 

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from referral.policy.models import ReferralSettings, RewardBasis, RewardKind, SharerPolicy
 from referral.policy.service import earns, load_settings
@@ -48,7 +48,7 @@ from shop.database import utcnow
 from shop.extensions import db
 from shop.members.models import Member
 from shop.messages import notices
-from shop.orders.models import Order, OrderLine
+from shop.orders.models import Fulfilment, Order, OrderLine
 from shop.pagination import paginate
 from shop.points.service import claw_back, credit_reward
 
@@ -75,21 +75,24 @@ def reward_order(*, order_id: int, member_id: int, amount_paid: int, first_paid_
     if not queries.insert_snapshot(order_id=order_id, member_id=member_id, node=node, chain=chain,
                                    amount_paid=amount_paid, first_order=first_paid_order, paid_at=paid_at):
         return []  # this payment was seen before (or names no order)
-    created = _create_rewards(order_id, member_id, chain, settings, paid_at, flagged=node.flagged_at is not None)
+    lines = queries.order_lines(order_id) if chain else []
+    # A till sale rewards the sharer (rewards, a friend's-purchase coupon) only if the policy says so.
+    rewards_sharer = bool(lines) and (settings.reward_till_sales or lines[0].fulfilment != Fulfilment.IN_STORE)
+    created = _create_rewards(order_id, member_id, chain if rewards_sharer else [], lines, settings, paid_at,
+                              flagged=node.flagged_at is not None)
     tree.count_paid_order(member_id, orders=1, gmv=amount_paid, above=above,
                           first_paid_at=paid_at if node.first_paid_at is None else None)
-    if first_paid_order and node.parent_id is not None:
+    if first_paid_order and rewards_sharer:
         events.friend_first_purchase.send(sharer_member_id=node.parent_id, friend_member_id=member_id,
                                           order_id=order_id)
     return created
 
 
-def _create_rewards(order_id: int, buyer_id: int, chain: list[int], settings: ReferralSettings,
-                    paid_at: datetime, *, flagged: bool) -> list[int]:
+def _create_rewards(order_id: int, buyer_id: int, chain: list[int], order_lines: list[Row],
+                    settings: ReferralSettings, paid_at: datetime, *, flagged: bool) -> list[int]:
     earners = _earners(chain, settings.sharer_policy, paid_at)
     if not earners:
         return []
-    order_lines = queries.order_lines(order_id)
     available_at = paid_at + timedelta(days=settings.refund_window_days)
     rows, frozen_by_member = [], {}
     for level, beneficiary in earners:

@@ -178,7 +178,7 @@ def _insert_order(priced: PricedBasket, key: str, fingerprint: str, now: datetim
            "refunded_total": 0, "discounts": breakdown(priced)["discounts"], "created_at": now,
            "expires_at": now + timeout}
     row["id"] = db.session.execute(_INSERT_ORDER, row).scalar_one()
-    shares = _line_discounts(quote)
+    shares = line_discounts(quote)
     line_rows = [{"order_id": row["id"], "sku_id": line.sku_id, "product_id": line.product_id,
                   "title": priced.skus[line.sku_id].title, "spec": priced.skus[line.sku_id].spec,
                   "unit_price": line.unit_price, "quantity": line.quantity, "subtotal": line.subtotal,
@@ -231,7 +231,7 @@ def _reserve_stock(order: Order, skus: dict[int, CheckoutSku]) -> None:
                        errors={"items": [f"SKU {short}: not enough stock."]})
 
 
-def _line_discounts(quote: pricing.Quote) -> list[int]:
+def line_discounts(quote: pricing.Quote) -> list[int]:
     """What each line bears of the discounts: a discount's own allocation when it gives one that fits
     what the lines still cost, else the discount over the lines it covers, in proportion to what those
     lines still cost after the discounts before it (so no line goes below zero)."""

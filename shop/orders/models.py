@@ -37,6 +37,10 @@ class OrderStatus(StrEnum):
 class Fulfilment(StrEnum):
     PICKUP = "pickup"
     DELIVERY = "delivery"
+    IN_STORE = "in_store"  # a till sale: bought and paid at a store's till, recorded by a clerk (shop.till)
+
+
+ONLINE_FULFILMENTS = (Fulfilment.PICKUP, Fulfilment.DELIVERY)  # what a shopper's checkout may ask for
 
 
 class Order(db.Model):

@@ -25,7 +25,7 @@ from shop.extensions import db
 from shop.jobs import PermanentJobError, enqueue, enqueue_again
 from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
-from shop.orders.models import Order, OrderLine, OrderStatus, Refund, RefundStatus
+from shop.orders.models import Fulfilment, Order, OrderLine, OrderStatus, Refund, RefundStatus
 from shop.orders.states import lock
 from shop.wechat.errors import WeChatPayError
 from shop.wechat.pay import WeChatPayAPIError, wechat_pay
@@ -37,8 +37,13 @@ STAFF_REFUNDABLE = SHOPPER_REFUNDABLE | HANDED_OVER
 
 
 def request_refund(order: Order, *, reason: str, lines: list[dict[str, int]] | None, requested_by: str,
-                   allowed: set[OrderStatus], at: datetime) -> Refund:
-    """Ask for a refund of the given lines (``[{line_id, quantity}]``, each line once) or of all that is left."""
+                   allowed: set[OrderStatus], at: datetime, goods_returned: bool = False) -> Refund:
+    """Ask for a refund of the given lines (``[{line_id, quantity}]``, each line once) or of all that is left.
+
+    Money that never went through WeChat Pay (a zero-amount order, a till sale) is not sent back through
+    it: the refund succeeds at once (the till hands a till sale's money back). ``goods_returned``: the
+    goods came back with the money (a till sale voided at the counter), so nothing counts as handed over.
+    """
     lock(order)
     if order.status not in allowed:
         raise AppError(OrderError.NOT_REFUNDABLE, f"A {order.status} order cannot be refunded here.")
@@ -58,8 +63,8 @@ def request_refund(order: Order, *, reason: str, lines: list[dict[str, int]] | N
     except IntegrityError:
         # uq_refunds_order_id_processing: a refund written without this order's lock got there first.
         raise _in_progress() from None
-    if order.amount_paid == 0:
-        refund_succeeded(refund.number, at=at)  # nothing went through WeChat Pay
+    if order.transaction_id is None:
+        refund_succeeded(refund.number, at=at, goods_returned=goods_returned)  # nothing went through WeChat Pay
     else:
         enqueue(send_refund, refund.number, key=refund.number)
     return refund
@@ -106,7 +111,7 @@ def send_refund(number: str) -> None:
         raise
 
 
-def refund_succeeded(number: str, *, at: datetime) -> bool:
+def refund_succeeded(number: str, *, at: datetime, goods_returned: bool = False) -> bool:
     """WeChat Pay paid the refund back: apply it once. False if it was already applied."""
     refund = db.session.scalar(select(Refund).where(Refund.number == number))
     if refund is None:
@@ -121,7 +126,7 @@ def refund_succeeded(number: str, *, at: datetime) -> bool:
     order = refund.order
     if refund.requested_by == "system" and refund.reason == "paid_after_cancel":
         return True  # money for a cancelled order: nothing of the order changes
-    handed_over = order.status in HANDED_OVER  # before the refund moves it
+    handed_over = order.status in HANDED_OVER and not goods_returned  # before the refund moves it
     _apply_to_order(order, refund, handed_over=handed_over)
     record_event(order.member_id, JourneyKind.ORDER_REFUNDED, store_id=order.store_id, occurred_at=at,
                  order_id=order.id, amount=refund.amount)
@@ -192,7 +197,7 @@ def _apply_to_order(order: Order, refund: Refund, *, handed_over: bool) -> None:
         line = by_id[portion["line_id"]]
         line.refunded_quantity += portion["quantity"]
         line.refunded_amount += portion["amount"]
-        if not handed_over:
+        if not handed_over and order.fulfilment != Fulfilment.IN_STORE:  # a till sale took none of our stock
             return_stock(line.sku_id, portion["quantity"], order.store_id,
                          reference=f"refund:{refund.number}:{line.id}")
     order.refunded_total += refund.amount

@@ -6,7 +6,7 @@ from marshmallow import validate
 
 from shop.fields import BoundedList, id_field, mobile_phone, text
 from shop.orders.making.service import orders_ahead
-from shop.orders.models import Fulfilment, OrderStatus
+from shop.orders.models import ONLINE_FULFILMENTS, OrderStatus
 from shop.shipping.schemas import ShippingUploadSchema
 
 MAX_QUANTITY = 99
@@ -30,7 +30,7 @@ class ItemArgs(ma.Schema):
 class CheckoutArgs(ma.Schema):
     items = BoundedList(ma.fields.Nested(ItemArgs), required=True,
                            validate=validate.Length(min=1, max=MAX_LINES))
-    fulfilment = ma.fields.String(required=True, validate=validate.OneOf([f.value for f in Fulfilment]))
+    fulfilment = ma.fields.String(required=True, validate=validate.OneOf([f.value for f in ONLINE_FULFILMENTS]))
     store_id = id_field(strict=True, load_default=None, metadata={"description": "Required for pickup."})
     address = ma.fields.Nested(AddressSchema, load_default=None, metadata={"description": "Required for delivery."})
     coupon_id = id_field(strict=True, load_default=None)

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from shop.auth import Principal
+from shop.errors import AppError, ErrorCode
 from shop.extensions import db
 from shop.stores.models import Store
 
@@ -46,3 +48,21 @@ def when_and_where(at: datetime | None, store_id: int | None) -> tuple[str, dict
         return f"on {at:%Y-%m-%d %H:%M} UTC", details
     local = at.astimezone(ZoneInfo(store.timezone))
     return f"on {local:%Y-%m-%d %H:%M} at {store.name}", details
+
+
+def acting_store(staff: Principal, store_id: int | None, *, not_yours: ErrorCode, required: ErrorCode) -> int:
+    """The store a clerk works for in this request: the one named (theirs), or their only store.
+
+    Each caller names its own codes: 403 ``not_yours`` (another store, or none bound), 422 ``required``
+    (a clerk of several stores who names none).
+    """
+    if store_id is None:
+        if len(staff.store_ids) == 1:
+            return staff.store_ids[0]
+        if not staff.store_ids:
+            raise AppError(not_yours, "Your account is not bound to any store.")
+        raise AppError(required, "You work at several stores: say which one in store_id.",
+                       errors={"store_id": ["Required for a clerk of several stores."]})
+    if store_id not in staff.store_ids:
+        raise AppError(not_yours, "You are not a clerk of this store.")
+    return store_id

@@ -22,7 +22,7 @@ from tests.orders.conftest import (
     stub_pay,
 )
 
-shop, alice, alice_id = fixtures.shop, fixtures.alice, fixtures.alice_id
+shop, alice, alice_id, clerk = fixtures.shop, fixtures.alice, fixtures.alice_id, fixtures.clerk
 
 BATCHES = "/api/v1/admin/coupon-batches"
 HALF_PRICE = {"kind": "nth_item_percent", "amount_off": None, "nth": 2, "percent": 50, "usage": "online"}
@@ -113,8 +113,6 @@ def test_marketing_issues_the_new_kinds_with_their_own_fields(client, marketing)
     ({"kind": "nth_item_percent", "amount_off": None, "nth": 2, "percent": 101}, {"percent"}),
     ({"kind": "nth_item_percent", "nth": 2, "percent": 50}, {"amount_off"}),
     ({"kind": "buy_n_get_m", "amount_off": None, "buy": 2, "get": 0}, {"get"}),
-    ({"kind": "buy_n_get_m", "amount_off": None, "buy": 2, "get": 1, "usage": "in_store"}, {"usage"}),
-    ({"kind": "unit_price", "amount_off": None, "unit_price": 990, "usage": "both"}, {"usage"}),
     ({"kind": "unit_price", "amount_off": None, "unit_price": "9.90"}, {"unit_price"}),
     ({"kind": "free_item", "amount_off": None}, {"max_off"}),
 ])
@@ -133,11 +131,20 @@ def test_the_database_refuses_terms_out_of_range(app):
             db.session.rollback()
 
 
-def test_a_clerk_cannot_redeem_a_kind_that_needs_the_items(app, client, shop, alice, alice_id):
-    # Written straight to the database (the batch API refuses it): a clerk still cannot redeem it.
+def test_a_clerk_redeems_a_kind_that_needs_the_items_only_with_a_till_sale(app, client, shop, alice, alice_id,
+                                                                          clerk):
     coupon_id = give_coupon(app, alice_id, **HALF_PRICE | {"usage": "both"})
     shown = client.get(f"/api/v1/me/coupons/{coupon_id}/code", headers=alice)
-    assert shown.status_code == 409 and shown.get_json()["code"] == "coupon_online_only"
+    assert shown.status_code == 200  # shown at the counter, for a till sale with its items (tests/till)
+    redeemed = client.post("/api/v1/staff/redemptions", json={"code": shown.get_json()["code"]}, headers=clerk)
+    assert redeemed.status_code == 422 and redeemed.get_json()["code"] == "coupon_needs_items"
+    assert coupon_state(app, coupon_id)["status"] == "available"
+
+
+def test_marketing_may_offer_a_kind_that_needs_the_items_in_stores(client, marketing):
+    created = client.post(BATCHES, headers=marketing, json=batch_body(
+        kind="buy_n_get_m", amount_off=None, buy=2, get=1, usage="both"))
+    assert created.status_code == 201 and created.get_json()["usage"] == "both"
 
 
 def test_a_fixed_amount_redeemed_at_the_counter_counts_in_the_batchs_cost_until_reverted(
