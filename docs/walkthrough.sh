@@ -145,7 +145,8 @@ JOB=$(curl -s -X POST "$API/api/v1/admin/coupon-batches/$BATCH/issue" -H "Author
 curl -s "$API/api/v1/admin/coupon-batches/$BATCH/issue-jobs/$JOB" -H "Authorization: Bearer $MKT"
 expect '"issued":1' "batch $BATCH issued to Alice"
 curl -s "$API/api/v1/admin/coupon-batches/$BATCH/issue-jobs" -H "Authorization: Bearer $MKT"   # all jobs of the batch
-# a coffee chain's own kinds: the second latte half price (a kind that needs the items is online only)
+# a coffee chain's own kinds: the second latte half price (a kind that needs the items is online unless
+# marketing says otherwise: at a counter only a till sale that lists the items can honour it)
 curl -s -X POST "$API/api/v1/admin/coupon-batches" -H "Authorization: Bearer $MKT" -H 'Content-Type: application/json' \
   -d '{"name":"Second latte half price","kind":"nth_item_percent","nth":2,"percent":50,
        "scope_product_ids":[2],"valid_days":7,"total":1000}'

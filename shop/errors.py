@@ -222,7 +222,10 @@ def handle_http_exception(error: HTTPException):
 
 def handle_app_error(error: AppError):
     _roll_back()  # an AppError may come half-way through a change: none of it stands
-    return error_body(error.code, error.message, error.errors, error.details), error.status, error.headers
+    headers = error.headers
+    if error.status == 503 and "Retry-After" not in headers:  # a part that is down: say when to come back
+        headers = {**headers, "Retry-After": str(RETRY_AFTER_SECONDS)}
+    return error_body(error.code, error.message, error.errors, error.details), error.status, headers
 
 
 def handle_dependency_error(error: Exception):

@@ -84,6 +84,7 @@ def test_wechat_unreachable_is_a_503_not_a_500(make_app):
     response = down.test_client().post("/api/v1/auth/wechat-login", json={"code": "alice:1"})
     assert response.status_code == 503
     assert response.get_json()["code"] == "wechat_unavailable"
+    assert int(response.headers["Retry-After"]) > 0
     assert member_count(down) == 0
 
 

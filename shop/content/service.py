@@ -30,7 +30,6 @@ from shop.wechat.gateway import MiniProgramGateway, wechat
 
 REFUSE, ACCEPT = "refuse", "accept"
 WHEN_DOWN = (REFUSE, ACCEPT)
-RETRY_AFTER_SECONDS = 10
 # WeChat's own avatar hosts: profile pictures of WeChat accounts (thirdwx/wx.qlogo.cn) and the default
 # avatar of WeChat's chooseAvatar example (mmbiz.qpic.cn). chooseAvatar itself gives a temporary file
 # the mini-program uploads to the brand's storage: that host is CONTENT_AVATAR_HOSTS.
@@ -69,8 +68,7 @@ def screen(check: TextCheck, *, openid: str, text: str, scene: CheckScene) -> Sc
         if exc.code is not WeChatError.UNAVAILABLE:
             raise
         if check.when_down != ACCEPT:
-            raise AppError(WeChatError.UNAVAILABLE, "WeChat cannot check this text right now; try again shortly.",
-                           headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from exc
+            raise AppError(WeChatError.UNAVAILABLE, "WeChat cannot check this text right now; try again shortly.") from exc
         return Screening(text, scene, ReviewStatus.UNCHECKED, None)
     if verdict.suggest == "risky":
         raise AppError(ContentError.CONTENT_RISKY, "WeChat's content check refused this text; write something else.",
