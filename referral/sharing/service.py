@@ -6,7 +6,9 @@ import logging
 import re
 import secrets
 import string
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 import redis
 from sqlalchemy import select
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 # What WeChat accepts in a mini-program code's scene: at most 32 of these characters.
 SCENE_RE = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@._~-]{1,32}")
 SCENE_PREFIX = "r."  # tells a share's scene from other scenes (store QR codes, campaigns) at a glance
+SceneRow = TypeVar("SceneRow", Share, StoreShare)
 SCENE_RANDOM = 10  # base62 characters: 62**10 (8e17) scenes, unguessable and never data
 _BASE62 = string.digits + string.ascii_letters
 HOME_PAGE = "pages/index/index"
@@ -49,21 +52,27 @@ def create_share(sharer_id: int, *, product_id: int | None, campaign: str | None
     """
     check_on_sale(product_id)
     screening = _screen_title(sharer_id, title, check)
+    share = add_with_new_scene(lambda scene: Share(
+        scene=scene, sharer_id=sharer_id, product_id=product_id, campaign=campaign, channel=channel, title=title,
+        ip=ip, device_id=device_id, created_at=now), prefix=SCENE_PREFIX)
+    if screening is not None:
+        content.hold(screening, member_id=sharer_id, subject=ContentSubject.SHARE_TITLE, target_id=share.id,
+                     previous_text=None)
+    record_event(sharer_id, "share_created", share_id=share.id, campaign=campaign, occurred_at=now,
+                 product_id=product_id, channel=channel)
+    return share
+
+
+def add_with_new_scene(build: Callable[[str], SceneRow], *, prefix: str) -> SceneRow:
+    """Add the share ``build(scene)`` makes with a fresh random scene, drawn again on the rare collision."""
     for _attempt in range(5):
-        share = Share(scene=SCENE_PREFIX + random_scene_part(SCENE_RANDOM),
-                      sharer_id=sharer_id, product_id=product_id, campaign=campaign, channel=channel,
-                      title=title, ip=ip, device_id=device_id, created_at=now)
+        row = build(prefix + random_scene_part(SCENE_RANDOM))
         try:
             with db.session.begin_nested():
-                db.session.add(share)
+                db.session.add(row)
         except IntegrityError:
             continue  # the same random scene twice: draw again
-        if screening is not None:
-            content.hold(screening, member_id=sharer_id, subject=ContentSubject.SHARE_TITLE, target_id=share.id,
-                         previous_text=None)
-        record_event(sharer_id, "share_created", share_id=share.id, campaign=campaign, occurred_at=now,
-                     product_id=product_id, channel=channel)
-        return share
+        return row
     raise RuntimeError("could not draw a free scene in 5 attempts")
 
 

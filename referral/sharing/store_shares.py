@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from referral.errors import ReferralError
 from referral.sharing.models import StoreShare, StoreShareOpen
-from referral.sharing.service import SCENE_RANDOM, SCENE_RE, check_on_sale, random_scene_part
+from referral.sharing.service import SCENE_RE, add_with_new_scene, check_on_sale
 from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db
@@ -53,16 +53,9 @@ def create_store_share(store_id: int, staff_id: int, *, product_id: int | None, 
                        now: datetime) -> StoreShare:
     """A share of the home page or of an on-sale product (else 404 ``product_not_found``) for the store."""
     check_on_sale(product_id)
-    for _attempt in range(5):
-        share = StoreShare(scene=STORE_SCENE_PREFIX + random_scene_part(SCENE_RANDOM), store_id=store_id,
-                           staff_id=staff_id, product_id=product_id, campaign=campaign, created_at=now)
-        try:
-            with db.session.begin_nested():
-                db.session.add(share)
-        except IntegrityError:
-            continue  # the same random scene twice: draw again
-        return share
-    raise RuntimeError("could not draw a free scene in 5 attempts")
+    return add_with_new_scene(lambda scene: StoreShare(
+        scene=scene, store_id=store_id, staff_id=staff_id, product_id=product_id, campaign=campaign,
+        created_at=now), prefix=STORE_SCENE_PREFIX)
 
 
 def open_store_share(member_id: int, scene: str, *, now: datetime, new_member: bool = False) -> StoreOpenResult:
