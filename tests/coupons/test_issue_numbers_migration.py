@@ -39,8 +39,9 @@ def test_existing_coupons_get_issue_numbers_claim_days_and_day_numbers_in_the_or
     with app.app_context():
         alice, bob = Member(openid="openid-alice"), Member(openid="openid-bob")
         db.session.add_all([alice, bob])
-        db.session.commit()
+        db.session.flush()
         alice, bob = alice.id, bob.id
+        db.session.commit()  # and no transaction left open: the downgrade drops tables that refer to members
         downgrade(directory=migrations, revision=BEFORE)
         try:
             with db.engine.begin() as connection:
