@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shop.bills.format import (
@@ -41,6 +41,9 @@ from shop.wechat.pay import WeChatPayAPIError, wechat_pay
 
 log = logging.getLogger(__name__)
 SOURCE = "bill"  # Payment.source of a payment applied from a bill
+# Days before the latest that the job goes back to: WeChat Pay keeps bills for three months; a week covers
+# a scheduler that was down for days without a new install asking for a week of bills it never had.
+CATCH_UP_DAYS = 7
 
 
 class BillNotReady(Exception):
@@ -116,8 +119,27 @@ def reconcile_bill(bill_date: date, now: datetime) -> BillRun:
 
 
 def reconcile_due_bills(now: datetime) -> dict[str, Any]:
-    """The periodic job: reconcile yesterday's bill once WeChat Pay has made it, asking again until then."""
-    bill_date = due_bill_date(now)
+    """The periodic job: the latest day's bill once WeChat Pay has made it (asking again until then), and
+    any day of the week before left unreconciled, oldest first (a scheduler that was down, a late bill)."""
+    latest = due_bill_date(now)
+    earlier = [_reconcile_day(day, now) for day in _unfinished_days_before(latest)]
+    summary = _reconcile_day(latest, now)
+    return {**summary, "earlier": earlier} if earlier else summary
+
+
+def _unfinished_days_before(latest: date) -> list[date]:
+    """Days of the catch-up window before ``latest``, since the first day ever reconciled, not yet done."""
+    first = db.session.scalar(select(func.min(BillRun.bill_date)))
+    if first is None:
+        return []  # a new install starts from the latest day, not from a week of days before it
+    start = max(first, latest - timedelta(days=CATCH_UP_DAYS))
+    done = set(db.session.scalars(select(BillRun.bill_date).where(
+        BillRun.bill_date >= start, BillRun.bill_date < latest, BillRun.status == RunStatus.DONE.value)))
+    days = (start + timedelta(days=n) for n in range((latest - start).days))
+    return [day for day in days if day not in done]
+
+
+def _reconcile_day(bill_date: date, now: datetime) -> dict[str, Any]:
     run = db.session.scalar(select(BillRun).where(BillRun.bill_date == bill_date))
     if run is not None and (run.status == RunStatus.DONE or (run.next_attempt_at and run.next_attempt_at > now)):
         return {"date": bill_date.isoformat(), "status": run.status}

@@ -239,6 +239,23 @@ def test_the_daily_job_asks_until_wechat_pay_has_made_the_bill_then_reconciles_o
     assert len(stub.received_on(TRADE_BILL)) == before + 2
 
 
+def test_a_day_left_waiting_while_the_scheduler_was_down_is_reconciled_by_a_later_run(app, client, stub, login,
+                                                                                      buying):
+    paid_order(client, stub, buying, shopper(login, "alice"))
+    tomorrow, two_days_on = today() + timedelta(days=1), today() + timedelta(days=2)
+    with app.app_context():
+        assert reconcile_due_bills(beijing(tomorrow, 10, 5))["status"] == "waiting"  # no bill yet
+        db.session.commit()
+    bills_of(stub, today(), ready=True)  # made later that day, while no scheduler ran
+    with app.app_context():
+        caught_up = reconcile_due_bills(beijing(two_days_on, 10, 5))
+        db.session.commit()
+        run = db.session.scalar(select(BillRun).where(BillRun.bill_date == today()))
+        assert (run.status, run.differences) == ("done", [])
+    assert caught_up["date"] == tomorrow.isoformat()
+    assert caught_up["earlier"] == [{"date": today().isoformat(), "status": "done", "differences": 0}]
+
+
 def test_wechat_pay_down_during_the_download_is_recorded_and_the_job_tries_again(app, client, stub, login, buying):
     paid_order(client, stub, buying, shopper(login, "alice"))
     bills_of(stub, today(), ready=True)
