@@ -17,6 +17,7 @@ from flask import Flask
 from flask_migrate import upgrade
 
 import coupons
+import crm
 import referral
 import shop.wiring
 from shop.config import PRODUCTION, ConfigError, load_config, test_doubles_acknowledged
@@ -40,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     shop.wiring.init_app(app)
     coupons.init_app(app)
     referral.init_app(app)
+    crm.init_app(app)
     shop.wiring.finish(app)
     return app
 
