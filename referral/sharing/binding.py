@@ -15,14 +15,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import Select, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from referral.errors import ReferralError
 from referral.policy.models import BindMode
 from referral.policy.service import existing_member, load_settings
 from referral.rewards.models import Reward, RewardStatus
 from referral.sharing.models import Share, ShareOpen
-from referral.sharing.service import share_by_scene
+from referral.sharing.service import add_first_open, share_by_scene
 from referral.tree import service as tree
 from referral.tree.models import BindHistory, ReferralNode
 from shop.errors import AppError
@@ -76,16 +75,11 @@ def client_of(remote_addr: str | None, headers) -> Client:
 def open_share(member_id: int, scene: str, *, client: Client, now: datetime, new_member: bool = False) -> OpenResult:
     """Record the member's open of the share with ``scene`` (once) and bind them if the policy allows."""
     share = share_by_scene(scene)
-    opened = ShareOpen(share_id=share.id, member_id=member_id, new_member=new_member, outcome="pending",
-                       ip=client.ip, device_id=client.device_id, opened_at=now)
-    try:
-        with db.session.begin_nested():
-            db.session.add(opened)
-    except IntegrityError:
-        first = db.session.scalars(select(ShareOpen).where(ShareOpen.share_id == share.id,
-                                                           ShareOpen.member_id == member_id)
-                                   .execution_options(populate_existing=True)).one()
-        return OpenResult(share, first, created=False)
+    opened, created = add_first_open(ShareOpen(share_id=share.id, member_id=member_id, new_member=new_member,
+                                               outcome="pending", ip=client.ip, device_id=client.device_id,
+                                               opened_at=now))
+    if not created:
+        return OpenResult(share, opened, created=False)
     opened.outcome = _bind_on_open(share, member_id, client=client, now=now, new_member=new_member)
     record_event(member_id, "share_opened", share_id=share.id, campaign=share.campaign, occurred_at=now,
                  outcome=opened.outcome, new_member=new_member)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from referral.errors import ReferralError
-from referral.sharing.models import Share, StoreShare
+from referral.sharing.models import Share, ShareOpen, StoreShare, StoreShareOpen
 from shop.catalog.errors import CatalogError
 from shop.catalog.models import Product, ProductStatus
 from shop.content import service as content
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 SCENE_RE = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@._~-]{1,32}")
 SCENE_PREFIX = "r."  # tells a share's scene from other scenes (store QR codes, campaigns) at a glance
 SceneRow = TypeVar("SceneRow", Share, StoreShare)
+OpenRow = TypeVar("OpenRow", ShareOpen, StoreShareOpen)
 SCENE_RANDOM = 10  # base62 characters: 62**10 (8e17) scenes, unguessable and never data
 _BASE62 = string.digits + string.ascii_letters
 HOME_PAGE = "pages/index/index"
@@ -74,6 +75,20 @@ def add_with_new_scene(build: Callable[[str], SceneRow], *, prefix: str) -> Scen
             continue  # the same random scene twice: draw again
         return row
     raise RuntimeError("could not draw a free scene in 5 attempts")
+
+
+def add_first_open(opened: OpenRow) -> tuple[OpenRow, bool]:
+    """Add a member's open of a share, or find the one recorded first (one per share and member); created?"""
+    try:
+        with db.session.begin_nested():
+            db.session.add(opened)
+    except IntegrityError:
+        model = type(opened)
+        first = db.session.scalars(select(model).where(model.share_id == opened.share_id,
+                                                       model.member_id == opened.member_id)
+                                   .execution_options(populate_existing=True)).one()
+        return first, False
+    return opened, True
 
 
 def _screen_title(sharer_id: int, title: str | None, check: TextCheck | None) -> content.Screening | None:

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from referral.errors import ReferralError
 from referral.sharing.models import StoreShare, StoreShareOpen
-from referral.sharing.service import SCENE_RE, add_with_new_scene, check_on_sale
+from referral.sharing.service import SCENE_RE, add_first_open, add_with_new_scene, check_on_sale
 from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db
@@ -63,15 +62,10 @@ def open_store_share(member_id: int, scene: str, *, now: datetime, new_member: b
     share = db.session.scalar(select(StoreShare).where(StoreShare.scene == scene))
     if share is None:
         raise AppError(ReferralError.SHARE_NOT_FOUND, "No share has this scene.")
-    opened = StoreShareOpen(share_id=share.id, member_id=member_id, new_member=new_member, opened_at=now)
-    try:
-        with db.session.begin_nested():
-            db.session.add(opened)
-    except IntegrityError:
-        first = db.session.scalars(select(StoreShareOpen).where(StoreShareOpen.share_id == share.id,
-                                                                StoreShareOpen.member_id == member_id)
-                                   .execution_options(populate_existing=True)).one()
-        return StoreOpenResult(share, first, created=False)
+    opened, created = add_first_open(StoreShareOpen(share_id=share.id, member_id=member_id, new_member=new_member,
+                                                    opened_at=now))
+    if not created:
+        return StoreOpenResult(share, opened, created=False)
     opened.home_store_set = set_home_store(member_id, share.store_id, source=HomeStoreSource.STORE_SHARE, at=now)
     record_event(member_id, "store_share_opened", store_id=share.store_id, campaign=share.campaign, occurred_at=now,
                  store_share_id=share.id, staff_id=share.staff_id, new_member=new_member,
