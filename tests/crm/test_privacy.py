@@ -4,8 +4,11 @@ welcome coupon or new sharer for the same WeChat identity coming back."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
+from coupons.models import Coupon
 from crm.privacy.models import MemberDeletion
 from referral.sharing.models import Share, ShareOpen
 from referral.withdrawals.models import Withdrawal
@@ -13,7 +16,7 @@ from shop.auth import Role
 from shop.database import utcnow
 from shop.extensions import db
 from shop.members.models import ConsentRecord, DeletedIdentity, JourneyEvent, Member
-from shop.members.privacy import identity_hash
+from shop.members.privacy import identity_hash, purge_deleted_identities
 from shop.orders.models import Order, OrderLine, Refund
 from shop.points.models import PointsEntry
 from tests.conftest import bearer
@@ -239,7 +242,6 @@ def test_the_same_wechat_identity_returns_as_a_new_member_without_a_welcome_coup
     assert again["is_new"] and again["member"]["id"] != first["member"]["id"]
     assert again["member"]["nickname"] is None and again["member"]["marketing_consent"] == "unknown"
     with app.app_context():
-        from coupons.models import Coupon
         holders = db.session.scalars(select(Coupon.member_id).where(Coupon.batch_id == welcome)).all()
         assert holders == [first["member"]["id"], sharer["member"]["id"]]  # none for the returning identity
         assert db.session.scalar(select(ShareOpen.outcome).where(ShareOpen.member_id == again["member"]["id"])) \
@@ -255,14 +257,10 @@ def test_the_kept_hash_ends_with_its_period_and_then_the_identity_is_new_again(a
     first = login("alice:1")
     client.delete("/api/v1/me", headers=bearer(first["token"]))
     with app.app_context():
-        from datetime import timedelta
-
-        from shop.members.privacy import purge_deleted_identities
         assert purge_deleted_identities(utcnow()) == 0
         assert purge_deleted_identities(utcnow() + timedelta(days=app.config["PRIVACY_RETURNING_IDENTITY_DAYS"] + 1)) == 1
     again = login("alice:2")
     with app.app_context():
-        from coupons.models import Coupon
         assert db.session.scalar(select(Coupon.id).where(Coupon.batch_id == welcome,
                                                          Coupon.member_id == again["member"]["id"])) is not None
 
