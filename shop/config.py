@@ -292,6 +292,8 @@ SETTINGS: tuple[Setting, ...] = (
             production_required=False),
     Setting("PRIVACY_EXPORT_PAGE_SIZE", 100, "Items of each list part in GET /me/export (the rest is paged at "
             "GET /me/export/{part}).", int, production_required=False),
+    _rate_limit("RATE_LIMIT_PRIVACY_EXPORT_PER_MEMBER", "30 per hour", "Calls of GET /me/export one member may make "
+                "(and, counted on their own, of its pages)."),
 )
 
 RATE_LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("RATE_LIMIT_"))

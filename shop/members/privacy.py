@@ -115,6 +115,4 @@ def _scrub_events(member_id: int) -> int:
 
 def purge_deleted_identities(now: datetime) -> int:
     """Forget the hashes whose period is over (a periodic job); how many."""
-    result = db.session.execute(delete(DeletedIdentity).where(DeletedIdentity.expires_at <= now))
-    db.session.commit()
-    return result.rowcount
+    return db.session.execute(delete(DeletedIdentity).where(DeletedIdentity.expires_at <= now)).rowcount

@@ -259,6 +259,7 @@ def test_the_kept_hash_ends_with_its_period_and_then_the_identity_is_new_again(a
     with app.app_context():
         assert purge_deleted_identities(utcnow()) == 0
         assert purge_deleted_identities(utcnow() + timedelta(days=app.config["PRIVACY_RETURNING_IDENTITY_DAYS"] + 1)) == 1
+        db.session.commit()
     again = login("alice:2")
     with app.app_context():
         assert db.session.scalar(select(Coupon.id).where(Coupon.batch_id == welcome,
@@ -271,3 +272,14 @@ def test_only_shoppers_export_and_delete(client, staff_token):
         for role in (Role.STAFF, Role.MARKETING, Role.ADMIN):
             response = getattr(client, method)(path, headers=staff_token(role))
             assert response.status_code == 403, (path, role)
+
+
+def test_the_export_is_rate_limited_per_member(make_app):
+    strict = make_app(RATE_LIMIT_PRIVACY_EXPORT_PER_MEMBER="2 per minute").test_client()
+    alice, bob = (bearer(strict.post("/api/v1/auth/wechat-login", json={"code": f"{name}:1"}).get_json()["token"])
+                  for name in ("alice", "bob"))
+    assert strict.get("/api/v1/me/export", headers=alice).status_code == 200
+    assert strict.get("/api/v1/me/export", headers=alice).status_code == 200
+    limited = strict.get("/api/v1/me/export", headers=alice)
+    assert limited.status_code == 429 and limited.get_json()["code"] == "rate_limited"
+    assert strict.get("/api/v1/me/export", headers=bob).status_code == 200
