@@ -45,7 +45,13 @@ def check_deletable(member_id: int) -> None:
 
 def delete_account(member_id: int, *, now: datetime) -> MemberDeletion:
     """Anonymise the member everywhere (their tokens end at once) and log what was done."""
-    db.session.execute(select(Member.id).where(Member.id == member_id).with_for_update())  # one deletion at a time
+    # One deletion at a time: a second DELETE sent at once waits here, then answers the first one's result.
+    # A write, not SELECT FOR UPDATE: on SQLite only a write takes the lock (a transaction starts with it).
+    db.session.execute(update(Member).where(Member.id == member_id).values(token_version=Member.token_version))
+    done = db.session.scalar(select(MemberDeletion).where(MemberDeletion.member_id == member_id)
+                             .execution_options(populate_existing=True))
+    if done is not None:
+        return done
     check_deletable(member_id)
     changes = privacy.anonymise(member_id, now=now)
     changes |= _scrub_referral(member_id)

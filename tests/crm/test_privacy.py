@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import requests
 from sqlalchemy import func, select
 
 from coupons.models import Coupon
@@ -20,7 +21,7 @@ from shop.members.privacy import identity_hash, purge_deleted_identities
 from shop.orders.models import Order, OrderLine, Refund
 from shop.points.models import PointsEntry
 from tests.conftest import bearer
-from tests.orders.conftest import pickup_basket, place, prepay_id_of, stub_pay
+from tests.orders.conftest import at_once, pickup_basket, place, prepay_id_of, stub_pay
 from tests.referral.share_steps import parent, share
 
 
@@ -283,3 +284,14 @@ def test_the_export_is_rate_limited_per_member(make_app):
     limited = strict.get("/api/v1/me/export", headers=alice)
     assert limited.status_code == 429 and limited.get_json()["code"] == "rate_limited"
     assert strict.get("/api/v1/me/export", headers=bob).status_code == 200
+
+
+def test_two_deletions_sent_at_once_delete_once(app, login, live_server):
+    logged = login("alice:1")
+    headers = bearer(logged["token"])
+    answers = at_once(*[lambda: requests.delete(f"{live_server}/api/v1/me", headers=headers, timeout=30)] * 3)
+    assert {answer.status_code for answer in answers} <= {200, 401}
+    assert 200 in {answer.status_code for answer in answers}
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(MemberDeletion)) == 1
+        assert db.session.scalar(select(func.count()).select_from(DeletedIdentity)) == 1
