@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from flask import Flask
 
+from crm.privacy import api as privacy_api
+from shop.jobs import PERIODIC
+from shop.members.privacy import purge_deleted_identities
 from shop.wiring import api_of
 
 __all__ = ["BLUEPRINTS", "init_app"]
 
-BLUEPRINTS: tuple = ()
+BLUEPRINTS: tuple = (privacy_api.blp,)
 
 
 def init_app(app: Flask) -> None:
@@ -21,3 +24,4 @@ def init_app(app: Flask) -> None:
     api = api_of(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    PERIODIC["deleted members' kept identity hashes past their period"] = purge_deleted_identities

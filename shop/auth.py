@@ -29,6 +29,7 @@ from flask_jwt_extended import create_access_token
 from flask_smorest import Blueprint
 
 from shop.errors import AppError, CommonError, error_doc
+from shop.members.queries import member_token_version
 from shop.staff.errors import StaffError
 from shop.staff.models import StaffAccount
 from shop.staff.queries import staff_token_state
@@ -56,8 +57,10 @@ class Principal:
 
 
 def issue_shopper_token(member_id: int) -> str:
+    """A shopper token carrying the member's token version: deleting the account raises it (ends its tokens)."""
     return create_access_token(
-        identity=f"member:{member_id}", additional_claims={"role": Role.SHOPPER.value},
+        identity=f"member:{member_id}",
+        additional_claims={"role": Role.SHOPPER.value, "tv": member_token_version(member_id)},
         expires_delta=timedelta(seconds=current_app.config["JWT_SHOPPER_EXPIRES_SECONDS"]))
 
 
@@ -94,6 +97,9 @@ def _principal_from_token() -> Principal:
     except (ValueError, TypeError):
         raise AppError(CommonError.TOKEN_INVALID, "The token is not one of ours.") from None
     if role is Role.SHOPPER and kind == "member":
+        # A token from before token versions has none: version 0, what every member starts with.
+        if claims.get("tv", 0) != member_token_version(subject_id):
+            raise AppError(CommonError.TOKEN_INVALID, "This account was deleted; log in again.")
         return Principal(role=role, member_id=subject_id)
     if role in STAFF_SIDE_ROLES and kind == "staff":
         state = staff_token_state(subject_id)

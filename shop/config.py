@@ -283,6 +283,17 @@ SETTINGS: tuple[Setting, ...] = (
                 "that one clerk may send with till sales before their sales are refused until the window ends."),
     _rate_limit("RATE_LIMIT_WRONG_MEMBER_CODES_PER_STORE", "30 per 10 minutes", "The same for a store's clerks "
                 "together."),
+    Setting("PRIVACY_CONSENT_VERSION", "2026-12", "Version of the marketing-consent text the mini-program shows; "
+            "kept with every grant and withdrawal.", production_required=False),
+    Setting("PRIVACY_IDENTITY_SALT", None, "Salt of the kept hash of a deleted member's openid (docs/privacy.md); "
+            "derived from SECRET_KEY when unset.", secret=True, production_required=False),
+    Setting("PRIVACY_RETURNING_IDENTITY_DAYS", 180, "Days the salted hash of a deleted member's openid is kept, to "
+            "refuse a returning identity a second welcome coupon or a new bind under a sharer.", int,
+            production_required=False),
+    Setting("PRIVACY_EXPORT_PAGE_SIZE", 100, "Items of each list part in GET /me/export (the rest is paged at "
+            "GET /me/export/{part}).", int, production_required=False),
+    _rate_limit("RATE_LIMIT_PRIVACY_EXPORT_PER_MEMBER", "30 per hour", "Calls of GET /me/export one member may make "
+                "(and, counted on their own, of its pages)."),
 )
 
 RATE_LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("RATE_LIMIT_"))

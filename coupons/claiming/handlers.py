@@ -15,9 +15,13 @@ from coupons.claiming.issuing import issue_for_channel
 from coupons.models import BatchChannel
 from shop import events
 from shop.database import utcnow
+from shop.members.privacy import returning_identity
 
 
 def on_member_registered(sender: Any, **kw: Any) -> None:
+    """A welcome coupon, unless this WeChat identity deleted an account lately (no delete-and-return farming)."""
+    if returning_identity(kw["member_id"]):
+        return
     issue_for_channel(BatchChannel.NEW_MEMBER, kw["member_id"], key="new_member", now=utcnow())
 
 

@@ -28,6 +28,7 @@ from shop.errors import AppError
 from shop.extensions import db
 from shop.members.journey import record_event
 from shop.members.models import Member
+from shop.members.privacy import returning_identity
 
 FLAG_WINDOW = timedelta(minutes=30)  # a bind this soon from the sharer's own device or address is reviewed
 DEVICE_HEADER = "X-Device-Id"
@@ -44,6 +45,7 @@ class Outcome(StrEnum):
     REGISTRATION_ONLY = "registration_only"  # the policy binds new members only; this one is not new
     SELF = "self"  # the opener is the sharer (same member, unionid or phone)
     CYCLE = "cycle"  # the sharer is below the opener in the tree
+    RETURNING = "returning"  # the opener's WeChat identity deleted an account lately: bound under no one
     STORE = "store"  # a store's share: nobody to bind under (the store may become the opener's home store)
 
 
@@ -90,6 +92,8 @@ def _bind_on_open(share: Share, member_id: int, *, client: Client, now: datetime
     sharer_id = share.sharer_id
     if _same_person(sharer_id, member_id):
         return Outcome.SELF
+    if returning_identity(member_id):  # delete-and-return must not move a member under a new sharer
+        return Outcome.RETURNING
     tree.ensure_node(member_id)
     tree.ensure_node(sharer_id)
     tree.lock_nodes([member_id, sharer_id, *tree.ancestors(sharer_id)])

@@ -53,7 +53,8 @@ class OpenSchema(ma.Schema):
     outcome = ma.fields.String(metadata={"enum": [o.value for o in Outcome], "description": (
         "bound | rebound: you are now the sharer's friend; already_bound: you were someone's already "
         "(or theirs); protected: another sharer's protection period still runs; registration_only: only "
-        "new members bind; self: your own share; cycle: the sharer is in your own downline; store: a store's "
+        "new members bind; self: your own share; cycle: the sharer is in your own downline; returning: "
+        "this WeChat account deleted a member account lately, so it binds under no one (docs/privacy.md); store: a store's "
         "share, which binds you under no one (`store_id` says which store; it became your home store "
         "unless you had one).")})
     store_id = ma.fields.Integer(metadata={"description": "Only for a store's share (outcome `store`): its store."})

@@ -8,9 +8,10 @@ from shop import rate_limits
 from shop.auth import Role, current_member_id, issue_shopper_token, roles_required
 from shop.content.errors import ContentError
 from shop.content.service import current_text_check
+from shop.database import utcnow
 from shop.errors import CommonError, raises
 from shop.extensions import db
-from shop.members import service
+from shop.members import privacy, service
 from shop.members.errors import MemberError
 from shop.members.schemas import (
     LoginSchema,
@@ -65,7 +66,7 @@ class Me(MethodView):
     @raises(MemberError.MEMBER_NOT_FOUND, ContentError.CONTENT_RISKY, ContentError.AVATAR_HOST_NOT_ALLOWED,
             WeChatError.UNAVAILABLE, WeChatError.RATE_LIMITED, WeChatError.FAILED, WeChatError.BAD_ANSWER)
     def patch(self, args):
-        """Change your nickname or avatar URL (null clears)
+        """Change your nickname or avatar URL (null clears), or your marketing consent
 
         A new nickname is checked with WeChat's content security first (scene 1, profile): 422
         `content_risky` when WeChat judges it risky, nothing changed; one WeChat wants a person to look
@@ -73,11 +74,17 @@ class Me(MethodView):
         reached: 503 `wechat_unavailable` with Retry-After, or kept and checked later
         (`CONTENT_CHECK_WHEN_WECHAT_DOWN`). An avatar URL must be on WeChat's avatar hosts
         (thirdwx.qlogo.cn, wx.qlogo.cn, mmbiz.qpic.cn) or `CONTENT_AVATAR_HOSTS`: 422
-        `avatar_host_not_allowed` otherwise. Role: shopper.
+        `avatar_host_not_allowed` otherwise. `marketing_consent` true grants, false withdraws consent to
+        personalised marketing (targeted coupons, segments used for targeting); each is recorded with its
+        time and the version of the consent text (`PRIVACY_CONSENT_VERSION`). Role: shopper.
         """
+        consent = args.pop("marketing_consent", None)
         member = service.update_profile(current_member_id(), fields=set(args), **args,
                                         check=current_text_check(),
                                         avatar_hosts=current_app.config["CONTENT_AVATAR_HOSTS"])
+        if consent is not None:
+            member = privacy.set_marketing_consent(member.id, granted=consent, now=utcnow(),
+                                                   text_version=current_app.config["PRIVACY_CONSENT_VERSION"])
         db.session.commit()
         return member
 

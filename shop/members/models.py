@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.database import BigIntegerPK, UTCDateTime, utcnow
 from shop.extensions import db
 
 
+class MarketingConsent(StrEnum):
+    """Whether the member agreed to personalised marketing (segments used for targeting)."""
+
+    UNKNOWN = "unknown"  # never asked (members from before consent was asked): the mini-program asks
+    GRANTED = "granted"
+    WITHDRAWN = "withdrawn"
+
+
 class Member(db.Model):
     __tablename__ = "members"
+    __table_args__ = (
+        CheckConstraint("marketing_consent IN ('unknown', 'granted', 'withdrawn')", name="marketing_consent_known"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
     openid: Mapped[str] = mapped_column(String(64), unique=True)
@@ -33,6 +55,16 @@ class Member(db.Model):
     home_store_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Consent to personalised marketing, with when and which version of the consent text (history:
+    # member_consent_history).
+    marketing_consent: Mapped[str] = mapped_column(String(16), default=MarketingConsent.UNKNOWN.value,
+                                                   server_default=text("'unknown'"))
+    marketing_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    marketing_consent_version: Mapped[str | None] = mapped_column(String(32))
+    # Raised to end every token of the member at once (the account was deleted).
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Set when the member deleted their account: the row stays, anonymised, for orders and ledgers.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     follower: Mapped[OfficialAccountFollower | None] = relationship(back_populates="member", uselist=False)
 
@@ -78,3 +110,28 @@ class JourneyEvent(db.Model):
     share_id: Mapped[int | None] = mapped_column(BigInteger)
     campaign: Mapped[str | None] = mapped_column(String(64))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ConsentRecord(db.Model):
+    """Every grant and withdrawal of a consent, with the version of the text the member saw."""
+
+    __tablename__ = "member_consent_history"
+    __table_args__ = (Index("ix_member_consent_history_member_id_recorded_at", "member_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    purpose: Mapped[str] = mapped_column(String(32))  # marketing
+    granted: Mapped[bool] = mapped_column(Boolean)
+    text_version: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DeletedIdentity(db.Model):
+    """A salted hash of a deleted member's openid, kept for a stated period and used only to keep a
+    returning identity from a second welcome coupon or a new bind under a sharer (docs/privacy.md)."""
+
+    __tablename__ = "member_deleted_identities"
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
+    openid_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -3,7 +3,8 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from shop.fields import text
+from shop.fields import strict_bool, text
+from shop.members.models import MarketingConsent
 
 # Printable ASCII without spaces: what a mini-program scene or query value can carry.
 SCENE = validate.Regexp(r"^[\x21-\x7e]{1,128}$", error="A scene is 1-128 printable ASCII characters.")
@@ -28,6 +29,12 @@ class MemberSchema(ma.Schema):
                        "your first store purchase; set once."})
     home_store_source = ma.fields.String(allow_none=True, metadata={"enum": ["store_share", "purchase"]})
     created_at = ma.fields.AwareDateTime()
+    marketing_consent = ma.fields.String(metadata={
+        "enum": [c.value for c in MarketingConsent],
+        "description": "Consent to personalised marketing. `unknown`: never asked (ask at this login)."})
+    marketing_consent_at = ma.fields.AwareDateTime(allow_none=True)
+    marketing_consent_version = ma.fields.String(allow_none=True, metadata={
+        "description": "The version of the consent text the latest grant or withdrawal was given on."})
 
 
 class LoginSchema(ma.Schema):
@@ -39,6 +46,9 @@ class LoginSchema(ma.Schema):
 class ProfilePatchArgs(ma.Schema):
     nickname = text(32, allow_none=True)
     avatar_url = ma.fields.Url(allow_none=True, schemes={"https", "http"}, validate=validate.Length(max=512))
+    marketing_consent = strict_bool(metadata={
+        "description": "true grants, false withdraws consent to personalised marketing (recorded with the time "
+                       "and the version of the consent text, `PRIVACY_CONSENT_VERSION`)."})
 
     @ma.pre_load
     def strip_nickname(self, data, **kwargs):
