@@ -27,7 +27,7 @@ from referral.tree import service as tree
 from referral.tree.models import BindHistory, ReferralNode
 from shop.errors import AppError
 from shop.extensions import db
-from shop.members.journey import record_event
+from shop.members.journey import JourneyKind, record_event
 from shop.members.models import Member
 
 FLAG_WINDOW = timedelta(minutes=30)  # a bind this soon from the sharer's own device or address is reviewed
@@ -87,7 +87,7 @@ def open_share(member_id: int, scene: str, *, client: Client, now: datetime, new
                                    .execution_options(populate_existing=True)).one()
         return OpenResult(share, first, created=False)
     opened.outcome = _bind_on_open(share, member_id, client=client, now=now, new_member=new_member)
-    record_event(member_id, "share_opened", share_id=share.id, campaign=share.campaign, occurred_at=now,
+    record_event(member_id, JourneyKind.SHARE_OPENED, share_id=share.id, campaign=share.campaign, occurred_at=now,
                  outcome=opened.outcome, new_member=new_member)
     return OpenResult(share, opened, created=True)
 
@@ -118,6 +118,9 @@ def _bind_on_open(share: Share, member_id: int, *, client: Client, now: datetime
     db.session.add(BindHistory(member_id=member_id, old_parent_id=node.parent_id, new_parent_id=sharer_id,
                                share_id=share.id, kind=BINDING_OUTCOMES[outcome], reason=reason,
                                flagged=reason is not None, created_at=now))
+    record_event(member_id, JourneyKind.BOUND, share_id=share.id, campaign=share.campaign, occurred_at=now,
+                 sharer_id=sharer_id, previous_sharer_id=node.parent_id, rebound=outcome is Outcome.REBOUND,
+                 flagged=reason is not None)
     return outcome
 
 
