@@ -89,6 +89,9 @@ def open_share(member_id: int, scene: str, *, client: Client, now: datetime, new
     opened.outcome = _bind_on_open(share, member_id, client=client, now=now, new_member=new_member)
     record_event(member_id, JourneyKind.SHARE_OPENED, share_id=share.id, campaign=share.campaign, occurred_at=now,
                  outcome=opened.outcome, new_member=new_member)
+    if opened.outcome in BINDING_OUTCOMES:
+        record_event(member_id, JourneyKind.BOUND, share_id=share.id, campaign=share.campaign, occurred_at=now,
+                     sharer_id=share.sharer_id, rebound=opened.outcome is Outcome.REBOUND)
     return OpenResult(share, opened, created=True)
 
 
@@ -118,9 +121,6 @@ def _bind_on_open(share: Share, member_id: int, *, client: Client, now: datetime
     db.session.add(BindHistory(member_id=member_id, old_parent_id=node.parent_id, new_parent_id=sharer_id,
                                share_id=share.id, kind=BINDING_OUTCOMES[outcome], reason=reason,
                                flagged=reason is not None, created_at=now))
-    record_event(member_id, JourneyKind.BOUND, share_id=share.id, campaign=share.campaign, occurred_at=now,
-                 sharer_id=sharer_id, previous_sharer_id=node.parent_id, rebound=outcome is Outcome.REBOUND,
-                 flagged=reason is not None)
     return outcome
 
 
