@@ -29,7 +29,7 @@ def attribute_errors(value: Any, depth: int = 0) -> list[str]:
         return [] if math.isfinite(value) else ["Numbers must be finite."]
     if isinstance(value, str):
         return [] if len(value) <= MAX_VALUE_CHARS else [f"Strings are at most {MAX_VALUE_CHARS} characters."]
-    if depth >= MAX_ATTRIBUTE_DEPTH:
+    if depth > MAX_ATTRIBUTE_DEPTH:
         return [f"Attributes nest at most {MAX_ATTRIBUTE_DEPTH} levels deep."]
     if isinstance(value, list):
         if len(value) > MAX_LIST_ITEMS:
