@@ -100,6 +100,8 @@ class CouponBatch(db.Model):
     total: Mapped[int] = mapped_column(Integer)
     per_member_limit: Mapped[int] = mapped_column(Integer, default=1)
     channel: Mapped[str] = mapped_column(String(16), default=BatchChannel.PUBLIC.value)
+    # A campaign label: orders placed soon after a claim are attributed to it (shop.members.journey).
+    campaign: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=BatchStatus.DRAFT.value)
     usage: Mapped[str] = mapped_column(String(16), default=BatchUsage.BOTH.value)
     # Scope: None means all; a list of ids limits the batch to those products / categories (for

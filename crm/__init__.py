@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from crm.journey import api as journey_api
+from crm.journey import models as journey_models  # noqa: F401 - its table belongs to the metadata
+from crm.journey.jobs import expire_client_events, make_partitions_ahead
 from crm.privacy import api as privacy_api
 from shop.jobs import PERIODIC
 from shop.members.privacy import purge_deleted_identities
@@ -16,12 +19,14 @@ from shop.wiring import api_of
 
 __all__ = ["BLUEPRINTS", "init_app"]
 
-BLUEPRINTS: tuple = (privacy_api.blp,)
+BLUEPRINTS: tuple = (journey_api.blp, privacy_api.blp)
 
 
 def init_app(app: Flask) -> None:
-    """Wire the CRM into the app: its blueprints (more as its capabilities land)."""
+    """Wire the CRM into the app: its blueprints and periodic jobs (more as its capabilities land)."""
     api = api_of(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    PERIODIC["journey_events partitions made ahead"] = make_partitions_ahead
+    PERIODIC["raw client journey events expired"] = expire_client_events
     PERIODIC["deleted members' kept identity hashes past their period"] = purge_deleted_identities

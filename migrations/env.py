@@ -90,6 +90,11 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # journey_events' monthly partitions (PostgreSQL) are made by migrations and a job, not by the models:
+    # autogenerate must not propose dropping them.
+    if conf_args.get("include_name") is None:
+        from crm.journey.partitions import is_partition
+        conf_args["include_name"] = lambda name, kind, _parent: not (kind == "table" and is_partition(name))
 
     connectable = get_engine()
 

@@ -294,6 +294,19 @@ SETTINGS: tuple[Setting, ...] = (
             "GET /me/export/{part}).", int, production_required=False),
     _rate_limit("RATE_LIMIT_PRIVACY_EXPORT_PER_MEMBER", "30 per hour", "Calls of GET /me/export one member may make "
                 "(and, counted on their own, of its pages)."),
+    Setting("JOURNEY_ATTRIBUTION_DAYS", 7, "An order placed within this many days of the member opening a share "
+            "or claiming a campaign's coupon is attributed to the latest such touch (docs/crm.md).", int,
+            production_required=False),
+    Setting("CLIENT_EVENT_WINDOW_HOURS", 72, "A client event's `occurred_at` may lie this many hours before now "
+            "(queued offline) and at most 5 minutes after it; else the batch is refused.", int,
+            production_required=False),
+    Setting("CLIENT_EVENT_RETENTION_DAYS", 180, "Raw client events (view_store, view_product, add_to_cart, "
+            "open_poster, search) older than this are deleted by a periodic job (0: kept).", int,
+            production_required=False),
+    Setting("JOURNEY_PARTITION_MONTHS_AHEAD", 2, "PostgreSQL: monthly partitions of journey_events a periodic job "
+            "keeps created ahead of the current month.", int, production_required=False),
+    _rate_limit("RATE_LIMIT_CLIENT_EVENTS_PER_MEMBER", "60 per minute", "Batches of client journey events "
+                "(`POST /api/v1/events`) one member may send."),
 )
 
 RATE_LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("RATE_LIMIT_"))

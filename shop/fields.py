@@ -5,6 +5,7 @@
 - ``fen``: money in integer fen, bounded by what it is (``shop.config``'s ``MAX_*_FEN``).
 - ``latitude``, ``longitude``: a position the maps and the nearby index can place.
 - ``mobile_phone``: a mainland mobile number.
+- ``LABEL``, ``campaign``: a campaign (or channel) label, as shares and coupon batches carry it.
 - ``IdConverter``: the URL converter of ids (``<id:order_id>``): an id beyond the storable range
   matches no route, so it is the app's JSON 404, never a database error.
 
@@ -161,3 +162,13 @@ class BoundedList(ma.fields.List):
         if isinstance(value, list | tuple) and len(value) > self.max_length:
             raise ma.ValidationError(f"Longer than maximum length {self.max_length}.")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+LABEL = validate.Regexp(r"^[0-9A-Za-z._~-]+$", error="Letters, digits and . _ ~ - only.")
+
+
+def campaign(**kwargs: Any) -> ma.fields.String:
+    """An optional campaign label (at most 64 of letters, digits and ``. _ ~ -``), for per-campaign figures."""
+    kwargs.setdefault("metadata", {"description": "A campaign label, for per-campaign figures."})
+    return ma.fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=64), LABEL],
+                            **kwargs)

@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from app import create_app
+from crm.journey import partitions
 from shop.config import ConfigError, load_config, settings_table
 from shop.extensions import db
 
@@ -79,8 +80,10 @@ def test_a_malformed_number_or_profile_is_a_clear_config_error():
 
 def test_the_migrations_build_exactly_the_models(app):
     with app.app_context(), db.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
-                                       db.metadata)
+        # journey_events' monthly partitions (PostgreSQL) are the migration's and the job's, not the models'.
+        opts = {"compare_type": True, "include_name": lambda name, kind, _parent: not (
+            kind == "table" and partitions.is_partition(name))}
+        differences = compare_metadata(MigrationContext.configure(connection, opts=opts), db.metadata)
     assert differences == []
 
 

@@ -14,6 +14,7 @@ from coupons.batches.service import (
 from coupons.models import BatchChannel, BatchStatus, BatchUsage
 from shop.config import MAX_DISCOUNT_FEN
 from shop.fields import BoundedList, id_field, text
+from shop.fields import campaign as campaign_label
 from shop.pagination import PageArgs
 
 CHANNELS = ("public: the claim center (`GET /coupon-batches`; the only channel shoppers claim from). "
@@ -69,6 +70,8 @@ class BatchArgs(ma.Schema.from_dict(kinds.term_fields(for_input=True), name="Bat
                                                        "no daily limit."})
     budget_note = text(2000, min_length=0, multiline=True, allow_none=True, load_default=None,
                        metadata={"description": "Marketing's note on the budget (free text)."})
+    campaign = campaign_label(metadata={"description": "A campaign label: an order placed soon after a coupon of the "
+                                                 "batch is claimed is attributed to it (docs/crm.md)."})
 
     @ma.validates_schema
     def whole(self, data, partial=None, **kwargs):
@@ -95,6 +98,7 @@ class BatchSchema(ma.Schema.from_dict(kinds.term_fields(for_input=False), name="
     total = ma.fields.Integer()
     per_member_limit = ma.fields.Integer()
     channel = ma.fields.String()
+    campaign = ma.fields.String(allow_none=True)
     usage = ma.fields.String(metadata={"enum": [usage.value for usage in BatchUsage]})
     scope_product_ids = ma.fields.List(ma.fields.Integer(), allow_none=True, metadata={"description": "null: all."})
     scope_category_ids = ma.fields.List(ma.fields.Integer(), allow_none=True, metadata={"description": "null: all."})

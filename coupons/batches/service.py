@@ -27,7 +27,7 @@ MAX_VALID_DAYS = 3650
 MAX_SCOPE_IDS = 1000
 EDITABLE = ("name", "kind", *kinds.term_names(), "min_spend", "starts_at", "ends_at", "valid_days", "total",
             "per_member_limit", "channel", "usage", "scope_product_ids", "scope_category_ids", "scope_store_ids",
-            "daily_limit", "budget_note")
+            "daily_limit", "budget_note", "campaign")
 # scope field -> the model its ids must name
 _SCOPES = {"scope_product_ids": Product, "scope_category_ids": Category, "scope_store_ids": Store}
 # state changes: action -> (states it may start from, the state it leads to)

@@ -28,6 +28,7 @@ from coupons.claiming.taking import ALREADY_ISSUED, Written, gate_day, take_and_
 from coupons.models import BatchChannel, BatchStatus, Coupon, CouponBatch
 from shop.database import as_loaded
 from shop.extensions import db, redis_client
+from shop.members.journey import JourneyKind, record_event
 from shop.transactions import on_rollback
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,8 @@ def issue(batch: CouponBatch, member_id: int, *, key: str, now: datetime) -> Out
     on_rollback(lambda: gate.give_back(client, batch_id, member_id, written.grant, day=day))
     coupon = as_loaded(Coupon(id=written.coupon_id, **written.values))
     db.session.add(coupon)
+    record_event(member_id, JourneyKind.COUPON_CLAIMED, campaign=batch.campaign, occurred_at=now,
+                 coupon_id=coupon.id, batch_id=batch.id, channel=batch.channel)
     return Outcome(coupon)
 
 

@@ -23,6 +23,7 @@ from shop.database import storable_id, utcnow
 from shop.errors import AppError
 from shop.extensions import db, redis_client
 from shop.idempotency import IdempotencyError
+from shop.members.journey import JourneyKind, record_event_on
 from shop.pagination import paginate
 
 
@@ -100,7 +101,7 @@ def _claim_from(batch: Any, token: bytes, *, member_id: int, key: str, now: date
     if db.session.registry.has():  # a claim itself needs no session: it only ends one opened before it
         db.session.rollback()  # no transaction held while waiting on Redis
     written, _ = take_and_write(batch, member_id, key=key, source=BatchChannel.PUBLIC.value, now=now,
-                                write=_insert_alone, retried=lambda: _by_key(member_id, key, batch.id) is not None,
+                                write=lambda values: _insert_alone(values, batch), retried=lambda: _by_key(member_id, key, batch.id) is not None,
                                 version=token)
     if isinstance(written, Written):
         return Claimed(Coupon(id=written.coupon_id, **written.values), batch, True)  # committed as it is
@@ -124,10 +125,15 @@ def _claim_from(batch: Any, token: bytes, *, member_id: int, key: str, now: date
     raise AppError(CouponError.COUPON_OUT_OF_STOCK, "All coupons of this batch have been claimed.")
 
 
-def _insert_alone(values: dict[str, Any]) -> int | None:
-    """The coupon's INSERT as its own transaction: one statement in autocommit, no BEGIN and COMMIT."""
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return queries.insert_coupon(connection, values)
+def _insert_alone(values: dict[str, Any], batch: Any) -> int | None:
+    """The coupon's INSERT and its ``coupon_claimed`` journey event, as their own transaction."""
+    with db.engine.begin() as connection:
+        coupon_id = queries.insert_coupon(connection, values)
+        if coupon_id is not None:
+            record_event_on(connection, values["member_id"], JourneyKind.COUPON_CLAIMED,
+                            occurred_at=values["claimed_at"], campaign=batch.campaign, coupon_id=coupon_id,
+                            batch_id=batch.id, channel=values["source"])
+        return coupon_id
 
 
 def _by_key(member_id: int, key: str, batch_id: int) -> Coupon | None:

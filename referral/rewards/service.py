@@ -46,6 +46,7 @@ from referral.tree.models import ReferralNode
 from shop import events
 from shop.database import utcnow
 from shop.extensions import db
+from shop.members.journey import JourneyKind, record_event
 from shop.members.models import Member
 from shop.messages import notices
 from shop.orders.models import Fulfilment, Order, OrderLine
@@ -239,6 +240,9 @@ def release(reward: Reward, now: datetime) -> None:
     reward.status = RewardStatus.AVAILABLE.value if left > 0 else RewardStatus.REVERSED.value
     reward.flagged = False
     reward.settled_at = now
+    if left > 0:
+        record_event(reward.beneficiary_id, JourneyKind.REWARD_RELEASED, occurred_at=now, reward_id=reward.id,
+                     order_id=reward.order_id, reward_kind=reward.kind, amount=left)
     db.session.flush()
 
 

@@ -26,7 +26,7 @@ from referral.tree import service as tree
 from referral.tree.models import BindHistory, ReferralNode
 from shop.errors import AppError
 from shop.extensions import db
-from shop.members.journey import record_event
+from shop.members.journey import JourneyKind, record_event
 from shop.members.models import Member
 from shop.members.privacy import returning_identity
 
@@ -83,8 +83,11 @@ def open_share(member_id: int, scene: str, *, client: Client, now: datetime, new
     if not created:
         return OpenResult(share, opened, created=False)
     opened.outcome = _bind_on_open(share, member_id, client=client, now=now, new_member=new_member)
-    record_event(member_id, "share_opened", share_id=share.id, campaign=share.campaign, occurred_at=now,
+    record_event(member_id, JourneyKind.SHARE_OPENED, share_id=share.id, campaign=share.campaign, occurred_at=now,
                  outcome=opened.outcome, new_member=new_member)
+    if opened.outcome in BINDING_OUTCOMES:
+        record_event(member_id, JourneyKind.BOUND, share_id=share.id, campaign=share.campaign, occurred_at=now,
+                     sharer_id=share.sharer_id, rebound=opened.outcome is Outcome.REBOUND)
     return OpenResult(share, opened, created=True)
 
 

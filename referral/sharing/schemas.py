@@ -5,9 +5,7 @@ from marshmallow import validate
 
 from referral.sharing.binding import Outcome
 from referral.sharing.models import TITLE_MAX
-from shop.fields import id_field, text
-
-LABEL = validate.Regexp(r"^[0-9A-Za-z._~-]+$", error="Letters, digits and . _ ~ - only.")
+from shop.fields import LABEL, id_field, text
 
 
 class ShareArgs(ma.Schema):

@@ -24,7 +24,7 @@ from shop.content.service import TextCheck
 from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db, redis_client
-from shop.members.journey import record_event
+from shop.members.journey import JourneyKind, record_event
 from shop.members.models import Member
 from shop.wechat.content_security import CheckScene
 from shop.wechat.gateway import MiniProgramGateway
@@ -59,7 +59,7 @@ def create_share(sharer_id: int, *, product_id: int | None, campaign: str | None
     if screening is not None:
         content.hold(screening, member_id=sharer_id, subject=ContentSubject.SHARE_TITLE, target_id=share.id,
                      previous_text=None)
-    record_event(sharer_id, "share_created", share_id=share.id, campaign=campaign, occurred_at=now,
+    record_event(sharer_id, JourneyKind.SHARE_CREATED, share_id=share.id, campaign=campaign, occurred_at=now,
                  product_id=product_id, channel=channel)
     return share
 

@@ -20,7 +20,7 @@ from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.home_store import HomeStoreSource, set_home_store
-from shop.members.journey import record_event
+from shop.members.journey import JourneyKind, record_event
 
 STORE_SCENE_PREFIX = "s."
 
@@ -67,7 +67,7 @@ def open_store_share(member_id: int, scene: str, *, now: datetime, new_member: b
     if not created:
         return StoreOpenResult(share, opened, created=False)
     opened.home_store_set = set_home_store(member_id, share.store_id, source=HomeStoreSource.STORE_SHARE, at=now)
-    record_event(member_id, "store_share_opened", store_id=share.store_id, campaign=share.campaign, occurred_at=now,
+    record_event(member_id, JourneyKind.STORE_SHARE_OPENED, store_id=share.store_id, campaign=share.campaign, occurred_at=now,
                  store_share_id=share.id, staff_id=share.staff_id, new_member=new_member,
                  home_store_set=opened.home_store_set)
     return StoreOpenResult(share, opened, created=True)

@@ -93,12 +93,19 @@ class OfficialAccountFollower(db.Model):
 
 
 class JourneyEvent(db.Model):
-    """One step of a member's journey (login, follow, view, share, redeem...), for funnels."""
+    """One step of a member's journey (login, follow, view, share, redeem...), for funnels.
+
+    On PostgreSQL the table is partitioned by month of ``occurred_at`` and its primary key is
+    (id, occurred_at), as a partitioned table's keys must hold the partition key; ``id`` alone stays
+    unique through its sequence (the migration and crm/journey/partitions.py).
+    """
 
     __tablename__ = "journey_events"
     __table_args__ = (
         Index("ix_journey_events_member_occurred", "member_id", "occurred_at"),
         Index("ix_journey_events_kind_occurred", "kind", "occurred_at"),
+        Index("ix_journey_events_campaign_occurred", "campaign", "occurred_at"),
+        Index("ix_journey_events_store_occurred", "store_id", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)

@@ -22,7 +22,7 @@ from shop.database import as_loaded
 from shop.errors import AppError
 from shop.extensions import db
 from shop.idempotency import IdempotencyError
-from shop.members.journey import JourneyKind, record_event
+from shop.members.journey import record_order_placed
 from shop.members.models import Member
 from shop.orders.errors import OrderError
 from shop.orders.models import Fulfilment, Order, OrderLine, OrderStatus
@@ -154,8 +154,8 @@ def create_order(basket: Basket, *, idempotency_key: str, now: datetime) -> tupl
         return _same_request(existing, fingerprint), False
     _reserve_stock(order, priced.skus)
     pricing.commit(priced.quote, order_id=order.id)
-    record_event(order.member_id, JourneyKind.ORDER_PLACED, store_id=order.store_id, occurred_at=now,
-                 order_id=order.id, amount_payable=order.amount_payable)
+    record_order_placed(order.member_id, order_id=order.id, store_id=order.store_id, occurred_at=now,
+                        amount_payable=order.amount_payable)
     events.order_created.send(order_id=order.id, member_id=order.member_id, amount_payable=order.amount_payable)
     if order.amount_payable == 0:  # everything discounted: nothing for WeChat Pay to collect
         mark_paid(order, amount=0, transaction_id=None, at=now, source="zero_amount")

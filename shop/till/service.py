@@ -32,7 +32,7 @@ from shop.auth import Principal
 from shop.catalog.checkout import skus_for_checkout
 from shop.errors import AppError
 from shop.extensions import db
-from shop.members.journey import JourneyKind, record_event
+from shop.members.journey import JourneyKind, record_event, record_order_placed
 from shop.orders.checkout import line_discounts
 from shop.orders.models import Fulfilment, Order, OrderLine, OrderStatus
 from shop.orders.payment import mark_paid
@@ -106,6 +106,9 @@ def record_sale(staff: Principal, sale: Sale, *, now: datetime) -> tuple[TillSal
             raise
         return _same_sale(existing, fingerprint), False
     _settle(order, quote, now)
+    record_event(member_id, JourneyKind.TILL_SALE, store_id=store_id, occurred_at=now, order_id=order.id,
+                 till_sale_id=till_sale.id, receipt_no=sale.receipt_no, amount=order.amount_payable,
+                 staff_id=staff.staff_id)
     return till_sale, True
 
 
@@ -194,8 +197,8 @@ def _insert_order(quote: pricing.Quote, titles: dict[int, tuple[str, dict]], sto
 def _settle(order: Order, quote: pricing.Quote, now: datetime) -> None:
     """Created, paid at the till and completed, each through its signal, in this transaction."""
     pricing.commit(quote, order_id=order.id)
-    record_event(order.member_id, JourneyKind.ORDER_PLACED, store_id=order.store_id, occurred_at=now,
-                 order_id=order.id, amount_payable=order.amount_payable, till=True)
+    record_order_placed(order.member_id, order_id=order.id, store_id=order.store_id, occurred_at=now,
+                        amount_payable=order.amount_payable, till=True)
     events.order_created.send(order_id=order.id, member_id=order.member_id, amount_payable=order.amount_payable)
     mark_paid(order, amount=order.amount_payable, transaction_id=None, at=now, source="till")
     move(order, from_status=OrderStatus.PAID, to=OrderStatus.COMPLETED, completed_at=now)
