@@ -3,24 +3,18 @@
 import marshmallow as ma
 
 from shop.fields import id_field, text
+from shop.members.schemas import MemberListArgs, MemberSchema
 from shop.pagination import PageArgs
 
 
-class CrmMemberListArgs(PageArgs):
+class CrmMemberListArgs(MemberListArgs, PageArgs):
     segment_id = id_field(load_default=None, metadata={"description": "Members of this saved segment."})
     tag = text(64, load_default=None, metadata={"description": "Members carrying this tag (by name)."})
-    q = text(64, load_default=None, metadata={
-        "description": "Nickname contains, phone number (whole or its last digits), or member id."})
 
 
-class CrmMemberSchema(ma.Schema):
-    id = ma.fields.Integer()
-    nickname = ma.fields.String(allow_none=True)
+class CrmMemberSchema(MemberSchema):
     phone = ma.fields.String(allow_none=True, metadata={"description": "Masked (`138****5678`) except for admins."})
-    registered_at = ma.fields.AwareDateTime()
     last_login_at = ma.fields.AwareDateTime(allow_none=True)
-    home_store_id = ma.fields.Integer(allow_none=True)
-    following = ma.fields.Boolean()
 
 
 class CrmMemberPageSchema(ma.Schema):
@@ -48,8 +42,6 @@ class CrmJourneyPageSchema(ma.Schema):
 
 
 class CrmMemberViewSchema(CrmMemberSchema):
-    avatar_url = ma.fields.String(allow_none=True)
-    arrival_scene = ma.fields.String(allow_none=True)
     follow = ma.fields.Dict(metadata={"description": "following, subscribed_at, unsubscribed_at."})
     points = ma.fields.Dict(metadata={"description": "balance, tier, earned_12m."})
     orders = ma.fields.Dict(metadata={"description": "paid_count, spend_fen (net of refunds), the 10 latest."})

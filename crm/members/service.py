@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from coupons.models import Coupon, CouponBatch
 from crm.errors import CrmError
@@ -18,6 +18,7 @@ from referral.tree.models import ReferralNode
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.models import JourneyEvent, Member
+from shop.members.service import member_list
 from shop.orders.models import Order
 from shop.pagination import paginate
 from shop.points.models import PointsAccount
@@ -25,6 +26,8 @@ from shop.points.tiers import tier_status
 from shop.shipping.service import masked
 
 RECENT = 10
+SUMMARY_FIELDS = ("id", "nickname", "avatar_url", "phone_country_code", "is_following", "arrival_scene",
+                  "home_store_id", "home_store_source", "created_at", "last_login_at")
 
 
 def masked_phone(phone: str | None, *, full: bool) -> str | None:
@@ -32,39 +35,30 @@ def masked_phone(phone: str | None, *, full: bool) -> str | None:
     return phone if phone is None or full else masked(phone)
 
 
-def list_members(*, segment_id: int | None, tag: str | None, q: str | None, page: int, page_size: int,
-                 full_phone: bool, now: datetime) -> dict[str, Any]:
-    statement = select(Member).order_by(Member.id.desc())
+def list_members(*, segment_id: int | None, tag: str | None, page: int, page_size: int, full_phone: bool,
+                 now: datetime, **filters: Any) -> dict[str, Any]:
+    """Members newest first: shop's filters (following, has_phone, q), a saved segment's rule, a tag."""
+    statement = member_list(**filters)
     if segment_id is not None:
         statement = statement.where(rules.condition(get_segment(segment_id).rule, now))
     if tag is not None:
         statement = statement.where(select(MemberTag.member_id).join(Tag, Tag.id == MemberTag.tag_id)
                                     .where(Tag.name == tag, MemberTag.member_id == Member.id).exists())
-    if q:
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        matches = [Member.nickname.ilike(like, escape="\\"), Member.phone == q]
-        if q.isdigit():
-            matches.append(Member.phone.like(f"%{q}", escape="\\"))
-            if len(q) <= 18:
-                matches.append(Member.id == int(q))
-        statement = statement.where(or_(*matches))
     result = paginate(statement, page=page, page_size=page_size)
     result["items"] = [_summary(member, full_phone) for member in result["items"]]
     return result
 
 
 def _summary(member: Member, full_phone: bool) -> dict[str, Any]:
-    return {"id": member.id, "nickname": member.nickname, "phone": masked_phone(member.phone, full=full_phone),
-            "registered_at": member.created_at, "last_login_at": member.last_login_at,
-            "home_store_id": member.home_store_id, "following": member.is_following}
+    return {**{name: getattr(member, name) for name in SUMMARY_FIELDS},
+            "phone": masked_phone(member.phone, full=full_phone)}
 
 
 def member_view(member_id: int, *, full_phone: bool, now: datetime) -> dict[str, Any]:
     member = db.session.get(Member, member_id)
     if member is None:
         raise AppError(CrmError.MEMBER_NOT_FOUND, "No such member.")
-    return {**_summary(member, full_phone), "avatar_url": member.avatar_url, "arrival_scene": member.arrival_scene,
-            "follow": _follow(member), "points": _points(member_id, now), "orders": _orders(member_id),
+    return {**_summary(member, full_phone), "follow": _follow(member), "points": _points(member_id, now), "orders": _orders(member_id),
             "coupons": _coupons(member_id), "referral": _referral(member_id),
             "tags": list(db.session.scalars(select(Tag.name).join(MemberTag, MemberTag.tag_id == Tag.id)
                                             .where(MemberTag.member_id == member_id).order_by(Tag.name))),
