@@ -84,7 +84,7 @@ def _orders(member_id: int) -> dict[str, Any]:
         .where(Order.member_id == member_id, is_paid_order())).one()
     recent = db.session.scalars(select(Order).where(Order.member_id == member_id)
                                 .order_by(Order.created_at.desc(), Order.id.desc()).limit(RECENT)).all()
-    return {"paid_count": paid_count, "spend_fen": spend, "recent": [
+    return {"paid_count": paid_count, "spend_fen": int(spend), "recent": [
         {"id": o.id, "number": o.number, "status": o.status, "fulfilment": o.fulfilment, "store_id": o.store_id,
          "amount_paid": o.amount_paid, "created_at": o.created_at, "paid_at": o.paid_at} for o in recent]}
 

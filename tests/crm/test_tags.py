@@ -209,3 +209,26 @@ def test_the_periodic_job_refreshes_once_within_its_interval(app, committed):
         assert "follower" not in _tags_of(fan)
         refresh_when_due(NOW + timedelta(minutes=61))
         assert "follower" in _tags_of(fan)
+
+
+def test_a_tag_job_run_again_resumes_after_its_last_committed_chunk(app, committed, monkeypatch):
+    from crm.tags import service
+
+    def build():
+        ids = [make_member(f"r{i}") for i in range(5)]
+        tag = Tag(name="resumed", kind="manual", created_at=NOW)
+        db.session.add(tag)
+        db.session.flush()
+        return ids, tag.id
+
+    ids, tag_id = committed(build)
+    monkeypatch.setattr(service, "CHUNK", 2)
+    with app.app_context():
+        job = service.TagJob(id="a" * 32, tag_id=tag_id, action="add", status="running", member_ids=ids,
+                             requested=5, processed=2, changed=2, unknown=0, created_at=NOW)
+        db.session.add(job)  # as if a runner died after its first chunk (whose rows it did not write here)
+        db.session.commit()
+        service.run_tag_job(job.id)
+        job = db.session.get(service.TagJob, "a" * 32)
+        assert (job.status, job.processed, job.changed) == ("finished", 5, 5)
+        assert [bool(_tags_of(m)) for m in ids] == [False, False, True, True, True]
