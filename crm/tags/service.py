@@ -10,12 +10,13 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import BigInteger, String, delete, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from crm.errors import CrmError
 from crm.tags.computed import COMPUTED, is_reserved
 from crm.tags.models import MemberTag, Tag, TagJob
+from referral.rewards.ledger import dialect_insert
 from shop.database import MAX_ID, utcnow
 from shop.errors import AppError
 from shop.extensions import db
@@ -93,13 +94,12 @@ def untag_member(tag_id: int, member_id: int) -> bool:
 
 
 def _add(tag_id: int, member_ids: list[int], *, source: str, now: datetime) -> int:
-    """Tag those of ``member_ids`` who are members and untagged; how many were tagged."""
-    have = select(MemberTag.member_id).where(MemberTag.tag_id == tag_id, MemberTag.member_id.in_(member_ids))
-    fresh = list(db.session.scalars(select(Member.id).where(Member.id.in_(member_ids), Member.id.not_in(have))))
-    if fresh:
-        db.session.execute(insert(MemberTag), [{"member_id": m, "tag_id": tag_id, "source": source, "added_at": now}
-                                               for m in fresh])
-    return len(fresh)
+    """Tag those of ``member_ids`` who are members and untagged; how many were tagged. One INSERT ... SELECT
+    that skips rows already there, so a concurrent add of the same tag is no error."""
+    rows = select(Member.id, literal(tag_id, BigInteger), literal(source, String), literal(now, MemberTag.added_at.type)
+                  ).where(Member.id.in_(member_ids))
+    statement = dialect_insert()(MemberTag).from_select(["member_id", "tag_id", "source", "added_at"], rows)
+    return len(db.session.execute(statement.on_conflict_do_nothing().returning(MemberTag.member_id)).all())
 
 
 def _remove(tag_id: int, member_ids: list[int]) -> int:

@@ -232,3 +232,30 @@ def test_a_tag_job_run_again_resumes_after_its_last_committed_chunk(app, committ
         job = db.session.get(service.TagJob, "a" * 32)
         assert (job.status, job.processed, job.changed) == ("finished", 5, 5)
         assert [bool(_tags_of(m)) for m in ids] == [False, False, True, True, True]
+
+
+def test_the_same_tag_put_on_a_member_at_once_by_many_is_one_row_and_no_error(app, client, committed, marketing,
+                                                                            live_server):
+    import threading
+
+    import requests
+
+    member = committed(lambda: make_member("busy"))
+    tag_id = _create_tag(client, marketing, "rush")
+    statuses, changed, barrier = [], [], threading.Barrier(6)
+
+    def put() -> None:
+        barrier.wait()
+        response = requests.put(f"{live_server}/api/v1/admin/members/{member}/tags/{tag_id}", headers=marketing,
+                                timeout=30)
+        statuses.append(response.status_code)
+        changed.append(response.json().get("changed"))
+
+    threads = [threading.Thread(target=put) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 6 and changed.count(True) == 1
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(MemberTag)) == 1
