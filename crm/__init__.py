@@ -9,24 +9,34 @@ from __future__ import annotations
 
 from flask import Flask
 
+from coupons.claiming.targeted import SOURCES
 from crm.journey import api as journey_api
 from crm.journey import models as journey_models  # noqa: F401 - its table belongs to the metadata
 from crm.journey.jobs import expire_client_events, make_partitions_ahead
+from crm.members.api import blp as members_blp
 from crm.privacy import api as privacy_api
+from crm.segments.api import blp as segments_blp
+from crm.segments.service import target_member_ids
+from crm.tags.api import blp as tags_blp
+from crm.tags.computed import refresh_when_due
 from shop.jobs import PERIODIC
 from shop.members.privacy import purge_deleted_identities
 from shop.wiring import api_of
 
 __all__ = ["BLUEPRINTS", "init_app"]
 
-BLUEPRINTS: tuple = (journey_api.blp, privacy_api.blp)
+BLUEPRINTS: tuple = (journey_api.blp, privacy_api.blp, tags_blp, segments_blp, members_blp)
 
 
 def init_app(app: Flask) -> None:
-    """Wire the CRM into the app: its blueprints and periodic jobs (more as its capabilities land)."""
+    """Wire the CRM into the app: its blueprints, periodic jobs (partitions, retention, kept hashes, the
+    computed tags' refresh) and the segment source of coupons' targeted issuance (``{"segment_id": N}``:
+    consenting members only)."""
     api = api_of(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     PERIODIC["journey_events partitions made ahead"] = make_partitions_ahead
     PERIODIC["raw client journey events expired"] = expire_client_events
     PERIODIC["deleted members' kept identity hashes past their period"] = purge_deleted_identities
+    PERIODIC["crm computed tags refreshed"] = refresh_when_due
+    SOURCES["segment_id"] = target_member_ids

@@ -307,6 +307,16 @@ SETTINGS: tuple[Setting, ...] = (
             "keeps created ahead of the current month.", int, production_required=False),
     _rate_limit("RATE_LIMIT_CLIENT_EVENTS_PER_MEMBER", "60 per minute", "Batches of client journey events "
                 "(`POST /api/v1/events`) one member may send."),
+    Setting("CRM_NEW_MEMBER_DAYS", 30, "Members registered within this many days carry the computed tag "
+            "`new_member`.", int, production_required=False),
+    Setting("CRM_HIGH_VALUE_FEN", 100_000, "Fen paid (net of refunds) in the last 365 days from which a member "
+            "carries the computed tag `high_value`.", int, production_required=False),
+    Setting("CRM_LAPSED_DAYS", 90, "A member who has paid before but not in this many days carries the computed "
+            "tag `lapsed`.", int, production_required=False),
+    Setting("CRM_REGULAR_MIN_VISITS", 2, "Paid orders and in-store redemptions at a store from which a member's "
+            "most visited store makes them a regular there (`regular_store:<id>`).", int, production_required=False),
+    Setting("CRM_TAG_REFRESH_MINUTES", 60, "How often the periodic job recomputes the computed tags and the "
+            "members' tier and regular store.", int, production_required=False),
 )
 
 RATE_LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("RATE_LIMIT_"))

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 
 from crm.journey.errors import JourneyError
 from crm.journey.models import ClientEventReceipt
-from referral.rewards.ledger import dialect_insert
+from shop.database import dialect_insert
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.journey import CLIENT_KINDS, record_event
@@ -44,7 +44,7 @@ def record_client_events(member_id: int, events: list[dict[str, Any]], *, now: d
 
 def _claim_ids(member_id: int, ids: list[str], now: datetime) -> set[str]:
     """Insert receipts for ``ids``; those that were new (a concurrent batch with the same id gets none)."""
-    statement = (dialect_insert()(_RECEIPTS)
+    statement = (dialect_insert(db.session)(_RECEIPTS)
                  .values([{"member_id": member_id, "client_event_id": id_, "received_at": now} for id_ in ids])
                  .on_conflict_do_nothing(index_elements=[_RECEIPTS.c.member_id, _RECEIPTS.c.client_event_id])
                  .returning(_RECEIPTS.c.client_event_id))

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from referral.rewards.models import CommissionAccount, CommissionEntry
+from shop.database import dialect_insert
 from shop.extensions import db
 
 accounts = CommissionAccount.__table__
@@ -42,14 +42,9 @@ class Balance:
         return max(-self.balance, 0)
 
 
-def dialect_insert():
-    """The INSERT construct with ON CONFLICT of the session's database (PostgreSQL or SQLite)."""
-    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def add_frozen(amounts: dict[int, int], now: datetime) -> None:
     """Add fen of new frozen rewards to each member's account (created on first use): one upsert each."""
-    insert = dialect_insert()
+    insert = dialect_insert(db.session)
     for member_id, amount in amounts.items():
         statement = insert(accounts).values(member_id=member_id, balance=0, frozen=amount, withdrawn=0,
                                             updated_at=now)
@@ -60,7 +55,7 @@ def add_frozen(amounts: dict[int, int], now: datetime) -> None:
 
 def lock(member_id: int, now: datetime) -> Balance:
     """Lock the member's account until the transaction ends (created if missing); its figures."""
-    insert = dialect_insert()
+    insert = dialect_insert(db.session)
     db.session.execute(insert(accounts).values(member_id=member_id, balance=0, frozen=0, withdrawn=0,
                                                updated_at=now).on_conflict_do_nothing())
     row = db.session.execute(update(accounts).where(accounts.c.member_id == member_id).values(updated_at=now)

@@ -9,11 +9,10 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, literal, select, update
 from sqlalchemy.engine import Row
 
-from referral.rewards.ledger import dialect_insert
 from referral.rewards.models import OrderSnapshot, Reward
 from referral.tree import service as tree
 from referral.tree.models import ReferralNode
-from shop.database import UTCDateTime
+from shop.database import UTCDateTime, dialect_insert
 from shop.extensions import db
 from shop.orders.models import Order, OrderLine, Refund
 
@@ -51,7 +50,7 @@ def insert_snapshot(*, order_id: int, member_id: int, node: Row, chain: list[int
 
 def _insert_ignore(table, columns: list[str], rows):
     """INSERT ... SELECT ... ON CONFLICT DO NOTHING (with RETURNING: no row when it was there already)."""
-    return dialect_insert()(table).from_select(columns, rows).on_conflict_do_nothing()
+    return dialect_insert(db.session)(table).from_select(columns, rows).on_conflict_do_nothing()
 
 
 def order_lines(order_id: int) -> list[Row]:

@@ -15,13 +15,11 @@ from shop.members import privacy, service
 from shop.members.errors import MemberError
 from shop.members.schemas import (
     LoginSchema,
-    MemberListArgs,
     MemberSchema,
     PhoneArgs,
     ProfilePatchArgs,
     WeChatLoginArgs,
 )
-from shop.pagination import PageArgs, page_of, paginate
 from shop.wechat.errors import WeChatError
 from shop.wechat.gateway import wechat
 
@@ -104,13 +102,3 @@ def bind_phone(args):
     member = service.bind_phone(wechat().miniprogram, current_member_id(), code=args["code"])
     db.session.commit()
     return member
-
-
-@blp.route("/admin/members", methods=["GET"])
-@roles_required(Role.MARKETING, Role.ADMIN)
-@blp.arguments(MemberListArgs, location="query")
-@blp.arguments(PageArgs, location="query")
-@blp.response(200, page_of(MemberSchema))
-def list_members(filters, page):
-    """Members, newest first. Role: marketing, admin."""
-    return paginate(service.member_list(**filters), **page)

@@ -10,10 +10,9 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import case, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from shop.database import utcnow
+from shop.database import dialect_insert, utcnow
 from shop.errors import AppError
 from shop.extensions import db
 from shop.idempotency import IdempotencyError
@@ -90,7 +89,7 @@ def _seen(member_id: int, key: str, asked: list[str], accepted: list[str]) -> bo
 
 
 def _add_send(member_id: int, template_id: str, now: datetime) -> None:
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(db.session)
     statement = insert(subscriptions).values(member_id=member_id, template_id=template_id, sends_left=1,
                                              updated_at=now)
     grown = subscriptions.c.sends_left + 1
@@ -157,7 +156,7 @@ def queue_message(purpose: Purpose, *, member_id: int, subject_id: int, values: 
 def _record(template: Template, *, member_id: int, subject_id: int, data: dict[str, Any], now: datetime,
             status: SendStatus = SendStatus.QUEUED, errmsg: str | None = None) -> int | None:
     """The send's row; None when this message was recorded before (the unique key)."""
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(db.session)
     page = template.layout.page.format(subject_id=subject_id)
     return db.session.scalar(
         insert(sends).values(purpose=template.purpose.value, member_id=member_id, subject_id=subject_id,

@@ -15,9 +15,8 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from shop.database import utcnow
+from shop.database import dialect_insert, utcnow
 from shop.extensions import db
 from shop.outbox.models import PeriodicLease
 
@@ -29,7 +28,7 @@ def acquire(name: str, *, lease: timedelta = LEASE) -> str | None:
     """Take the lease of periodic job ``name`` (committed at once); the holder's token, or None if
     another scheduler holds it."""
     now = utcnow()
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(db.session)
     db.session.execute(insert(leases).values(name=name).on_conflict_do_nothing(index_elements=[leases.c.name]))
     holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
     taken = db.session.execute(update(leases).where(leases.c.name == name,

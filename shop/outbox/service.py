@@ -19,9 +19,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from shop.database import utcnow
+from shop.database import dialect_insert, utcnow
 from shop.errors import AppError
 from shop.extensions import db
 from shop.outbox.errors import OutboxError
@@ -60,7 +59,7 @@ def write(kind: str, args: list[Any], *, key: str | None, now: datetime) -> int 
         raise ValueError(f"a job's name is at most {MAX_KIND} characters: {kind!r}")
     if key is not None and len(key) > MAX_DEDUPE_KEY:
         raise ValueError(f"a dedupe key is at most {MAX_DEDUPE_KEY} characters")
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(db.session)
     statement = insert(outbox).values(kind=kind, args=args, dedupe_key=key, status=OutboxStatus.PENDING.value,
                                       attempts=0, next_attempt_at=now, created_at=now, updated_at=now)
     if key is not None:

@@ -19,10 +19,10 @@ import time
 
 from flask import current_app
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import scoped_session
 
+from shop.database import dialect_insert
 from shop.extensions import db
 from shop.stores.models import StoreSetVersion
 
@@ -31,7 +31,6 @@ ROW_ID = 1
 # How old this process's idea of the version may get: another process's change to the stores (or a
 # Redis restored from before it) is noticed within this long.
 REFRESH_SECONDS = 1.0
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def database_version(reader: Connection | scoped_session | None = None) -> int:
@@ -45,7 +44,7 @@ def bump_version() -> int:
 
     The lock orders concurrent changes: versions are committed in the order they are handed out.
     """
-    insert = _INSERTS[db.session.get_bind().dialect.name](StoreSetVersion)
+    insert = dialect_insert(db.session)(StoreSetVersion)
     statement = (insert.values(id=ROW_ID, version=1)
                  .on_conflict_do_update(index_elements=[StoreSetVersion.id],
                                         set_={"version": StoreSetVersion.version + 1})

@@ -1,0 +1,232 @@
+"""The segment rule language, checked and compiled to one SQL condition over ``members``.
+
+A rule is ``{"all": [rule, ...]}``, ``{"any": [rule, ...]}``, ``{"not": rule}`` or a leaf
+``{"field", "op", "value"}`` (``spend_fen`` and ``order_count`` also take ``period_days``). A wrong
+rule is refused with every error keyed by its JSON path (``$.all[1].value``). The condition reads
+indexed columns and per-member rollups through correlated subqueries (``crm_member_tags``,
+``crm_member_profiles``, ``points_accounts``, ``referral_nodes``, orders by member), so a count is one
+query and no member is loaded into Python.
+
+A leaf over a value a member may lack (no order yet, no home store) is false for that member with
+``=``, ``<`` ... and ``in``, and true with ``!=``; ``not`` is the plain complement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
+
+from crm.errors import CrmError
+from crm.tags.models import MemberProfile, MemberTag, Tag
+from crm.tags.queries import is_paid_order, net_paid
+from referral.tree.models import ReferralNode
+from shop.errors import AppError
+from shop.members.models import Member, OfficialAccountFollower
+from shop.orders.models import Order
+from shop.points.models import PointsAccount
+from shop.stores.models import Store
+
+MAX_DEPTH = 6
+MAX_NODES = 60
+MAX_CHILDREN = 20
+MAX_IN_VALUES = 200
+MAX_PERIOD_DAYS = 3650
+MAX_NUMBER = 2**53
+CONSENT_STATES = ("unknown", "granted", "withdrawn")
+COMPARE = ("=", "!=", "<", "<=", ">", ">=")
+EQUALITY = ("=", "!=", "in")
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: str  # number, time, text, id, bool, tag, consent
+    ops: tuple[str, ...]
+    period: bool = False
+
+
+FIELDS = {
+    "tag": Field("tag", ("has", "in")),
+    "spend_fen": Field("number", COMPARE, period=True),
+    "order_count": Field("number", COMPARE, period=True),
+    "last_order_at": Field("time", COMPARE),
+    "registered_at": Field("time", COMPARE),
+    "arrival_scene": Field("text", EQUALITY),
+    "city": Field("text", EQUALITY),
+    "home_store_id": Field("id", EQUALITY),
+    "regular_store_id": Field("id", EQUALITY),
+    "following": Field("bool", ("=", "!=")),
+    "tier": Field("text", EQUALITY),
+    "points_balance": Field("number", COMPARE),
+    "referral_depth": Field("number", COMPARE),
+    "downline_size": Field("number", COMPARE),
+    "marketing_consent": Field("consent", EQUALITY),
+}
+
+
+# --- checking ----------------------------------------------------------------------------------
+
+
+def check(rule: Any) -> None:
+    """Refuse a wrong rule: 422 ``segment_rule_invalid`` with ``errors`` keyed by JSON path."""
+    errors: dict[str, list[str]] = {}
+    nodes = _check(rule, "$", 1, errors, [0])
+    if nodes > MAX_NODES:
+        errors.setdefault("$", []).append(f"At most {MAX_NODES} conditions and groups in a rule.")
+    if errors:
+        raise AppError(CrmError.SEGMENT_RULE_INVALID, "The rule is wrong where `errors` says.",
+                       errors=dict(list(errors.items())[:20]))
+
+
+def _check(rule: Any, path: str, depth: int, errors: dict, count: list[int]) -> int:
+    count[0] += 1
+    if count[0] > MAX_NODES:
+        return count[0]
+    if depth > MAX_DEPTH:
+        errors[path] = [f"Nested deeper than {MAX_DEPTH} levels."]
+        return count[0]
+    if not isinstance(rule, dict):
+        errors[path] = ["A rule is an object: all, any, not, or a condition {field, op, value}."]
+        return count[0]
+    groups = [key for key in ("all", "any", "not") if key in rule]
+    if groups:
+        if len(rule) != 1:
+            errors[path] = ["A group has one key: all, any or not."]
+        elif groups[0] == "not":
+            _check(rule["not"], f"{path}.not", depth + 1, errors, count)
+        else:
+            children = rule[groups[0]]
+            if not isinstance(children, list) or not 1 <= len(children) <= MAX_CHILDREN:
+                errors[f"{path}.{groups[0]}"] = [f"A list of 1 to {MAX_CHILDREN} rules."]
+            else:
+                for index, child in enumerate(children):
+                    _check(child, f"{path}.{groups[0]}[{index}]", depth + 1, errors, count)
+        return count[0]
+    _check_leaf(rule, path, errors)
+    return count[0]
+
+
+def _check_leaf(leaf: dict, path: str, errors: dict) -> None:
+    field = FIELDS.get(leaf.get("field")) if isinstance(leaf.get("field"), str) else None
+    if field is None:
+        errors[f"{path}.field"] = [f"One of: {', '.join(FIELDS)}."]
+        return
+    allowed = {"field", "op", "value"} | ({"period_days"} if field.period else set())
+    if unknown := sorted(set(leaf) - allowed, key=str):
+        errors[path] = [f"Unknown keys: {', '.join(map(str, unknown))}."]
+    if leaf.get("op") not in field.ops:
+        errors[f"{path}.op"] = [f"For {leaf['field']}: one of {', '.join(field.ops)}."]
+        return
+    if "period_days" in leaf and not _is_int(leaf["period_days"], 1, MAX_PERIOD_DAYS):
+        errors[f"{path}.period_days"] = [f"Whole days, 1 to {MAX_PERIOD_DAYS}."]
+    if "value" not in leaf:
+        errors[f"{path}.value"] = ["Missing."]
+        return
+    values = leaf["value"] if leaf["op"] == "in" else [leaf["value"]]
+    if leaf["op"] == "in" and (not isinstance(leaf["value"], list) or not 1 <= len(values) <= MAX_IN_VALUES):
+        errors[f"{path}.value"] = [f"A list of 1 to {MAX_IN_VALUES} values."]
+        return
+    for value in values:
+        if (problem := _value_problem(field.kind, value)) is not None:
+            errors[f"{path}.value"] = [problem]
+            return
+
+
+def _is_int(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _value_problem(kind: str, value: Any) -> str | None:
+    if kind == "number" and not _is_int(value, -MAX_NUMBER, MAX_NUMBER):
+        return "A whole number."
+    if kind == "id" and not _is_int(value, 1, 2**63 - 1):
+        return "An id (a positive whole number)."
+    if kind == "bool" and not isinstance(value, bool):
+        return "true or false."
+    if kind in ("text", "tag") and not (isinstance(value, str) and 0 < len(value) <= 128 and value.isprintable()):
+        return "Text of 1 to 128 printable characters."
+    if kind == "consent" and value not in CONSENT_STATES:
+        return f"One of {', '.join(CONSENT_STATES)}."
+    if kind == "time" and _parse_time(value) is None:
+        return "A time in ISO 8601 with its zone (2026-10-01T00:00:00+08:00)."
+    return None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+# --- compiling ---------------------------------------------------------------------------------
+
+
+def condition(rule: dict, now: datetime) -> ColumnElement[bool]:
+    """The rule (checked) as a condition on ``members``."""
+    if "all" in rule:
+        return and_(true(), *(condition(child, now) for child in rule["all"]))
+    if "any" in rule:
+        return or_(false(), *(condition(child, now) for child in rule["any"]))
+    if "not" in rule:
+        return not_(condition(rule["not"], now))
+    return _leaf(rule, now)
+
+
+def members_of(rule: dict, now: datetime):
+    """select(Member.id) of the members the rule holds."""
+    return select(Member.id).where(condition(rule, now))
+
+
+def _leaf(leaf: dict, now: datetime) -> ColumnElement[bool]:
+    name, op, value = leaf["field"], leaf["op"], leaf["value"]
+    if name == "tag":
+        names = value if op == "in" else [value]
+        return exists().where(MemberTag.member_id == Member.id, MemberTag.tag_id == Tag.id, Tag.name.in_(names))
+    if name == "following":
+        followed = exists().where(OfficialAccountFollower.member_id == Member.id,
+                                  OfficialAccountFollower.subscribed.is_(True))
+        return followed if (op == "=") == value else not_(followed)
+    column, nullable = _column(name, leaf.get("period_days"), now)
+    if FIELDS[name].kind == "time":
+        value = _parse_time(value)
+    return _compare(column, op, value, nullable)
+
+
+def _column(name: str, period_days: int | None, now: datetime) -> tuple[ColumnElement, bool]:
+    member = Member.id
+    if name in ("spend_fen", "order_count"):
+        figure = func.sum(net_paid()) if name == "spend_fen" else func.count()
+        query = select(func.coalesce(figure, 0)).where(Order.member_id == member, is_paid_order())
+        if period_days is not None:
+            query = query.where(Order.paid_at >= now - timedelta(days=period_days))
+        return query.scalar_subquery(), False
+    if name == "last_order_at":
+        return select(func.max(Order.paid_at)).where(Order.member_id == member, is_paid_order()).scalar_subquery(), True
+    if name == "city":
+        return select(Store.city).where(Store.id == Member.home_store_id).scalar_subquery(), True
+    if name in ("regular_store_id", "tier"):
+        return select(getattr(MemberProfile, name)).where(MemberProfile.member_id == member).scalar_subquery(), True
+    rollups = {"points_balance": (PointsAccount.balance, PointsAccount.member_id),
+               "referral_depth": (ReferralNode.depth, ReferralNode.member_id),
+               "downline_size": (ReferralNode.descendants, ReferralNode.member_id)}
+    if name in rollups:
+        figure, owner = rollups[name]
+        return func.coalesce(select(figure).where(owner == member).scalar_subquery(), 0), False
+    if name == "marketing_consent":
+        return Member.marketing_consent, False
+    return {"registered_at": Member.created_at, "arrival_scene": Member.arrival_scene,
+            "home_store_id": Member.home_store_id}[name], name != "registered_at"
+
+
+def _compare(column: ColumnElement, op: str, value: Any, nullable: bool) -> ColumnElement[bool]:
+    if op == "!=":
+        return or_(column.is_(None), column != value) if nullable else column != value
+    compared = {"=": lambda: column == value, "<": lambda: column < value, "<=": lambda: column <= value,
+                ">": lambda: column > value, ">=": lambda: column >= value, "in": lambda: column.in_(value)}[op]()
+    return and_(column.is_not(None), compared) if nullable else compared
