@@ -15,10 +15,13 @@ from crm.journey import models as journey_models  # noqa: F401 - its table belon
 from crm.journey.jobs import expire_client_events, make_partitions_ahead
 from crm.members.api import blp as members_blp
 from crm.privacy import api as privacy_api
+from crm.rollups import models as rollup_models  # noqa: F401 - its table belongs to the metadata
+from crm.rollups.cli import crm_cli
+from crm.rollups.service import refresh_when_due as refresh_rollups_when_due
 from crm.segments.api import blp as segments_blp
 from crm.segments.service import target_member_ids
 from crm.tags.api import blp as tags_blp
-from crm.tags.computed import refresh_when_due
+from crm.tags.computed import refresh_when_due as refresh_tags_when_due
 from shop.jobs import PERIODIC
 from shop.members.privacy import purge_deleted_identities
 from shop.wiring import api_of
@@ -30,13 +33,15 @@ BLUEPRINTS: tuple = (journey_api.blp, privacy_api.blp, tags_blp, segments_blp, m
 
 def init_app(app: Flask) -> None:
     """Wire the CRM into the app: its blueprints, periodic jobs (partitions, retention, kept hashes, the
-    computed tags' refresh) and the segment source of coupons' targeted issuance (``{"segment_id": N}``:
-    consenting members only)."""
+    computed tags' and the rollups' refresh), its CLI, and the segment source of coupons' targeted
+    issuance (``{"segment_id": N}``: consenting members only)."""
     api = api_of(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     PERIODIC["journey_events partitions made ahead"] = make_partitions_ahead
     PERIODIC["raw client journey events expired"] = expire_client_events
     PERIODIC["deleted members' kept identity hashes past their period"] = purge_deleted_identities
-    PERIODIC["crm computed tags refreshed"] = refresh_when_due
+    PERIODIC["crm computed tags refreshed"] = refresh_tags_when_due
+    PERIODIC["crm rollups refreshed"] = refresh_rollups_when_due
     SOURCES["segment_id"] = target_member_ids
+    app.cli.add_command(crm_cli)

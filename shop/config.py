@@ -317,6 +317,9 @@ SETTINGS: tuple[Setting, ...] = (
             "most visited store makes them a regular there (`regular_store:<id>`).", int, production_required=False),
     Setting("CRM_TAG_REFRESH_MINUTES", 60, "How often the periodic job recomputes the computed tags and the "
             "members' tier and regular store.", int, production_required=False),
+    Setting("CRM_ROLLUP_REFRESH_MINUTES", 15, "How often the periodic job rebuilds the reports' daily rollups of "
+            "today and the two days before (the `as_of` of funnel, campaign and store reports).", int,
+            production_required=False),
 )
 
 RATE_LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("RATE_LIMIT_"))
