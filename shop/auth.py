@@ -1,11 +1,11 @@
 """Bearer tokens and roles.
 
 A token's subject is ``member:<id>`` for shoppers and ``staff:<id>`` for staff, marketing and admin
-accounts; its ``role`` claim says which. Staff-side tokens also carry the account's token version
-(``tv``) and are checked against the account on every request, by one primary-key read in the
-database (``shop.staff.queries``, no Redis: nothing a cache could hold stale): a disabled account,
-a changed role or a new password (each raises the version) ends the account's tokens at once, and a
-change of stores applies to the next request.
+accounts; its ``role`` claim says which. Every token carries its account's token version (``tv``) and is
+checked against the account on every request, by one primary-key read in the database
+(``shop.staff.queries``, ``shop.members.queries``; no Redis: nothing a cache could hold stale): a
+disabled staff account, a changed role or a new password, or a deleted member (each raises the
+version) ends the account's tokens at once, and a change of stores applies to the next request.
 
 flask-jwt-extended issues the tokens (its settings: ``JWT_SECRET_KEY``, ``JWT_ALGORITHM``,
 ``JWT_DECODE_LEEWAY``); a request's token is verified here by one PyJWT decode with those settings.
