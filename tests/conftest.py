@@ -16,7 +16,7 @@ import threading
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
 from app import ROOT, create_app
@@ -37,6 +37,29 @@ WECHATPAY_CERT_SERIAL = "3775B6A45ACD588826D15E583A95F5DD2C1AAF6D"
 WECHATPAY_APIV3_KEY = "test-apiv3-key-0123456789abcdef!"  # 32 characters
 WECHATPAY_PUBLIC_KEY_ID = "PUB_KEY_ID_0112300001092025010100000000"
 
+
+
+def pytest_configure(config) -> None:
+    """Under pytest-xdist, each worker gets a PostgreSQL database and a Redis database of its own on the
+    shared servers (``<name>_gw0``, Redis db 1 + the worker's number), so the workers never meet."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    database_url = os.environ.get("TEST_DATABASE_URL")
+    if worker and database_url and database_url.startswith("postgresql"):
+        os.environ["TEST_DATABASE_URL"] = _create_worker_database(database_url, worker)
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if worker and redis_url:
+        os.environ["TEST_REDIS_URL"] = str(make_url(redis_url).set(database=str(1 + int(worker.removeprefix("gw")))))
+
+
+def _create_worker_database(database_url: str, worker: str) -> str:
+    url = make_url(database_url)
+    name = f"{url.database}_{worker}"
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}) is None:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def _free_port() -> int:
