@@ -12,16 +12,19 @@ import pytest
 
 from crm.funnel import service as funnel
 from crm.funnel.models import FunnelDay
-from crm.rollups.service import rebuild
+from crm.rollups.service import business_day, rebuild
 from referral.sharing.models import Share, ShareOpen, StoreShare, StoreShareOpen
 from referral.tree.models import BindHistory
 from shop.auth import Role
 from shop.config import BUSINESS_ZONE
+from shop.database import utcnow
 from shop.extensions import db
 from shop.members.models import JourneyEvent
 from shop.staff.service import create_staff
+from tests.conftest import bearer
 from tests.crm.conftest import make_member
 from tests.factories import make_store
+from tests.referral.share_steps import share
 
 NOW = datetime(2026, 12, 9, 12, 0, tzinfo=BUSINESS_ZONE).astimezone(UTC)  # Wednesday noon in Shanghai
 FIRST, LAST = date(2026, 12, 3), date(2026, 12, 8)
@@ -230,3 +233,19 @@ def test_a_full_year_is_allowed(client, marketing):
     response = client.get("/api/v1/admin/funnel?from=2025-12-02&to=2026-12-02", headers=marketing)
     assert response.status_code == 200
     assert len(response.get_json()["cohorts"]) == 53
+
+
+def test_a_friend_who_logs_in_through_a_campaign_share_is_counted_under_that_share_and_campaign(
+        app, client, login, marketing):
+    sharer = bearer(login("funnel-sharer:1")["token"])
+    made = share(client, sharer, campaign="summer")
+    login("funnel-friend:1", scene=made["scene"])
+    with app.app_context():
+        today = business_day(utcnow())
+        rebuild(today, today, utcnow())
+    path = f"/api/v1/admin/funnel?from={today}&to={today}"
+    whole = client.get(path, headers=marketing).get_json()
+    assert figures(whole) == {"joined": 2, "paid": 0, "shared": 1, "friend_bound": 1, "friend_paid": 0, "followed": 0}
+    brought = {"joined": 1, "paid": 0, "shared": 0, "friend_bound": 0, "friend_paid": 0, "followed": 0}
+    assert figures(client.get(f"{path}&campaign=summer", headers=marketing).get_json()) == brought
+    assert figures(client.get(f"{path}&share_id={made['share_id']}", headers=marketing).get_json()) == brought
