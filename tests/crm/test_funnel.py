@@ -12,7 +12,7 @@ import pytest
 
 from crm.funnel import service as funnel
 from crm.funnel.models import FunnelDay
-from crm.rollups.service import business_day, rebuild
+from crm.rollups.service import business_day, rebuild, refresh_when_due
 from referral.sharing.models import Share, ShareOpen, StoreShare, StoreShareOpen
 from referral.tree.models import BindHistory
 from shop.auth import Role
@@ -249,3 +249,13 @@ def test_a_friend_who_logs_in_through_a_campaign_share_is_counted_under_that_sha
     brought = {"joined": 1, "paid": 0, "shared": 0, "friend_bound": 0, "friend_paid": 0, "followed": 0}
     assert figures(client.get(f"{path}&campaign=summer", headers=marketing).get_json()) == brought
     assert figures(client.get(f"{path}&share_id={made['share_id']}", headers=marketing).get_json()) == brought
+
+
+def test_the_periodic_refresh_keeps_the_funnel_of_the_recent_days(app, week):
+    with app.app_context():
+        refresh_when_due(NOW)  # rebuilds the 7th to the 9th of every registered rollup, the funnel among them
+        recent = funnel.funnel(date(2026, 12, 7), date(2026, 12, 8), now=NOW)
+        assert recent["as_of"] == NOW
+        assert figures(recent) == {"joined": 2, "paid": 1, "shared": 0, "friend_bound": 0, "friend_paid": 0,
+                                   "followed": 1}
+        assert funnel.funnel(FIRST, LAST, now=NOW)["as_of"] is None  # the 3rd to the 6th were never built
