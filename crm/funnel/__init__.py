@@ -1,0 +1,1 @@
+"""The join -> first paid order -> shared -> a friend bound -> a friend paid funnel, from its daily rollup."""
