@@ -136,6 +136,11 @@ def timed(call: Callable[[], Any], runs: int) -> tuple[list[int], Any]:
     return samples, answer
 
 
+def without_jit(call: Callable[[], Any]) -> Any:
+    db.session.execute(text("SET LOCAL jit = off"))
+    return call()
+
+
 def ms(samples_ns: Sequence[int], q: float) -> float:
     return round(percentile(samples_ns, q) / 1000, 2)
 
@@ -152,6 +157,9 @@ def measure_reports(app: Flask, context: Context) -> list[bool]:
         emit("segment_preview_p99_ms", ms(samples, 0.99), rule=SEGMENT_RULE, runs=RUNS)
         emit("segment_preview_count", answer["count"], brute_force_count=brute, equal=answer["count"] == brute)
         met.append(target("segment_preview_p50_ms", ms(samples, 0.5), "<", PREVIEW_MS, runs=RUNS))
+        jit_off_ns, _ = timed(lambda: without_jit(lambda: segments.preview(SEGMENT_RULE, now=context.now)), RUNS)
+        emit("segment_preview_jit_off_p50_ms", ms(jit_off_ns, 0.5), runs=RUNS,
+             note="the same with PostgreSQL's JIT off for the transaction: what compiling the plan costs")
         for leaf in SEGMENT_RULE["all"]:  # where the preview's time goes: each condition's count alone
             leaf_ns, held = timed(lambda rule=leaf: segments.count(rule, context.now), LEAF_RUNS)
             emit("segment_condition_count_p50_ms", ms(leaf_ns, 0.5), condition=leaf, members=held, runs=LEAF_RUNS)
