@@ -223,14 +223,16 @@ def refresh_tags(now: datetime) -> tuple[float, dict[str, int]]:
 
 @contextmanager
 def statement_times() -> Iterator[list[tuple[float, str]]]:
-    """(seconds, the statement's first words) of every statement the app's engine runs in the block."""
+    """(seconds, "[tag family] the statement's first words") of every statement the app's engine runs in the block."""
     times: list[tuple[float, str]] = []
 
     def before(conn, cursor, statement, parameters, context, executemany):
         conn.info["bench_started"] = time.perf_counter()
 
     def after(conn, cursor, statement, parameters, context, executemany):
-        times.append((time.perf_counter() - conn.info.pop("bench_started"), " ".join(statement.split())[:160]))
+        family = parameters.get("family_1") if isinstance(parameters, dict) else None  # which tag family
+        times.append((time.perf_counter() - conn.info.pop("bench_started"),
+                      f"[{family or '-'}] " + " ".join(statement.split())[:160]))
 
     event.listen(db.engine, "before_cursor_execute", before)
     event.listen(db.engine, "after_cursor_execute", after)
