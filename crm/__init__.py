@@ -10,6 +10,8 @@ from __future__ import annotations
 from flask import Flask
 
 from coupons.claiming.targeted import SOURCES
+from crm.campaigns import service as campaigns
+from crm.campaigns.api import blp as campaigns_blp
 from crm.journey import api as journey_api
 from crm.journey import models as journey_models  # noqa: F401 - its table belongs to the metadata
 from crm.journey.jobs import expire_client_events, make_partitions_ahead
@@ -18,6 +20,7 @@ from crm.privacy import api as privacy_api
 from crm.rollups import models as rollup_models  # noqa: F401 - its table belongs to the metadata
 from crm.rollups.cli import crm_cli
 from crm.rollups.service import refresh_when_due as refresh_rollups_when_due
+from crm.rollups.service import register as register_rollup
 from crm.segments.api import blp as segments_blp
 from crm.segments.service import target_member_ids
 from crm.tags.api import blp as tags_blp
@@ -28,7 +31,7 @@ from shop.wiring import api_of
 
 __all__ = ["BLUEPRINTS", "init_app"]
 
-BLUEPRINTS: tuple = (journey_api.blp, privacy_api.blp, tags_blp, segments_blp, members_blp)
+BLUEPRINTS: tuple = (journey_api.blp, privacy_api.blp, tags_blp, segments_blp, members_blp, campaigns_blp)
 
 
 def init_app(app: Flask) -> None:
@@ -44,4 +47,5 @@ def init_app(app: Flask) -> None:
     PERIODIC["crm computed tags refreshed"] = refresh_tags_when_due
     PERIODIC["crm rollups refreshed"] = refresh_rollups_when_due
     SOURCES["segment_id"] = target_member_ids
+    register_rollup(campaigns.ROLLUP, campaigns.build_day)
     app.cli.add_command(crm_cli)
