@@ -49,7 +49,7 @@ def assign(job: CouponIssueJob, member_ids: Iterable[int], *, now: datetime) -> 
         return set()
     recorded = dict(db.session.execute(
         select(CouponIssueAssignment.member_id, CouponIssueAssignment.group)
-        .where(CouponIssueAssignment.job_id == job.id, CouponIssueAssignment.member_id.in_(ids))).tuples())
+        .where(CouponIssueAssignment.job_id == job.id, CouponIssueAssignment.member_id.in_(ids))).all())
     for member_id in sorted(ids - recorded.keys()):
         group = group_of(job.holdout_seed, member_id, job.holdout_percent)
         db.session.add(CouponIssueAssignment(job_id=job.id, member_id=member_id, group=group.value, assigned_at=now))
