@@ -22,7 +22,14 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import case, func, select
 
-from coupons.models import Coupon, CouponBatch, CouponIssueAssignment, CouponIssueJob, CouponStatus, HoldoutGroup
+from coupons.models import (
+    Coupon,
+    CouponBatch,
+    CouponIssueAssignment,
+    CouponIssueJob,
+    CouponStatus,
+    HoldoutGroup,
+)
 from shop.extensions import db
 from shop.members.journey import JourneyKind
 from shop.members.models import JourneyEvent

@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import Date, delete, insert, literal, select
 
+from crm.campaigns.errors import CampaignError
 from crm.campaigns.incrementality import holdout_results
 from crm.campaigns.models import CampaignDay
 from crm.campaigns.queries import FIGURES, figures_by_campaign
-from crm.campaigns.errors import CampaignError
 from crm.rollups.service import as_of, day_bounds, days
 from shop.errors import AppError
 from shop.extensions import db
