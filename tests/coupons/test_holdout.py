@@ -111,3 +111,29 @@ def test_a_holdout_beyond_half_or_a_retry_with_another_holdout_is_refused(client
     again = client.post(f"{URL}/{batch_id}/issue", json={"member_ids": ids, "holdout_percent": 10},
                         headers={**marketing, **key})
     assert again.status_code == 422 and again.get_json()["code"] == "idempotency_key_reused"
+
+
+def test_a_chunk_that_fails_keeps_neither_its_groups_nor_its_coupons_and_the_rerun_keeps_control_out(
+        app, client, committed, marketing, active_batch, monkeypatch):
+    ids = members(committed, 12)
+    batch_id = active_batch(channel="targeted", total=100)
+    monkeypatch.setattr(targeted, "CHUNK", 6)
+    second_chunk_treated = [m for m in ids[6:] if group_of("fail", m, 50) == "treated"]
+    real_issue = targeted.issue
+
+    def fail_in_second_chunk(batch, member_id, **kwargs):
+        if member_id == second_chunk_treated[-1]:
+            raise RuntimeError("the database went away")
+        return real_issue(batch, member_id, **kwargs)
+
+    monkeypatch.setattr(targeted, "issue", fail_in_second_chunk)
+    job = client.post(f"{URL}/{batch_id}/issue", json={"member_ids": ids, "holdout_percent": 50,
+                                                       "holdout_seed": "fail"}, headers=marketing).get_json()
+    assert set(groups(app, job["id"])) == set(ids[:6])  # the second chunk's groups went with its coupons
+    assert set(issued_per_member(app, batch_id)) <= set(ids[:6])
+    monkeypatch.setattr(targeted, "issue", real_issue)
+    with app.app_context():
+        targeted.run_issue_job(job["id"])
+    control = {m for m, group in groups(app, job["id"]).items() if group == "control"}
+    assert len(groups(app, job["id"])) == 12 and control
+    assert set(issued_per_member(app, batch_id)) == set(ids) - control
