@@ -73,7 +73,7 @@ def start_job(batch_id: int, source: dict[str, Any], *, requested: int, key: str
     if existing is not None:
         if existing.source != source or existing.holdout_percent != holdout_percent:
             raise AppError(IdempotencyError.KEY_REUSED,
-                           "This Idempotency-Key started a job for other members; use a new key.")
+                           "This Idempotency-Key started a job for other members or another holdout; use a new key.")
         return existing, False
     batch = get_batch(batch_id)
     if batch.channel != BatchChannel.TARGETED:
