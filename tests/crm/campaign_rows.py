@@ -32,7 +32,7 @@ def coupon(batch_id: int, member_id: int, *, used_at: datetime | None = None, di
            order_id: int | None = None, claim_key: str | None = None) -> int:
     n = next(_n)
     claimed = (used_at or datetime(2026, 11, 1, tzinfo=UTC)) - timedelta(days=1)
-    row = Coupon(batch_id=batch_id, member_id=member_id, sequence=1, issue_number=n, claim_day=claimed.date(),
+    row = Coupon(batch_id=batch_id, member_id=member_id, sequence=n, issue_number=n, claim_day=claimed.date(),
                  claim_key=claim_key, status="used" if used_at else "available", valid_from=claimed,
                  expires_at=claimed + timedelta(days=30), claimed_at=claimed, used_at=used_at, order_id=order_id,
                  discount_amount=discount, used_in="online" if used_at else None)
