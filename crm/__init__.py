@@ -14,10 +14,13 @@ from crm.journey import api as journey_api
 from crm.journey import models as journey_models  # noqa: F401 - its table belongs to the metadata
 from crm.journey.jobs import expire_client_events, make_partitions_ahead
 from crm.members.api import blp as members_blp
+from crm.o2o import service as o2o_service
+from crm.o2o.api import blp as o2o_blp
 from crm.privacy import api as privacy_api
 from crm.rollups import models as rollup_models  # noqa: F401 - its table belongs to the metadata
 from crm.rollups.cli import crm_cli
 from crm.rollups.service import refresh_when_due as refresh_rollups_when_due
+from crm.rollups.service import register as register_rollup
 from crm.segments.api import blp as segments_blp
 from crm.segments.service import target_member_ids
 from crm.tags.api import blp as tags_blp
@@ -28,7 +31,8 @@ from shop.wiring import api_of
 
 __all__ = ["BLUEPRINTS", "init_app"]
 
-BLUEPRINTS: tuple = (journey_api.blp, privacy_api.blp, tags_blp, segments_blp, members_blp)
+BLUEPRINTS: tuple = (journey_api.blp, privacy_api.blp, tags_blp, segments_blp, members_blp,
+                     o2o_blp)
 
 
 def init_app(app: Flask) -> None:
@@ -45,3 +49,4 @@ def init_app(app: Flask) -> None:
     PERIODIC["crm rollups refreshed"] = refresh_rollups_when_due
     SOURCES["segment_id"] = target_member_ids
     app.cli.add_command(crm_cli)
+    register_rollup(o2o_service.ROLLUP, o2o_service.build_day)
