@@ -225,3 +225,14 @@ def test_only_marketing_and_admins_read_the_reports_not_staff_nor_shoppers(clien
         assert client.get(url, headers=clerk).status_code == 403  # even for the clerk's own store
         assert client.get(url, headers=alice).status_code == 403
         assert client.get(url, headers=staff_token(Role.ADMIN)).status_code == 200
+
+
+def test_the_rebuild_command_builds_the_o2o_days_the_report_reads(app, client, committed, marketing):
+    ids = committed(_scenario)
+    before = client.get(f"/api/v1/admin/stores/{ids['b']}/o2o?from=2026-12-01&to=2026-12-01", headers=marketing)
+    assert (before.get_json()["as_of"], before.get_json()["coupons_redeemed"]) == (None, 0)
+    result = app.test_cli_runner().invoke(args=["crm", "rebuild-rollups", "--from", "2026-12-01", "--to", "2026-12-01",
+                                                "--only", "o2o"])
+    assert result.exit_code == 0, result.output
+    after = client.get(f"/api/v1/admin/stores/{ids['b']}/o2o?from=2026-12-01&to=2026-12-01", headers=marketing)
+    assert after.get_json()["as_of"] is not None and after.get_json()["coupons_redeemed"] == 1
