@@ -74,6 +74,7 @@ def _won(name: str, store_id: int | None, source: str | None = None, at: datetim
 def _scenario() -> dict[str, int]:
     """Store A and store B over DAY1-DAY2 (the figures expected are counted in the tests below)."""
     a, b = make_store(name="A").id, make_store(name="B").id
+    make_store(name="C")  # nothing happened there
     ann = _won("ann", a, "store_share", NOON1)
     bob = _won("bob", a, "purchase", NOON2)
     late = _won("late", a, "purchase", datetime(2026, 12, 2, 15, 59, tzinfo=UTC))  # 23:59 of DAY2 in Shanghai
@@ -152,9 +153,12 @@ def test_one_day_holds_only_that_business_day(client, stores, marketing):
 def test_stores_are_ranked_by_the_chosen_figure(client, stores, admin):
     period = "from=2026-12-01&to=2026-12-02"
     by_gmv = client.get(f"/api/v1/admin/stores/o2o?{period}", headers=admin).get_json()
-    assert by_gmv["rank_by"] == "till_sales_fen" and by_gmv["total"] == 2
-    assert [(row["rank"], row["store"]["id"]) for row in by_gmv["items"]] == [(1, stores["b"]), (2, stores["a"])]
+    assert by_gmv["rank_by"] == "till_sales_fen" and by_gmv["total"] == 3
+    assert [(row["rank"], row["store"]["name"]) for row in by_gmv["items"]] == [(1, "B"), (2, "A"), (3, "C")]
     assert _figures(by_gmv["items"][0]) == EXPECTED_B and _figures(by_gmv["items"][1]) == EXPECTED_A
+    assert set(_figures(by_gmv["items"][2]).values()) == {0}
+    tied = client.get(f"/api/v1/admin/stores/o2o?{period}&rank_by=coupons_redeemed", headers=admin).get_json()
+    assert [row["store"]["name"] for row in tied["items"]] == ["A", "B", "C"]  # 1, 1, 0: ties to the lower id
     assert datetime.fromisoformat(by_gmv["as_of"]) == BUILT
     by_claims = client.get(f"/api/v1/admin/stores/o2o?{period}&rank_by=coupons_claimed&page_size=1", headers=admin)
     assert [row["store"]["id"] for row in by_claims.get_json()["items"]] == [stores["a"]]
