@@ -18,6 +18,8 @@ from crm.journey import api as journey_api
 from crm.journey import models as journey_models  # noqa: F401 - its table belongs to the metadata
 from crm.journey.jobs import expire_client_events, make_partitions_ahead
 from crm.members.api import blp as members_blp
+from crm.o2o import service as o2o_service
+from crm.o2o.api import blp as o2o_blp
 from crm.privacy import api as privacy_api
 from crm.rollups import models as rollup_models  # noqa: F401 - its table belongs to the metadata
 from crm.rollups.cli import crm_cli
@@ -34,7 +36,7 @@ from shop.wiring import api_of
 __all__ = ["BLUEPRINTS", "init_app"]
 
 BLUEPRINTS: tuple = (journey_api.blp, privacy_api.blp, tags_blp, segments_blp, members_blp, funnel_blp,
-                      campaigns_blp)
+                      campaigns_blp, o2o_blp)
 
 
 def init_app(app: Flask) -> None:
@@ -53,3 +55,4 @@ def init_app(app: Flask) -> None:
     register_rollup(funnel.NAME, funnel.build)
     register_rollup(campaigns.ROLLUP, campaigns.build_day)
     app.cli.add_command(crm_cli)
+    register_rollup(o2o_service.ROLLUP, o2o_service.build_day)
