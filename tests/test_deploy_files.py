@@ -317,3 +317,10 @@ def test_nginx_refuses_bodies_the_app_would_refuse_before_reading_them():
     sizes += [d[1][0] for loc in _find(_tls_server(), "location") for d in _find(loc[2], "client_max_body_size")]
     assert sizes and all(int(size.removesuffix("k").removesuffix("m")) * (1024 if size.endswith("k") else 1024 * 1024)
                          <= app_limit for size in sizes)
+
+
+def test_the_compose_example_names_exactly_what_compose_asks_the_operator_for():
+    asked = {name for name, kind, _ in INTERPOLATION.findall((DEPLOY / "compose.yaml").read_text()) if kind != "-"}
+    example = {line.split("=", 1)[0] for line in (DEPLOY / "compose.env.example").read_text().splitlines()
+               if line and not line.startswith("#")}
+    assert asked == example
