@@ -6,8 +6,19 @@ The tools' own checks (docker-compose config, the Kubernetes schemas, nginx -t) 
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 import re
 import secrets
+import shutil
+import ssl
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -15,6 +26,7 @@ import yaml
 
 from app import ROOT
 from shop.config import PRODUCTION, SETTINGS, load_config
+from tests.faults.servers import free_port
 
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
@@ -324,3 +336,137 @@ def test_the_compose_example_names_exactly_what_compose_asks_the_operator_for():
     example = {line.split("=", 1)[0] for line in (DEPLOY / "compose.env.example").read_text().splitlines()
                if line and not line.startswith("#")}
     assert asked == example
+
+
+# --- nginx, running: deploy/nginx.conf as written, its ports and instances moved to loopback ---------
+
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
+
+
+class EchoInstance(BaseHTTPRequestHandler):
+    """Stands in for an API instance: answers with what it received, and a request id of its own."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        self._echo()
+
+    def do_POST(self):  # noqa: N802
+        self._echo()
+
+    def _echo(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        answer = json.dumps({"path": self.path, "headers": self.headers.items(),
+                             "body": base64.b64encode(body).decode()}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.send_header("X-Request-ID", "the-instance-own-id")
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def nginx(tmp_path_factory):
+    """deploy/nginx.conf served by Debian's nginx on loopback, in front of an echoing instance."""
+    if NGINX is None:
+        pytest.skip("nginx is not installed (CI installs it: .ci/services.sh)")
+    directory = tmp_path_factory.mktemp("nginx")
+    (directory / "tls").mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-keyout", directory / "tls" / "privkey.pem", "-out", directory / "tls" / "fullchain.pem"],
+                   check=True, capture_output=True)
+    instance = ThreadingHTTPServer(("127.0.0.1", 0), EchoInstance)
+    threading.Thread(target=instance.serve_forever, daemon=True).start()
+    http_port, https_port = free_port(), free_port()
+    conf = (DEPLOY / "nginx.conf").read_text()
+    conf = re.sub(r"server api-\d+:8000;", f"server 127.0.0.1:{instance.server_port};", conf)
+    conf = conf.replace("listen 80 default_server;", f"listen 127.0.0.1:{http_port} default_server;")
+    conf = conf.replace("listen 443 ssl http2 default_server;", f"listen 127.0.0.1:{https_port} ssl http2 default_server;")
+    conf = re.sub(r"\s*listen \[::\]:\d+.*;", "", conf)
+    conf = conf.replace("pid /tmp/nginx.pid;", f"pid {directory}/nginx.pid;")
+    temp_paths = "".join(f"    {name}_temp_path {directory}/{name};\n"
+                         for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    conf = conf.replace("http {\n", "http {\n" + temp_paths, 1)
+    (directory / "nginx.conf").write_text(conf)
+    process = subprocess.Popen([NGINX, "-p", str(directory), "-c", str(directory / "nginx.conf"), "-g", "daemon off;"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{http_port}/", timeout=1)
+        except urllib.error.HTTPError:
+            break  # the redirect to HTTPS: nginx serves
+        except OSError:
+            time.sleep(0.05)
+    assert process.poll() is None, process.stderr.read().decode()
+    try:
+        yield {"http": f"http://127.0.0.1:{http_port}", "https": f"https://127.0.0.1:{https_port}"}
+    finally:
+        process.terminate()
+        process.wait(10)
+        instance.shutdown()
+
+
+def _send(url: str, body: bytes | None = None, headers: dict[str, str] | None = None):
+    """One request through nginx's TLS (the throwaway certificate is not checked); the answer and what the
+    instance received."""
+    request = urllib.request.Request(url, data=body, headers=headers or {}, method="POST" if body is not None else "GET")
+    context = ssl._create_unverified_context()  # noqa: S323 - the check's own throwaway certificate
+    with urllib.request.urlopen(request, context=context, timeout=5) as answer:
+        return answer, json.loads(answer.read())
+
+
+def test_nginx_hands_a_wechat_pay_notify_to_the_app_byte_for_byte(nginx):
+    body = b'{"id":"EV-2018022511223320873","resource":{"ciphertext":"a+b/c==","nonce":"fdasflkja484w"}}  \n'
+    signed = {"Wechatpay-Signature": "CtcbzwtQjN8rnOXItEBJ5aQFSnIXESeV28Pr2YEmf9wsDQ8Nx25ytW6FXBCAFdrr0mgqngX3AD9gNzjnNHzSGTPBSsaEkIfhPF4b8YRRTpny88tNLyprXA0GU5ID3DkZHpjFkX1hAp/D0fva2GKjGRLtvYbtUk/OLYqFuzbjt3yOBzJSKQqJsvbXILffgAmX4pKql+Ln+6UPvSCeKwznvtPaEx+9nMBmKu7Wpbqm/+2ksc0XwjD+xlvlECkCxfD/OJ4gN3IurE0fpjxIkvHDiinQmk51BI7zQD8k1znU7r/spPqB+vZjc5ep6DC5wZUpFu5vJ8MoNKjCu8wnzyCFdA==",
+              "Wechatpay-Timestamp": "1554208460", "Wechatpay-Nonce": "c5ac7061fccab6bf3e254dcf98995b8c",
+              "Wechatpay-Serial": "PUB_KEY_ID_0119000001092025010100000000",
+              "Content-Type": "application/json", "User-Agent": "Mozilla/4.0"}
+    answer, received = _send(nginx["https"] + "/wechat/pay/notify", body, signed)
+    assert answer.status == 200
+    assert base64.b64decode(received["body"]) == body
+    assert received["path"] == "/wechat/pay/notify"
+    got = dict(received["headers"])
+    for name, value in signed.items():
+        assert got[name] == value, name
+
+
+def test_nginx_hands_the_official_account_callback_its_query_string_as_it_came(nginx):
+    query = "?signature=4f1b%2Bf&timestamp=1700000000&nonce=7%20a&openid=o-x_Y&encrypt_type=aes&msg_signature=ab%3D"
+    body = b"<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[a+b/c==]]></Encrypt></xml>"
+    _, received = _send(nginx["https"] + "/wechat/official-account" + query, body, {"Content-Type": "text/xml"})
+    assert received["path"] == "/wechat/official-account" + query
+    assert base64.b64decode(received["body"]) == body
+
+
+def test_nginx_gives_every_request_an_id_and_the_app_the_client_address(nginx):
+    answer, received = _send(nginx["https"] + "/api/v1/stores/nearby", headers={"X-Forwarded-For": "6.6.6.6"})
+    got = dict(received["headers"])
+    made = answer.headers["X-Request-ID"]
+    assert made and made == got["X-Request-ID"] and made != "the-instance-own-id"
+    assert got["X-Forwarded-For"] == "6.6.6.6, 127.0.0.1"  # TRUSTED_PROXIES=1: the app takes the last
+    assert got["X-Forwarded-Proto"] == "https"
+    answer, received = _send(nginx["https"] + "/healthz", headers={"X-Request-ID": "mini-program-1234"})
+    assert answer.headers["X-Request-ID"] == dict(received["headers"])["X-Request-ID"] == "mini-program-1234"
+    answer, _ = _send(nginx["https"] + "/healthz", headers={"X-Request-ID": "bad id\twith spaces"})
+    assert answer.headers["X-Request-ID"] != "bad id\twith spaces"
+
+
+def test_nginx_refuses_oversized_bodies_and_plain_http(nginx):
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _send(nginx["https"] + "/api/v1/orders", b"x" * (1024 * 1024 + 1), {"Content-Type": "application/json"})
+    assert refused.value.code == 413
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _send(nginx["https"] + "/wechat/pay/notify", b"x" * (64 * 1024 + 1), {"Content-Type": "application/json"})
+    assert refused.value.code == 413
+    request = urllib.request.Request(nginx["http"] + "/api/v1/me")
+    opener = urllib.request.build_opener(type("NoRedirect", (urllib.request.HTTPRedirectHandler,),
+                                              {"redirect_request": lambda *args: None}))
+    with pytest.raises(urllib.error.HTTPError) as redirected:
+        opener.open(request, timeout=5)
+    assert redirected.value.code == 308
+    assert redirected.value.headers["Location"].startswith("https://")
