@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test faults lint check install bench clean
+.PHONY: run test faults lint deploy-check check install bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,12 +33,16 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 
+## deploy/ validated offline: YAML, docker-compose config, Kubernetes schemas, nginx -t (.ci/check-deploy).
+deploy-check: install
+	BIN=$(BIN) bash .ci/check-deploy
+
 ## The benchmarks (tests/bench/run: starts PostgreSQL + Redis, prints one JSON line per figure);
 ## `make bench BENCH=claims` (or nearby, checkout, referral) runs only those.
 bench: install
 	@bash tests/bench/run $(BENCH)
 
-check: test lint
+check: test lint deploy-check
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -8,10 +8,20 @@ install_system_packages() {
     local missing=()
     command -v redis-server >/dev/null || missing+=(redis-server)
     compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
-    if ((${#missing[@]})); then
-        log "installing ${missing[*]}"
+    # deploy/'s offline checks (.ci/check-deploy): `docker-compose config` and `nginx -t` run without a
+    # Docker daemon, so not Docker itself (a recommendation of docker-compose's).
+    local tools=()
+    command -v docker-compose >/dev/null || tools+=(docker-compose)
+    command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || tools+=(nginx)
+    if ((${#missing[@]} + ${#tools[@]})); then
+        log "installing ${missing[*]} ${tools[*]}"
         apt-get update -qq
+    fi
+    if ((${#missing[@]})); then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    if ((${#tools[@]})); then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${tools[@]}" >/dev/null
     fi
 }
 
