@@ -13,3 +13,4 @@ class CrmError(ErrorCode):
     SEGMENT_NOT_FOUND = ("segment_not_found", 404)
     SEGMENT_NAME_TAKEN = ("segment_name_taken", 409)
     MEMBER_NOT_FOUND = ("crm_member_not_found", 404)
+    REPORT_PERIOD_INVALID = ("report_period_invalid", 422)  # `to` before `from`, or more than MAX_REPORT_DAYS

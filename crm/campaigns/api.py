@@ -3,8 +3,8 @@
 from flask_smorest import Blueprint
 
 from crm.campaigns import service
-from crm.campaigns.errors import CampaignError
 from crm.campaigns.schemas import CampaignReportArgs, CampaignReportSchema
+from crm.errors import CrmError
 from crm.rollups.service import business_day
 from shop.auth import Role, roles_required
 from shop.database import utcnow
@@ -20,13 +20,13 @@ blp = Blueprint("crm_campaigns", __name__, url_prefix="/api/v1/admin", descripti
 @roles_required(Role.MARKETING, Role.ADMIN)
 @blp.arguments(CampaignReportArgs, location="query")
 @blp.response(200, CampaignReportSchema)
-@raises(CampaignError.CAMPAIGN_RANGE_INVALID, CommonError.NOT_FOUND)
+@raises(CrmError.REPORT_PERIOD_INVALID, CommonError.NOT_FOUND)
 def campaign_report(args, campaign):
     """A campaign's figures over business days `from`..`to` (at most 366)
 
     Totals, a daily series for a chart, and per targeted issuance with a holdout the treated and control
     groups with the uplift and its 95% interval. A label no campaign can carry is 404 `not_found`; 422
-    `campaign_range_invalid` when `to` is before `from` or the range is too long. Role: marketing, admin.
+    `report_period_invalid` when `to` is before `from` or the range is too long. Role: marketing, admin.
     """
     if len(campaign) > 64 or not LABEL.regex.match(campaign):
         raise AppError(CommonError.NOT_FOUND, "No campaign carries this label.")

@@ -14,16 +14,13 @@ from typing import Any
 
 from sqlalchemy import Date, delete, insert, literal, select
 
-from crm.campaigns.errors import CampaignError
 from crm.campaigns.incrementality import holdout_results
 from crm.campaigns.models import CampaignDay
 from crm.campaigns.queries import FIGURES, figures_by_campaign
-from crm.rollups.service import as_of, day_bounds, days
-from shop.errors import AppError
+from crm.rollups.service import as_of, check_period, day_bounds, days
 from shop.extensions import db
 
 ROLLUP = "campaigns"
-MAX_DAYS = 366
 
 
 def build_day(day: date, now: datetime) -> None:
@@ -35,16 +32,9 @@ def build_day(day: date, now: datetime) -> None:
         select(figures.c.campaign, literal(day, Date), *(figures.c[name] for name in FIGURES))))
 
 
-def check_range(first: date, last: date) -> None:
-    if last < first:
-        raise AppError(CampaignError.CAMPAIGN_RANGE_INVALID, "`to` is before `from`.")
-    if (last - first).days + 1 > MAX_DAYS:
-        raise AppError(CampaignError.CAMPAIGN_RANGE_INVALID, f"A report covers at most {MAX_DAYS} days.")
-
-
 def campaign_report(campaign: str, first: date, last: date, now: datetime) -> dict[str, Any]:
     """The report from the rollup, ``as_of`` its oldest built day (null when a day is not built yet)."""
-    check_range(first, last)
+    check_period(first, last)
     rows = db.session.execute(
         select(CampaignDay.day, *(getattr(CampaignDay, name) for name in FIGURES))
         .where(CampaignDay.campaign == campaign, CampaignDay.day.between(first, last))).all()
@@ -54,7 +44,7 @@ def campaign_report(campaign: str, first: date, last: date, now: datetime) -> di
 
 def campaign_report_raw(campaign: str, first: date, last: date, now: datetime) -> dict[str, Any]:
     """The same answer computed from the raw rows: the reference the rollup must equal (``as_of`` is now)."""
-    check_range(first, last)
+    check_period(first, last)
     by_day = {}
     for day in days(first, last):
         row = db.session.execute(figures_by_campaign(*day_bounds(day), campaign=campaign)).first()

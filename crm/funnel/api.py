@@ -2,8 +2,8 @@
 
 from flask_smorest import Blueprint
 
+from crm.errors import CrmError
 from crm.funnel import service
-from crm.funnel.errors import FunnelError
 from crm.funnel.schemas import FunnelArgs, FunnelSchema
 from shop.auth import Role, roles_required
 from shop.database import utcnow
@@ -18,7 +18,7 @@ blp = Blueprint("crm_funnel", __name__, url_prefix="/api/v1/admin", description=
 @roles_required(Role.MARKETING, Role.ADMIN)
 @blp.arguments(FunnelArgs, location="query")
 @blp.response(200, FunnelSchema)
-@raises(FunnelError.RANGE_INVALID, StoreError.STORE_NOT_FOUND)
+@raises(CrmError.REPORT_PERIOD_INVALID, StoreError.STORE_NOT_FOUND)
 def get_funnel(args):
     """Members who joined (first login) in the business days `from`..`to`, then made a first paid order
     (online or at a till), shared, had a friend bound under them and had a friend pay: counts, conversion

@@ -15,17 +15,15 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 
 from crm.funnel import queries
-from crm.funnel.errors import FunnelError
 from crm.funnel.models import FunnelDay, FunnelJoin
 from crm.funnel.queries import FOLLOWED, JOINED, STEPS
-from crm.rollups.service import as_of, business_day, day_bounds, days
+from crm.rollups.service import as_of, business_day, check_period, day_bounds, days
 from shop.errors import AppError
 from shop.extensions import db
 from shop.stores.errors import StoreError
 from shop.stores.models import Store
 
 NAME = "funnel"
-MAX_DAYS = 366
 Counts = dict[date, dict[str, int]]  # join day -> step -> members
 
 
@@ -42,14 +40,6 @@ def build(day: date, now: datetime) -> None:
         db.session.execute(insert(FunnelDay).from_select(columns, queries.step_rows(step, day, start, end)))
 
 
-def check_range(first: date, last: date) -> None:
-    if last < first:
-        raise AppError(FunnelError.RANGE_INVALID, "`to` is before `from`.", errors={"to": ["Before `from`."]})
-    if (last - first).days + 1 > MAX_DAYS:
-        raise AppError(FunnelError.RANGE_INVALID, f"At most {MAX_DAYS} days at once.",
-                       errors={"to": [f"At most {MAX_DAYS} days after `from`."]})
-
-
 def _check_store(store_id: int | None) -> None:
     if store_id is not None and db.session.get(Store, store_id) is None:
         raise AppError(StoreError.STORE_NOT_FOUND, "No such store.")
@@ -61,7 +51,7 @@ def funnel(first: date, last: date, *, now: datetime, store_id: int | None = Non
 
     ``as_of`` is the oldest build of the step days read (``first`` to today); null when one of them was
     never built: the figures are then those of the days built (``flask crm rebuild-rollups`` fills in)."""
-    check_range(first, last)
+    check_period(first, last)
     _check_store(store_id)
     wanted = [column == value for column, value in ((FunnelDay.store_id, store_id), (FunnelDay.campaign, campaign),
                                                     (FunnelDay.share_id, share_id)) if value is not None]
@@ -79,7 +69,7 @@ def funnel(first: date, last: date, *, now: datetime, store_id: int | None = Non
 def funnel_raw(first: date, last: date, *, now: datetime, store_id: int | None = None,
                campaign: str | None = None, share_id: int | None = None) -> dict[str, Any]:
     """The same figures straight from the raw rows (journey events, shares and their opens, binds)."""
-    check_range(first, last)
+    check_period(first, last)
     _check_store(store_id)
     bounds = [(day, *day_bounds(day)) for day in days(first, last)]
     joins = queries.raw_joins(bounds, store_id=store_id, campaign=campaign, share_id=share_id)

@@ -5,6 +5,7 @@ claims by home store), and shop.auth binds staff only to their counter's work (`
 
 from flask_smorest import Blueprint
 
+from crm.errors import CrmError
 from crm.o2o import service
 from crm.o2o.schemas import PeriodDaysArgs, StoreO2OSchema, StoresO2OArgs, StoresO2OPageSchema
 from shop.auth import Role, roles_required
@@ -21,6 +22,7 @@ ROLES = (Role.MARKETING, Role.ADMIN)
 @roles_required(*ROLES)
 @blp.arguments(StoresO2OArgs, location="query")
 @blp.response(200, StoresO2OPageSchema)
+@raises(CrmError.REPORT_PERIOD_INVALID)
 def ranked_stores(args):
     """Every store with its o2o figures, ranked by `rank_by` (default `till_sales_fen`). Role: marketing, admin."""
     return service.ranked_stores(args["first"], args["last"], rank_by=args["rank_by"], page=args["page"],
@@ -31,7 +33,7 @@ def ranked_stores(args):
 @roles_required(*ROLES)
 @blp.arguments(PeriodDaysArgs, location="query")
 @blp.response(200, StoreO2OSchema)
-@raises(StoreError.STORE_NOT_FOUND)
+@raises(CrmError.REPORT_PERIOD_INVALID, StoreError.STORE_NOT_FOUND)
 def store_o2o(args, store_id):
     """One store's o2o figures over the business days `from` to `to`. Role: marketing, admin."""
     return service.store_report(store_id, args["first"], args["last"])

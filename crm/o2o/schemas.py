@@ -1,14 +1,12 @@
 """Request and response shapes of the o2o reports. Days are business days (Asia/Shanghai); money is fen."""
 
-from datetime import timedelta
-
 import marshmallow as ma
 from marshmallow import validate
 
 from crm.o2o.service import RANKS
+from crm.rollups.service import MAX_REPORT_DAYS
 from shop.pagination import PageArgs
 
-MAX_DAYS = 366
 FIGURE_DOCS = {
     "coupons_claimed": "Coupons of batches usable in stores (`in_store`, `both`) claimed in the period by members "
                        "whose home store this is.",
@@ -31,17 +29,7 @@ class PeriodDaysArgs(ma.Schema):
     first = ma.fields.Date(required=True, data_key="from", metadata={
         "description": "First business day (Asia/Shanghai), included: `2026-11-01`."})
     last = ma.fields.Date(required=True, data_key="to", metadata={
-        "description": f"Last business day, included; not before `from`, at most {MAX_DAYS} days in all."})
-
-    @ma.validates_schema
-    def _span(self, data, **kwargs):
-        first, last = data.get("first"), data.get("last")
-        if first is None or last is None:
-            return
-        if last < first:
-            raise ma.ValidationError("Must not be before 'from'.", field_name="to")
-        if last - first >= timedelta(days=MAX_DAYS):
-            raise ma.ValidationError(f"At most {MAX_DAYS} days from 'from' to 'to'.", field_name="to")
+        "description": f"Last business day, included; not before `from`, at most {MAX_REPORT_DAYS} days in all."})
 
 
 class StoresO2OArgs(PeriodDaysArgs, PageArgs):

@@ -18,7 +18,7 @@ from sqlalchemy import Date, delete, func, insert, literal, select
 from crm.o2o.models import StoreO2ODay
 from crm.o2o.queries import FIGURES, regulars, store_figures
 from crm.rollups.models import RollupDay
-from crm.rollups.service import as_of
+from crm.rollups.service import as_of, check_period
 from shop.extensions import db
 from shop.pagination import paginate
 from shop.stores.models import Store
@@ -81,6 +81,7 @@ def _store(store: Any) -> dict[str, Any]:
 
 def store_report(store_id: int, first: date, last: date) -> dict[str, Any]:
     """One store's figures over the period (404 for an unknown store)."""
+    check_period(first, last)
     store = get_store(store_id)
     figures = o2o_from_rollups(first, last, store_id).get(store_id, _zero())
     return {**_freshness(first, last), "store": _store(store), **figures}
@@ -88,6 +89,7 @@ def store_report(store_id: int, first: date, last: date) -> dict[str, Any]:
 
 def ranked_stores(first: date, last: date, *, rank_by: str, page: int, page_size: int) -> dict[str, Any]:
     """Every store with its figures over the period, highest ``rank_by`` first (ties: lower store id)."""
+    check_period(first, last)
     sums = _rollup_sums(first, last).subquery()
     regular = regulars().subquery()
     values = {name: func.coalesce(sums.c[name], 0) for name in FIGURES}

@@ -18,14 +18,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import current_app
 from sqlalchemy import delete, func, select
 
+from crm.errors import CrmError
 from crm.rollups.models import RollupDay
 from shop.config import BUSINESS_ZONE
+from shop.errors import AppError
 from shop.extensions import db
 
 log = logging.getLogger(__name__)
 Builder = Callable[[date, datetime], None]
 ROLLUPS: dict[str, Builder] = {}
 REFRESHED_DAYS = 3  # today and the two days before: what late events and refunds still change
+MAX_REPORT_DAYS = 366  # a report's period: a year, leap day included
 
 
 def register(name: str, build: Builder) -> None:
@@ -41,6 +44,15 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     """The UTC start (inclusive) and end (exclusive) of a business day."""
     start = datetime.combine(day, time.min, BUSINESS_ZONE)
     return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+
+
+def check_period(first: date, last: date) -> None:
+    """A report's business days ``first`` to ``last``: in order and at most a year, else 422."""
+    if last < first:
+        raise AppError(CrmError.REPORT_PERIOD_INVALID, "`to` is before `from`.", errors={"to": ["Before `from`."]})
+    if (last - first).days + 1 > MAX_REPORT_DAYS:
+        raise AppError(CrmError.REPORT_PERIOD_INVALID, f"A report covers at most {MAX_REPORT_DAYS} days.",
+                       errors={"to": [f"At most {MAX_REPORT_DAYS} days from `from`, both included."]})
 
 
 def days(first: date, last: date) -> Iterator[date]:

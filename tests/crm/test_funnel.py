@@ -218,7 +218,7 @@ def test_only_marketing_and_admins_read_the_funnel(app, client, staff_token, ali
 def test_a_backwards_or_too_long_range_is_refused(client, marketing, query):
     response = client.get(f"/api/v1/admin/funnel?{query}", headers=marketing)
     assert response.status_code == 422
-    assert response.get_json()["code"] == "funnel_range_invalid"
+    assert response.get_json()["code"] == "report_period_invalid"
 
 
 @pytest.mark.parametrize("query", ["to=2026-12-03", "from=yesterday&to=2026-12-03",
