@@ -16,6 +16,7 @@ import click
 from flask import Flask
 from flask_migrate import upgrade
 
+import console
 import coupons
 import crm
 import referral
@@ -42,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     coupons.init_app(app)
     referral.init_app(app)
     crm.init_app(app)
+    console.init_app(app)
     shop.wiring.finish(app)
     return app
 
