@@ -62,7 +62,8 @@ def page_for(*roles: Role) -> Callable:
         def wrapper(*args: Any, **kwargs: Any):
             principal = signed_in()
             if principal is None:
-                return redirect(url_for("console_auth.login", next=request.path))
+                idle = 1 if g.get("console_idle") else None  # the login page says why
+                return redirect(url_for("console_auth.login", next=request.path, idle=idle))
             if principal.role not in allowed or principal.password_change_required:
                 abort(403)
             g.principal = principal  # what shop.auth.current_principal and the rate limits' keys read

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from console.auth.forms import LoginForm, LogoutForm
@@ -39,7 +39,7 @@ def login():
         error, status = _login_refusal(outcome.refusal.code), outcome.refusal.code.status
     elif form.errors:
         error, status = _("Enter your username and password."), 400
-    elif g.get("console_idle"):
+    elif request.args.get("idle"):
         error = _("You were away for a while: log in again.")
     return render_template("login.html", form=form, error=error), status
 
