@@ -10,10 +10,10 @@ import pytest
 from shop.auth import Role
 from shop.extensions import db
 from shop.staff.service import create_staff
+from tests.conftest import STAFF_PASSWORD
 from tests.coupons import checkout_fixtures
 from tests.coupons import conftest as coupon_fixtures
 from tests.orders import conftest as orders_fixtures
-from tests.conftest import STAFF_PASSWORD
 
 shop, alice, alice_id = orders_fixtures.shop, orders_fixtures.alice, checkout_fixtures.alice_id
 marketing, active_batch, in_store_coupon = (coupon_fixtures.marketing, coupon_fixtures.active_batch,
