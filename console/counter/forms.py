@@ -7,9 +7,9 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, HiddenField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-KINDS = ("pickup", "coupon", "member")
+CENT = Decimal("0.01")
 
 
 class ScanForm(FlaskForm):
@@ -29,7 +29,11 @@ class SaleForm(ConfirmForm):
     """A till sale for the member the code names: the receipt's number and total (yuan, two decimals)."""
 
     receipt_no = StringField(_l("Receipt number"), validators=[DataRequired(), Length(max=40)])
-    amount = DecimalField(_l("Amount (yuan)"), places=2, validators=[DataRequired(), NumberRange(min=Decimal("0.01"))])
+    amount = DecimalField(_l("Amount (yuan)"), places=2, validators=[DataRequired(), NumberRange(min=CENT)])
+
+    def validate_amount(self, field: DecimalField) -> None:
+        if field.data is not None and field.data != field.data.quantize(CENT):
+            raise ValidationError(_l("At most two decimals: yuan and fen."))
 
     def amount_fen(self) -> int:
         """The amount in integer fen (a decimal from the form, never a float)."""

@@ -95,8 +95,7 @@ def look_up(staff: Principal, raw_code: str, *, store_id: int | None, now: datet
     """
     store = acting_store(staff, store_id)
     coupon, batch, verdict = _by_code(raw_code, staff, store, now)
-    if _retried(coupon.id, staff, store, now) is None:
-        _refuse_unless_redeemable(coupon, batch, verdict, store, now)
+    _refuse_unless_redeemable(coupon, batch, verdict, store, now)  # a look-up is never a retry: used is used
     return {"coupon": coupon, "batch": batch, "store_id": store, "description": kinds.describe(batch),
             "counter_discount": _counter_discount(batch)}
 

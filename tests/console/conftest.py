@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 
@@ -85,4 +86,5 @@ def clerk_at_counter(browser, account, shop):
 
 
 def text_of(response) -> str:
-    return response.get_data(as_text=True)
+    """The page's text with HTML entities read (``&#39;`` as ``'``)."""
+    return html.unescape(response.get_data(as_text=True))
