@@ -1,0 +1,52 @@
+"""A clerk at the counter in a real browser: log in, scan a pickup code as a scanner types it, hand over, scan again."""
+
+from __future__ import annotations
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as seen
+from selenium.webdriver.support.ui import WebDriverWait
+
+from shop.auth import Role
+from tests.console.conftest import account, alice, shop  # noqa: F401 - fixtures
+from tests.orders.test_pickup import paid_order
+
+WAIT_SECONDS = 10
+
+
+def test_a_clerk_scans_a_pickup_code_hands_the_order_over_and_is_refused_the_second_time(
+        chrome, screenshot, live_server, client, stub, shop, alice, account):  # noqa: F811
+    order = paid_order(client, stub, shop, alice)
+    username = account(Role.STAFF, [shop.store_id])
+    wait = WebDriverWait(chrome, WAIT_SECONDS)
+
+    chrome.get(f"{live_server}/console/login?lang=en")
+    chrome.find_element(By.ID, "username").send_keys(username)
+    chrome.find_element(By.ID, "password").send_keys("counter-password-1", Keys.ENTER)
+    wait.until(seen.url_contains("/console/counter"))
+    scan_input = chrome.find_element(By.ID, "code")
+    assert chrome.switch_to.active_element == scan_input  # the input has focus: the scanner types into it
+    assert chrome.find_element(By.CSS_SELECTOR, "label[for=code]").text
+    screenshot(chrome, "1-counter")
+
+    scan_input.send_keys(order["pickup_code"], Keys.ENTER)  # what a barcode scanner sends
+    hand_over = wait.until(seen.element_to_be_clickable((By.CSS_SELECTOR, "#result button[data-focus]")))
+    assert "Latte" in chrome.find_element(By.ID, "result").text
+    assert chrome.switch_to.active_element == hand_over  # Enter (or a tap) confirms
+    screenshot(chrome, "2-found")
+
+    hand_over.click()
+    done = wait.until(seen.visibility_of_element_located((By.CSS_SELECTOR, "#result .state.done")))
+    assert "Handed over" in done.text
+    assert chrome.switch_to.active_element == chrome.find_element(By.ID, "code")  # ready for the next scan
+    screenshot(chrome, "3-handed-over")
+
+    chrome.find_element(By.ID, "code").send_keys(order["pickup_code"], Keys.ENTER)
+    refused = wait.until(seen.visibility_of_element_located((By.CSS_SELECTOR, "#result .state.refused")))
+    assert "Already used" in refused.text
+    screenshot(chrome, "4-refused-again")
+
+    chrome.set_window_size(390, 844)  # a phone
+    screenshot(chrome, "5-phone")
+    width = chrome.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 390, "the counter must not scroll sideways on a phone"
