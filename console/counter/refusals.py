@@ -10,7 +10,9 @@ from flask_babel import lazy_gettext as _l
 from console.display import local_time
 from coupons.errors import CouponError
 from shop.errors import AppError
+from shop.extensions import db
 from shop.orders.errors import OrderError
+from shop.stores.models import Store
 from shop.till.errors import TillError
 
 _WORDS = {
@@ -39,7 +41,8 @@ _ALREADY_USED = {CouponError.COUPON_USED, OrderError.PICKUP_ALREADY_DONE}
 
 
 def clerk_words(refusal: AppError) -> str:
-    """What the clerk reads: our words for the refusal, with when and where for a code already used."""
+    """What the clerk reads: our words for the refusal, with when (in that store's zone) and where for a code
+    already used."""
     if refusal.code in _ALREADY_USED:
         return _already_used(refusal.details or {})
     words = _WORDS.get(refusal.code)
@@ -47,8 +50,9 @@ def clerk_words(refusal: AppError) -> str:
 
 
 def _already_used(details: dict) -> str:
-    at = details.get("used_at")
-    when = local_time(datetime.fromisoformat(at)) if at else None
+    at, store_id = details.get("used_at"), details.get("store_id")
+    store = db.session.get(Store, store_id) if store_id is not None else None
+    when = local_time(datetime.fromisoformat(at), store.timezone if store else None) if at else None
     store = details.get("store_name")
     if when and store:
         return _("Already used on %(when)s at %(store)s: do not give it again.", when=when, store=store)

@@ -12,6 +12,21 @@ from tests.console.conftest import account, alice, shop  # noqa: F401 - fixtures
 from tests.orders.test_pickup import paid_order
 
 WAIT_SECONDS = 10
+AA_CONTRAST = 4.5  # WCAG 2 AA for normal text
+
+
+def contrast(driver, element) -> float:
+    """The WCAG contrast ratio of an element's text colour on its background colour, as the browser computes them."""
+    colours = driver.execute_script(
+        "const s = getComputedStyle(arguments[0]); return [s.color, s.backgroundColor];", element)
+
+    def luminance(css: str) -> float:
+        channels = [int(part) / 255 for part in css[css.index("(") + 1:css.index(")")].split(",")[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(colours[0]), luminance(colours[1])), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
 
 
 def test_a_clerk_scans_a_pickup_code_hands_the_order_over_and_is_refused_the_second_time(
@@ -26,7 +41,10 @@ def test_a_clerk_scans_a_pickup_code_hands_the_order_over_and_is_refused_the_sec
     wait.until(seen.url_contains("/console/counter"))
     scan_input = chrome.find_element(By.ID, "code")
     assert chrome.switch_to.active_element == scan_input  # the input has focus: the scanner types into it
-    assert chrome.find_element(By.CSS_SELECTOR, "label[for=code]").text
+    assert chrome.find_element(By.CSS_SELECTOR, "label[for=code]").text  # every input has its label
+    scan_input.send_keys(Keys.TAB)  # focus order: the input, then its button
+    assert chrome.switch_to.active_element.text == "Look up"
+    scan_input.click()
     screenshot(chrome, "1-counter")
 
     scan_input.send_keys(order["pickup_code"], Keys.ENTER)  # what a barcode scanner sends
@@ -38,12 +56,14 @@ def test_a_clerk_scans_a_pickup_code_hands_the_order_over_and_is_refused_the_sec
     hand_over.click()
     done = wait.until(seen.visibility_of_element_located((By.CSS_SELECTOR, "#result .state.done")))
     assert "Handed over" in done.text
+    assert contrast(chrome, done) >= AA_CONTRAST
     assert chrome.switch_to.active_element == chrome.find_element(By.ID, "code")  # ready for the next scan
     screenshot(chrome, "3-handed-over")
 
     chrome.find_element(By.ID, "code").send_keys(order["pickup_code"], Keys.ENTER)
     refused = wait.until(seen.visibility_of_element_located((By.CSS_SELECTOR, "#result .state.refused")))
     assert "Already used" in refused.text
+    assert contrast(chrome, refused) >= AA_CONTRAST
     screenshot(chrome, "4-refused-again")
 
     chrome.set_window_size(390, 844)  # a phone

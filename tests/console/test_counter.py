@@ -149,3 +149,16 @@ def test_the_counter_works_without_javascript(client, stub, shop, alice, clerk_a
     assert page.status_code == 200 and "<html" in text_of(page) and "Hand over" in text_of(page)
     handed = clerk_at_counter.post("/console/counter/confirm?lang=en", {"kind": "pickup", "code": order["pickup_code"]})
     assert handed.status_code == 201 and "Handed over" in text_of(handed) and 'id="code"' in text_of(handed)
+
+
+def test_a_clerk_of_several_stores_chooses_the_store_and_acts_for_it(app, shop, in_store_coupon, browser, account):
+    held = in_store_coupon(scope_store_ids=[shop.other_store_id])
+    user = browser()
+    user.login(account(Role.STAFF, [shop.store_id, shop.other_store_id]))
+    page = text_of(user.get("/console/counter?lang=en"))
+    assert 'id="store_id"' in page and "Xintiandi" in page
+    shown = coupon_shown(app, held.id)
+    assert scan(user, shown, store_id=shop.store_id).status_code == 422  # not valid at the first store
+    assert scan(user, shown, store_id=shop.other_store_id).status_code == 200
+    redeemed = confirm(user, kind="coupon", code=shown, store_id=shop.other_store_id)
+    assert redeemed.status_code == 201
