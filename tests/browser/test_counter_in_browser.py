@@ -8,7 +8,8 @@ from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
 from shop.auth import Role
-from tests.console.conftest import account, alice, shop  # noqa: F401 - fixtures
+from tests.console.conftest import account, active_batch, alice, in_store_coupon, marketing, shop  # noqa: F401
+from tests.console.test_counter import coupon_shown
 from tests.orders.test_pickup import paid_order
 
 WAIT_SECONDS = 10
@@ -70,3 +71,39 @@ def test_a_clerk_scans_a_pickup_code_hands_the_order_over_and_is_refused_the_sec
     screenshot(chrome, "5-phone")
     width = chrome.execute_script("return document.documentElement.scrollWidth")
     assert width <= 390, "the counter must not scroll sideways on a phone"
+
+    chrome.get(f"{live_server}/console/counter?lang=zh_CN")  # Chinese first: the clerk's default
+    assert chrome.find_element(By.TAG_NAME, "h1").text == "柜台"
+    chrome.find_element(By.ID, "code").send_keys(order["pickup_code"], Keys.ENTER)
+    wait.until(seen.visibility_of_element_located((By.CSS_SELECTOR, "#result .state.refused")))
+    screenshot(chrome, "6-phone-chinese")
+
+
+def log_in(chrome, live_server: str, username: str) -> WebDriverWait:
+    wait = WebDriverWait(chrome, WAIT_SECONDS)
+    chrome.get(f"{live_server}/console/login?lang=en")
+    chrome.find_element(By.ID, "username").send_keys(username)
+    chrome.find_element(By.ID, "password").send_keys("counter-password-1", Keys.ENTER)
+    wait.until(seen.url_contains("/console/counter"))
+    return wait
+
+
+def test_a_clerk_scans_a_coupon_code_sees_its_value_redeems_it_and_is_refused_the_second_time(
+        app, chrome, screenshot, live_server, shop, in_store_coupon, account):  # noqa: F811
+    held = in_store_coupon(scope_store_ids=[shop.store_id])
+    wait = log_in(chrome, live_server, account(Role.STAFF, [shop.store_id]))
+    shown = coupon_shown(app, held.id)
+
+    chrome.find_element(By.ID, "code").send_keys(shown, Keys.ENTER)
+    redeem = wait.until(seen.element_to_be_clickable((By.CSS_SELECTOR, "#result button[data-focus]")))
+    assert "¥10.00" in chrome.find_element(By.ID, "result").text
+    screenshot(chrome, "coupon-1-found")
+    redeem.send_keys(Keys.ENTER)  # the focused button: Enter confirms
+    done = wait.until(seen.visibility_of_element_located((By.CSS_SELECTOR, "#result .state.done")))
+    assert "Coupon redeemed" in done.text
+    screenshot(chrome, "coupon-2-redeemed")
+
+    chrome.find_element(By.ID, "code").send_keys(shown, Keys.ENTER)
+    refused = wait.until(seen.visibility_of_element_located((By.CSS_SELECTOR, "#result .state.refused")))
+    assert "Already used" in refused.text
+    screenshot(chrome, "coupon-3-refused-again")
