@@ -10,19 +10,15 @@ from console.refusals import console_blueprint, too_many_attempts
 from console.session import landing_page, sign_in, sign_out, signed_in
 from shop import rate_limits
 from shop.auth import Role
-from shop.extensions import db, limiter
+from shop.extensions import db
 from shop.staff import service as staff
 from shop.staff.errors import StaffError
 
 bp = console_blueprint("console_auth", __name__)
 
-# The API's per-address login limit (RATE_LIMIT_STAFF_LOGIN_PER_ADDRESS), counting this form's posts.
-_LOGIN_LIMIT = limiter.limit(rate_limits.setting("RATE_LIMIT_STAFF_LOGIN_PER_ADDRESS"), key_func=rate_limits.per_address,
-                             methods=["POST"], on_breach=too_many_attempts)
-
 
 @bp.route("/login", methods=["GET", "POST"])
-@_LOGIN_LIMIT
+@rate_limits.staff_login_limit(on_breach=too_many_attempts)  # counted with the API's staff logins
 def login():
     form = LoginForm()
     if request.method == "GET" and (principal := signed_in()) is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shop.auth import Role
 from shop.config import load_config
-from tests.console.conftest import text_of
+from tests.console.conftest import ConsoleUser, text_of
 from tests.test_config_and_health import PRODUCTION_ENV
 
 
@@ -44,13 +44,15 @@ def test_a_wrong_password_is_refused_and_the_account_locks_as_in_the_api(client,
     assert api.status_code == 429 and api.get_json()["code"] == "staff_login_locked"
 
 
-def test_logins_are_limited_per_address(make_app, account):
+def test_logins_are_limited_per_address_together_with_the_apis(make_app, account):
     username = account(Role.STAFF)
-    from tests.console.conftest import ConsoleUser
-
-    user = ConsoleUser(make_app(RATE_LIMIT_STAFF_LOGIN_PER_ADDRESS="3 per minute").test_client())
-    statuses = [user.login(username, "wrong-password").status_code for _ in range(4)]
-    assert statuses == [401, 401, 401, 429]
+    limited = make_app(RATE_LIMIT_STAFF_LOGIN_PER_ADDRESS="3 per minute")
+    user = ConsoleUser(limited.test_client())
+    assert [user.login(username, "wrong-password").status_code for _ in range(2)] == [401, 401]
+    api = limited.test_client()
+    assert api.post("/api/v1/auth/staff-login", json={"username": username, "password": "x"}).status_code == 401
+    assert user.login(username, "wrong-password").status_code == 429  # the API's attempt counted too
+    assert api.post("/api/v1/auth/staff-login", json={"username": username, "password": "x"}).status_code == 429
 
 
 def test_a_login_form_without_its_csrf_token_is_refused(browser, account, client):
