@@ -64,7 +64,9 @@ def page_for(*roles: Role) -> Callable:
             if principal is None:
                 idle = 1 if g.get("console_idle") else None  # the login page says why
                 return redirect(url_for("console_auth.login", next=request.path, idle=idle))
-            if principal.role not in allowed or principal.password_change_required:
+            if principal.password_change_required:  # an admin set the password: the account chooses its own first
+                return redirect(url_for("console_auth.password"))
+            if principal.role not in allowed:
                 abort(403)
             g.principal = principal  # what shop.auth.current_principal and the rate limits' keys read
             return view(*args, **kwargs)

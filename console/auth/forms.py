@@ -11,5 +11,12 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
+class PasswordForm(FlaskForm):
+    """The account's own new password (an admin's reset makes it the first page after login)."""
+
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+
+
 class LogoutForm(FlaskForm):
     """Nothing but the CSRF token: logging out is a POST another site cannot send for you."""

@@ -51,7 +51,8 @@ def test_the_wheel_carries_the_consoles_templates_static_files_and_catalogues(tm
                            capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr
     wheel = next(tmp_path.glob("ripple-*.whl"))
-    names = set(zipfile.ZipFile(wheel).namelist())
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
     for expected in ("console/templates/layout.html", "console/templates/counter/_result.html",
                      "console/static/console.css", "console/static/htmx-2.0.8/htmx.min.js",
                      "console/static/htmx-2.0.8/LICENSE",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shop.auth import Role
 from shop.config import load_config
+from shop.extensions import db
 from tests.console.conftest import ConsoleUser, text_of
 from tests.test_config_and_health import PRODUCTION_ENV
 
@@ -104,3 +105,26 @@ def test_chinese_first_english_on_request_and_remembered(browser):
     assert "console_lang=en" in switched.headers["Set-Cookie"]
     assert "<h1>Log in</h1>" in text_of(user.get("/console/login"))
     assert "<h1>登录</h1>" in text_of(user.get("/console/login?lang=zh_CN"))
+
+
+def test_an_account_whose_password_an_admin_set_chooses_its_own_first(app, browser, account, shop):
+    from shop.staff import service as staff
+    from shop.staff.models import StaffAccount
+
+    username = account(Role.STAFF, [shop.store_id])
+    with app.app_context():
+        staff_id = db.session.scalar(db.select(StaffAccount.id).where(StaffAccount.username == username))
+        staff.reset_password(staff_id, "Admin-Set-Password-9", staff.SYSTEM)
+        db.session.commit()
+    user = browser()
+    assert user.login(username, "Admin-Set-Password-9").status_code == 302
+    redirected = user.get("/console/counter")
+    assert redirected.status_code == 302 and redirected.location.endswith("/console/password")
+    user.get("/console/password?lang=en")
+    weak = user.post("/console/password", {"current_password": "Admin-Set-Password-9", "new_password": "short"})
+    assert weak.status_code == 422
+    changed = user.post("/console/password", {"current_password": "Admin-Set-Password-9",
+                                              "new_password": "Brand-New-Counter-Pass-7"})
+    assert changed.status_code == 302 and changed.location.endswith("/console/counter")
+    assert user.get("/console/counter").status_code == 200
+    assert browser().login(username, "Brand-New-Counter-Pass-7").status_code == 302
