@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test faults lint deploy-check check install bench clean
+.PHONY: run test faults browser lint deploy-check check install bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ run: install
 
 ## The test suite (TEST_DATABASE_URL / TEST_REDIS_URL select PostgreSQL and a Redis server).
 test: install
-	$(BIN)/python -m pytest -m "not faults"
+	$(BIN)/python -m pytest -m "not faults and not browser"
+
+## The console in a real browser (Selenium + Debian's chromium/chromium-driver); screenshots in tests/browser/screens/.
+browser: install
+	SE_OFFLINE=true $(BIN)/python -m pytest -m browser tests/browser
 
 ## The fault scenarios (tests/faults): Redis restarted, emptied or full, jobs lost, WeChat Pay down.
 faults: install

@@ -16,6 +16,7 @@ import click
 from flask import Flask
 from flask_migrate import upgrade
 
+import console
 import coupons
 import crm
 import referral
@@ -42,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     coupons.init_app(app)
     referral.init_app(app)
     crm.init_app(app)
+    console.init_app(app)
     shop.wiring.finish(app)
     return app
 
@@ -72,6 +74,7 @@ def main() -> None:
         click.echo(f"WeChat stub: {stub_url}")
     start_periodic_thread(app, every_seconds=30)  # the outbox's retries come due within its 60 s backoff cap
     click.echo(f"Ripple API: http://{host}:{port}/  (docs: http://{host}:{port}/docs)")
+    click.echo(f"Console: http://{host}:{port}/console/login  (staff, marketing and admin accounts)")
     app.run(host=host, port=port, use_reloader=False, threaded=True)
 
 

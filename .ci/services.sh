@@ -25,6 +25,20 @@ install_system_packages() {
     fi
 }
 
+# The browser tests' chromium, its driver (Selenium uses it, downloading nothing) and a CJK font for the
+# Chinese pages' screenshots.
+install_browser_packages() {
+    local missing=()
+    command -v chromium >/dev/null || missing+=(chromium)
+    [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+    fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || missing+=(fonts-wqy-microhei)
+    if ((${#missing[@]})); then
+        log "installing ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 SERVICES_DIR=""

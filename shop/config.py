@@ -317,6 +317,11 @@ SETTINGS: tuple[Setting, ...] = (
             "most visited store makes them a regular there (`regular_store:<id>`).", int, production_required=False),
     Setting("CRM_TAG_REFRESH_MINUTES", 60, "How often the periodic job recomputes the computed tags and the "
             "members' tier and regular store.", int, production_required=False),
+    Setting("CONSOLE_IDLE_MINUTES", 30, "A console session (`/console/...`) untouched this long ends: the next "
+            "page asks to log in again.", int, production_required=False),
+    Setting("CONSOLE_COOKIE_SECURE", None, "Send the console's session cookie over HTTPS only. Unset: on in "
+            "production, off in development (the embedded server speaks plain HTTP).", bool,
+            production_required=False),
     Setting("CRM_ROLLUP_REFRESH_MINUTES", 15, "How often the periodic job rebuilds the reports' daily rollups of "
             "today and the two days before (the `as_of` of funnel, campaign and store reports).", int,
             production_required=False),
@@ -478,6 +483,11 @@ def _derive(config: dict) -> dict:
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     # Stale connections: shop.database.ping_connections_idle_for.
     config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(config)
+    # The console's session cookie: never read by scripts, not sent on other sites' posts, HTTPS-only in production.
+    secure = config["CONSOLE_COOKIE_SECURE"]
+    config["SESSION_COOKIE_SECURE"] = production if secure is None else secure
+    config["SESSION_COOKIE_HTTPONLY"] = True
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
     config["RATELIMIT_HEADERS_ENABLED"] = True
     # Rate limits fail open while Redis is away: each process counts in its own memory meanwhile (logged once).
     config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True

@@ -82,6 +82,13 @@ def per_address_limit(name: str) -> Callable:
     return limiter.limit(setting(name), key_func=per_address)
 
 
+def staff_login_limit(*, on_breach: Callable | None = None) -> Callable:
+    """Decorator: ``RATE_LIMIT_STAFF_LOGIN_PER_ADDRESS`` per client address, one count for every staff login
+    form (the API's and the console's): a guesser gets the allowance once, whichever door they use."""
+    return limiter.shared_limit(setting("RATE_LIMIT_STAFF_LOGIN_PER_ADDRESS"), scope="staff-login",
+                                key_func=per_address, methods=["POST"], on_breach=on_breach)
+
+
 def per_member_under_ceiling(member_limit: str, *,
                              deduct_when: Callable[[Response], bool] | None = None) -> Callable:
     """Decorator for a shopper endpoint: ``member_limit`` (a setting) per member, and the per-address ceiling.

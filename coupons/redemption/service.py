@@ -70,12 +70,7 @@ def redeem(staff: Principal, raw_code: str, *, store_id: int | None, now: dateti
     retried = _retried(coupon.id, staff, store, now)
     if retried is not None:  # the same scan sent again at once (a lost answer, a double tap)
         return retried, False
-    _refuse_unusable(coupon, batch, now)  # a used coupon says so (when, where), whatever code showed it
-    _refuse_needing_items(batch)
-    if verdict is code.Verdict.STALE:
-        raise AppError(CouponError.COUPON_CODE_STALE,
-                       "This code is out of date: ask the shopper to open the coupon and show the current code.")
-    _refuse_other_store(batch, store)
+    _refuse_unless_redeemable(coupon, batch, verdict, store, now)
     if not _mark_used(coupon.id, now, discount_amount=_counter_discount(batch)):
         retried = _retried(coupon.id, staff, store, now)  # the same clerk's twin request won
         if retried is not None:
@@ -89,6 +84,20 @@ def redeem(staff: Principal, raw_code: str, *, store_id: int | None, now: dateti
     record_event(coupon.member_id, JourneyKind.COUPON_REDEEMED, store_id=store, occurred_at=now,
                  coupon_id=coupon.id, batch_id=batch.id, redemption_id=redemption.id, staff_id=staff.staff_id)
     return redemption, True
+
+
+def look_up(staff: Principal, raw_code: str, *, store_id: int | None, now: datetime) -> dict[str, Any]:
+    """The coupon showing ``raw_code`` as a redemption at the clerk's store now would take it, or the
+    refusal that redemption would give; nothing changes (the counter shows it before the clerk confirms).
+
+    ``{"coupon", "batch", "store_id", "description", "counter_discount"}``: what it gives, in words and,
+    when its kind knows without the items, in fen.
+    """
+    store = acting_store(staff, store_id)
+    coupon, batch, verdict = _by_code(raw_code, staff, store, now)
+    _refuse_unless_redeemable(coupon, batch, verdict, store, now)  # a look-up is never a retry: used is used
+    return {"coupon": coupon, "batch": batch, "store_id": store, "description": kinds.describe(batch),
+            "counter_discount": _counter_discount(batch)}
 
 
 def revert(staff: Principal, redemption_id: int, *, now: datetime) -> tuple[CouponRedemption, bool]:
@@ -170,6 +179,17 @@ _STATE_MESSAGES = {
     CouponError.COUPON_EXPIRED: "This coupon has expired.",
     CouponError.COUPON_NOT_YET_VALID: "This coupon cannot be used yet.",
 }
+
+
+def _refuse_unless_redeemable(coupon: Coupon, batch: CouponBatch, verdict: code.Verdict, store_id: int,
+                              now: datetime) -> None:
+    """Every refusal of redeeming this coupon here now, in the order a clerk should hear them."""
+    _refuse_unusable(coupon, batch, now)  # a used coupon says so (when, where), whatever code showed it
+    _refuse_needing_items(batch)
+    if verdict is code.Verdict.STALE:
+        raise AppError(CouponError.COUPON_CODE_STALE,
+                       "This code is out of date: ask the shopper to open the coupon and show the current code.")
+    _refuse_other_store(batch, store_id)
 
 
 def _refuse_unusable(coupon: Coupon, batch: CouponBatch, now: datetime) -> None:

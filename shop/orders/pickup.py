@@ -28,6 +28,7 @@ from shop.shipping.models import LogisticsType
 from shop.stores.counter import is_retry, when_and_where
 
 CODE = re.compile(r"^\d{8}$")
+QR_PREFIX = "ripple:pickup:"  # the order's QR payload: the prefix, then the code
 # Orders whose code a clerk may be shown: ready, or still being made at a store that prepares orders.
 _HOLDING_CODE = (OrderStatus.READY_FOR_PICKUP, OrderStatus.PAID, OrderStatus.PREPARING)
 

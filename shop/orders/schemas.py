@@ -5,6 +5,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from shop.fields import BoundedList, id_field, mobile_phone, text
+from shop.orders import pickup
 from shop.orders.making.service import orders_ahead
 from shop.orders.models import ONLINE_FULFILMENTS, OrderStatus
 from shop.shipping.schemas import ShippingUploadSchema
@@ -102,7 +103,7 @@ class OrderSchema(ma.Schema):
     cancelled_at = ma.fields.AwareDateTime(allow_none=True)
 
     def qr_payload(self, order):
-        return f"ripple:pickup:{order.pickup_code}" if order.pickup_code else None
+        return f"{pickup.QR_PREFIX}{order.pickup_code}" if order.pickup_code else None
 
 
 class AdminOrderSchema(OrderSchema):

@@ -176,7 +176,7 @@ def all_staff_audit(filters, page):
 
 
 @blp.route("/auth/staff-login", methods=["POST"])
-@rate_limits.per_address_limit("RATE_LIMIT_STAFF_LOGIN_PER_ADDRESS")
+@rate_limits.staff_login_limit()
 @blp.arguments(StaffLoginArgs)
 @blp.response(200, StaffLoginSchema)
 @raises(StaffError.LOGIN_FAILED, StaffError.LOGIN_LOCKED, CommonError.RATE_LIMITED)

@@ -1,0 +1,39 @@
+"""The console: server-rendered pages for store staff, marketing and admins (Jinja, htmx, our own CSS).
+
+It stands on ``shop``, ``coupons``, ``referral`` and ``crm`` and calls their services (never their
+HTTP API); it holds no business rule of its own. Nothing imports it but app.py (the import contracts
+keep it so). Each capability is a sub-package with ``views.py`` (a blueprint made by
+``console.refusals.console_blueprint``: CSRF on its posts) and ``forms.py`` (Flask-WTF); templates
+live in ``console/templates``, assets (vendored at pinned versions, with their licences) in
+``console/static``, catalogues in ``console/translations``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+
+from console import display
+from console.auth.views import bp as auth_bp
+from console.counter.views import bp as counter_bp
+from console.home.views import bp as home_bp
+from console.refusals import csrf
+
+__all__ = ["BLUEPRINTS", "init_app"]
+
+BLUEPRINTS: tuple[Blueprint, ...] = (auth_bp, home_bp, counter_bp)
+# The console's templates and static files, served under /console/static.
+ASSETS = Blueprint("console", __name__, template_folder="templates", static_folder="static",
+                   static_url_path="/console/static")
+
+
+def init_app(app: Flask) -> None:
+    """Wire the console: its pages, CSRF on their forms only, Flask-Babel and the money and time filters."""
+    # CSRFProtect checks nothing by itself: each console blueprint asks for the check before its views,
+    # so the JSON API (bearer tokens, no cookies) keeps working without a token.
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the session's idle timeout bounds a form's life
+    csrf.init_app(app)
+    display.init_app(app)
+    app.register_blueprint(ASSETS)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)

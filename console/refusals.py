@@ -1,0 +1,47 @@
+"""The console's blueprints and their refusals as pages (or htmx fragments), not the API's JSON.
+
+Every console blueprint is made by ``console_blueprint``: CSRF checked before each of its POSTs
+(Flask-WTF's ``CSRFProtect``, scoped to the console: the JSON API keeps its bearer tokens and no
+CSRF), and its refusals (a form without a valid token, a page the role may not open) rendered as pages.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import Forbidden
+
+from console.display import remember_language
+
+csrf = CSRFProtect()
+
+
+def console_blueprint(name: str, import_name: str) -> Blueprint:
+    """A blueprint of console pages under /console, with CSRF on its posts and its refusals as pages."""
+    blueprint = Blueprint(name, import_name, url_prefix="/console")
+    blueprint.before_request(csrf.protect)
+    blueprint.after_request(remember_language)
+    blueprint.register_error_handler(CSRFError, _expired_form)
+    blueprint.register_error_handler(Forbidden, _forbidden)
+    return blueprint
+
+
+def refusal_page(message: str, status: int):
+    """A refusal: the whole page, or only its words when htmx asked for a part of the page."""
+    template = "refusal_fragment.html" if request.headers.get("HX-Request") else "refusal.html"
+    return make_response(render_template(template, message=message, status=status), status)
+
+
+def too_many_attempts(_limit=None):
+    """Flask-Limiter's answer past a console limit (``on_breach``: it adds Retry-After itself)."""
+    return refusal_page(_("Too many attempts: wait a few minutes, then try again."), 429)
+
+
+def _expired_form(error: CSRFError):
+    return refusal_page(_("This form has expired or did not come from the console: reload the page and try "
+                          "again."), 400)
+
+
+def _forbidden(error: Forbidden):
+    return refusal_page(_("Your account may not open this page."), 403)
