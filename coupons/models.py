@@ -130,6 +130,7 @@ class Coupon(db.Model):
         CheckConstraint("day_number > 0", name="day_number_positive"),
         Index("ix_coupons_member_id_status_expires_at", "member_id", "status", "expires_at"),
         Index("ix_coupons_status_expires_at", "status", "expires_at"),  # coupons about to expire, to remind
+        Index("ix_coupons_batch_id_used_at", "batch_id", "used_at"),  # a campaign's coupon cost by day (crm)
     )
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
@@ -185,7 +186,7 @@ class CouponExchangeCode(db.Model):
 
 
 class CouponIssueJob(db.Model):
-    """Targeted issuance to a list (later: a segment) of members, run as a background job."""
+    """Targeted issuance to a list or a segment of members, run as a background job."""
 
     __tablename__ = "coupon_issue_jobs"
 
@@ -204,3 +205,27 @@ class CouponIssueJob(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A holdout: this share of the known members is a control group that gets no coupon (coupons/claiming/holdout.py).
+    holdout_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    holdout_seed: Mapped[str | None] = mapped_column(String(64))
+    treated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    control: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class HoldoutGroup(StrEnum):
+    TREATED = "treated"
+    CONTROL = "control"
+
+
+class CouponIssueAssignment(db.Model):
+    """A member of a job with a holdout, assigned to the treated or the control group before any coupon is sent."""
+
+    __tablename__ = "coupon_issue_assignments"
+    __table_args__ = (
+        CheckConstraint("\"group\" IN ('treated', 'control')", name="group_known"),
+    )
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("coupon_issue_jobs.id"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True, autoincrement=False)
+    group: Mapped[str] = mapped_column(String(8))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from flask import Flask
 
 from coupons.claiming.targeted import SOURCES
+from crm.campaigns import service as campaigns
+from crm.campaigns.api import blp as campaigns_blp
 from crm.funnel import service as funnel
 from crm.funnel.api import blp as funnel_blp
 from crm.journey import api as journey_api
@@ -31,7 +33,8 @@ from shop.wiring import api_of
 
 __all__ = ["BLUEPRINTS", "init_app"]
 
-BLUEPRINTS: tuple = (journey_api.blp, privacy_api.blp, tags_blp, segments_blp, members_blp)
+BLUEPRINTS: tuple = (journey_api.blp, privacy_api.blp, tags_blp, segments_blp, members_blp, funnel_blp,
+                      campaigns_blp)
 
 
 def init_app(app: Flask) -> None:
@@ -47,6 +50,6 @@ def init_app(app: Flask) -> None:
     PERIODIC["crm computed tags refreshed"] = refresh_tags_when_due
     PERIODIC["crm rollups refreshed"] = refresh_rollups_when_due
     SOURCES["segment_id"] = target_member_ids
-    api.register_blueprint(funnel_blp)
     register_rollup(funnel.NAME, funnel.build)
+    register_rollup(campaigns.ROLLUP, campaigns.build_day)
     app.cli.add_command(crm_cli)

@@ -320,6 +320,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CRM_ROLLUP_REFRESH_MINUTES", 15, "How often the periodic job rebuilds the reports' daily rollups of "
             "today and the two days before (the `as_of` of funnel, campaign and store reports).", int,
             production_required=False),
+    Setting("CRM_HOLDOUT_WINDOW_DAYS", 30, "How long after a targeted issuance with a holdout the campaign report "
+            "compares its treated and control groups' purchases (the window ends at the report's `to` if sooner).",
+            int, production_required=False),
 )
 
 RATE_LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("RATE_LIMIT_"))

@@ -125,11 +125,14 @@ def issue_to_members(args, batch_id):
     beyond the batch's total, per-member or daily limit. Follow it at `issue-jobs/{job_id}`: members
     processed, issued and skipped with reasons (`unknown_member`, `already_issued` (listed twice),
     `limit_reached`, `out_of_stock`, `daily_limit_reached`, `batch_not_active` (paused meanwhile)).
+    `holdout_percent` holds out a random share of the known members as a control group (`control`), assigned
+    before any coupon is sent and never issued one; the campaign report compares the groups.
     409 `coupon_batch_wrong_channel` (not a targeted batch), `coupon_batch_not_active`. Role: marketing, admin.
     """
     key = required_key() if request.headers.get("Idempotency-Key") is not None else None
     job, created = targeted.start_job(batch_id, {"member_ids": args["member_ids"]}, requested=len(args["member_ids"]),
-                                      key=key, staff_id=current_principal().staff_id, now=utcnow())
+                                      key=key, staff_id=current_principal().staff_id, now=utcnow(),
+                                      holdout_percent=args["holdout_percent"], holdout_seed=args["holdout_seed"])
     job_id = job.id
     db.session.commit()  # the job runs after this (in-process) or is queued for a worker (RQ)
     return targeted.get_job(batch_id, job_id), 202 if created else 200

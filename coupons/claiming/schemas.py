@@ -5,10 +5,11 @@ from marshmallow import validate
 
 from coupons.batches.schemas import BatchSchema
 from coupons.claiming.exchange import MAX_CODES_PER_REQUEST
+from coupons.claiming.holdout import MAX_HOLDOUT_PERCENT
 from coupons.claiming.issuing import Skip
 from coupons.claiming.targeted import MAX_MEMBER_IDS, SHOWN_SKIPS, JobStatus
 from coupons.models import CouponStatus
-from shop.fields import BoundedList, id_field, text
+from shop.fields import BoundedList, id_field, strict_int, text
 from shop.pagination import PageArgs
 
 
@@ -59,7 +60,19 @@ class WalletArgs(PageArgs):
 # In-store redemption (coupons/redemption/service.py, coupons/redemption/api.py).
 
 
-class IssueArgs(ma.Schema):
+class HoldoutArgs(ma.Schema):
+    """A control group held out of a targeted issuance (also taken by the CRM's issue to a segment)."""
+
+    holdout_percent = strict_int(
+        0, MAX_HOLDOUT_PERCENT, load_default=0,
+        metadata={"description": f"0-{MAX_HOLDOUT_PERCENT}: this share of the members, drawn at random, is a "
+                                 "control group that gets no coupon, to measure what the coupon caused."})
+    holdout_seed = text(64, load_default=None, metadata={
+        "description": "The draw's seed (the same seed puts the same members in the same groups); a random "
+                       "one is drawn and recorded on the job when left out."})
+
+
+class IssueArgs(HoldoutArgs):
     member_ids = BoundedList(
         id_field(strict=True), required=True,
         validate=validate.Length(min=1, max=MAX_MEMBER_IDS),
@@ -79,6 +92,12 @@ class IssueJobSchema(ma.Schema):
     skipped_members = ma.fields.List(ma.fields.Dict(), metadata={
         "description": f"The first {SHOWN_SKIPS} skipped: {{member_id, reason}}."})
     error = ma.fields.String(allow_none=True, metadata={"description": "Why a failed job failed."})
+    holdout_percent = ma.fields.Integer(metadata={"description": "The share held out as a control group (0: none)."})
+    holdout_seed = ma.fields.String(allow_none=True, metadata={"description": "The seed of the groups' draw."})
+    treated = ma.fields.Integer(metadata={"description": "Members assigned to the treated group so far "
+                                                         "(with a holdout; their coupons count in issued/skipped)."})
+    control = ma.fields.Integer(metadata={"description": "Members held out so far: never issued a coupon, "
+                                                         "counted neither as issued nor as skipped."})
     created_at = ma.fields.AwareDateTime()
     started_at = ma.fields.AwareDateTime(allow_none=True)
     finished_at = ma.fields.AwareDateTime(allow_none=True)

@@ -6,7 +6,9 @@ walks the ids a chunk at a time, each chunk one transaction that issues through 
 (coupons/claiming/issuing.py: total, per-member and daily limits) and moves the progress counters with it,
 so the counters always match the coupons written and a job run again (an RQ retry) resumes after
 the last committed chunk. Each member's coupon is keyed ``job:<job id>``: a member listed twice
-gets one coupon (the second is skipped as ``already_issued``).
+gets one coupon (the second is skipped as ``already_issued``). A job may hold out a random share of its
+members as a control group that gets no coupon (coupons/claiming/holdout.py), assigned in each chunk's
+transaction before its coupons are issued.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from sqlalchemy import select
 
 from coupons.batches.service import get_batch
+from coupons.claiming import holdout
 from coupons.claiming.issuing import Skip, is_open, issue
 from coupons.errors import CouponError
 from coupons.models import BatchChannel, CouponBatch, CouponIssueJob
@@ -59,14 +62,18 @@ def member_ids_of(source: Mapping[str, Any]) -> Iterable[int]:
 
 
 def start_job(batch_id: int, source: dict[str, Any], *, requested: int, key: str | None,
-              staff_id: int | None, now: datetime) -> tuple[CouponIssueJob, bool]:
-    """(job, created): a queued job that runs once this transaction commits, or the one ``key`` started."""
+              staff_id: int | None, now: datetime, holdout_percent: int = 0,
+              holdout_seed: str | None = None) -> tuple[CouponIssueJob, bool]:
+    """(job, created): a queued job that runs once this transaction commits, or the one ``key`` started.
+
+    With ``holdout_percent`` > 0 that share of the members is held out as a control group, drawn with
+    ``holdout_seed`` (a new random seed when none is given; recorded on the job)."""
     job_id = _job_id(batch_id, key)
     existing = db.session.get(CouponIssueJob, job_id)
     if existing is not None:
-        if existing.source != source:
+        if existing.source != source or existing.holdout_percent != holdout_percent:
             raise AppError(IdempotencyError.KEY_REUSED,
-                           "This Idempotency-Key started a job for other members; use a new key.")
+                           "This Idempotency-Key started a job for other members or another holdout; use a new key.")
         return existing, False
     batch = get_batch(batch_id)
     if batch.channel != BatchChannel.TARGETED:
@@ -77,7 +84,9 @@ def start_job(batch_id: int, source: dict[str, Any], *, requested: int, key: str
                        f"This batch is {batch.status} or outside its window; activate it first.")
     job = CouponIssueJob(id=job_id, batch_id=batch_id, status=JobStatus.QUEUED.value, source=source,
                          requested=requested, processed=0, issued=0, skipped=0, skip_reasons={},
-                         skipped_members=[], created_by_staff_id=staff_id, created_at=now)
+                         skipped_members=[], created_by_staff_id=staff_id, created_at=now,
+                         holdout_percent=holdout_percent, treated=0, control=0,
+                         holdout_seed=(holdout_seed or holdout.new_seed()) if holdout_percent > 0 else None)
     db.session.add(job)
     db.session.flush()
     enqueue(run_issue_job, job_id, key=job_id)
@@ -141,8 +150,11 @@ def _issue_chunk(job_id: str, member_ids: list[int], *, now: datetime) -> None:
     job = db.session.get(CouponIssueJob, job_id)
     batch = db.session.get(CouponBatch, job.batch_id)  # read each chunk: marketing may pause it meanwhile
     known = set(db.session.scalars(select(Member.id).where(Member.id.in_(set(member_ids)))))
+    control = holdout.assign(job, known, now=now)  # before any coupon of the chunk is sent
     reasons, shown = dict(job.skip_reasons or {}), list(job.skipped_members or [])
     for member_id in member_ids:
+        if member_id in control:
+            continue  # held out: never issued; counted in ``control``, not as skipped
         skipped = _issue_one(batch, member_id, known, job_id=job_id, now=now)
         if skipped is None:
             job.issued += 1

@@ -97,12 +97,14 @@ def issue_to_segment(args, segment_id):
     """Issue a targeted batch to a segment's members who granted marketing consent (a background job)
 
     The job (source `{"segment_id": N}`) is the batch's targeted issuance: the same gate, limits and progress
-    as `POST /admin/coupon-batches/{id}/issue`; the segment is read as the job runs. Role: marketing, admin.
+    as `POST /admin/coupon-batches/{id}/issue`, holdout included; the segment is read as the job runs.
+    Role: marketing, admin.
     """
     segment = service.get_segment(segment_id)
     requested = db.session.scalar(service.count_targetable(segment.rule, utcnow()))
     job, _ = targeted.start_job(args["batch_id"], {"segment_id": segment_id}, requested=requested, key=None,
-                                staff_id=current_principal().staff_id, now=utcnow())
+                                staff_id=current_principal().staff_id, now=utcnow(),
+                                holdout_percent=args["holdout_percent"], holdout_seed=args["holdout_seed"])
     job_id = job.id
     db.session.commit()
     return targeted.get_job(args["batch_id"], job_id)

@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 
+from coupons.claiming.schemas import HoldoutArgs
 from shop.fields import id_field, text
 from shop.pagination import PageArgs
 
@@ -47,5 +48,5 @@ class SegmentListArgs(PageArgs):
     pass
 
 
-class SegmentIssueArgs(ma.Schema):
+class SegmentIssueArgs(HoldoutArgs):
     batch_id = id_field(strict=True, required=True, metadata={"description": "A targeted, active batch."})
