@@ -224,7 +224,7 @@ def measure_refresh(app: Flask, context: Context) -> bool:
         built = rollups.rebuild(context.day, context.day, context.now)
         rollups_s = time.perf_counter() - started
         emit("rollups_rebuild_day_s", round(rollups_s, 2), day=context.day, rollups=sorted(rollups.ROLLUPS),
-             days_built=built, note="every builder registered by crm.init_app (none until the reports are merged)")
+             days_built=built, note="every builder registered by crm.init_app")
         db.session.remove()
     return target("day_refresh_s", tags_s + rollups_s, "<", REFRESH_S,
                   note="computed tags (the periodic refresh) + rollups of one day")

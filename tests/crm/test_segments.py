@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from crm.segments import rules
+from crm.segments import rules, service
 from crm.tags.models import MemberProfile, MemberTag, Tag
 from shop.extensions import db
 from tests.crm.conftest import NOW, follow, make_member, paid_order, place, points
@@ -258,3 +258,13 @@ def test_a_preview_reads_each_condition_once_not_once_per_member(app, population
         uses = [line for line in plan if "SubPlan" in line and not line.strip().startswith("SubPlan")]
         per_member = [line for line in uses if line.count("SubPlan") != line.count("hashed SubPlan")]
         assert not per_member, "\n".join(plan)
+
+
+def test_a_count_may_hash_a_million_members_ids_on_postgresql(app, population):
+    """A condition's set that does not fit work_mem is scanned again for every member (51 s against 0.3 s
+    for a complement over 40k ids in the bench's data): the segment statements run with room for it."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("work_mem is PostgreSQL's")
+        service.count({"field": "order_count", "op": "<", "value": 2}, NOW)
+        assert db.session.scalar(text("SHOW work_mem")) == service.SET_MEMORY
