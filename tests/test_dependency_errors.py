@@ -85,7 +85,7 @@ def test_readiness_words_for_how_redis_is_down():
 def test_timeouts_come_from_the_environment_and_reach_the_clients(make_app):
     config = load_config(environ={"REDIS_TIMEOUT_SECONDS": "0.5", "DATABASE_URL": "postgresql+psycopg://db/x"})
     assert config["REDIS_TIMEOUT_SECONDS"] == 0.5 and config["REDIS_CONNECT_TIMEOUT_SECONDS"] == 1.0
-    assert config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"connect_timeout": 2}
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"connect_timeout": 2, "options": "-c jit=off"}
     assert "connect_args" not in load_config(environ={})["SQLALCHEMY_ENGINE_OPTIONS"]  # SQLite has no such thing
     app = make_app(REDIS_CONNECT_TIMEOUT_SECONDS=0.25, REDIS_TIMEOUT_SECONDS=0.75)
     pool_settings = app.extensions["redis"].client.connection_pool.connection_kwargs

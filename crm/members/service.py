@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from coupons.models import Coupon, CouponBatch
 from crm.errors import CrmError
 from crm.segments import rules
-from crm.segments.service import get_segment
+from crm.segments.service import get_segment, make_room_for_sets
 from crm.tags.models import MemberTag, Tag
 from crm.tags.queries import is_paid_order, net_paid
 from referral.tree.models import ReferralNode
@@ -41,6 +41,7 @@ def list_members(*, segment_id: int | None, tag: str | None, page: int, page_siz
     statement = member_list(**filters)
     if segment_id is not None:
         statement = statement.where(rules.condition(get_segment(segment_id).rule, now))
+        make_room_for_sets()
     if tag is not None:
         statement = statement.where(select(MemberTag.member_id).join(Tag, Tag.id == MemberTag.tag_id)
                                     .where(Tag.name == tag, MemberTag.member_id == Member.id).exists())

@@ -101,7 +101,7 @@ def issue_to_segment(args, segment_id):
     Role: marketing, admin.
     """
     segment = service.get_segment(segment_id)
-    requested = db.session.scalar(service.count_targetable(segment.rule, utcnow()))
+    requested = service.count_targetable(segment.rule, utcnow())
     job, _ = targeted.start_job(args["batch_id"], {"segment_id": segment_id}, requested=requested, key=None,
                                 staff_id=current_principal().staff_id, now=utcnow(),
                                 holdout_percent=args["holdout_percent"], holdout_seed=args["holdout_seed"])

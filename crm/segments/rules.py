@@ -3,9 +3,10 @@
 A rule is ``{"all": [rule, ...]}``, ``{"any": [rule, ...]}``, ``{"not": rule}`` or a leaf
 ``{"field", "op", "value"}`` (``spend_fen`` and ``order_count`` also take ``period_days``). A wrong
 rule is refused with every error keyed by its JSON path (``$.all[1].value``). The condition reads
-indexed columns and per-member rollups through correlated subqueries (``crm_member_tags``,
-``crm_member_profiles``, ``points_accounts``, ``referral_nodes``, orders by member), so a count is one
-query and no member is loaded into Python.
+indexed columns and per-member rollups through set-based semi-joins computed once (``members.id IN
+(SELECT member_id FROM orders WHERE paid_at >= :since GROUP BY member_id HAVING ...)``, the complement
+where members without a row hold; ``home_store_id IN (SELECT id FROM stores WHERE city = ...)``), never
+a subquery per member, so a count is one query and no member is loaded into Python.
 
 A leaf over a value a member may lack (no order yet, no home store) is false for that member with
 ``=``, ``<`` ... and ``in``, and true with ``!=``; ``not`` is the plain complement.
@@ -13,11 +14,12 @@ A leaf over a value a member may lack (no order yet, no home store) is false for
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select, true
 
 from crm.errors import CrmError
 from crm.tags.models import MemberProfile, MemberTag, Tag
@@ -187,41 +189,74 @@ def _leaf(leaf: dict, now: datetime) -> ColumnElement[bool]:
     name, op, value = leaf["field"], leaf["op"], leaf["value"]
     if name == "tag":
         names = value if op == "in" else [value]
-        return exists().where(MemberTag.member_id == Member.id, MemberTag.tag_id == Tag.id, Tag.name.in_(names))
+        return Member.id.in_(select(MemberTag.member_id).join(Tag, Tag.id == MemberTag.tag_id)
+                             .where(Tag.name.in_(names)))
     if name == "following":
-        followed = exists().where(OfficialAccountFollower.member_id == Member.id,
-                                  OfficialAccountFollower.subscribed.is_(True))
+        followed = Member.id.in_(select(OfficialAccountFollower.member_id).where(
+            OfficialAccountFollower.subscribed.is_(True), OfficialAccountFollower.member_id.is_not(None)))
         return followed if (op == "=") == value else not_(followed)
-    column, nullable = _column(name, leaf.get("period_days"), now)
     if FIELDS[name].kind == "time":
         value = _parse_time(value)
-    return _compare(column, op, value, nullable)
-
-
-def _column(name: str, period_days: int | None, now: datetime) -> tuple[ColumnElement, bool]:
-    member = Member.id
-    if name in ("spend_fen", "order_count"):
-        figure = func.sum(net_paid()) if name == "spend_fen" else func.count()
-        query = select(func.coalesce(figure, 0)).where(Order.member_id == member, is_paid_order())
-        if period_days is not None:
-            query = query.where(Order.paid_at >= now - timedelta(days=period_days))
-        return query.scalar_subquery(), False
-    if name == "last_order_at":
-        return select(func.max(Order.paid_at)).where(Order.member_id == member, is_paid_order()).scalar_subquery(), True
+    if name in ("spend_fen", "order_count", "last_order_at"):
+        return _orders_leaf(name, op, value, leaf.get("period_days"), now)
     if name == "city":
-        return select(Store.city).where(Store.id == Member.home_store_id).scalar_subquery(), True
+        in_city = Member.home_store_id.in_(select(Store.id).where(_compare(Store.city, "=" if op == "!=" else op,
+                                                                           value, False)))
+        guarded = and_(Member.home_store_id.is_not(None), in_city)
+        return not_(guarded) if op == "!=" else guarded
     if name in ("regular_store_id", "tier"):
-        return select(getattr(MemberProfile, name)).where(MemberProfile.member_id == member).scalar_subquery(), True
-    rollups = {"points_balance": (PointsAccount.balance, PointsAccount.member_id),
-               "referral_depth": (ReferralNode.depth, ReferralNode.member_id),
-               "downline_size": (ReferralNode.descendants, ReferralNode.member_id)}
-    if name in rollups:
-        figure, owner = rollups[name]
-        return func.coalesce(select(figure).where(owner == member).scalar_subquery(), 0), False
-    if name == "marketing_consent":
-        return Member.marketing_consent, False
-    return {"registered_at": Member.created_at, "arrival_scene": Member.arrival_scene,
-            "home_store_id": Member.home_store_id}[name], name != "registered_at"
+        return _lookup(MemberProfile.member_id, getattr(MemberProfile, name), op, value)
+    if name in ZERO_WHEN_MISSING:
+        figure, owner = ZERO_WHEN_MISSING[name]()
+        return _figure(owner, figure, op, value, select(owner).where(owner.is_not(None)))
+    column = {"marketing_consent": Member.marketing_consent, "registered_at": Member.created_at,
+              "arrival_scene": Member.arrival_scene, "home_store_id": Member.home_store_id}[name]
+    return _compare(column, op, value, name in ("arrival_scene", "home_store_id"))
+
+
+# Per-member figures kept in a row of their own: a member without the row counts as 0.
+ZERO_WHEN_MISSING = {"points_balance": lambda: (PointsAccount.balance, PointsAccount.member_id),
+                     "referral_depth": lambda: (ReferralNode.depth, ReferralNode.member_id),
+                     "downline_size": lambda: (ReferralNode.descendants, ReferralNode.member_id)}
+PYTHON_OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+              ">=": operator.ge}
+
+
+def _orders_leaf(name: str, op: str, value: Any, period_days: int | None, now: datetime) -> ColumnElement[bool]:
+    """A figure over a member's paid orders, as one grouped pass over the orders (a semi-join), not a
+    subquery per member: spend and count are 0 for members without orders, the last order time NULL."""
+    paid = select(Order.member_id).where(is_paid_order())
+    if period_days is not None:
+        paid = paid.where(Order.paid_at >= now - timedelta(days=period_days))
+    paid = paid.group_by(Order.member_id)
+    if name == "last_order_at":
+        last = func.max(Order.paid_at)
+        if op == "!=":  # members without a paid order hold too
+            return not_(Member.id.in_(paid.having(last == value)))
+        return Member.id.in_(paid.having(_compare(last, op, value, False)))
+    figure = func.sum(net_paid()) if name == "spend_fen" else func.count()
+    return _figure(Order.member_id, figure, op, value, paid, aggregate=True)
+
+
+def _figure(owner: ColumnElement, figure: ColumnElement, op: str, value: Any, rows: Select,
+            aggregate: bool = False) -> ColumnElement[bool]:
+    """``coalesce(figure, 0) op value`` per member, where ``rows`` selects the owners that have a figure:
+    the members whose figure holds, or (when 0 holds, so members without a row hold) the complement of
+    those whose figure fails."""
+    zero_holds = PYTHON_OPS[op](0, value)
+    figure = func.coalesce(figure, 0)
+    compared = _compare(figure, op, value, False)
+    held = not_(compared) if zero_holds else compared
+    owners = rows.having(held) if aggregate else rows.where(held)
+    return not_(Member.id.in_(owners)) if zero_holds else Member.id.in_(owners)
+
+
+def _lookup(owner: ColumnElement, column: ColumnElement, op: str, value: Any) -> ColumnElement[bool]:
+    """A nullable column of a row keyed by member: false for members without the row (or a NULL there),
+    except with ``!=``."""
+    if op == "!=":
+        return not_(Member.id.in_(select(owner).where(column == value)))
+    return Member.id.in_(select(owner).where(_compare(column, op, value, True)))
 
 
 def _compare(column: ColumnElement, op: str, value: Any, nullable: bool) -> ColumnElement[bool]:

@@ -1,6 +1,7 @@
 """Computed tags, kept fresh by a periodic job: each family's members are a select of (member_id, name)
 pairs (crm/tags/queries.py); a refresh inserts the pairs that are missing and deletes the rows no longer
-in them, in SQL (INSERT ... SELECT, DELETE ... WHERE NOT EXISTS), so no member is loaded into Python.
+in them, in SQL (set differences: INSERT ... SELECT ... EXCEPT, DELETE ... WHERE (member, tag) IN (... EXCEPT
+...)), so no member is loaded into Python and only what changed is written.
 
 Families: ``follower``, ``new_member``, ``sharer``, ``promoter``, ``high_value``, ``lapsed``,
 ``regular_store:<store id>`` and ``tier:<tier name>``; thresholds are CRM_* settings."""
@@ -23,11 +24,14 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    true,
+    tuple_,
     update,
 )
 
 from crm.tags import queries
 from crm.tags.models import MemberProfile, MemberTag, Tag
+from shop.database import dialect_insert
 from shop.extensions import db
 
 log = logging.getLogger(__name__)
@@ -62,34 +66,47 @@ def _family_pairs(now: datetime) -> dict[str, Callable[[], Select]]:
 
 
 def refresh_profiles(now: datetime) -> None:
-    """Rebuild every member's tier and regular store (one INSERT ... SELECT)."""
+    """Bring every member's tier and regular store up to date, writing only the rows whose figures changed
+    (the computed rows EXCEPT the stored ones, upserted; ``refreshed_at``: when they last changed): rewriting
+    every member's row each time was most of a refresh, and at a million members the whole budget."""
     tiers = queries.member_tiers(now).subquery()
     regular = queries.regular_stores(current_app.config["CRM_REGULAR_MIN_VISITS"]).subquery()
-    db.session.execute(delete(MemberProfile))
-    db.session.execute(insert(MemberProfile).from_select(
+    computed = (select(tiers.c.member_id, tiers.c.tier, regular.c.store_id.label("regular_store_id"))
+                .outerjoin(regular, regular.c.member_id == tiers.c.member_id))
+    stored = select(MemberProfile.member_id, MemberProfile.tier, MemberProfile.regular_store_id)
+    changed = computed.except_(stored).subquery()
+    statement = dialect_insert(db.session)(MemberProfile).from_select(
         ["member_id", "tier", "regular_store_id", "refreshed_at"],
-        select(tiers.c.member_id, tiers.c.tier, regular.c.store_id, literal(now, MemberProfile.refreshed_at.type))
-        .outerjoin(regular, regular.c.member_id == tiers.c.member_id)))
+        select(changed.c.member_id, changed.c.tier, changed.c.regular_store_id,
+               literal(now, MemberProfile.refreshed_at.type)).where(true()))  # SQLite: ON CONFLICT after a WHERE
+    new = statement.excluded
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=[MemberProfile.member_id],
+        set_={"tier": new.tier, "regular_store_id": new.regular_store_id, "refreshed_at": new.refreshed_at}))
 
 
 def refresh_family(family: str, pairs: Select, now: datetime) -> None:
-    """Make the family's tags hold exactly ``pairs``: new tag names created, missing rows added, stale removed."""
+    """Make the family's tags hold exactly ``pairs``: new tag names created, missing rows added, stale removed.
+    The stale and the missing rows are each one set difference (EXCEPT) computed once, not a NOT EXISTS
+    the planner may run per tagged row against the family's query."""
     wanted = pairs.subquery()
     db.session.execute(insert(Tag).from_select(
         ["name", "kind", "family", "created_at"],
         select(wanted.c.name, literal(COMPUTED, String), literal(family, String),
                literal(now, Tag.created_at.type)).distinct()
         .where(~exists().where(Tag.name == wanted.c.name))))
-    family_tag = and_(Tag.name == wanted.c.name, Tag.family == family)
-    still_wanted = (select(1).select_from(wanted).join(Tag, family_tag)
-                    .where(wanted.c.member_id == MemberTag.member_id, Tag.id == MemberTag.tag_id))
+    wanted_rows = (select(wanted.c.member_id, Tag.id)
+                   .join(Tag, and_(Tag.name == wanted.c.name, Tag.family == family)))
+    held_rows = (select(MemberTag.member_id, MemberTag.tag_id)
+                 .join(Tag, Tag.id == MemberTag.tag_id).where(Tag.family == family))
+    stale = held_rows.except_(wanted_rows).subquery()
     db.session.execute(delete(MemberTag).where(
-        MemberTag.tag_id.in_(select(Tag.id).where(Tag.family == family)), ~still_wanted.exists()))
+        tuple_(MemberTag.member_id, MemberTag.tag_id).in_(select(stale.c.member_id, stale.c.tag_id))))
+    missing = wanted_rows.except_(held_rows).subquery()
     db.session.execute(insert(MemberTag).from_select(
         ["member_id", "tag_id", "source", "added_at"],
-        select(wanted.c.member_id, Tag.id, literal(COMPUTED, String), literal(now, MemberTag.added_at.type))
-        .join(Tag, family_tag)
-        .where(~exists().where(MemberTag.member_id == wanted.c.member_id, MemberTag.tag_id == Tag.id))))
+        select(missing.c.member_id, missing.c.id, literal(COMPUTED, String),
+               literal(now, MemberTag.added_at.type))))
     db.session.execute(update(Tag).where(Tag.family == family).values(refreshed_at=now))
 
 

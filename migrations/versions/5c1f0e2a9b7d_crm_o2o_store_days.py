@@ -33,7 +33,6 @@ def upgrade():
         batch_op.create_index('ix_crm_o2o_store_days_store_id_day', ['store_id', 'day'], unique=False)
     # One business day of raw rows, read by the builder (crm/o2o/models.py).
     with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.create_index('ix_orders_paid_at', ['paid_at'], unique=False)
         batch_op.create_index('ix_orders_completed_at', ['completed_at'], unique=False)
     with op.batch_alter_table('till_sales', schema=None) as batch_op:
         batch_op.create_index('ix_till_sales_created_at', ['created_at'], unique=False)
@@ -48,7 +47,6 @@ def downgrade():
         batch_op.drop_index('ix_till_sales_created_at')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index('ix_orders_completed_at')
-        batch_op.drop_index('ix_orders_paid_at')
     with op.batch_alter_table('crm_o2o_store_days', schema=None) as batch_op:
         batch_op.drop_index('ix_crm_o2o_store_days_store_id_day')
     op.drop_table('crm_o2o_store_days')

@@ -197,6 +197,33 @@ def test_tier_tags_follow_the_points_earned_in_twelve_months(app, committed, mon
         assert db.session.get(MemberProfile, gold).tier == "silver"
 
 
+def test_a_later_refresh_rewrites_only_the_profiles_whose_figures_changed(app, committed, monkeypatch):
+    """The points of a year ago age out of the tier window: that member's tier and tag follow; the member
+    whose tier and regular store stayed the same keeps the row as written (a refresh writes what changed)."""
+    monkeypatch.setitem(app.config, "POINTS_TIERS", "member:0:1.0,silver:1000:1.2")
+
+    def build():
+        earner, plain = make_member("earner"), make_member("plain")
+        order = paid_order(earner, 100_000, paid_at=NOW - timedelta(days=360))
+        db.session.add(PointsEntry(member_id=earner, reason="earn", source="order", source_id=str(order),
+                                   order_id=order, points=1500, delta=1500, balance_after=1500,
+                                   created_at=NOW - timedelta(days=360)))
+        return earner, plain
+
+    earner, plain = committed(build)
+    later = NOW + timedelta(days=10)
+    with app.app_context():
+        refresh_computed_tags(NOW)
+        db.session.commit()
+        assert "tier:silver" in _tags_of(earner)
+        refresh_computed_tags(later)
+        db.session.commit()
+        assert "tier:member" in _tags_of(earner) and "tier:silver" not in _tags_of(earner)
+        assert (db.session.get(MemberProfile, earner).tier, db.session.get(MemberProfile, earner).refreshed_at) == (
+            "member", later)
+        assert db.session.get(MemberProfile, plain).refreshed_at == NOW
+
+
 def test_the_periodic_job_refreshes_once_within_its_interval(app, committed):
     fan = committed(lambda: make_member("fan"))
     assert PERIODIC["crm computed tags refreshed"] is refresh_when_due
