@@ -4,6 +4,7 @@ and is announced; the clerk starts making it and marks it ready, which is announ
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -45,3 +46,15 @@ def test_a_new_order_appears_in_the_queue_by_itself_and_is_announced_when_ready(
     chrome.get(f"{live_server}/console/store/pickups?lang=zh_CN")
     assert chrome.find_element(By.TAG_NAME, "h1").text == "取货队列"
     screenshot(chrome, "5-phone-chinese")
+
+    chrome.set_window_size(1280, 900)  # the rest of the store's day, through the clerk's navigation
+    chrome.get(f"{live_server}/console/counter?lang=en")
+    chrome.find_element(By.ID, "code").send_keys(order["pickup_code"], Keys.ENTER)
+    wait.until(seen.element_to_be_clickable((By.CSS_SELECTOR, "#result button[data-focus]"))).click()
+    wait.until(seen.visibility_of_element_located((By.CSS_SELECTOR, "#result .state.done")))
+    chrome.find_element(By.LINK_TEXT, "Redemptions").click()
+    wait.until(seen.text_to_be_present_in_element((By.TAG_NAME, "main"), order["number"]))
+    screenshot(chrome, "6-today")
+    chrome.find_element(By.LINK_TEXT, "Hours").click()
+    wait.until(seen.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Opening hours"))
+    screenshot(chrome, "7-hours")
