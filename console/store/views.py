@@ -7,6 +7,8 @@ who may move them, and how long a redemption or a sale can be taken back are the
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
@@ -52,15 +54,20 @@ def _page(template: str, store: Store, **context):
 @page_for(Role.STAFF)
 def pickups():
     store = _store()
-    return _page("store/pickups.html", store, orders=_queue(store), poll_seconds=POLL_SECONDS)
+    orders = _queue(store)
+    return _page("store/pickups.html", store, orders=orders, version=queue_version(orders), poll_seconds=POLL_SECONDS)
 
 
 @bp.route("/store/pickups/queue", methods=["GET"])
 @page_for(Role.STAFF)
 def pickup_queue():
-    """The queue alone: what the page polls for."""
+    """The queue alone: what the page polls for; 204 (nothing to swap) when it is as the page last saw it,
+    so a clerk's focus on a button is not lost to a redraw every few seconds."""
     store = _store()
-    return render_template("store/_queue.html", store=store, orders=_queue(store))
+    orders = _queue(store)
+    if request.args.get("seen") == queue_version(orders):
+        return "", 204
+    return render_template("store/_queue.html", store=store, orders=orders, version=queue_version(orders))
 
 
 @bp.route("/store/pickups/<id:order_id>/prepare", methods=["POST"])
@@ -85,12 +92,19 @@ def _move(step, order_id: int):
         return refusal_page(clerk_words(refusal), refusal.status)
     db.session.commit()
     if request.headers.get("HX-Request"):
-        return render_template("store/_queue.html", store=store, orders=_queue(store))
+        orders = _queue(store)
+        return render_template("store/_queue.html", store=store, orders=orders, version=queue_version(orders))
     return redirect(url_for("console_store.pickups", store_id=store.id))
 
 
 def _queue(store: Store) -> list:
     return list(db.session.scalars(making.queue([store.id])))
+
+
+def queue_version(orders: list) -> str:
+    """What the queue shows, in a few characters: its orders and their states."""
+    shown = ",".join(f"{order.id}:{order.status}" for order in orders)
+    return hashlib.sha256(shown.encode()).hexdigest()[:16]
 
 
 @bp.route("/store/today", methods=["GET"])

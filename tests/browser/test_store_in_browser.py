@@ -36,6 +36,7 @@ def test_a_new_order_appears_in_the_queue_by_itself_and_is_announced_when_ready(
     row.find_element(By.XPATH, ".//button[normalize-space()='Start making']").click()
     wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, f"[data-order='{order['id']}'] .badge"),
                                                   "Being made"))
+    assert chrome.switch_to.active_element.text == "Mark ready"  # focus stays with the order, on its next step
     chrome.find_element(By.CSS_SELECTOR, f"[data-order='{order['id']}'] button.primary").click()
     wait.until(seen.text_to_be_present_in_element((By.ID, "announce"), f"Order {order['number']} is ready."))
     screenshot(chrome, "3-ready-announced")

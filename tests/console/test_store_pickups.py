@@ -3,6 +3,8 @@ lines; at a store that prepares orders, the clerk starts making them and marks t
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from shop.auth import Role
@@ -107,3 +109,13 @@ def test_the_queue_reads_in_chinese(client, stub, shop, alice, clerk, live_serve
     paid_order(client, stub, shop, alice)
     page = text_of(clerk.get("/console/store/pickups?lang=zh_CN"))
     assert "取货队列" in page and "可取货" in page
+
+
+def test_a_poll_finding_the_queue_as_the_page_saw_it_swaps_nothing(client, stub, shop, alice, clerk, live_server):
+    first = clerk.get("/console/store/pickups/queue", headers={"HX-Request": "true"})
+    seen = re.search(r'data-version="([0-9a-f]+)"', text_of(first)).group(1)
+    unchanged = clerk.get(f"/console/store/pickups/queue?seen={seen}", headers={"HX-Request": "true"})
+    assert unchanged.status_code == 204  # the page keeps what it shows (and the clerk's focus)
+    order = paid_order(client, stub, shop, alice)
+    changed = clerk.get(f"/console/store/pickups/queue?seen={seen}", headers={"HX-Request": "true"})
+    assert changed.status_code == 200 and order["number"] in text_of(changed)
