@@ -119,3 +119,8 @@ def test_a_poll_finding_the_queue_as_the_page_saw_it_swaps_nothing(client, stub,
     order = paid_order(client, stub, shop, alice)
     changed = clerk.get(f"/console/store/pickups/queue?seen={seen}", headers={"HX-Request": "true"})
     assert changed.status_code == 200 and order["number"] in text_of(changed)
+
+
+def test_a_poll_after_the_session_ended_sends_the_whole_page_to_the_login(client):
+    polled = client.get("/console/store/pickups/queue", headers={"HX-Request": "true"})
+    assert polled.status_code == 204 and "/console/login" in polled.headers["HX-Redirect"]
