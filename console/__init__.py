@@ -17,10 +17,11 @@ from console.auth.views import bp as auth_bp
 from console.counter.views import bp as counter_bp
 from console.home.views import bp as home_bp
 from console.refusals import csrf
+from console.store.views import bp as store_bp
 
 __all__ = ["BLUEPRINTS", "init_app"]
 
-BLUEPRINTS: tuple[Blueprint, ...] = (auth_bp, home_bp, counter_bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (auth_bp, home_bp, counter_bp, store_bp)
 # The console's templates and static files, served under /console/static.
 ASSETS = Blueprint("console", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/console/static")

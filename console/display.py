@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,12 @@ def local_time(at: datetime | None, zone: str | None = None) -> str:
     if at is None:
         return ""
     return at.astimezone(ZoneInfo(zone or BUSINESS_ZONE_NAME)).strftime("%Y-%m-%d %H:%M")
+
+
+def start_of_local_day(now: datetime, zone: str | None = None) -> datetime:
+    """The UTC instant today began in the store's zone (the business zone when none is named)."""
+    local = now.astimezone(ZoneInfo(zone or BUSINESS_ZONE_NAME))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
 def chosen_language() -> str:

@@ -63,7 +63,10 @@ def page_for(*roles: Role) -> Callable:
             principal = signed_in()
             if principal is None:
                 idle = 1 if g.get("console_idle") else None  # the login page says why
-                return redirect(url_for("console_auth.login", next=request.path, idle=idle))
+                login = url_for("console_auth.login", next=request.path, idle=idle)
+                if request.headers.get("HX-Request"):  # a part of a page (a poll): the whole page goes to log in
+                    return "", 204, {"HX-Redirect": login}
+                return redirect(login)
             if principal.password_change_required:  # an admin set the password: the account chooses its own first
                 return redirect(url_for("console_auth.password"))
             if principal.role not in allowed:

@@ -135,8 +135,12 @@ def revert(staff: Principal, redemption_id: int, *, now: datetime) -> tuple[Coup
     return redemption, True
 
 
-def list_redemptions(staff: Principal, *, store_id: int | None, page: int, page_size: int) -> dict[str, Any]:
-    """Redemptions at the clerk's stores (``store_id``: one of them), newest first; an admin sees any store."""
+def list_redemptions(staff: Principal, *, store_id: int | None, page: int, page_size: int,
+                     since: datetime | None = None) -> dict[str, Any]:
+    """Redemptions at the clerk's stores (``store_id``: one of them), newest first; an admin sees any store.
+
+    ``since``: only those redeemed at or after it (the console's "today").
+    """
     statement = (select(CouponRedemption, CouponBatch)
                  .join(Coupon, Coupon.id == CouponRedemption.coupon_id)
                  .join(CouponBatch, CouponBatch.id == Coupon.batch_id)
@@ -147,6 +151,8 @@ def list_redemptions(staff: Principal, *, store_id: int | None, page: int, page_
         statement = statement.where(CouponRedemption.store_id.in_([store_id] if store_id else staff.store_ids))
     elif store_id is not None:
         statement = statement.where(CouponRedemption.store_id == store_id)
+    if since is not None:
+        statement = statement.where(CouponRedemption.redeemed_at >= since)
     result = paginate(statement, page=page, page_size=page_size, rows=True)
     return {**result, "items": [redemption_view(redemption, batch) for redemption, batch in result["items"]]}
 

@@ -21,7 +21,7 @@ from shop.errors import AppError
 from shop.extensions import db
 from shop.members.journey import JourneyKind, record_event
 from shop.orders.errors import OrderError
-from shop.orders.models import Order, OrderStatus, PickupVerification
+from shop.orders.models import Fulfilment, Order, OrderStatus, PickupVerification
 from shop.orders.states import lock, move
 from shop.shipping import service as shipping
 from shop.shipping.models import LogisticsType
@@ -61,6 +61,14 @@ def confirm(staff: Principal, code: str, at: datetime) -> tuple[Order, bool]:
                  order_id=order.id, staff_id=staff.staff_id)
     events.order_completed.send(order_id=order.id, member_id=order.member_id, store_id=order.store_id)
     return order, True
+
+
+def handed_over_since(store_id: int, since: datetime) -> list[Order]:
+    """The store's pickup orders handed over at or after ``since``, latest first."""
+    return list(db.session.scalars(select(Order).where(
+        Order.store_id == store_id, Order.fulfilment == Fulfilment.PICKUP.value,
+        Order.status == OrderStatus.COMPLETED.value, Order.completed_at >= since)
+        .order_by(Order.completed_at.desc(), Order.id.desc())))
 
 
 def _handed_over(staff: Principal, code: str) -> PickupVerification | None:

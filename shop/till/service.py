@@ -147,6 +147,13 @@ def sale_view(till_sale: TillSale) -> dict[str, Any]:
             "voidable_until": till_sale.created_at + void_window()}
 
 
+def sales_since(store_id: int, since: datetime) -> list[dict[str, Any]]:
+    """The store's till sales recorded at or after ``since``, latest first, as ``sale_view`` shows them."""
+    return [sale_view(till_sale) for till_sale in db.session.scalars(
+        select(TillSale).where(TillSale.store_id == store_id, TillSale.created_at >= since)
+        .order_by(TillSale.created_at.desc(), TillSale.id.desc()))]
+
+
 def _price(member_id: int, store_id: int, sale: Sale) -> tuple[pricing.Quote, dict[int, tuple[str, dict]]]:
     """The sale's lines and discounts; the catalog titles of its SKUs."""
     if sale.items is None:

@@ -403,3 +403,18 @@ def test_a_coupon_spent_online_says_so_at_the_counter(app, client, in_store_coup
     assert refused.status_code == 409 and "online" in refused.get_json()["message"]
     assert refused.get_json()["details"] == {"used_at": T.isoformat(), "store_id": None, "store_name": None,
                                              "used_in": "online"}
+
+
+def test_the_stores_redemptions_since_a_moment_leave_out_the_earlier_ones(app, client, in_store_coupon, stores,
+                                                                        clerk_of, as_clerk):
+    here = clerk_of(stores[0])
+    earlier, later = (post_redeem(client, here, shown_code(client, in_store_coupon())).get_json()["id"]
+                      for _ in range(2))
+    with app.app_context():
+        db.session.execute(update(CouponRedemption).where(CouponRedemption.id == earlier)
+                           .values(redeemed_at=datetime.now(UTC) - timedelta(days=1)))
+        db.session.commit()
+        since = datetime.now(UTC) - timedelta(hours=1)
+        listed = redemption.list_redemptions(as_clerk(stores[0]), store_id=stores[0], page=1, page_size=50,
+                                             since=since)
+        assert [item["redemption"].id for item in listed["items"]] == [later]

@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 from shop.auth import Role
 from shop.database import utcnow
 from shop.extensions import db
-from shop.orders.models import PickupVerification
+from shop.orders import pickup
+from shop.orders.models import Order, PickupVerification
 from tests.orders.conftest import pickup_basket, place, prepay_id_of, stub_pay
 
 
@@ -170,3 +171,18 @@ def test_the_retry_window_is_a_setting(app, client, stub, shop, alice, clerk, li
     assert client.post("/api/v1/staff/pickups", json=body, headers=clerk).status_code == 200
     handed_over_ago(app, 61)
     assert client.post("/api/v1/staff/pickups", json=body, headers=clerk).status_code == 409
+
+
+def test_the_stores_hand_overs_since_a_moment_are_its_completed_pickups_latest_first(
+        app, client, stub, shop, alice, clerk, live_server):
+    first, second = (paid_order(client, stub, shop, alice) for _ in range(2))
+    for order in (first, second):
+        client.post("/api/v1/staff/pickups", json={"pickup_code": order["pickup_code"], "confirm": True}, headers=clerk)
+    with app.app_context():
+        db.session.execute(update(Order).where(Order.id == first["id"])
+                           .values(completed_at=utcnow() - timedelta(days=1)))
+        db.session.commit()
+        assert [o.id for o in pickup.handed_over_since(shop.store_id, utcnow() - timedelta(hours=1))] == [second["id"]]
+        assert [o.id for o in pickup.handed_over_since(shop.store_id, utcnow() - timedelta(days=2))] == [
+            second["id"], first["id"]]
+        assert pickup.handed_over_since(shop.other_store_id, utcnow() - timedelta(days=2)) == []

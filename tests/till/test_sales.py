@@ -14,6 +14,7 @@ from shop.database import utcnow
 from shop.extensions import db
 from shop.members.models import JourneyEvent
 from shop.orders.models import Order
+from shop.till import service as till
 from shop.till.models import TillSale
 from tests.conftest import LIVE_PORT
 from tests.till.conftest import code_of, points_of, sell
@@ -192,3 +193,17 @@ def test_void_roles_and_other_stores(app, client, clerk, alice, alice_id, staff_
     assert void(client, alice, sale["id"]).status_code == 403
     assert void(client, clerk, 10**17).status_code == 404
     assert points_of(client, alice) == 50  # nothing voided
+
+
+def test_the_stores_sales_since_a_moment_are_listed_latest_first_with_their_void_deadline(
+        app, client, clerk, alice_id, shop):
+    for receipt in ("R-OLD", "R-NEW"):
+        assert sell(client, clerk, code_of(app, alice_id), receipt_no=receipt).status_code == 201
+    with app.app_context():
+        db.session.execute(update(TillSale).where(TillSale.receipt_no == "R-OLD")
+                           .values(created_at=utcnow() - timedelta(days=1)))
+        db.session.commit()
+        listed = till.sales_since(shop.store_id, utcnow() - timedelta(hours=1))
+        assert [view["sale"].receipt_no for view in listed] == ["R-NEW"]
+        assert listed[0]["voidable_until"] == listed[0]["sale"].created_at + till.void_window()
+        assert till.sales_since(shop.other_store_id, utcnow() - timedelta(days=2)) == []
