@@ -95,11 +95,12 @@ def batch_days(batch_id: int, *, now: datetime, days: int = DAYS_SHOWN) -> list[
     # The day a coupon was used, as an index into ``shown`` (the zone's midnights, computed here: portable SQL).
     which_day = case(*((Coupon.used_at < _day_start(day + timedelta(days=1)), index)
                        for index, day in enumerate(shown)), else_=len(shown))
-    uses = db.session.execute(
-        select(which_day, Coupon.used_in, func.count())
-        .where(Coupon.batch_id == batch_id, Coupon.status == CouponStatus.USED.value,
-               Coupon.used_at >= _day_start(shown[0]))
-        .group_by(which_day, Coupon.used_in)).tuples().all()
+    used_rows = (select(which_day.label("day_index"), Coupon.used_in)
+                 .where(Coupon.batch_id == batch_id, Coupon.status == CouponStatus.USED.value,
+                        Coupon.used_at >= _day_start(shown[0])).subquery())
+    # Grouped outside: PostgreSQL would not see a CASE with bound parameters in SELECT and GROUP BY as one.
+    uses = db.session.execute(select(used_rows.c.day_index, used_rows.c.used_in, func.count())
+                              .group_by(used_rows.c.day_index, used_rows.c.used_in)).tuples().all()
     used = {(index, used_in): int(count) for index, used_in, count in uses}
     return [{"day": day, "claimed": int(claims.get(day, 0)), "used_online": used.get((index, ONLINE), 0),
              "used_in_store": used.get((index, IN_STORE), 0)} for index, day in enumerate(shown)]
