@@ -22,13 +22,18 @@ from shop.config import BUSINESS_ZONE
 TERM_LABELS = {"amount_off": _l("Amount off (yuan)"), "percent": _l("Percent off"), "max_off": _l("At most off (yuan)"),
                "nth": _l("Which item (nth)"), "buy": _l("Buy (items)"), "get": _l("Get free (items)"),
                "unit_price": _l("Unit price (yuan)")}
+# The kinds by what they give, for the kind's menu (a kind not named here shows its registry name).
+KIND_LABELS = {"amount_off": _l("Amount off"), "percent_off": _l("Percent off, capped"),
+               "threshold": _l("Spend X save Y"), "nth_item_percent": _l("Nth item at a percent off"),
+               "buy_n_get_m": _l("Buy N get M free"), "free_item": _l("A free item"),
+               "unit_price": _l("Items at a set price")}
 SCOPES = ("scope_product_ids", "scope_category_ids", "scope_store_ids")
 WHOLE_NUMBERS = ("valid_days", "total", "per_member_limit", "daily_limit")
 
 
 class BatchForm(FlaskForm):
     name = StringField(_l("Name"))
-    kind = SelectField(_l("Kind"), choices=[(name, name) for name in kinds.KINDS])
+    kind = SelectField(_l("Kind"), choices=[(name, KIND_LABELS.get(name, name)) for name in kinds.KINDS])
     min_spend = StringField(_l("Minimum spend (yuan)"))
     starts_at = DateTimeLocalField(_l("Starts at"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     ends_at = DateTimeLocalField(_l("Ends at"), format="%Y-%m-%dT%H:%M", validators=[Optional()])

@@ -22,7 +22,7 @@
     xAxis: {type: "category", data: data.days.map(function (day) { return day.slice(5); })},
     yAxis: {type: "value", minInterval: 1},
     series: [
-      {name: labels.claimed, type: "line", data: data.claimed, smooth: true},
+      {name: labels.claimed, type: "line", data: data.claimed},
       {name: labels.used_online, type: "bar", stack: "used", data: data.used_online},
       {name: labels.used_in_store, type: "bar", stack: "used", data: data.used_in_store}
     ]
