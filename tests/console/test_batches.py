@@ -10,6 +10,7 @@ import pytest
 from coupons.models import CouponBatch
 from shop.auth import Role
 from shop.extensions import db
+from tests.conftest import bearer
 from tests.console.conftest import text_of
 
 BATCHES = "/console/batches"
@@ -36,7 +37,7 @@ def status_of(app, batch_id: int) -> str:
 
 
 def test_marketing_sees_the_batches_with_state_and_claimed_and_used_figures_and_filters_by_state(
-        marketer, active_batch, in_store_coupon, app, shop, clerk_at_counter):
+        marketer, active_batch, in_store_coupon, app, shop, clerk_at_counter, client, login):
     drafted = marketer.post(f"{BATCHES}/new?lang=en", draft(name="Spring draft"))
     assert drafted.status_code == 302
     held = in_store_coupon(name="Used in store", scope_store_ids=[shop.store_id])
@@ -44,13 +45,16 @@ def test_marketing_sees_the_batches_with_state_and_claimed_and_used_figures_and_
     code = coupon_shown(app, held.id)
     scan(clerk_at_counter, code)
     assert confirm(clerk_at_counter, kind="coupon", code=code, store_id=shop.store_id).status_code == 201
+    bob = bearer(login("bob:1")["token"])  # a second coupon of the batch, claimed and not used
+    assert client.post(f"/api/v1/coupon-batches/{held.batch_id}/claim",
+                       headers={**bob, "Idempotency-Key": "bob-claims"}).status_code == 201
 
     listed = marketer.get(BATCHES)
     page = text_of(listed)
     assert listed.status_code == 200 and "Spring draft" in page and "Used in store" in page
     assert "Draft" in page and "Active" in page and "¥10 off" in page
     row = page[page.index("Used in store"):]
-    assert "<td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">10</td>" in row  # claimed, used, total
+    assert "<td class=\"num\">2</td><td class=\"num\">1</td><td class=\"num\">10</td>" in row  # claimed, used, total
     only_drafts = text_of(marketer.get(f"{BATCHES}?status=draft"))
     assert "Spring draft" in only_drafts and "Used in store" not in only_drafts
 
