@@ -14,6 +14,7 @@ from flask import Blueprint, Flask
 
 from console import display
 from console.auth.views import bp as auth_bp
+from console.batches.views import bp as batches_bp
 from console.counter.views import bp as counter_bp
 from console.home.views import bp as home_bp
 from console.refusals import csrf
@@ -21,7 +22,7 @@ from console.store.views import bp as store_bp
 
 __all__ = ["BLUEPRINTS", "init_app"]
 
-BLUEPRINTS: tuple[Blueprint, ...] = (auth_bp, home_bp, counter_bp, store_bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (auth_bp, home_bp, counter_bp, store_bp, batches_bp)
 # The console's templates and static files, served under /console/static.
 ASSETS = Blueprint("console", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/console/static")

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from coupons import kinds
 from coupons.errors import CouponError
-from coupons.models import BatchStatus, Coupon, CouponBatch
+from coupons.models import BatchStatus, Coupon, CouponBatch, CouponStatus
 from shop.catalog.models import Category, Product
 from shop.database import storable_id
 from shop.errors import AppError, CommonError
@@ -140,14 +140,17 @@ def change_status(batch_id: int, action: str, *, now: datetime) -> CouponBatch:
     return batch
 
 
-def issued_counts(batch_ids: Iterable[int], *, member_id: int | None = None) -> dict[int, int]:
-    """Coupons issued per batch (to ``member_id`` only, if given)."""
+def issued_counts(batch_ids: Iterable[int], *, member_id: int | None = None,
+                  status: CouponStatus | None = None) -> dict[int, int]:
+    """Coupons issued per batch (to ``member_id`` only, and in ``status`` only, if given)."""
     ids = list(batch_ids)
     if not ids:
         return {}
     statement = select(Coupon.batch_id, func.count()).where(Coupon.batch_id.in_(ids)).group_by(Coupon.batch_id)
     if member_id is not None:
         statement = statement.where(Coupon.member_id == member_id)
+    if status is not None:
+        statement = statement.where(Coupon.status == status.value)
     counts = dict(db.session.execute(statement).tuples().all())
     return {batch_id: counts.get(batch_id, 0) for batch_id in ids}
 

@@ -6,7 +6,7 @@ online), the coupons by channel, and the in-store redemptions by store.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, case, func, select
@@ -14,9 +14,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from coupons.batches.service import get_batch
 from coupons.checkout.lifecycle import ONLINE
-from coupons.models import BatchChannel, Coupon, CouponRedemption, CouponStatus
+from coupons.models import BatchChannel, BatchUsage, Coupon, CouponRedemption, CouponStatus
+from shop.config import BUSINESS_ZONE
 from shop.extensions import db
 from shop.orders.models import Order
+
+IN_STORE = BatchUsage.IN_STORE.value  # as coupons.redemption.service says of a coupon redeemed at a counter
+DAYS_SHOWN = 30  # a batch's figures by day: the last month of business days
 
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -72,3 +76,31 @@ def batch_stats(batch_id: int, *, now: datetime) -> dict[str, Any]:
     return {**figures, "claimed": claimed, "issued_by_other_channels": channels,
             "redeemed_in_store": sum(store["redeemed"] for store in stores),
             "redeemed_in_store_by_store": stores, "reverted": reverted}
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), BUSINESS_ZONE).astimezone(UTC)
+
+
+def batch_days(batch_id: int, *, now: datetime, days: int = DAYS_SHOWN) -> list[dict[str, Any]]:
+    """Coupons claimed and used (online, in store) per business day (Asia/Shanghai), the last ``days`` days
+    up to today, oldest first; two aggregate queries whatever the batch's size."""
+    get_batch(batch_id)  # 404 for an unknown batch
+    last = now.astimezone(BUSINESS_ZONE).date()
+    shown = [last - timedelta(days=back) for back in range(days - 1, -1, -1)]
+    claims = dict(db.session.execute(
+        select(Coupon.claim_day, func.count()).where(Coupon.batch_id == batch_id, Coupon.claim_day >= shown[0],
+                                                     Coupon.claim_day <= last)
+        .group_by(Coupon.claim_day)).tuples().all())
+    # The day a coupon was used, as an index into ``shown`` (the zone's midnights, computed here: portable SQL).
+    which_day = case(*((Coupon.used_at < _day_start(day + timedelta(days=1)), index)
+                       for index, day in enumerate(shown)), else_=len(shown))
+    used_rows = (select(which_day.label("day_index"), Coupon.used_in)
+                 .where(Coupon.batch_id == batch_id, Coupon.status == CouponStatus.USED.value,
+                        Coupon.used_at >= _day_start(shown[0])).subquery())
+    # Grouped outside: PostgreSQL would not see a CASE with bound parameters in SELECT and GROUP BY as one.
+    uses = db.session.execute(select(used_rows.c.day_index, used_rows.c.used_in, func.count())
+                              .group_by(used_rows.c.day_index, used_rows.c.used_in)).tuples().all()
+    used = {(index, used_in): int(count) for index, used_in, count in uses}
+    return [{"day": day, "claimed": int(claims.get(day, 0)), "used_online": used.get((index, ONLINE), 0),
+             "used_in_store": used.get((index, IN_STORE), 0)} for index, day in enumerate(shown)]

@@ -26,7 +26,7 @@ from coupons.kinds import (
     threshold,
     unit_price,
 )
-from coupons.kinds.kind import Kind, Offer
+from coupons.kinds.kind import FEN, Kind, Offer
 from coupons.kinds.lines import CoveredLine, Shares, covered_total
 from coupons.models import BatchUsage, CouponBatch
 
@@ -56,6 +56,13 @@ def kind_of(name: str) -> Kind:
 def term_names() -> tuple[str, ...]:
     """Every kind's fields, once each (the batch columns holding terms)."""
     return tuple(dict.fromkeys(name for kind in KINDS.values() for name in kind.fields))
+
+
+def fen_terms() -> tuple[str, ...]:
+    """The terms that are amounts of money (fen), as opposed to counts and percents."""
+    return tuple(name for name in term_names()
+                 if any(getattr(kind.fields.get(name), "validators", None) and FEN in kind.fields[name].validators
+                        for kind in KINDS.values()))
 
 
 def offer_of(batch: Any) -> Offer:

@@ -55,6 +55,8 @@ def test_the_wheel_carries_the_consoles_templates_static_files_and_catalogues(tm
         names = set(archive.namelist())
     for expected in ("console/templates/layout.html", "console/templates/counter/_result.html",
                      "console/static/console.css", "console/static/htmx-2.0.8/htmx.min.js",
-                     "console/static/htmx-2.0.8/LICENSE",
+                     "console/static/htmx-2.0.8/LICENSE", "console/static/echarts-6.1.0/echarts.min.js",
+                     "console/static/echarts-6.1.0/LICENSE", "console/static/echarts-6.1.0/NOTICE",
+                     "console/templates/batches/detail.html",
                      "console/translations/zh_Hans_CN/LC_MESSAGES/messages.mo"):
         assert expected in names, expected

@@ -77,3 +77,9 @@ def test_bad_fields_are_422_naming_them_and_create_nothing(client, marketing, ch
     assert response.status_code == 422, response.get_json()
     assert set(response.get_json()["errors"]) == fields
     assert client.get(URL, headers=marketing).get_json()["total"] == 0
+
+
+def test_the_kinds_say_which_terms_are_money_so_forms_can_take_yuan():
+    from coupons import kinds
+
+    assert set(kinds.fen_terms()) == {"amount_off", "max_off", "unit_price"}

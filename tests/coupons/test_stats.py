@@ -121,3 +121,31 @@ def test_stats_are_for_marketing_and_admin_only(client, login, staff_token, mark
     assert client.get(path).status_code == 401
     missing = client.get("/api/v1/admin/coupon-batches/999999/stats", headers=marketing)
     assert missing.status_code == 404 and missing.get_json()["code"] == "coupon_batch_not_found"
+
+
+def test_batch_days_count_claims_and_uses_online_and_in_store_on_the_business_day_they_happened(
+        app, committed, active_batch):
+    from coupons.batches.stats import batch_days
+    from shop.config import BUSINESS_ZONE
+
+    batch_id = active_batch(total=20, per_member_limit=3)
+    # 23:30 in Shanghai is 15:30 UTC: the same day there; 00:30 the next day there is still the day before in UTC.
+    today = NOW.astimezone(BUSINESS_ZONE).date()
+    late = datetime.combine(today - timedelta(days=2), datetime.min.time(), BUSINESS_ZONE) + timedelta(hours=23, minutes=30)
+    early = late + timedelta(hours=1)
+
+    def scenario():
+        m = [_member(f"d{n}") for n in range(4)]
+        _coupon(batch_id, m[0], status="used", used_in="online", used_at=late, discount_amount=100)
+        _coupon(batch_id, m[1], status="used", used_in="in_store", used_at=early, discount_amount=100)
+        _coupon(batch_id, m[2], status="used", used_in="in_store", used_at=early, discount_amount=100)
+        _coupon(batch_id, m[3], status="available", used_at=None)  # claimed (on NOW's day), never used
+
+    committed(scenario)
+    with app.app_context():
+        days = {row["day"]: row for row in batch_days(batch_id, now=NOW)}
+    assert len(days) == 30 and max(days) == today
+    assert days[today - timedelta(days=2)] == {"day": today - timedelta(days=2), "claimed": 0, "used_online": 1,
+                                               "used_in_store": 0}
+    assert days[today - timedelta(days=1)]["used_in_store"] == 2
+    assert sum(row["claimed"] for row in days.values()) == 4  # _coupon's claim_day is NOW's UTC date
