@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from console import display
+from console.admin import BLUEPRINTS as ADMIN_PAGES
 from console.auth.views import bp as auth_bp
 from console.counter.views import bp as counter_bp
 from console.home.views import bp as home_bp
@@ -21,6 +22,7 @@ from console.refusals import csrf
 __all__ = ["BLUEPRINTS", "init_app"]
 
 BLUEPRINTS: tuple[Blueprint, ...] = (auth_bp, home_bp, counter_bp)
+BLUEPRINTS += ADMIN_PAGES  # staff accounts, the outbox, the reconciliation
 # The console's templates and static files, served under /console/static.
 ASSETS = Blueprint("console", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/console/static")

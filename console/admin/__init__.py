@@ -1,0 +1,9 @@
+"""The admin's console pages: staff accounts, the outbox's failed work, the WeChat Pay reconciliation."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from console.admin.staff.views import bp as staff_bp
+
+BLUEPRINTS: tuple[Blueprint, ...] = (staff_bp,)
