@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from console.admin.outbox.views import bp as outbox_bp
+from console.admin.reconciliation.views import bp as reconciliation_bp
 from console.admin.staff.views import bp as staff_bp
 
-BLUEPRINTS: tuple[Blueprint, ...] = (staff_bp, outbox_bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (staff_bp, outbox_bp, reconciliation_bp)
