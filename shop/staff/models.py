@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -21,9 +21,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.database import BigIntegerPK, UTCDateTime, utcnow
 from shop.extensions import db
-
-if TYPE_CHECKING:
-    from shop.stores.models import Store
+from shop.stores.models import (
+    Store,  # at run time: whatever configures the mappers first must find Store
+)
 
 STAFF_ROLES = ("staff", "marketing", "admin")
 

@@ -1,0 +1,12 @@
+"""The admin's console pages: staff accounts, the outbox's failed work, the WeChat Pay reconciliation, withdrawals."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from console.admin.outbox.views import bp as outbox_bp
+from console.admin.reconciliation.views import bp as reconciliation_bp
+from console.admin.staff.views import bp as staff_bp
+from console.admin.withdrawals.views import bp as withdrawals_bp
+
+BLUEPRINTS: tuple[Blueprint, ...] = (staff_bp, outbox_bp, reconciliation_bp, withdrawals_bp)

@@ -1,0 +1,49 @@
+"""An admin in a real browser: create a clerk's account, read its password once, lock and unlock, on a desktop and a phone."""
+
+from __future__ import annotations
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as seen
+from selenium.webdriver.support.ui import WebDriverWait
+
+from shop.auth import Role
+from tests.browser.test_counter_in_browser import AA_CONTRAST, WAIT_SECONDS, contrast
+from tests.console.conftest import account, alice, shop  # noqa: F401
+
+
+def test_an_admin_creates_a_clerk_sees_the_password_once_and_the_page_reads_on_a_phone(
+        chrome, screenshot, live_server, shop, account):  # noqa: F811
+    account(Role.STAFF, [shop.store_id])
+    wait = WebDriverWait(chrome, WAIT_SECONDS)
+    chrome.get(f"{live_server}/console/login?lang=en")
+    chrome.find_element(By.ID, "username").send_keys(account(Role.ADMIN))
+    chrome.find_element(By.ID, "password").send_keys("counter-password-1", Keys.ENTER)
+    wait.until(seen.url_contains("/console/"))
+    chrome.find_element(By.LINK_TEXT, "Staff").click()
+    wait.until(seen.url_contains("/console/staff"))
+    for field in ("username", "display_name", "role", "password"):  # every input has its label
+        assert chrome.find_element(By.CSS_SELECTOR, f"label[for={field}]").text
+    screenshot(chrome, "1-list")
+
+    chrome.find_element(By.ID, "username").send_keys("wang.li")
+    chrome.find_element(By.ID, "display_name").send_keys("Wang Li")
+    chrome.find_element(By.CSS_SELECTOR, f"input[name=store_ids][value='{shop.store_id}']").click()
+    chrome.find_element(By.CSS_SELECTOR, "#new button[type=submit]").click()
+    secret = wait.until(seen.visibility_of_element_located((By.ID, "new-password")))
+    assert len(secret.text) >= 12
+    done = chrome.find_element(By.CSS_SELECTOR, ".state.done")
+    assert "wang.li created" in done.text and contrast(chrome, done) >= AA_CONTRAST
+    screenshot(chrome, "2-created")
+
+    chrome.find_element(By.XPATH, "//button[normalize-space()='Disable']").click()
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, ".state.done"), "disabled"))
+    assert not chrome.find_elements(By.ID, "new-password")  # the password was shown once
+    screenshot(chrome, "3-disabled")
+
+    chrome.set_window_size(390, 844)  # a phone
+    chrome.get(f"{live_server}/console/staff?lang=zh_CN")
+    assert chrome.find_element(By.TAG_NAME, "h1").text == "员工账号"
+    width = chrome.execute_script("return document.documentElement.scrollWidth")
+    assert width <= 390, "the staff page must not scroll sideways on a phone"
+    screenshot(chrome, "4-phone-chinese")
