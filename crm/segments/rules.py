@@ -6,7 +6,8 @@ rule is refused with every error keyed by its JSON path (``$.all[1].value``). Th
 indexed columns and per-member rollups through set-based semi-joins computed once (``members.id IN
 (SELECT member_id FROM orders WHERE paid_at >= :since GROUP BY member_id HAVING ...)``, the complement
 where members without a row hold; ``home_store_id IN (SELECT id FROM stores WHERE city = ...)``), never
-a subquery per member, so a count is one query and no member is loaded into Python.
+a subquery per member, so a count is one query and no member is loaded into Python. In an ``all`` the
+conditions over orders group only the orders of the members its other conditions leave.
 
 A leaf over a value a member may lack (no order yet, no home store) is false for that member with
 ``=``, ``<`` ... and ``in``, and true with ``!=``; ``not`` is the plain complement.
@@ -49,6 +50,7 @@ class Field:
     period: bool = False
 
 
+ORDER_FIELDS = ("spend_fen", "order_count", "last_order_at")  # read from a grouped pass over the orders
 FIELDS = {
     "tag": Field("tag", ("has", "in")),
     "spend_fen": Field("number", COMPARE, period=True),
@@ -169,15 +171,30 @@ def _parse_time(value: Any) -> datetime | None:
 # --- compiling ---------------------------------------------------------------------------------
 
 
-def condition(rule: dict, now: datetime) -> ColumnElement[bool]:
-    """The rule (checked) as a condition on ``members``."""
+def condition(rule: dict, now: datetime, within: Select | None = None) -> ColumnElement[bool]:
+    """The rule (checked) as a condition on ``members``. ``within`` (the members some cheaper conditions
+    the result is ANDed with leave) narrows the sets over orders: whatever holds outside it is dropped."""
     if "all" in rule:
-        return and_(true(), *(condition(child, now) for child in rule["all"]))
+        cheap = [child for child in rule["all"] if not _reads_orders(child)]
+        if within is None and cheap and len(cheap) < len(rule["all"]):
+            # Group only the orders of the members the cheap conditions leave (35k of 1M in the bench).
+            left = and_(true(), *(condition(child, now) for child in cheap))
+            within = select(Member.id).where(left)
+            return and_(left, *(condition(child, now, within) for child in rule["all"] if _reads_orders(child)))
+        return and_(true(), *(condition(child, now, within) for child in rule["all"]))
     if "any" in rule:
-        return or_(false(), *(condition(child, now) for child in rule["any"]))
+        return or_(false(), *(condition(child, now, within) for child in rule["any"]))
     if "not" in rule:
-        return not_(condition(rule["not"], now))
-    return _leaf(rule, now)
+        return not_(condition(rule["not"], now, within))
+    return _leaf(rule, now, within)
+
+
+def _reads_orders(rule: dict) -> bool:
+    if "all" in rule or "any" in rule:
+        return any(_reads_orders(child) for child in rule.get("all", rule.get("any")))
+    if "not" in rule:
+        return _reads_orders(rule["not"])
+    return rule["field"] in ORDER_FIELDS
 
 
 def members_of(rule: dict, now: datetime):
@@ -185,7 +202,7 @@ def members_of(rule: dict, now: datetime):
     return select(Member.id).where(condition(rule, now))
 
 
-def _leaf(leaf: dict, now: datetime) -> ColumnElement[bool]:
+def _leaf(leaf: dict, now: datetime, within: Select | None) -> ColumnElement[bool]:
     name, op, value = leaf["field"], leaf["op"], leaf["value"]
     if name == "tag":
         names = value if op == "in" else [value]
@@ -197,8 +214,8 @@ def _leaf(leaf: dict, now: datetime) -> ColumnElement[bool]:
         return followed if (op == "=") == value else not_(followed)
     if FIELDS[name].kind == "time":
         value = _parse_time(value)
-    if name in ("spend_fen", "order_count", "last_order_at"):
-        return _orders_leaf(name, op, value, leaf.get("period_days"), now)
+    if name in ORDER_FIELDS:
+        return _orders_leaf(name, op, value, leaf.get("period_days"), now, within)
     if name == "city":
         in_city = Member.home_store_id.in_(select(Store.id).where(_compare(Store.city, "=" if op == "!=" else op,
                                                                            value, False)))
@@ -222,12 +239,15 @@ PYTHON_OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": opera
               ">=": operator.ge}
 
 
-def _orders_leaf(name: str, op: str, value: Any, period_days: int | None, now: datetime) -> ColumnElement[bool]:
+def _orders_leaf(name: str, op: str, value: Any, period_days: int | None, now: datetime,
+                 within: Select | None) -> ColumnElement[bool]:
     """A figure over a member's paid orders, as one grouped pass over the orders (a semi-join), not a
     subquery per member: spend and count are 0 for members without orders, the last order time NULL."""
     paid = select(Order.member_id).where(is_paid_order())
     if period_days is not None:
         paid = paid.where(Order.paid_at >= now - timedelta(days=period_days))
+    if within is not None:
+        paid = paid.where(Order.member_id.in_(within))
     paid = paid.group_by(Order.member_id)
     if name == "last_order_at":
         last = func.max(Order.paid_at)

@@ -31,6 +31,8 @@ def make_room_for_sets() -> None:
     limit). Call it before running a statement with a rule's condition."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text(f"SET LOCAL work_mem = '{SET_MEMORY}'"))
+        # A parallel plan has every worker build the same grouped set again (3 times the work on 2 cores).
+        db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
 
 
 def count(rule: dict, now: datetime) -> int:
@@ -39,14 +41,18 @@ def count(rule: dict, now: datetime) -> int:
 
 
 def preview(rule: dict, *, now: datetime) -> dict[str, Any]:
-    """How many members the rule holds, and the newest few of them."""
+    """How many members the rule holds, and the newest few of them: one statement, so the rule's sets
+    (a grouped pass over a period's orders) are computed once for both."""
     rules.check(rule)
     make_room_for_sets()
-    sample = db.session.execute(
-        select(Member.id, Member.nickname, Member.created_at).where(rules.condition(rule, now))
-        .order_by(Member.id.desc()).limit(SAMPLE_SIZE)).all()
-    return {"count": count(rule, now), "sample": [
-        {"id": row.id, "nickname": row.nickname, "registered_at": row.created_at} for row in sample]}
+    held = rules.members_of(rule, now).cte("held")
+    newest = select(held.c.id).order_by(held.c.id.desc()).limit(SAMPLE_SIZE)
+    rows = db.session.execute(
+        select(Member.id, Member.nickname, Member.created_at,
+               select(func.count()).select_from(held).scalar_subquery().label("held"))
+        .where(Member.id.in_(newest)).order_by(Member.id.desc())).all()
+    return {"count": rows[0].held if rows else 0, "sample": [
+        {"id": row.id, "nickname": row.nickname, "registered_at": row.created_at} for row in rows]}
 
 
 def create_segment(name: str, rule: dict, *, staff_id: int | None, now: datetime) -> Segment:

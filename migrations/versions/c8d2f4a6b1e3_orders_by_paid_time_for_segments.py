@@ -17,7 +17,8 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('orders', schema=None) as batch_op:
-        batch_op.create_index('ix_orders_paid_at_member_id', ['paid_at', 'member_id'], unique=False)
+        batch_op.create_index('ix_orders_paid_at_member_id', ['paid_at', 'member_id'], unique=False,
+                              postgresql_include=['status', 'amount_paid', 'refunded_total'])
 
 
 def downgrade():

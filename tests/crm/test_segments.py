@@ -7,7 +7,7 @@ import random
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from crm.segments import rules, service
 from crm.tags.models import MemberProfile, MemberTag, Tag
@@ -268,3 +268,55 @@ def test_a_count_may_hash_a_million_members_ids_on_postgresql(app, population):
             pytest.skip("work_mem is PostgreSQL's")
         service.count({"field": "order_count", "op": "<", "value": 2}, NOW)
         assert db.session.scalar(text("SHOW work_mem")) == service.SET_MEMORY
+
+
+def test_segment_statements_run_without_parallel_workers_on_postgresql(app, population):
+    """Each parallel worker would build the same grouped set of a period's orders again: the segment
+    statements run in one process (at 1M members the spend condition took 1.7 s in 3 workers, 1.5 s alone)."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("parallel plans are PostgreSQL's")
+        service.count({"field": "spend_fen", "op": ">=", "value": 3000, "period_days": 90}, NOW)
+        assert db.session.scalar(text("SHOW max_parallel_workers_per_gather")) == "0"
+
+
+def test_a_preview_counts_and_samples_in_one_statement(app, population):
+    """The count and the sample share one computation of the rule's sets (the period's orders grouped once)."""
+    rule = {"all": [{"field": "spend_fen", "op": ">", "value": 0, "period_days": 365},
+                    {"field": "registered_at", "op": "<", "value": NOW.isoformat()}]}
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith("SET"):
+            statements.append(statement)
+
+    with app.app_context():
+        expected = service.count(rule, NOW)
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            answer = service.preview(rule, now=NOW)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+    assert len(statements) == 1, statements
+    assert answer["count"] == expected > 0
+    assert [row["id"] for row in answer["sample"]] == sorted((row["id"] for row in answer["sample"]), reverse=True)
+
+
+ALL_WITH_ORDERS = [
+    {"all": [{"field": "spend_fen", "op": ">=", "value": 3000, "period_days": 90},
+             {"field": "city", "op": "=", "value": "Shanghai"}]},
+    {"all": [{"field": "spend_fen", "op": "<", "value": 3000},  # members without orders hold
+             {"field": "home_store_id", "op": "!=", "value": 1}, {"field": "following", "op": "=", "value": True}]},
+    {"all": [{"not": {"field": "order_count", "op": ">=", "value": 2}}, {"field": "arrival_scene", "op": "=", "value": "s1"},
+             {"any": [{"field": "last_order_at", "op": "!=", "value": T}, {"field": "tag", "op": "has", "value": "vip"}]}]},
+]
+
+
+@pytest.mark.parametrize("rule", ALL_WITH_ORDERS)
+def test_an_all_rule_groups_only_the_orders_of_members_its_cheap_conditions_leave(client, marketing, population,
+                                                                                   rule):
+    """At 1M members the spend set grouped 238k members' orders for the 35k the city and consent leave."""
+    body = client.post("/api/v1/admin/segments/preview", json={"rule": rule}, headers=marketing).get_json()
+    assert body["count"] == sum(_holds(rule, p) for p in population), rule
+    compiled = str(rules.members_of(rule, NOW).compile(compile_kwargs={"literal_binds": True}))
+    assert "orders.member_id IN (SELECT members.id" in compiled, compiled
