@@ -12,11 +12,13 @@ import os
 import secrets
 import socket
 import threading
+import time
 
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from app import ROOT, create_app
@@ -148,15 +150,28 @@ def _clean(request, stub):
     app = request.getfixturevalue("app")
     with app.app_context():
         db.session.remove()
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        with db.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    connection.execute(text(f"DELETE FROM {table}"))
+        _empty_tables()
         redis_client().flushdb()
     stub.reset()
+
+
+def _empty_tables(attempts: int = 5) -> None:
+    """Empty every table. A background thread of the test's app (the nearby index's rebuild) may still be
+    reading the stores: PostgreSQL then picks the TRUNCATE as a deadlock's victim, and it is tried again."""
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    for attempt in range(attempts):
+        try:
+            with db.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                else:
+                    for table in tables:
+                        connection.execute(text(f"DELETE FROM {table}"))
+            return
+        except OperationalError as error:
+            if attempt == attempts - 1 or "deadlock detected" not in str(error.orig):
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")
