@@ -52,6 +52,7 @@ from tests.bench import checkout_setup as setup
 from tests.bench import crm_load, load
 from tests.bench.checkout import Counters, postgres_server, require_complete, services
 from tests.bench.checkout_load import Call, Phase, run_phase
+from tests.bench.claims import redis_pid
 from tests.bench.loading import prepare_database
 from tests.bench.timing import percentile
 
@@ -319,15 +320,6 @@ def measure_events_endpoint(app: Flask, config: dict[str, str], workdir: Path, r
     emit("ratio_event_batches_vs_healthz", round(events.rate / healthz_rate, 3),
          note="batches of 10 events per second over /healthz requests per second, same clients and gunicorn")
     emit("events_stored", stored, expected=expected, equal=stored == expected)
-
-
-def redis_pid(redis_url: str) -> int | None:
-    import redis  # noqa: PLC0415
-
-    try:
-        return int(redis.Redis.from_url(redis_url).info("server")["process_id"])
-    except (redis.RedisError, KeyError, ValueError):
-        return None
 
 
 # --- the run -----------------------------------------------------------------------------------------
