@@ -7,6 +7,11 @@ checked against the account on every request, by one primary-key read in the dat
 disabled staff account, a changed role or a new password, or a deleted member (each raises the
 version) ends the account's tokens at once, and a change of stores applies to the next request.
 
+One shopper view may check the version late (``late_account_check``): the flash claim, whose most
+answers are "sold out" from Redis alone, about the batch and nothing of the member. It reads the version
+in the coupon's own write transaction (``confirm_account``), and whatever such a view answers with
+success is checked before it leaves; only its refusals go out unchecked.
+
 flask-jwt-extended issues the tokens (its settings: ``JWT_SECRET_KEY``, ``JWT_ALGORITHM``,
 ``JWT_DECODE_LEEWAY``); a request's token is verified here by one PyJWT decode with those settings.
 flask-jwt-extended's own ``verify_jwt_in_request`` parses a token four times (the claims and the
@@ -17,7 +22,7 @@ in Python: 260 µs of CPU per authenticated request, against 70 µs for the one 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
 from functools import wraps
@@ -27,6 +32,7 @@ import jwt as pyjwt
 from flask import current_app, g, request
 from flask_jwt_extended import create_access_token
 from flask_smorest import Blueprint
+from sqlalchemy import Connection
 
 from shop.errors import AppError, CommonError, error_doc
 from shop.members.queries import member_token_version
@@ -54,6 +60,7 @@ class Principal:
     staff_id: int | None = None
     store_ids: tuple[int, ...] = field(default_factory=tuple)
     password_change_required: bool = False
+    unchecked_version: int | None = None  # a shopper token's version not yet compared with the member's
 
 
 def issue_shopper_token(member_id: int) -> str:
@@ -89,7 +96,7 @@ def _bearer_claims() -> dict[str, Any]:
     return claims
 
 
-def _principal_from_token() -> Principal:
+def _principal_from_token(late_account_check: bool = False) -> Principal:
     claims = _bearer_claims()
     kind, _, raw_id = str(claims.get("sub", "")).partition(":")
     try:
@@ -98,9 +105,8 @@ def _principal_from_token() -> Principal:
         raise AppError(CommonError.TOKEN_INVALID, "The token is not one of ours.") from None
     if role is Role.SHOPPER and kind == "member":
         # A token from before token versions has none: version 0, what every member starts with.
-        if claims.get("tv", 0) != member_token_version(subject_id):
-            raise AppError(CommonError.TOKEN_INVALID, "This account was deleted; log in again.")
-        return Principal(role=role, member_id=subject_id)
+        principal = Principal(role=role, member_id=subject_id, unchecked_version=claims.get("tv", 0))
+        return principal if late_account_check else _checked(principal)
     if role in STAFF_SIDE_ROLES and kind == "staff":
         state = staff_token_state(subject_id)
         if (state is None or not state.active or state.role != role
@@ -111,11 +117,25 @@ def _principal_from_token() -> Principal:
     raise AppError(CommonError.TOKEN_INVALID, "The token is not one of ours.")
 
 
-def roles_required(*roles: Role, before_password_change: bool = False) -> Callable:
+def _checked(principal: Principal, connection: Connection | None = None) -> Principal:
+    """The shopper's principal once its token's version is the member's (401 if the account was deleted)."""
+    if principal.unchecked_version is None:
+        return principal
+    if principal.unchecked_version != member_token_version(principal.member_id, connection):
+        raise AppError(CommonError.TOKEN_INVALID, "This account was deleted; log in again.")
+    return replace(principal, unchecked_version=None)
+
+
+def confirm_account(connection: Connection | None = None) -> None:
+    """Check the calling shopper's token version now, on ``connection`` if given (``late_account_check``)."""
+    g.principal = _checked(g.principal, connection)
+
+
+def roles_required(*roles: Role, before_password_change: bool = False, late_account_check: bool = False) -> Callable:
     """Let only these roles call the view; documents the roles and the bearer scheme in OpenAPI.
 
     An account whose password an admin set must change it first: only views with
-    ``before_password_change`` open to it until then.
+    ``before_password_change`` open to it until then. ``late_account_check``: see the module's docstring.
     """
     allowed = frozenset(roles)
     names = ", ".join(sorted(r.value for r in allowed))
@@ -123,11 +143,13 @@ def roles_required(*roles: Role, before_password_change: bool = False) -> Callab
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any):
-            principal = authorize(allowed, names)
+            principal = authorize(allowed, names, late_account_check=late_account_check)
             if principal.password_change_required and not before_password_change:
                 raise AppError(StaffError.PASSWORD_CHANGE_REQUIRED, "Choose a new password first: "
                                "POST /api/v1/staff/password with the current one and a new one.")
-            return view(*args, **kwargs)
+            answer = view(*args, **kwargs)
+            confirm_account()  # a no-op unless checked late and not yet: nothing leaves unchecked
+            return answer
 
         refusals = error_doc(*_refusals(allowed, before_password_change))
         documented = Blueprint.doc(security=[{"bearerAuth": []}], **refusals)(wrapper)
@@ -146,9 +168,9 @@ def _refusals(allowed: frozenset[Role], before_password_change: bool) -> tuple:
     return codes
 
 
-def authorize(allowed: frozenset[Role], names: str | None = None) -> Principal:
+def authorize(allowed: frozenset[Role], names: str | None = None, *, late_account_check: bool = False) -> Principal:
     """The request's principal if its role is one of ``allowed`` (401 without a valid token, else 403)."""
-    principal = _principal_from_token()
+    principal = _principal_from_token(late_account_check)
     if principal.role not in allowed:
         names = names or ", ".join(sorted(r.value for r in allowed))
         raise AppError(CommonError.FORBIDDEN, f"This needs one of the roles: {names}.")

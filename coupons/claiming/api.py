@@ -20,7 +20,7 @@ from coupons.claiming.schemas import (
 )
 from coupons.errors import CouponError
 from shop import rate_limits
-from shop.auth import Role, current_member_id, current_principal, roles_required
+from shop.auth import Role, confirm_account, current_member_id, current_principal, roles_required
 from shop.database import utcnow
 from shop.errors import CommonError, raises
 from shop.extensions import db
@@ -65,7 +65,7 @@ def claimable(page):
 
 
 @blp.route("/coupon-batches/<id:batch_id>/claim", methods=["POST"])
-@roles_required(Role.SHOPPER)
+@roles_required(Role.SHOPPER, late_account_check=True)  # "sold out" from Redis alone: see shop/auth.py
 @blp.response(201, CouponSchema)
 @blp.doc(parameters=_KEY_DOC)
 @raises(CouponError.COUPON_BATCH_NOT_FOUND, CouponError.COUPON_BATCH_NOT_ACTIVE, CouponError.COUPON_OUT_OF_STOCK,
@@ -83,7 +83,8 @@ def claim_coupon(batch_id):
     """
     key = required_key()
     now = utcnow()
-    claimed = claiming.claim(batch_id=batch_id, member_id=current_member_id(), key=key, now=now)
+    claimed = claiming.claim(batch_id=batch_id, member_id=current_member_id(), key=key, now=now,
+                             before_write=confirm_account)
     body = {"coupon": claimed.coupon, "batch": claimed.batch, "status": claiming.shown_status(claimed.coupon, now)}
     return body, 201 if claimed.created else 200
 

@@ -9,10 +9,11 @@ under any concurrency, across app instances sharing Redis and the database, what
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from coupons.batches.service import issued_counts
 from coupons.claiming import batch_cache, gate, queries
@@ -71,8 +72,12 @@ class Claimed(NamedTuple):
 _STALE_TRIES = 3  # a batch changing under the claim again and again: give up with a conflict
 
 
-def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> Claimed:
+def claim(*, batch_id: int, member_id: int, key: str, now: datetime,
+          before_write: Callable[[Connection], None] | None = None) -> Claimed:
     """A new coupon, or the one this ``key`` claimed before. Commits.
+
+    ``before_write(connection)`` runs first in the coupon's write transaction (the caller's account
+    check: what it raises writes nothing and gives the gate's numbers back).
 
     The hot path of a flash claim: the batch from the process's copy (coupons/claiming/batch_cache.py), the
     gate (one script that also checks the copy is current and what the member holds), and one INSERT
@@ -83,14 +88,15 @@ def claim(*, batch_id: int, member_id: int, key: str, now: datetime) -> Claimed:
     if _closed_because(batch, now) is not None:  # the copy may predate a reopening: ask for the current one
         token, batch = batch_cache.current_batch(batch_id)
     for _ in range(_STALE_TRIES):
-        claimed = _claim_from(batch, token, member_id=member_id, key=key, now=now)
+        claimed = _claim_from(batch, token, member_id=member_id, key=key, now=now, before_write=before_write)
         if claimed is not None:
             return claimed
         token, batch = batch_cache.current_batch(batch_id)  # the batch changed since the copy was taken
     raise AppError(CouponError.COUPON_CLAIM_CONFLICT, "The batch changed while you claimed; try again.")
 
 
-def _claim_from(batch: Any, token: bytes, *, member_id: int, key: str, now: datetime) -> Claimed | None:
+def _claim_from(batch: Any, token: bytes, *, member_id: int, key: str, now: datetime,
+                before_write: Callable[[Connection], None] | None) -> Claimed | None:
     """The claim against this copy of the batch; None if the gate found the copy stale (nothing taken)."""
     closed = _closed_because(batch, now)
     if closed is not None:
@@ -101,7 +107,7 @@ def _claim_from(batch: Any, token: bytes, *, member_id: int, key: str, now: date
     if db.session.registry.has():  # a claim itself needs no session: it only ends one opened before it
         db.session.rollback()  # no transaction held while waiting on Redis
     written, _ = take_and_write(batch, member_id, key=key, source=BatchChannel.PUBLIC.value, now=now,
-                                write=lambda values: _insert_alone(values, batch), retried=lambda: _by_key(member_id, key, batch.id) is not None,
+                                write=lambda values: _insert_alone(values, batch, before_write), retried=lambda: _by_key(member_id, key, batch.id) is not None,
                                 version=token)
     if isinstance(written, Written):
         return Claimed(Coupon(id=written.coupon_id, **written.values), batch, True)  # committed as it is
@@ -125,9 +131,11 @@ def _claim_from(batch: Any, token: bytes, *, member_id: int, key: str, now: date
     raise AppError(CouponError.COUPON_OUT_OF_STOCK, "All coupons of this batch have been claimed.")
 
 
-def _insert_alone(values: dict[str, Any], batch: Any) -> int | None:
+def _insert_alone(values: dict[str, Any], batch: Any, before_write: Callable[[Connection], None] | None) -> int | None:
     """The coupon's INSERT and its ``coupon_claimed`` journey event, as their own transaction."""
     with db.engine.begin() as connection:
+        if before_write is not None:
+            before_write(connection)
         coupon_id = queries.insert_coupon(connection, values)
         if coupon_id is not None:
             record_event_on(connection, values["member_id"], JourneyKind.COUPON_CLAIMED,
