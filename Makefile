@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test faults browser lint deploy-check check install bench clean
+.PHONY: run run-prod-local test faults browser prod-local-check lint deploy-check check install bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,14 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/python app.py
 
+## The production shape on one machine (deploy/run-prod-local): nginx on http://127.0.0.1:$${PORT:-8080},
+## two gunicorn instances, an RQ worker, the scheduler, the WeChat stub, PostgreSQL and Redis; Ctrl-C stops it.
+run-prod-local: install
+	PY=$(BIN)/python bash deploy/run-prod-local
+
 ## The test suite (TEST_DATABASE_URL / TEST_REDIS_URL select PostgreSQL and a Redis server).
 test: install
-	$(BIN)/python -m pytest -m "not faults and not browser"
+	$(BIN)/python -m pytest -m "not faults and not browser and not prod_local"
 
 ## The console in a real browser (Selenium + Debian's chromium/chromium-driver); screenshots in tests/browser/screens/.
 browser: install
@@ -31,6 +36,10 @@ browser: install
 ## The fault scenarios (tests/faults): Redis restarted, emptied or full, jobs lost, WeChat Pay down.
 faults: install
 	$(BIN)/python -m pytest -m faults tests/faults
+
+## `make run-prod-local` started, used through nginx and stopped with Ctrl-C (tests/prod_local).
+prod-local-check: install
+	$(BIN)/python -m pytest -m prod_local tests/prod_local
 
 ## Static checks: ruff and the import-linter contracts (migrations = models is a test).
 lint: install

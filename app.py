@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask_migrate import upgrade
 
 import console
@@ -44,8 +44,27 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     referral.init_app(app)
     crm.init_app(app)
     console.init_app(app)
+    app.cli.command("seed-demo")(seed_demo_command)
     shop.wiring.finish(app)
     return app
+
+
+def seed_all_demo(config: Mapping[str, Any]) -> list[str]:
+    """The demo brand of every package on a database without staff (committed); what was created."""
+    created = seed_demo(config["RIPPLE_DEMO_PASSWORD"]) + coupons.seed_coupon_demo() + referral.seed_referral_demo()
+    db.session.commit()
+    return created
+
+
+def seed_demo_command() -> None:
+    """Create the demo brand (stores, products, accounts, coupons, shares) on a database without staff.
+
+    Refused in production unless RIPPLE_TEST_DOUBLES=acknowledged (`make run-prod-local`)."""
+    config = current_app.config
+    if config["RIPPLE_ENV"] == PRODUCTION and not test_doubles_acknowledged(config):
+        raise click.ClickException("demo data is for development and RIPPLE_TEST_DOUBLES=acknowledged only")
+    for line in seed_all_demo(config) or ["nothing: the database has staff accounts already"]:
+        click.echo(f"Demo data (demo only): {line}")
 
 
 def main() -> None:
@@ -64,10 +83,7 @@ def main() -> None:
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
     with app.app_context():
         upgrade(directory=str(shop.wiring.MIGRATIONS))
-        created = []
-        if config["RIPPLE_ENV"] != PRODUCTION:
-            created = seed_demo(config["RIPPLE_DEMO_PASSWORD"]) + coupons.seed_coupon_demo() + referral.seed_referral_demo()
-        db.session.commit()
+        created = seed_all_demo(config) if config["RIPPLE_ENV"] != PRODUCTION else []
     for line in created:
         click.echo(f"Demo data (demo only): {line}")
     if stub_url:

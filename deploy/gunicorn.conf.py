@@ -31,6 +31,9 @@ max_requests_jitter = 20000
 # nearby search (measured by the nearby benchmark's profile). GUNICORN_ACCESSLOG=- turns it on.
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
+# gunicorn's control socket (one path per user) is not used, and several instances on one machine
+# (`make run-prod-local`) would fight over it.
+control_socket_disable = True
 # Trust X-Forwarded-* from the local nginx only.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 

@@ -1,0 +1,85 @@
+"""`make run-prod-local` (deploy/run-prod-local) started as a user would, for the tests of this folder
+(marker ``prod_local``: its own CI stage, not `make test`). Needs what the script installs: Debian's
+postgresql, redis-server and nginx."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+READY = "run-prod-local: ready on "
+START_TIMEOUT_S = 600  # migrations, the demo brand and four workers on a busy 2-core machine
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if Path(str(item.fspath)).resolve().is_relative_to(HERE):
+            item.add_marker(pytest.mark.prod_local)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Shape:
+    """The running shape: nginx's URL, the metrics URL, the script's process and everything it printed."""
+
+    base_url: str
+    metrics_url: str
+    process: subprocess.Popen
+    output: list[str] = field(default_factory=list)
+
+    def listed(self, label: str) -> list[str]:
+        """The URLs the script printed on its line ``label`` (e.g. "API instances")."""
+        line = next(line for line in self.output if line.strip().startswith(label))
+        return [word for word in line.split() if word.startswith("http://")]
+
+    def stop(self, timeout: float = 120) -> int:
+        """Ctrl-C, as a user would press it; the script's exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout)
+
+
+@pytest.fixture(scope="package")
+def shape():
+    port, metrics_port = free_port(), free_port()
+    process = subprocess.Popen(
+        ["bash", "deploy/run-prod-local"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PORT": str(port), "METRICS_PORT": str(metrics_port), "PY": str(ROOT / ".venv/bin/python")},
+        start_new_session=True)
+    running = Shape(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics", process)
+    ready = threading.Event()
+
+    def read() -> None:
+        for line in process.stdout:
+            running.output.append(line.rstrip("\n"))
+            if line.startswith(READY):
+                ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not ready.wait(1):
+        if process.poll() is not None or time.monotonic() > deadline:
+            running.stop()
+            pytest.fail("run-prod-local did not get ready:\n" + "\n".join(running.output[-40:]))
+    try:
+        yield running
+    finally:
+        running.stop()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # whatever a failed test left behind

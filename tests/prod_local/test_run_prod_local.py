@@ -1,0 +1,59 @@
+"""The production shape on one machine: a shopper's calls go through nginx to either API instance, the
+stub stands in for WeChat, and Ctrl-C leaves nothing running."""
+
+import os
+import uuid
+
+import requests
+
+
+def login(shape, code: str) -> dict:
+    answer = requests.post(f"{shape.base_url}/api/v1/auth/wechat-login", json={"code": code}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_a_shopper_logs_in_through_nginx_and_claims_a_demo_coupon(shape):
+    token = login(shape, "prodlocal:1")["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    batches = requests.get(f"{shape.base_url}/api/v1/coupon-batches", headers=headers, timeout=60)
+    assert batches.status_code == 200 and batches.json()["total"] >= 1, batches.text
+    batch_id = batches.json()["items"][0]["batch"]["id"]
+
+    claimed = requests.post(f"{shape.base_url}/api/v1/coupon-batches/{batch_id}/claim",
+                            headers={**headers, "Idempotency-Key": uuid.uuid4().hex}, timeout=60)
+    assert claimed.status_code == 201, claimed.text
+    wallet = requests.get(f"{shape.base_url}/api/v1/me/coupons", headers=headers, timeout=60).json()
+    assert claimed.json()["id"] in [coupon["id"] for coupon in wallet["items"]]  # beside the welcome coupon
+
+
+def test_nginx_gives_every_answer_a_request_id_and_keeps_a_sane_one(shape):
+    made = requests.get(f"{shape.base_url}/healthz", timeout=60)
+    kept = requests.get(f"{shape.base_url}/healthz", headers={"X-Request-ID": "load-test-0001"}, timeout=60)
+    assert len(made.headers["X-Request-ID"]) >= 16
+    assert kept.headers["X-Request-ID"] == "load-test-0001"
+
+
+def test_the_docs_are_public_and_both_instances_serve(shape):
+    assert requests.get(f"{shape.base_url}/docs", timeout=60).status_code == 200
+    instances = shape.listed("API instances")
+    assert len(instances) == 2
+    for instance in instances:
+        assert requests.get(f"{instance}readyz", timeout=60).status_code == 200
+
+
+def test_ctrl_c_stops_every_process_of_the_shape(shape):
+    addresses = [shape.base_url + "/", *shape.listed("API instances"), *shape.listed("WeChat stub")]
+
+    assert shape.stop() == 130
+    for address in addresses:
+        try:
+            requests.get(f"{address}healthz", timeout=5)
+        except requests.ConnectionError:
+            continue
+        raise AssertionError(f"{address} still answers after Ctrl-C")
+    try:
+        os.killpg(shape.process.pid, 0)
+    except ProcessLookupError:
+        return
+    raise AssertionError("processes of the shape are still running after Ctrl-C")
