@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -47,6 +48,11 @@ class Shape:
         """The URLs the script printed on its line ``label`` (e.g. "API instances")."""
         line = next(line for line in self.output if line.strip().startswith(label))
         return [word for word in line.split() if word.startswith("http://")]
+
+    def port_of(self, label: str) -> int:
+        """The loopback port on the script's line ``label`` (e.g. "PostgreSQL")."""
+        line = next(line for line in self.output if line.strip().startswith(label))
+        return int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))
 
     def stop(self, timeout: float = 120) -> int:
         """Ctrl-C, as a user would press it; the script's exit status."""

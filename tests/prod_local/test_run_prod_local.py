@@ -2,6 +2,7 @@
 stub stands in for WeChat, and Ctrl-C leaves nothing running."""
 
 import os
+import socket
 import uuid
 
 import requests
@@ -45,7 +46,12 @@ def test_the_docs_are_public_and_both_instances_serve(shape):
 def test_ctrl_c_stops_every_process_of_the_shape(shape):
     addresses = [shape.base_url + "/", *shape.listed("API instances"), *shape.listed("WeChat stub")]
 
+    stores = [shape.port_of("PostgreSQL"), shape.port_of("Redis")]
+
     assert shape.stop() == 130
+    for port in stores:
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still listens after Ctrl-C"
     for address in addresses:
         try:
             requests.get(f"{address}healthz", timeout=5)
