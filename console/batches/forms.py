@@ -12,6 +12,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from coupons import kinds
@@ -33,7 +34,7 @@ WHOLE_NUMBERS = ("valid_days", "total", "per_member_limit", "daily_limit")
 
 class BatchForm(FlaskForm):
     name = StringField(_l("Name"))
-    kind = SelectField(_l("Kind"), choices=[(name, KIND_LABELS.get(name, name)) for name in kinds.KINDS])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(name, KIND_LABELS.get(name, name)) for name in kinds.KINDS])
     min_spend = StringField(_l("Minimum spend (yuan)"))
     starts_at = DateTimeLocalField(_l("Starts at"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     ends_at = DateTimeLocalField(_l("Ends at"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
@@ -41,9 +42,9 @@ class BatchForm(FlaskForm):
     total = StringField(_l("Total coupons"))
     per_member_limit = StringField(_l("Per member"))
     daily_limit = StringField(_l("At most per day"))
-    channel = SelectField(_l("Channel"), choices=[(channel.value, channel.value) for channel in BatchChannel])
+    channel = SelectField(_l("Channel"), choices=[SelectChoice(channel.value) for channel in BatchChannel])
     usage = SelectField(_l("Where it is spent"),
-                        choices=[("", _l("The kind's default")), *((usage.value, usage.value) for usage in BatchUsage)])
+                        choices=[SelectChoice("", _l("The kind's default")), *(SelectChoice(usage.value) for usage in BatchUsage)])
     scope_product_ids = StringField(_l("Only these product ids"))
     scope_category_ids = StringField(_l("Only these category ids"))
     scope_store_ids = StringField(_l("Only these store ids"))

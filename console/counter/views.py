@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import g, render_template, request
 from flask_babel import gettext as _
 from marshmallow import ValidationError
+from wtforms.fields.choices import SelectChoice
 
 from console.counter import reading
 from console.counter.forms import ConfirmForm, SaleForm, ScanForm
@@ -122,7 +123,7 @@ def _answer(*, status: int = 200, form: ScanForm, **result):
 def _scan_form(*, blank: bool = False) -> ScanForm:
     form = ScanForm(formdata=None) if blank else ScanForm()
     store_ids = current_principal().store_ids
-    form.store_id.choices = [(store.id, store.name) for store in _stores()]
+    form.store_id.choices = [SelectChoice(store.id, store.name) for store in _stores()]
     if form.store_id.data is None and store_ids:
         form.store_id.data = request.form.get("store_id", type=int) or store_ids[0]
     return form
