@@ -6,6 +6,7 @@ The form checks only what a browser sends (a number is a number); every rule of 
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -134,6 +135,35 @@ def _fen(raw: str | None) -> int | str | None:
 
 
 def _ids(raw: str | None) -> list[int | str] | None:
-    parts = [part for part in (raw or "").replace("，", ",").replace(" ", ",").split(",") if part]
-    return [_whole(part) for part in parts] or None
+    """Ids separated by commas (either width), spaces or lines; what is not a number stays as typed."""
+    return [_whole(part) for part in re.split(r"[\s,，]+", raw or "") if part] or None
 
+
+
+class IssueToMembersForm(FlaskForm):
+    """A targeted batch issued to members listed by id; the list's rules are the API's (``IssueArgs``)."""
+
+    member_ids = TextAreaField(_l("Member ids"))
+    holdout_percent = StringField(_l("Hold out as a control group (%)"), default="0")
+
+    def api_body(self) -> dict[str, Any]:
+        return {"member_ids": _ids(self.member_ids.data) or [], "holdout_percent": _whole(self.holdout_percent.data) or 0}
+
+
+class IssueToSegmentForm(FlaskForm):
+    """A targeted batch issued to a saved segment's consenting members (``SegmentIssueArgs``)."""
+
+    segment_id = SelectField(_l("Segment"), coerce=int, validate_choice=False)
+    holdout_percent = StringField(_l("Hold out as a control group (%)"), default="0")
+
+    def api_body(self, batch_id: int) -> dict[str, Any]:
+        return {"batch_id": batch_id, "holdout_percent": _whole(self.holdout_percent.data) or 0}
+
+
+class ExchangeCodesForm(FlaskForm):
+    """New exchange codes for an exchange-code batch (``ExchangeCodesArgs``: how many, within its total)."""
+
+    count = StringField(_l("How many new codes"))
+
+    def api_body(self) -> dict[str, Any]:
+        return {"count": _whole(self.count.data)} if (self.count.data or "").strip() else {}
