@@ -37,7 +37,7 @@ screenshots: install
 	mkdir -p docs/screens
 	cp $(SCREENS)/counter_camera_in_browser-1-sale-with-items.png docs/screens/counter.png
 	cp $(SCREENS)/batches_in_browser-5-issue.png docs/screens/batch.png
-	cp $(SCREENS)/store_in_browser-6-today.png docs/screens/store-day.png
+	cp $(SCREENS)/store_in_browser-3-ready-announced.png docs/screens/store-day.png
 
 ## The fault scenarios (tests/faults): Redis restarted, emptied or full, jobs lost, WeChat Pay down.
 faults: install

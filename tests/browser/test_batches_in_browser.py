@@ -18,6 +18,12 @@ from tests.console.conftest import account, active_batch, alice, in_store_coupon
 WAIT_SECONDS = 10
 
 
+def bar_now(chrome) -> list:
+    """The progress bar's value, its end and the job's state, read in one go (htmx swaps the bar as it polls)."""
+    return chrome.execute_script("const bar = document.getElementById('job-bar');"
+                                 "return [bar.value, bar.max, document.getElementById('job-progress').dataset.status];")
+
+
 def test_marketing_drafts_a_batch_sees_its_errors_and_preview_activates_it_issues_it_and_reads_the_charts(
         chrome, screenshot, live_server, shop, in_store_coupon, account, login, app):  # noqa: F811
     claimed = in_store_coupon(name="Autumn latte", scope_store_ids=[shop.store_id])
@@ -79,13 +85,12 @@ def test_marketing_drafts_a_batch_sees_its_errors_and_preview_activates_it_issue
                            .values(status="running", processed=1, requested=4))
         db.session.commit()
     chrome.refresh()
-    wait.until(lambda _: chrome.find_element(By.ID, "job-bar").get_attribute("value") == "1")
+    wait.until(lambda _: bar_now(chrome) == [1, 4, "running"])
     with app.app_context():
         db.session.execute(update(CouponIssueJob).where(CouponIssueJob.id == job_id)
                            .values(status="finished", processed=4))
         db.session.commit()
-    wait.until(lambda _: chrome.find_element(By.ID, "job-progress").get_attribute("data-status") == "finished")
-    assert chrome.find_element(By.ID, "job-bar").get_attribute("value") == "4"  # moved without a reload
+    wait.until(lambda _: bar_now(chrome) == [4, 4, "finished"])  # moved without a reload
 
     chrome.get(f"{live_server}/console/batches/{claimed.batch_id}")
     wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, "#chart-days svg")))
