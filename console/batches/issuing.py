@@ -8,7 +8,7 @@ read what the forms send; ``coupons.claiming.targeted`` and ``crm.segments.servi
 
 from __future__ import annotations
 
-from itertools import chain
+from itertools import chain, islice
 from typing import Any
 
 from flask import (
@@ -42,6 +42,7 @@ from shop.extensions import db
 
 bp = console_blueprint("console_issuing", __name__)
 POLL_SECONDS = 1  # how often a running job's bar asks for its progress
+SHOWN_PROBLEMS = 10  # a pasted list's wrong ids named one by one; the rest counted
 RUNNING = (targeted.JobStatus.QUEUED.value, targeted.JobStatus.RUNNING.value)
 _WORDS = {
     CouponError.COUPON_BATCH_NOT_ACTIVE: _l("This batch is not active (or outside its dates): activate it first."),
@@ -144,8 +145,10 @@ def _refused(batch_id: int, wrong: ValidationError | AppError, **forms):
 def _flat(problems: Any) -> list[str]:
     """A field's messages; a list's are named by position (``member_ids``: 'item 3: Not a valid integer.')."""
     if isinstance(problems, dict):
-        return [_("item %(n)s: %(problem)s", n=int(index) + 1, problem=" ".join(_flat(inner)))
-                for index, inner in problems.items()]
+        shown = [_("item %(n)s: %(problem)s", n=int(index) + 1, problem=" ".join(_flat(inner)))
+                 for index, inner in islice(problems.items(), SHOWN_PROBLEMS)]
+        more = len(problems) - len(shown)
+        return shown + ([_("and %(n)s more items like these.", n=more)] if more else [])
     return [str(problem) for problem in problems] if isinstance(problems, list) else [str(problems)]
 
 

@@ -157,3 +157,11 @@ def test_clerks_may_not_issue_nor_download_and_a_form_without_its_token_is_refus
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(CouponExchangeCode)) == 0
         assert db.session.scalar(select(func.count()).select_from(CouponIssueJob)) == 0
+
+
+def test_a_long_list_of_wrong_ids_names_the_first_ten_and_counts_the_rest(marketer, active_batch):
+    batch_id = active_batch(channel="targeted", total=5)
+    open_batch(marketer, batch_id)
+    page = text_of(marketer.post(f"{BATCHES}/{batch_id}/issue/members?lang=en",
+                                 {"member_ids": " ".join(f"x{n}" for n in range(25))}))
+    assert "item 10: Not a valid integer." in page and "item 11:" not in page and "and 15 more items" in page
