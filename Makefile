@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run run-prod-local test faults browser prod-local-check lint deploy-check check install bench clean
+.PHONY: run run-prod-local test faults browser screenshots prod-local-check lint deploy-check check install bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,17 @@ test: install
 ## The console in a real browser (Selenium + Debian's chromium/chromium-driver); screenshots in tests/browser/screens/.
 browser: install
 	SE_OFFLINE=true $(BIN)/python -m pytest -m browser tests/browser
+
+## The README's three screenshots (docs/screens/): the browser tests that take them, then the chosen ones copied.
+SCREENS := tests/browser/screens
+screenshots: install
+	rm -rf $(SCREENS)
+	SE_OFFLINE=true $(BIN)/python -m pytest -m browser tests/browser/test_counter_camera_in_browser.py \
+		tests/browser/test_batches_in_browser.py tests/browser/test_store_in_browser.py
+	mkdir -p docs/screens
+	cp $(SCREENS)/counter_camera_in_browser-1-sale-with-items.png docs/screens/counter.png
+	cp $(SCREENS)/batches_in_browser-5-issue.png docs/screens/batch.png
+	cp $(SCREENS)/store_in_browser-3-ready-announced.png docs/screens/store-day.png
 
 ## The fault scenarios (tests/faults): Redis restarted, emptied or full, jobs lost, WeChat Pay down.
 faults: install

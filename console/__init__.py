@@ -15,6 +15,7 @@ from flask import Blueprint, Flask
 from console import display
 from console.admin import BLUEPRINTS as ADMIN_PAGES
 from console.auth.views import bp as auth_bp
+from console.batches.issuing import bp as issuing_bp
 from console.batches.views import bp as batches_bp
 from console.counter.views import bp as counter_bp
 from console.home.views import bp as home_bp
@@ -23,7 +24,7 @@ from console.store.views import bp as store_bp
 
 __all__ = ["BLUEPRINTS", "init_app"]
 
-BLUEPRINTS: tuple[Blueprint, ...] = (auth_bp, home_bp, counter_bp, store_bp, batches_bp, *ADMIN_PAGES)
+BLUEPRINTS: tuple[Blueprint, ...] = (auth_bp, home_bp, counter_bp, store_bp, batches_bp, issuing_bp, *ADMIN_PAGES)
 # The console's templates and static files, served under /console/static.
 ASSETS = Blueprint("console", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/console/static")

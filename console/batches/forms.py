@@ -6,12 +6,14 @@ The form checks only what a browser sends (a number is a number); every rule of 
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from coupons import kinds
@@ -33,7 +35,7 @@ WHOLE_NUMBERS = ("valid_days", "total", "per_member_limit", "daily_limit")
 
 class BatchForm(FlaskForm):
     name = StringField(_l("Name"))
-    kind = SelectField(_l("Kind"), choices=[(name, KIND_LABELS.get(name, name)) for name in kinds.KINDS])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(name, KIND_LABELS.get(name, name)) for name in kinds.KINDS])
     min_spend = StringField(_l("Minimum spend (yuan)"))
     starts_at = DateTimeLocalField(_l("Starts at"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     ends_at = DateTimeLocalField(_l("Ends at"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
@@ -41,9 +43,9 @@ class BatchForm(FlaskForm):
     total = StringField(_l("Total coupons"))
     per_member_limit = StringField(_l("Per member"))
     daily_limit = StringField(_l("At most per day"))
-    channel = SelectField(_l("Channel"), choices=[(channel.value, channel.value) for channel in BatchChannel])
+    channel = SelectField(_l("Channel"), choices=[SelectChoice(channel.value) for channel in BatchChannel])
     usage = SelectField(_l("Where it is spent"),
-                        choices=[("", _l("The kind's default")), *((usage.value, usage.value) for usage in BatchUsage)])
+                        choices=[SelectChoice("", _l("The kind's default")), *(SelectChoice(usage.value) for usage in BatchUsage)])
     scope_product_ids = StringField(_l("Only these product ids"))
     scope_category_ids = StringField(_l("Only these category ids"))
     scope_store_ids = StringField(_l("Only these store ids"))
@@ -133,6 +135,35 @@ def _fen(raw: str | None) -> int | str | None:
 
 
 def _ids(raw: str | None) -> list[int | str] | None:
-    parts = [part for part in (raw or "").replace("，", ",").replace(" ", ",").split(",") if part]
-    return [_whole(part) for part in parts] or None
+    """Ids separated by commas (either width), spaces or lines; what is not a number stays as typed."""
+    return [_whole(part) for part in re.split(r"[\s,，]+", raw or "") if part] or None
 
+
+
+class IssueToMembersForm(FlaskForm):
+    """A targeted batch issued to members listed by id; the list's rules are the API's (``IssueArgs``)."""
+
+    member_ids = TextAreaField(_l("Member ids"))
+    holdout_percent = StringField(_l("Hold out as a control group (%)"), default="0")
+
+    def api_body(self) -> dict[str, Any]:
+        return {"member_ids": _ids(self.member_ids.data) or [], "holdout_percent": _whole(self.holdout_percent.data) or 0}
+
+
+class IssueToSegmentForm(FlaskForm):
+    """A targeted batch issued to a saved segment's consenting members (``SegmentIssueArgs``)."""
+
+    segment_id = SelectField(_l("Segment"), coerce=int, validate_choice=False)
+    holdout_percent = StringField(_l("Hold out as a control group (%)"), default="0")
+
+    def api_body(self, batch_id: int) -> dict[str, Any]:
+        return {"batch_id": batch_id, "holdout_percent": _whole(self.holdout_percent.data) or 0}
+
+
+class ExchangeCodesForm(FlaskForm):
+    """New exchange codes for an exchange-code batch (``ExchangeCodesArgs``: how many, within its total)."""
+
+    count = StringField(_l("How many new codes"))
+
+    def api_body(self) -> dict[str, Any]:
+        return {"count": _whole(self.count.data)} if (self.count.data or "").strip() else {}

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 
 from console.batches.forms import TERM_LABELS, BatchForm
+from console.batches.panels import issuing_context
 from console.refusals import console_blueprint, refusal_page
 from console.session import page_for
 from coupons import kinds
@@ -50,6 +51,11 @@ def batches():
 @bp.route("/batches/<id:batch_id>")
 @page_for(*MARKETERS)
 def batch(batch_id: int):
+    return detail_page(batch_id)
+
+
+def detail_page(batch_id: int, *, status: int = 200, **extra):
+    """A batch's page: figures, charts, state changes, and its channel's own work (issuance, codes) with ``extra``."""
     detail, figures = _found(lambda: (service.batch_detail(batch_id), stats.batch_stats(batch_id, now=utcnow())))
     days = stats.batch_days(batch_id, now=utcnow())
     names = _store_names(store["store_id"] for store in figures["redeemed_in_store_by_store"])
@@ -61,7 +67,8 @@ def batch(batch_id: int):
                          for store in figures["redeemed_in_store_by_store"]],
               "by_store": [store["redeemed"] for store in figures["redeemed_in_store_by_store"]]}
     return render_template("batches/detail.html", batch=detail, figures=figures, charts=charts, now=utcnow(),
-                           actions=_actions_from(detail["status"]), description=_described(detail))
+                           actions=_actions_from(detail["status"]), description=_described(detail),
+                           **issuing_context(detail, extra)), status
 
 
 @bp.route("/batches/<id:batch_id>/<any(activate, pause, end):action>", methods=["POST"])

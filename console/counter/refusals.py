@@ -36,6 +36,7 @@ _WORDS = {
     TillError.SALE_STORE_NOT_YOURS: _l("You are not a clerk of this store."),
     TillError.SALE_STORE_REQUIRED: _l("Choose your store first."),
     TillError.SALE_RECEIPT_REUSED: _l("This receipt number was already used for another sale."),
+    TillError.SALE_ITEMS_MISMATCH: _l("The items do not add up to the amount: check the receipt's lines and total."),
 }
 _ALREADY_USED = {CouponError.COUPON_USED, OrderError.PICKUP_ALREADY_DONE}
 

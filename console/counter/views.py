@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import g, render_template, request
 from flask_babel import gettext as _
 from marshmallow import ValidationError
+from wtforms.fields.choices import SelectChoice
 
 from console.counter import reading
 from console.counter.forms import ConfirmForm, SaleForm, ScanForm
@@ -18,6 +19,7 @@ from console.refusals import console_blueprint, too_many_attempts
 from console.session import page_for
 from shop import rate_limits
 from shop.auth import Role, current_principal
+from shop.catalog import browse
 from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db, limiter
@@ -70,6 +72,7 @@ def scan():
     db.session.commit()  # the look-up's own log (a pickup's "looked_up")
     confirm = (SaleForm if found.kind == reading.MEMBER else ConfirmForm)(
         formdata=None, kind=found.kind, code=found.code, store_id=form.store_id.data or found.store_id)
+    _offer_items(confirm)
     return _answer(found=found, confirm=confirm, form=_scan_form(blank=True))
 
 
@@ -78,6 +81,7 @@ def scan():
 @_limited
 def confirm():
     form = SaleForm() if request.form.get("kind") == reading.MEMBER else ConfirmForm()
+    _offer_items(form)
     if not form.validate_on_submit() or form.kind.data not in (reading.PICKUP, reading.COUPON, reading.MEMBER):
         return _answer(refusal=_("Check the amount and the receipt number."), status=400, form=_scan_form(blank=True),
                        confirm=form, found=reading.Found(form.kind.data, form.code.data, form.store_id.data))
@@ -94,10 +98,29 @@ def confirm():
 
 
 def _sale_of(form: SaleForm) -> dict:
-    """The sale's fields, checked by the API's own schema (one home for their rules)."""
+    """The sale's fields, checked by the API's own schema (one home for their rules): the amount, the items
+    chosen (the catalog's price where the clerk typed none), a coupon's code."""
+    prices = {sku["id"]: sku["price"] for sku in _store_skus(form)}
+    items = [line for line in (entry.form.api_line(prices) for entry in form.lines) if line is not None]
+    coupon = (form.coupon_code.data or "").strip()
     body = SaleArgs().load({"member_code": form.code.data, "receipt_no": form.receipt_no.data.strip(),
-                            "amount": form.amount_fen()})
-    return {"receipt_no": body["receipt_no"], "amount": body["amount"]}
+                            "amount": form.amount_fen(), **({"items": items} if items else {}),
+                            **({"coupon_code": coupon} if coupon else {})})
+    return {"receipt_no": body["receipt_no"], "amount": body["amount"], "coupon_code": body["coupon_code"],
+            "items": None if body["items"] is None else tuple(
+                (item["sku_id"], item["quantity"], item["unit_price"]) for item in body["items"])}
+
+
+def _offer_items(form: ConfirmForm) -> None:
+    if isinstance(form, SaleForm):
+        form.offer(_store_skus(form))
+
+
+def _store_skus(form: ConfirmForm) -> list[dict]:
+    """The items the sale's store sells (the clerk's first store when none is named)."""
+    ids = current_principal().store_ids
+    store_id = form.store_id.data if form.store_id.data in ids else (ids[0] if ids else None)
+    return browse.skus_at_store(store_id) if store_id is not None else []
 
 
 def _first(invalid: ValidationError) -> str:
@@ -122,7 +145,7 @@ def _answer(*, status: int = 200, form: ScanForm, **result):
 def _scan_form(*, blank: bool = False) -> ScanForm:
     form = ScanForm(formdata=None) if blank else ScanForm()
     store_ids = current_principal().store_ids
-    form.store_id.choices = [(store.id, store.name) for store in _stores()]
+    form.store_id.choices = [SelectChoice(store.id, store.name) for store in _stores()]
     if form.store_id.data is None and store_ids:
         form.store_id.data = request.form.get("store_id", type=int) or store_ids[0]
     return form

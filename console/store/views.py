@@ -117,14 +117,20 @@ def today():
 @bp.route("/store/redemptions/<id:redemption_id>/revert", methods=["POST"])
 @page_for(Role.STAFF)
 def revert(redemption_id: int):
+    return _take_back(redemption.revert, redemption_id, _today,
+                      _("Redemption reverted: the coupon can be used again."))
+
+
+def _take_back(service_call, item_id: int, page, done: str):
+    """Revert a redemption or void a sale (the service checks the store and its window), then show the page."""
     store = _store()
     try:
-        redemption.revert(current_principal(), redemption_id, now=utcnow())
+        service_call(current_principal(), item_id, now=utcnow())
     except AppError as refusal:
         db.session.rollback()
-        return _today(store, refusal=clerk_words(refusal), status=refusal.status)
+        return page(store, refusal=clerk_words(refusal), status=refusal.status)
     db.session.commit()
-    return _today(store, message=_("Redemption reverted: the coupon can be used again."))
+    return page(store, message=done)
 
 
 def _today(store: Store, *, status: int = 200, **said):
@@ -147,14 +153,8 @@ def sales():
 @bp.route("/store/sales/<id:sale_id>/void", methods=["POST"])
 @page_for(Role.STAFF)
 def void(sale_id: int):
-    store = _store()
-    try:
-        till.void_sale(current_principal(), sale_id, now=utcnow())
-    except AppError as refusal:
-        db.session.rollback()
-        return _sales(store, refusal=clerk_words(refusal), status=refusal.status)
-    db.session.commit()
-    return _sales(store, message=_("Sale voided: the whole amount is refunded and its points and coupon return."))
+    return _take_back(till.void_sale, sale_id, _sales,
+                      _("Sale voided: the whole amount is refunded and its points and coupon return."))
 
 
 def _sales(store: Store, *, status: int = 200, **said):

@@ -100,11 +100,7 @@ def issue_to_segment(args, segment_id):
     as `POST /admin/coupon-batches/{id}/issue`, holdout included; the segment is read as the job runs.
     Role: marketing, admin.
     """
-    segment = service.get_segment(segment_id)
-    requested = service.count_targetable(segment.rule, utcnow())
-    job, _ = targeted.start_job(args["batch_id"], {"segment_id": segment_id}, requested=requested, key=None,
-                                staff_id=current_principal().staff_id, now=utcnow(),
-                                holdout_percent=args["holdout_percent"], holdout_seed=args["holdout_seed"])
-    job_id = job.id
+    job_id = service.issue_batch(segment_id, args["batch_id"], staff_id=current_principal().staff_id, now=utcnow(),
+                                 holdout_percent=args["holdout_percent"], holdout_seed=args["holdout_seed"]).id
     db.session.commit()
     return targeted.get_job(args["batch_id"], job_id)

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from coupons.claiming import targeted
+from coupons.models import CouponIssueJob
 from crm.errors import CrmError
 from crm.segments import rules
 from crm.segments.models import Segment
@@ -111,6 +113,16 @@ def target_member_ids(segment_id: int, now: datetime | None = None) -> Iterator[
             return
         yield from ids
         last = ids[-1]
+
+
+def issue_batch(segment_id: int, batch_id: int, *, staff_id: int | None, now: datetime, holdout_percent: int = 0,
+                holdout_seed: str | None = None) -> CouponIssueJob:
+    """Start the batch's targeted issuance to the segment's consenting members (read as the job runs)."""
+    segment = get_segment(segment_id)
+    job, _ = targeted.start_job(batch_id, {"segment_id": segment_id}, requested=count_targetable(segment.rule, now),
+                                key=None, staff_id=staff_id, now=now, holdout_percent=holdout_percent,
+                                holdout_seed=holdout_seed)
+    return job
 
 
 def count_targetable(rule: dict, now: datetime) -> int:

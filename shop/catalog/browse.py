@@ -129,3 +129,14 @@ def _spec_options(skus: list[Sku]) -> list[dict[str, Any]]:
             if value not in values:
                 values.append(value)
     return [{"name": name, "values": values} for name, values in options.items()]
+
+
+def skus_at_store(store_id: int, *, limit: int = 500) -> list[dict[str, Any]]:
+    """The active SKUs of on-sale products a store sells, by product title: what its till sales may list."""
+    rows = db.session.execute(
+        select(Sku.id, Sku.spec, Sku.price, Product.title).join(Product, Product.id == Sku.product_id)
+        .join(StoreSku, StoreSku.sku_id == Sku.id)
+        .where(StoreSku.store_id == store_id, StoreSku.available.is_(True), Sku.active.is_(True),
+               Product.status == ProductStatus.ON_SALE.value)
+        .order_by(Product.title, Sku.id).limit(limit))
+    return [{"id": sku_id, "spec": spec, "price": price, "title": title} for sku_id, spec, price, title in rows]

@@ -162,3 +162,42 @@ def test_a_clerk_of_several_stores_chooses_the_store_and_acts_for_it(app, shop, 
     assert scan(user, shown, store_id=shop.other_store_id).status_code == 200
     redeemed = confirm(user, kind="coupon", code=shown, store_id=shop.other_store_id)
     assert redeemed.status_code == 201
+
+
+def test_a_member_code_records_a_till_sale_with_its_items_at_our_price_or_the_tills(
+        app, shop, alice_id, clerk_at_counter):
+    with app.app_context():
+        shown = member_code.shown_code(alice_id, utcnow()).code
+    found = text_of(scan(clerk_at_counter, shown))
+    assert f'<option value="{shop.latte}">Latte M</option>' in found and 'for="line-0-sku"' in found
+    recorded = confirm(clerk_at_counter, kind="member", code=shown, receipt_no="R-2001", amount="71.00",
+                       **{"lines-0-sku_id": str(shop.latte), "lines-0-quantity": "2", "lines-0-unit_price": "",
+                          "lines-1-sku_id": str(shop.croissant), "lines-1-quantity": "1",
+                          "lines-1-unit_price": "15.00", "lines-2-sku_id": "0"})
+    assert recorded.status_code == 201 and "R-2001" in text_of(recorded) and "¥71.00" in text_of(recorded)
+    with app.app_context():
+        order = db.session.get(Order, db.session.scalar(select(TillSale.order_id)))
+        assert sorted((line.sku_id, line.quantity, line.unit_price) for line in order.lines) == sorted(
+            [(shop.latte, 2, 2800), (shop.croissant, 1, 1500)])
+
+
+def test_items_that_do_not_add_up_to_the_amount_are_refused_in_words_and_record_nothing(
+        app, shop, alice_id, clerk_at_counter):
+    with app.app_context():
+        shown = member_code.shown_code(alice_id, utcnow()).code
+    scan(clerk_at_counter, shown)
+    refused = confirm(clerk_at_counter, kind="member", code=shown, receipt_no="R-2002", amount="10.00",
+                      **{"lines-0-sku_id": str(shop.latte), "lines-0-quantity": "1"})
+    assert refused.status_code == 422 and "do not add up to the amount" in text_of(refused)
+    bad = confirm(clerk_at_counter, kind="member", code=shown, receipt_no="R-2002", amount="28.00",
+                  **{"lines-0-sku_id": str(shop.latte), "lines-0-quantity": "many"})
+    assert bad.status_code == 422 and "Check the amount" in text_of(bad)
+    with app.app_context():
+        assert db.session.scalar(select(TillSale)) is None
+
+
+def test_the_camera_button_waits_hidden_for_a_browser_with_a_camera(clerk_at_counter):
+    page = text_of(clerk_at_counter.get("/console/counter?lang=en"))
+    assert 'id="camera-button"' in page and 'aria-expanded="false" hidden>' in page  # camera.js shows it
+    assert "/console/static/jsqr-1.4.0/jsQR.js" in page and "/console/static/counter/camera.js" in page
+    assert clerk_at_counter.get("/console/static/jsqr-1.4.0/jsQR.js").status_code == 200

@@ -57,6 +57,8 @@ def test_the_wheel_carries_the_consoles_templates_static_files_and_catalogues(tm
                      "console/static/console.css", "console/static/htmx-2.0.8/htmx.min.js",
                      "console/static/htmx-2.0.8/LICENSE", "console/static/echarts-6.1.0/echarts.min.js",
                      "console/static/echarts-6.1.0/LICENSE", "console/static/echarts-6.1.0/NOTICE",
-                     "console/templates/batches/detail.html",
+                     "console/templates/batches/detail.html", "console/templates/batches/_progress.html",
+                     "console/static/jsqr-1.4.0/jsQR.js", "console/static/jsqr-1.4.0/LICENSE",
+                     "console/static/counter/camera.js",
                      "console/translations/zh_Hans_CN/LC_MESSAGES/messages.mo"):
         assert expected in names, expected

@@ -5,15 +5,16 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from shop.staff.models import STAFF_ROLES
 
 
-def role_choices() -> list[tuple[str, str]]:
+def role_choices() -> list[SelectChoice]:
     names = {"staff": _l("Clerk"), "marketing": _l("Marketing"), "admin": _l("Admin")}
-    return [(role, names[role]) for role in STAFF_ROLES]
+    return [SelectChoice(role, names[role]) for role in STAFF_ROLES]
 
 
 class StoreChoices(SelectMultipleField):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_babel import gettext as _
 from marshmallow import ValidationError
+from wtforms.fields.choices import SelectChoice
 
 from console.admin.staff.forms import AccountForm, CreateForm
 from console.refusals import console_blueprint
@@ -151,7 +152,7 @@ def _account_page(account: StaffAccount, *, done: str | None = None, refusal: st
 
 
 def _with_stores(form):
-    form.store_ids.choices = list(_store_names().items())
+    form.store_ids.choices = [SelectChoice(store_id, name) for store_id, name in _store_names().items()]
     return form
 
 
