@@ -51,7 +51,7 @@ class Shape:
 
     def port_of(self, label: str) -> int:
         """The loopback port on the script's line ``label`` (e.g. "PostgreSQL")."""
-        line = next(line for line in self.output if line.strip().startswith(label))
+        line = next(line for line in self.output if line.strip().startswith(label) and "127.0.0.1:" in line)
         return int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))
 
     def stop(self, timeout: float = 120) -> int:
