@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test faults browser lint deploy-check check install bench clean
+.PHONY: run test test-redis-cluster faults browser lint deploy-check check install bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: install
 ## The console in a real browser (Selenium + Debian's chromium/chromium-driver); screenshots in tests/browser/screens/.
 browser: install
 	SE_OFFLINE=true $(BIN)/python -m pytest -m browser tests/browser
+
+## The tests marked redis_cluster, one process (a Cluster has db 0 only): with TEST_REDIS_URL=redis+cluster://...
+## and TEST_RQ_REDIS_URL (`source .ci/services.sh && start_services && start_redis_cluster` sets both).
+test-redis-cluster: install
+	$(BIN)/python -m pytest -m redis_cluster -p no:xdist
 
 ## The fault scenarios (tests/faults): Redis restarted, emptied or full, jobs lost, WeChat Pay down.
 faults: install
