@@ -41,6 +41,21 @@ install_browser_packages() {
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# A port for a cluster node: it and its cluster bus port (10000 higher, at most 65535) both free.
+free_cluster_port() {
+    python3 -c '
+import random, socket
+for _ in range(200):
+    port = random.randint(20000, 55000)
+    try:
+        with socket.socket() as a, socket.socket() as b:
+            a.bind(("127.0.0.1", port)); b.bind(("127.0.0.1", port + 10000))
+    except OSError:
+        continue
+    print(port)
+    break'
+}
+
 SERVICES_DIR=""
 stop_services() {
     stop_redis_cluster
@@ -90,7 +105,7 @@ start_redis_cluster() {
     CLUSTER_DIR=$(mktemp -d)
     local nodes=() port
     for _ in 1 2 3; do
-        port=$(free_port)
+        port=$(free_cluster_port)
         mkdir -p "$CLUSTER_DIR/$port"
         (cd "$CLUSTER_DIR/$port" && redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
             --cluster-config-file nodes.conf --save '' --appendonly no --daemonize yes \
@@ -98,7 +113,8 @@ start_redis_cluster() {
         nodes+=("127.0.0.1:$port")
     done
     for node in "${nodes[@]}"; do
-        for _ in $(seq 50); do redis-cli -p "${node#*:}" ping >/dev/null 2>&1 && break; sleep 0.1; done
+        for _ in $(seq 200); do redis-cli -p "${node#*:}" ping >/dev/null 2>&1 && break; sleep 0.1; done
+        redis-cli -p "${node#*:}" ping >/dev/null || { cat "$CLUSTER_DIR/${node#*:}/redis.log"; return 1; }
     done
     redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$CLUSTER_DIR/create.log"
     for _ in $(seq 100); do
