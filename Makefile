@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run run-prod-local test faults browser screenshots prod-local-check lint deploy-check check install bench clean
+.PHONY: run run-prod-local test test-redis-cluster faults browser screenshots prod-local-check lint deploy-check check install bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ screenshots: install
 	cp $(SCREENS)/counter_camera_in_browser-1-sale-with-items.png docs/screens/counter.png
 	cp $(SCREENS)/batches_in_browser-5-issue.png docs/screens/batch.png
 	cp $(SCREENS)/store_in_browser-3-ready-announced.png docs/screens/store-day.png
+
+## The tests marked redis_cluster, one process (a Cluster has db 0 only): with TEST_REDIS_URL=redis+cluster://...
+## and TEST_RQ_REDIS_URL (`source .ci/services.sh && start_services && start_redis_cluster` sets both).
+test-redis-cluster: install
+	$(BIN)/python -m pytest -m redis_cluster -p no:xdist
 
 ## The fault scenarios (tests/faults): Redis restarted, emptied or full, jobs lost, WeChat Pay down.
 faults: install

@@ -41,8 +41,24 @@ install_browser_packages() {
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# A port for a cluster node: it and its cluster bus port (10000 higher, at most 65535) both free.
+free_cluster_port() {
+    python3 -c '
+import random, socket
+for _ in range(200):
+    port = random.randint(20000, 55000)
+    try:
+        with socket.socket() as a, socket.socket() as b:
+            a.bind(("127.0.0.1", port)); b.bind(("127.0.0.1", port + 10000))
+    except OSError:
+        continue
+    print(port)
+    break'
+}
+
 SERVICES_DIR=""
 stop_services() {
+    stop_redis_cluster
     [ -n "$SERVICES_DIR" ] || return 0
     [ -f "$SERVICES_DIR/redis.pid" ] && kill "$(cat "$SERVICES_DIR/redis.pid")" 2>/dev/null || true
     [ -d "$SERVICES_DIR/pg" ] && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$SERVICES_DIR/pg" -m immediate stop >/dev/null 2>&1 || true
@@ -78,4 +94,44 @@ start_services() {
     start_postgres
     start_redis
     echo "PostgreSQL on port $PG_PORT, Redis on port $REDIS_PORT"
+}
+
+# A three-master Redis Cluster (no replicas) on free loopback ports, from the same redis-server binary.
+# Exports TEST_REDIS_URL=redis+cluster://... and TEST_RQ_REDIS_URL (RQ does not run on a Cluster: the
+# plain Redis of start_services, which must run first). stop_redis_cluster (also run by stop_services)
+# removes it.
+CLUSTER_DIR=""
+start_redis_cluster() {
+    CLUSTER_DIR=$(mktemp -d)
+    local nodes=() port
+    for _ in 1 2 3; do
+        port=$(free_cluster_port)
+        mkdir -p "$CLUSTER_DIR/$port"
+        (cd "$CLUSTER_DIR/$port" && redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
+            --cluster-config-file nodes.conf --save '' --appendonly no --daemonize yes \
+            --pidfile "$CLUSTER_DIR/$port/redis.pid" --logfile "$CLUSTER_DIR/$port/redis.log")
+        nodes+=("127.0.0.1:$port")
+    done
+    for node in "${nodes[@]}"; do
+        for _ in $(seq 200); do redis-cli -p "${node#*:}" ping >/dev/null 2>&1 && break; sleep 0.1; done
+        redis-cli -p "${node#*:}" ping >/dev/null || { cat "$CLUSTER_DIR/${node#*:}/redis.log"; return 1; }
+    done
+    redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$CLUSTER_DIR/create.log"
+    for _ in $(seq 100); do
+        redis-cli -p "${nodes[0]#*:}" cluster info | grep -q '^cluster_state:ok' && break; sleep 0.1
+    done
+    redis-cli -p "${nodes[0]#*:}" cluster info | grep -q '^cluster_state:ok' || { cat "$CLUSTER_DIR/create.log"; return 1; }
+    export TEST_RQ_REDIS_URL="$TEST_REDIS_URL"
+    export TEST_REDIS_URL="redis+cluster://$(IFS=,; echo "${nodes[*]}")"
+    echo "Redis Cluster on ${nodes[*]}"
+}
+
+stop_redis_cluster() {
+    [ -n "$CLUSTER_DIR" ] || return 0
+    local pidfile
+    for pidfile in "$CLUSTER_DIR"/*/redis.pid; do
+        [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+    done
+    rm -rf "$CLUSTER_DIR"
+    CLUSTER_DIR=""
 }

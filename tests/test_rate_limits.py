@@ -9,6 +9,8 @@ import pytest
 from shop.config import RATE_LIMIT_SETTINGS, ConfigError, load_config
 from tests.conftest import bearer
 
+pytestmark = pytest.mark.redis_cluster  # also run on a Redis Cluster (.ci/run)
+
 LOGIN = "/api/v1/auth/wechat-login"
 MALL_WIFI = {"REMOTE_ADDR": "198.51.100.50"}
 OTHER_ADDRESS = {"REMOTE_ADDR": "203.0.113.80"}

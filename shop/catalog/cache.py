@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 import redis
+from redis.cluster import RedisCluster
 from sqlalchemy import select
 
 from shop.catalog.models import Product, ProductStatus, Sku, StoreSku
@@ -55,15 +56,25 @@ def _new_token() -> str:
 
 def _tokens(client: redis.Redis, keys: list[str]) -> list[str]:
     """The current tokens under these keys, creating any that are missing."""
-    values = client.mget(keys)
+    values = _get_each(client, keys)
     if any(value is None for value in values):
         pipe = client.pipeline(transaction=False)
         for key, value in zip(keys, values, strict=True):
             if value is None:
                 pipe.set(key, _new_token(), nx=True, ex=TOKEN_TTL)  # NX: a concurrent reader's wins
         pipe.execute()
-        values = client.mget(keys)
+        values = _get_each(client, keys)
     return [value.decode() for value in values]
+
+
+def _get_each(client: redis.Redis, keys: list[str]) -> list[bytes | None]:
+    """The values of keys that need not be read together: on a Redis Cluster they live on several slots."""
+    if len(keys) == 1:
+        return [client.get(keys[0])]
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.get(key)
+    return pipe.execute()
 
 
 # --- invalidation -----------------------------------------------------------------------------
@@ -139,7 +150,7 @@ def store_ids_selling(product_id: int) -> set[int]:
 def _write_set(client: redis.Redis | redis.client.Pipeline, product_id: int, token: str,
                store_ids: Iterable[int]) -> None:
     key = stores_key(product_id, token)
-    pipe = client.pipeline(transaction=True) if isinstance(client, redis.Redis) else client
+    pipe = client.pipeline(transaction=True) if isinstance(client, (redis.Redis, RedisCluster)) else client
     pipe.delete(key)  # in one MULTI: readers see the old set or the whole new one
     pipe.sadd(key, EMPTY, *store_ids)
     pipe.expire(key, SET_TTL)

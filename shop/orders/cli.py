@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shop.commands import WeChatUnreachable
 from shop.database import utcnow
-from shop.extensions import db, redis_client
+from shop.extensions import db, rq_redis_client
 from shop.jobs import QUEUE, run_periodic
 from shop.orders import lifecycle, payment
 from shop.shipping import service as shipping
@@ -94,6 +94,6 @@ def sweep(every: int) -> None:
 def worker() -> None:
     """Run an RQ worker for the background jobs (JOBS_ASYNC=true), with RQ's scheduler: it queues the
     outbox's retries when their backoff ends."""
-    Worker([Queue(QUEUE, connection=redis_client())], connection=redis_client()).work(with_scheduler=True)
+    Worker([Queue(QUEUE, connection=rq_redis_client())], connection=rq_redis_client()).work(with_scheduler=True)
 
 

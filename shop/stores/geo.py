@@ -151,7 +151,8 @@ def write_entries(client: redis.Redis, version: int, entries: Mapping[int, Entry
         chunk = removed[start:start + COMMAND_BATCH]
         pipe.zrem(GEO_KEY, *chunk)
         pipe.hdel(CARD_KEY, *chunk)
-    pipe.eval(_ADVANCE_LUA, 1, VERSION_KEY, version)
+    # EVAL as a plain command: a Cluster's pipeline has no eval(), but routes this one by its key.
+    pipe.execute_command("EVAL", _ADVANCE_LUA, 1, VERSION_KEY, version)
     return bool(pipe.execute()[-1])
 
 

@@ -111,14 +111,14 @@ def flash_claim(live_server: str, batch_id: int, tokens: list[str], *, workers: 
 
 def copy_gate(redis, batch_id: int) -> dict[bytes, tuple[bytes, int]]:
     """Every key of the batch's gate (the version token too): its DUMP and time to live."""
-    found = redis.keys(f"coupons:{{b{batch_id}}}:*")
+    found = redis.scan_iter(match=f"coupons:{{b{batch_id}}}:*")  # KEYS asks one node of a Cluster
     return {key: (redis.dump(key), max(redis.pttl(key), 0)) for key in found}
 
 
 def restore_gate(redis, batch_id: int, copy: dict[bytes, tuple[bytes, int]]) -> None:
     """Put the batch's gate back as copied: keys written since are gone, the others RESTOREd (REPLACE)."""
     pipe = redis.pipeline(transaction=True)
-    for key in redis.keys(f"coupons:{{b{batch_id}}}:*"):
+    for key in redis.scan_iter(match=f"coupons:{{b{batch_id}}}:*"):
         if key not in copy:
             pipe.delete(key)
     for key, (dumped, ttl) in copy.items():

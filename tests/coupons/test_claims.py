@@ -3,6 +3,7 @@
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import requests
 from sqlalchemy import func, select
 
@@ -10,6 +11,8 @@ from coupons.models import Coupon
 from shop.extensions import db, redis_client
 from tests.conftest import bearer
 from tests.coupons.conftest import batch_body, new_key
+
+pytestmark = pytest.mark.redis_cluster  # also run on a Redis Cluster (.ci/run)
 
 
 def claim(client, batch_id, token, key=None):

@@ -14,6 +14,8 @@ from shop.extensions import db, redis_client
 from tests.conftest import bearer
 from tests.coupons.conftest import batch_body, flash_claim, issued_per_member, new_key
 
+pytestmark = pytest.mark.redis_cluster  # also run on a Redis Cluster (.ci/run)
+
 # 2026-03-01 23:59:59 and 2026-03-02 00:00:00 in Shanghai (UTC+8)
 LAST_SECOND = datetime(2026, 3, 1, 15, 59, 59, tzinfo=UTC)
 MIDNIGHT = datetime(2026, 3, 1, 16, 0, 0, tzinfo=UTC)

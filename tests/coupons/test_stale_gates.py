@@ -6,6 +6,7 @@ rows hold: the database refuses them and the gate is rebuilt at once. Either way
 Every issuing path (claims, targeted jobs, the automatic channels, exchange codes) follows the rule.
 """
 
+import pytest
 from sqlalchemy import select
 
 from coupons.claiming import gate, taking
@@ -13,6 +14,8 @@ from coupons.models import Coupon, CouponBatch
 from shop.extensions import db, redis_client
 from tests.conftest import bearer
 from tests.coupons.conftest import copy_gate, issued_per_member, new_key, restore_gate
+
+pytestmark = pytest.mark.redis_cluster  # also run on a Redis Cluster (.ci/run)
 
 URL = "/api/v1/admin/coupon-batches"
 

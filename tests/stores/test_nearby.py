@@ -16,6 +16,8 @@ from shop.stores.nearby import search_nearby
 from shop.stores.service import upsert_stores
 from tests.factories import EVERY_DAY_9_TO_21, make_store
 
+pytestmark = pytest.mark.redis_cluster  # also run on a Redis Cluster (.ci/run)
+
 PEOPLES_SQUARE = (31.2304, 121.4737)
 NIGHT_OWL = {day: [["18:00", "02:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 

@@ -21,6 +21,8 @@ from shop.stores.versions import database_version
 from tests.factories import EVERY_DAY_9_TO_21
 from tests.stores.test_nearby import PEOPLES_SQUARE, add_stores, offset, random_stores
 
+pytestmark = pytest.mark.redis_cluster  # also run on a Redis Cluster (.ci/run)
+
 NEAR_PEOPLES_SQUARE = "/api/v1/stores/nearby?lat=31.2304&lng=121.4737&radius_m=5000&limit=50"
 REBUILT = "nearby index rebuilt"
 
