@@ -8,8 +8,8 @@ from sqlalchemy import event, func, select
 from coupons.models import Coupon
 from shop.extensions import db
 from tests.conftest import bearer
-from tests.coupons.test_claims import claim
 from tests.coupons.conftest import new_key
+from tests.coupons.test_claims import claim
 
 
 def coupons_of(app, batch_id: int) -> int:
