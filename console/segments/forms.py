@@ -126,3 +126,18 @@ def field_choices() -> list[dict[str, Any]]:
 
 
 CONSENTS = CONSENT_STATES
+
+
+def rule_in_words(rule: dict[str, Any]) -> list[str] | None:
+    """A flat rule as the builder's words (``Spend (yuan) ≥ 20.00``), one a condition; None for a nested one."""
+    match, rows = rows_of(rule)
+    filled = [row for row in rows if row["field"]]
+    if not filled:
+        return None
+    return [" ".join(part for part in (str(FIELD_LABELS.get(row["field"], row["field"])),
+                                       str(OP_LABELS.get(row["op"], row["op"])), row["value"],
+                                       _period_words(row["period"])) if part) for row in filled]
+
+
+def _period_words(period: str) -> str:
+    return str(_l("in the last %(days)s days", days=period)) if period else ""

@@ -22,6 +22,7 @@ from console.segments.forms import (
     filled_rows,
     rows_from,
     rows_of,
+    rule_in_words,
     rule_of,
 )
 from console.session import page_for
@@ -45,7 +46,8 @@ def segments():
     page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGES)
     listing = service.list_segments(page=page, page_size=PAGE_SIZE)
     # No count per row: each is a pass over the members; the members page filtered by the segment says it.
-    return render_template("segments/list.html", rows=listing["items"], listing=listing,
+    rows = [{**segment, "words": rule_in_words(segment["rule"])} for segment in listing["items"]]
+    return render_template("segments/list.html", rows=rows, listing=listing,
                            pages=max((listing["total"] + PAGE_SIZE - 1) // PAGE_SIZE, 1))
 
 

@@ -83,11 +83,12 @@ def test_a_segment_is_saved_by_name_a_taken_name_and_a_wrong_row_are_shown_in_pl
     assert count_of(app, Segment) == 0
     assert marketer.post("/console/segments/new", form).status_code == 302
     listed = text_of(marketer.get("/console/segments"))
-    assert "Spent 20+" in listed and ('"value": 2000' in listed or '"value":2000' in listed)  # yuan typed, fen kept
+    assert "Spent 20+" in listed and "Spend (yuan) ≥ 20.00" in listed  # yuan typed, fen kept, said in words
     again = marketer.post("/console/segments/new", form)
     assert again.status_code == 422 and "A segment with this name exists" in text_of(again)
     with app.app_context():
-        segment_id = db.session.query(Segment.id).scalar()
+        segment_id, rule = db.session.query(Segment.id, Segment.rule).one()
+    assert rule == {"all": [{"field": "spend_fen", "op": ">=", "value": 2000}]}
     members = text_of(marketer.get(f"/console/members?segment_id={segment_id}"))
     assert "1 members" in members and f"/console/members/{alice}" in members
     copied = text_of(marketer.get(f"/console/segments/new?from_segment={segment_id}"))
@@ -228,3 +229,21 @@ def test_referral_figures_show_k_factor_the_ripple_by_depth_top_sharers_and_a_me
     assert marketer.get("/console/referral/members/987654").status_code == 404
     too_long = marketer.get("/console/referral?from=2024-01-01&to=2026-01-01")
     assert too_long.status_code == 422
+
+
+def test_a_clerk_may_not_use_marketings_actions_and_nothing_changes(signed_in, shop, committed, app):
+    alice = people(committed)["alice"]
+    clerk = signed_in(Role.STAFF, [shop.store_id])
+    clerk.get("/console/counter")  # a page of theirs, for a valid CSRF token
+    with app.app_context():
+        vip = db.session.query(Tag.id).filter_by(name="vip").scalar()
+    assert clerk.post("/console/tags", {"name": "clerk-tag"}).status_code == 403
+    assert clerk.post("/console/segments/new", {"name": "x", "field_0": "tag", "op_0": "has",
+                                                "value_0": "vip"}).status_code == 403
+    assert clerk.post(f"/console/members/{alice}/tags/{vip}/remove").status_code == 403
+    assert count_of(app, Segment) == 0 and count_of(app, Tag) == 1 and count_of(app, MemberTag) == 1
+
+
+def test_the_marketing_pages_speak_chinese_first(marketer):
+    assert "会员漏斗" in text_of(marketer.get("/console/funnel?lang=zh_CN"))
+    assert "新建分群" in text_of(marketer.get("/console/segments/new"))  # the language chosen is kept

@@ -9,7 +9,7 @@
     var element = document.getElementById(source.dataset.for);
     if (!element) return;
     var spec = JSON.parse(source.textContent);
-    var values = {type: "value", minInterval: spec.money ? 0 : 1,
+    var values = {type: "value", minInterval: spec.money ? 100 : 1,
                   axisLabel: spec.money ? {formatter: function (v) { return yuan(v); }} : {}};
     var names = {type: "category", data: spec.categories, inverse: spec.kind === "hbar",
                  axisLabel: {width: 120, overflow: "truncate"}};
