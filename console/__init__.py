@@ -19,12 +19,19 @@ from console.batches.issuing import bp as issuing_bp
 from console.batches.views import bp as batches_bp
 from console.counter.views import bp as counter_bp
 from console.home.views import bp as home_bp
+from console.members.views import bp as members_bp
+from console.referral.views import bp as referral_bp
 from console.refusals import csrf
+from console.reports.views import bp as reports_bp
+from console.segments.views import bp as segments_bp
 from console.store.views import bp as store_bp
+from console.tags.views import bp as tags_bp
 
 __all__ = ["BLUEPRINTS", "init_app"]
 
-BLUEPRINTS: tuple[Blueprint, ...] = (auth_bp, home_bp, counter_bp, store_bp, batches_bp, issuing_bp, *ADMIN_PAGES)
+# Marketing's pages beside the batches: segments, tags, members, the reports, referral figures.
+MARKETING_PAGES: tuple[Blueprint, ...] = (segments_bp, tags_bp, members_bp, reports_bp, referral_bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (auth_bp, home_bp, counter_bp, store_bp, batches_bp, issuing_bp, *MARKETING_PAGES, *ADMIN_PAGES)
 # The console's templates and static files, served under /console/static.
 ASSETS = Blueprint("console", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/console/static")

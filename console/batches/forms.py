@@ -69,13 +69,13 @@ class BatchForm(FlaskForm):
             if self[name].data is not None:
                 body[name] = self[name].data.replace(tzinfo=BUSINESS_ZONE).isoformat()
         for name in WHOLE_NUMBERS:
-            _put(body, name, _whole(self[name].data))
-        _put(body, "min_spend", _fen(self.min_spend.data))
+            _put(body, name, typed_whole(self[name].data))
+        _put(body, "min_spend", typed_fen(self.min_spend.data))
         for name in kinds.kind_of(self.kind.data).fields if self.kind.data in kinds.KINDS else ():
             raw = self.term_inputs.get(name, "")
-            _put(body, name, _fen(raw) if name in kinds.fen_terms() else _whole(raw))
+            _put(body, name, typed_fen(raw) if name in kinds.fen_terms() else typed_whole(raw))
         for name in SCOPES:
-            _put(body, name, _ids(self[name].data))
+            _put(body, name, typed_ids(self[name].data))
         return body
 
     def read_terms(self, formdata) -> None:
@@ -111,7 +111,7 @@ def _put(body: dict[str, Any], name: str, value: Any) -> None:
         body[name] = value
 
 
-def _whole(raw: str | None) -> int | str | None:
+def typed_whole(raw: str | None) -> int | str | None:
     """A whole number, or what was typed (the schema then names the field: 'Not a valid integer.')."""
     raw = (raw or "").strip()
     if not raw:
@@ -122,7 +122,7 @@ def _whole(raw: str | None) -> int | str | None:
         return raw
 
 
-def _fen(raw: str | None) -> int | str | None:
+def typed_fen(raw: str | None) -> int | str | None:
     """Yuan typed with at most two decimals, as integer fen (never a float); anything else as typed."""
     raw = (raw or "").strip().removeprefix("¥")
     if not raw:
@@ -134,9 +134,9 @@ def _fen(raw: str | None) -> int | str | None:
     return int(fen) if fen == fen.to_integral_value() else raw
 
 
-def _ids(raw: str | None) -> list[int | str] | None:
+def typed_ids(raw: str | None) -> list[int | str] | None:
     """Ids separated by commas (either width), spaces or lines; what is not a number stays as typed."""
-    return [_whole(part) for part in re.split(r"[\s,，]+", raw or "") if part] or None
+    return [typed_whole(part) for part in re.split(r"[\s,，]+", raw or "") if part] or None
 
 
 
@@ -147,7 +147,7 @@ class IssueToMembersForm(FlaskForm):
     holdout_percent = StringField(_l("Hold out as a control group (%)"), default="0")
 
     def api_body(self) -> dict[str, Any]:
-        return {"member_ids": _ids(self.member_ids.data) or [], "holdout_percent": _whole(self.holdout_percent.data) or 0}
+        return {"member_ids": typed_ids(self.member_ids.data) or [], "holdout_percent": typed_whole(self.holdout_percent.data) or 0}
 
 
 class IssueToSegmentForm(FlaskForm):
@@ -157,7 +157,7 @@ class IssueToSegmentForm(FlaskForm):
     holdout_percent = StringField(_l("Hold out as a control group (%)"), default="0")
 
     def api_body(self, batch_id: int) -> dict[str, Any]:
-        return {"batch_id": batch_id, "holdout_percent": _whole(self.holdout_percent.data) or 0}
+        return {"batch_id": batch_id, "holdout_percent": typed_whole(self.holdout_percent.data) or 0}
 
 
 class ExchangeCodesForm(FlaskForm):
@@ -166,4 +166,4 @@ class ExchangeCodesForm(FlaskForm):
     count = StringField(_l("How many new codes"))
 
     def api_body(self) -> dict[str, Any]:
-        return {"count": _whole(self.count.data)} if (self.count.data or "").strip() else {}
+        return {"count": typed_whole(self.count.data)} if (self.count.data or "").strip() else {}
