@@ -104,15 +104,28 @@ def _start_timer() -> None:
     g.metrics_started = time.perf_counter()
 
 
+# (url rule, method, status) -> its counter and histogram: ``labels()`` checks its arguments and takes a
+# lock on every call, several times a dict lookup; the keys are as bounded as the labels.
+_REQUEST_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def _count_request(response: Any) -> Any:
-    rule = request.url_rule
-    endpoint = rule.rule if rule is not None else UNMATCHED
-    method = request.method if request.method in METHODS else "other"
-    REQUESTS.labels(endpoint=endpoint, method=method, status=str(response.status_code)).inc()
+    rule, method = request.url_rule, request.method
+    key = (rule.rule if rule is not None else UNMATCHED, method if method in METHODS else "other",
+           response.status_code)
+    series = _REQUEST_SERIES.get(key)
+    if series is None:
+        series = _REQUEST_SERIES.setdefault(key, _request_series(*key))
+    series[0].inc()
     started = g.get("metrics_started")
     if started is not None:
-        REQUEST_SECONDS.labels(endpoint=endpoint, method=method).observe(time.perf_counter() - started)
+        series[1].observe(time.perf_counter() - started)
     return response
+
+
+def _request_series(endpoint: str, method: str, status: int) -> tuple[Any, Any]:
+    return (REQUESTS.labels(endpoint=endpoint, method=method, status=str(status)),
+            REQUEST_SECONDS.labels(endpoint=endpoint, method=method))
 
 
 # --- exposition ----------------------------------------------------------------------------------
