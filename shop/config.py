@@ -122,8 +122,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("METRICS_PORT", 9464, "Port of the metrics, served by gunicorn's master, the RQ worker, the scheduler "
             "and `python app.py` (each its own; 0: none).", int, production_required=False),
     Setting("PROMETHEUS_MULTIPROC_DIR", None, "Folder where the processes of one gunicorn (or RQ worker) write "
-            "their metrics for the one that serves them: one folder each, emptied by gunicorn at its start. Unset: "
-            "a new temporary folder under gunicorn; the RQ worker needs it set to count what its jobs do.", production_required=False),
+            "their metrics for the one that serves them: one folder each, emptied by gunicorn at its start. "
+            "Unset: a new temporary folder under gunicorn; the RQ worker needs it set to count what its jobs "
+            "do.", production_required=False),
     Setting("WECHAT_APPID", STUB_MINIPROGRAM_APPID, "Mini-program AppID."),
     Setting("WECHAT_SECRET", STUB_MINIPROGRAM_SECRET, "Mini-program AppSecret.", secret=True),
     Setting("WECHAT_OA_APPID", STUB_OA_APPID, "Official account AppID."),

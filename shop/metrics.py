@@ -41,7 +41,7 @@ REQUEST_SECONDS = Histogram("ripple_http_request_duration_seconds", "Time to ans
 ORDERS = Counter("ripple_orders", "Orders that entered a state (`created`: placed, pending payment or paid at "
                  "once at a till).", ["state"])
 PAYMENTS_APPLIED = Counter("ripple_payments_applied", "WeChat Pay payments applied to an order, by how they "
-                           "arrived (notify, reconcile, bill, ...).", ["source"])
+                           "arrived (notify; query or close: asked by the reconcile job or a cancel; bill).", ["source"])
 NOTIFIES_REJECTED = Counter("ripple_pay_notifies_rejected", "WeChat Pay notifies refused, by error code "
                             "(a forged or garbled signature, a transaction that is not ours).", ["reason"])
 COUPONS_CLAIMED = Counter("ripple_coupons_claimed", "Coupons that went into a wallet, by channel.", ["channel"])
