@@ -61,13 +61,13 @@ class Gunicorn:
                 [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
                  "--no-control-socket", "app:create_app()"], cwd=ROOT, env=self.env, stdout=log,
                 stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180  # two workers loading the app on a loaded machine
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()
             try:
-                if requests.get(f"{self.url}/healthz", timeout=60).status_code == 200:
+                if requests.get(f"{self.url}/healthz", timeout=30).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.1)
         raise AssertionError(f"gunicorn did not start:\n{self.log.read_text()}")
 
@@ -105,7 +105,7 @@ def healthz_from_many_connections(url: str, count: int) -> None:
 
 def test_gunicorns_master_serves_both_workers_metrics_on_their_own_port_and_keeps_a_dead_workers(gunicorn):
     before = scraped(gunicorn.metrics_url, "ripple_http_requests_total", **HEALTHZ)
-    assert 1 <= before <= 2  # the start's own probes
+    assert before >= 1  # the start's own probes
     assert not (gunicorn.folder / "counter_1.db").exists()
     sent = 0
     while len(gunicorn.worker_pids()) < 2 and sent < 400:  # until both workers have answered some
