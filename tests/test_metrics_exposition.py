@@ -45,6 +45,7 @@ class Gunicorn:
                     "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "2", "METRICS_HOST": "127.0.0.1",
                     "METRICS_PORT": str(self.metrics_port), "PROMETHEUS_MULTIPROC_DIR": str(self.folder)}
         self.process: subprocess.Popen | None = None
+        self.late_probes = 0  # probes given up on: a worker may still answer (and count) them later
 
     @property
     def url(self) -> str:
@@ -67,7 +68,9 @@ class Gunicorn:
             try:
                 if requests.get(f"{self.url}/healthz", timeout=30).status_code == 200:
                     return self
-            except (requests.ConnectionError, requests.Timeout):
+            except requests.Timeout:
+                self.late_probes += 1
+            except requests.ConnectionError:
                 time.sleep(0.1)
         raise AssertionError(f"gunicorn did not start:\n{self.log.read_text()}")
 
@@ -112,19 +115,20 @@ def test_gunicorns_master_serves_both_workers_metrics_on_their_own_port_and_keep
         healthz_from_many_connections(gunicorn.url, 40)
         sent += 40
     assert len(gunicorn.worker_pids()) == 2
-    assert scraped(gunicorn.metrics_url, "ripple_http_requests_total", **HEALTHZ) == before + sent
-    assert scraped(gunicorn.metrics_url, "ripple_http_request_duration_seconds_count", endpoint="/healthz") == \
-        before + sent
+    counted = scraped(gunicorn.metrics_url, "ripple_http_requests_total", **HEALTHZ) - before
+    assert sent <= counted <= sent + gunicorn.late_probes
+    timed = scraped(gunicorn.metrics_url, "ripple_http_request_duration_seconds_count", endpoint="/healthz") - before
+    assert counted <= timed <= sent + gunicorn.late_probes
 
     # A worker killed (the OOM killer, a crash): what it counted stays, its replacement counts on.
     victim = min(gunicorn.worker_pids())
     os.kill(victim, signal.SIGKILL)
-    deadline, more = time.monotonic() + 60, 0
+    deadline, more = time.monotonic() + 180, 0
     while len(gunicorn.worker_pids()) < 3 and time.monotonic() < deadline:  # until the replacement counted
         healthz_from_many_connections(gunicorn.url, 4)
         more += 4
     assert len(gunicorn.worker_pids()) == 3
-    assert scraped(gunicorn.metrics_url, "ripple_http_requests_total", **HEALTHZ) == before + sent + more
+    assert scraped(gunicorn.metrics_url, "ripple_http_requests_total", **HEALTHZ) - before >= counted + more
 
 
 def test_the_public_port_never_serves_the_metrics(gunicorn):
