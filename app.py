@@ -89,6 +89,8 @@ def main() -> None:
     if stub_url:
         click.echo(f"WeChat stub: {stub_url}")
     start_periodic_thread(app, every_seconds=30)  # the outbox's retries come due within its 60 s backoff cap
+    if shop.metrics.serve(config, who="python app.py"):  # one process: its own registry, from a thread
+        click.echo(f"Metrics: http://{config['METRICS_HOST']}:{config['METRICS_PORT']}/metrics")
     click.echo(f"Ripple API: http://{host}:{port}/  (docs: http://{host}:{port}/docs)")
     click.echo(f"Console: http://{host}:{port}/console/login  (staff, marketing and admin accounts)")
     app.run(host=host, port=port, use_reloader=False, threaded=True)

@@ -9,12 +9,17 @@ Shutdown (SIGTERM): each worker fails ``/readyz`` at once, keeps serving for SHU
 listening sockets, so a new connection is refused at once instead of waiting in the backlog until
 the worker exits and being reset; the requests in flight finish. ``graceful_timeout`` counts from
 the SIGTERM: keep it above the drain plus the longest request.
+
+Metrics: every worker writes its own to PROMETHEUS_MULTIPROC_DIR (a new temporary folder when unset,
+emptied at start); the master serves them all on METRICS_HOST:METRICS_PORT, never on the app's port,
+and forgets a worker's live gauges when it exits (shop/metrics.py, docs/metrics.md).
 """
 
 import multiprocessing
 import os
 import select
 import signal
+import tempfile
 import threading
 
 bind = os.environ.get("GUNICORN_BIND", f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}")
@@ -36,6 +41,36 @@ errorlog = "-"
 control_socket_disable = True
 # Trust X-Forwarded-* from the local nginx only.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Set before any worker loads prometheus_client (it picks its storage then); kept across a reload.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ripple-metrics-")
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+
+def on_starting(server):
+    """Forget what the workers of an earlier start counted (their pids are gone)."""
+    from shop.metrics import clear_multiprocess_dir  # noqa: PLC0415 - the master imports the app's code only here
+
+    clear_multiprocess_dir()
+
+
+def when_ready(server):
+    """Serve every worker's metrics from the master, on their own port."""
+    from shop.config import ConfigError, load_config  # noqa: PLC0415
+    from shop.metrics import serve  # noqa: PLC0415
+
+    try:
+        config = load_config()
+    except ConfigError:
+        return  # each worker says which variable is wrong, and none starts
+    serve(config, who="gunicorn")
+
+
+def child_exit(server, worker):
+    """A worker that exited no longer counts in the live gauges."""
+    from prometheus_client import multiprocess  # noqa: PLC0415
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def post_worker_init(worker):

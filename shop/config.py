@@ -121,6 +121,15 @@ SETTINGS: tuple[Setting, ...] = (
             "answers 503, so the load balancer stops sending first; then refuse new connections and finish "
             "the requests in flight. Keep GUNICORN_GRACEFUL_TIMEOUT above it plus the longest request.", float,
             production_required=False),
+    Setting("METRICS_HOST", "127.0.0.1", "Address the Prometheus metrics are served on (`/metrics`, never on the "
+            "app's port): loopback unless the scraper is elsewhere (a pod's IP: `0.0.0.0`, kept off the "
+            "ingress). docs/metrics.md.", production_required=False),
+    Setting("METRICS_PORT", 9464, "Port of the metrics, served by gunicorn's master, the RQ worker, the scheduler "
+            "and `python app.py` (each its own; 0: none).", int, production_required=False),
+    Setting("PROMETHEUS_MULTIPROC_DIR", None, "Folder where the processes of one gunicorn (or RQ worker) write "
+            "their metrics for the one that serves them: one folder each, emptied by gunicorn at its start. "
+            "Unset: a new temporary folder under gunicorn; the RQ worker needs it set to count what its jobs "
+            "do.", production_required=False),
     Setting("WECHAT_APPID", STUB_MINIPROGRAM_APPID, "Mini-program AppID."),
     Setting("WECHAT_SECRET", STUB_MINIPROGRAM_SECRET, "Mini-program AppSecret.", secret=True),
     Setting("WECHAT_OA_APPID", STUB_OA_APPID, "Official account AppID."),

@@ -33,6 +33,7 @@ from rq.job import Job, JobStatus
 from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db, rq_redis_client
+from shop.metrics import OUTBOX_RUNS, PERIODIC_RUNS
 from shop.outbox import leases
 from shop.outbox import service as outbox
 from shop.outbox.models import OutboxStatus
@@ -152,6 +153,7 @@ def _run(app: Flask, taken: outbox.Claim, now: datetime) -> OutboxStatus | None:
         if not outbox.finish(taken, now=max(now, utcnow())):
             log.warning("outbox entry %s ran, but its lease had run out and another runner took it", taken.id)
         db.session.commit()
+        OUTBOX_RUNS.labels(kind=taken.kind, outcome=OutboxStatus.DONE.value).inc()
         return OutboxStatus.DONE
     except Exception as error:  # noqa: BLE001 - any failure is recorded on the entry, and retried or shown
         db.session.rollback()
@@ -165,6 +167,8 @@ def _record_failure(app: Flask, taken: outbox.Claim, error: Exception, now: date
                                     max_attempts=app.config["OUTBOX_MAX_ATTEMPTS"],
                                     backoff_cap=app.config["OUTBOX_BACKOFF_CAP_SECONDS"])
     db.session.commit()
+    OUTBOX_RUNS.labels(kind=taken.kind, outcome="lost_lease" if outcome is None else
+                       "retrying" if outcome.status == OutboxStatus.PENDING else outcome.status.value).inc()
     expected = isinstance(error, AppError | PermanentJobError)
     if outcome is None:
         log.warning("outbox entry %s failed after its lease had run out (%s)", taken.id, _describe(error))
@@ -270,6 +274,8 @@ def run_periodic(now: datetime) -> dict[str, Any]:
             db.session.rollback()
             log.exception("periodic job %s failed", name)
             summaries[name] = "failed"
+        PERIODIC_RUNS.labels(job=name, outcome=summaries[name] if summaries[name] == "failed" else
+                             "skipped" if summaries[name] == SKIPPED else "ok").inc()
     return summaries
 
 

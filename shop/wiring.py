@@ -15,7 +15,7 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api, Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shop import response_headers
+from shop import metrics, response_headers
 from shop.bills.api import blp as reconciliation_blp
 from shop.bills.cli import add_commands as add_bill_commands
 from shop.bills.service import reconcile_due_bills
@@ -85,6 +85,7 @@ def init_app(app: Flask) -> None:
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    metrics.init_app(app)  # first: its timer starts before every other hook
     _init_extensions(app)
     _register_blueprints(app)
     register_error_handlers(app)  # after Api: our JSON shape replaces flask-smorest's

@@ -29,6 +29,7 @@ from coupons.models import BatchChannel, BatchStatus, Coupon, CouponBatch
 from shop.database import as_loaded
 from shop.extensions import db, redis_client
 from shop.members.journey import JourneyKind, record_event
+from shop.metrics import COUPONS_CLAIMED, count_after_commit
 from shop.transactions import on_rollback
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ def issue(batch: CouponBatch, member_id: int, *, key: str, now: datetime) -> Out
     db.session.add(coupon)
     record_event(member_id, JourneyKind.COUPON_CLAIMED, campaign=batch.campaign, occurred_at=now,
                  coupon_id=coupon.id, batch_id=batch.id, channel=batch.channel)
+    count_after_commit(COUPONS_CLAIMED.labels(channel=str(batch.channel)))
     return Outcome(coupon)
 
 

@@ -25,7 +25,10 @@ from shop.errors import AppError
 from shop.extensions import db, redis_client
 from shop.idempotency import IdempotencyError
 from shop.members.journey import JourneyKind, record_event_on
+from shop.metrics import COUPONS_CLAIMED
 from shop.pagination import paginate
+
+_PUBLIC_CLAIMS = COUPONS_CLAIMED.labels(channel=BatchChannel.PUBLIC.value)  # bound once: the flash claim's path
 
 
 def _open_now(now: datetime):
@@ -110,6 +113,7 @@ def _claim_from(batch: Any, token: bytes, *, member_id: int, key: str, now: date
                                 write=lambda values: _insert_alone(values, batch, before_write), retried=lambda: _by_key(member_id, key, batch.id) is not None,
                                 version=token)
     if isinstance(written, Written):
+        _PUBLIC_CLAIMS.inc()  # committed already: the INSERT was its own transaction
         return Claimed(Coupon(id=written.coupon_id, **written.values), batch, True)  # committed as it is
     if written == gate.STALE_COPY:
         return None

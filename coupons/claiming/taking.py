@@ -30,6 +30,7 @@ from coupons.errors import CouponError
 from coupons.models import Coupon, CouponStatus
 from shop.errors import AppError
 from shop.extensions import db, redis_client
+from shop.metrics import GATE_REBUILDS
 
 log = logging.getLogger(__name__)
 
@@ -182,9 +183,18 @@ def rebuild_gate(batch_id: int, *, now: datetime, seen: int | None = None, colli
             first = current is None and batch.gate_generation == 1  # a new batch's first issue: nothing went wrong
             log.log(logging.INFO if first else logging.WARNING, "coupon gate of batch %s rebuilt from the coupon rows "
                     "at generation %s (%s)", batch_id, batch.gate_generation, _why(seen, collided, current, first))
+            if not first:
+                GATE_REBUILDS.labels(reason=_reason(seen, collided, current)).inc()
         return batch.gate_generation
     finally:
         gate.unlock(client, batch_id, token)
+
+
+def _reason(seen: int | None, collided: bool, current: int | None) -> str:
+    """The metric's label: asked (a command), collided, missing, or stale (another generation)."""
+    if seen is None:
+        return "asked"
+    return "collided" if collided else "missing" if current is None else "stale"
 
 
 def _why(seen: int | None, collided: bool, current: int | None, first: bool) -> str:

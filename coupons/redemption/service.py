@@ -36,6 +36,7 @@ from shop.database import storable_id
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.journey import JourneyKind, record_event
+from shop.metrics import COUPONS_REDEEMED, count_after_commit
 from shop.pagination import paginate
 from shop.stores import counter
 from shop.stores.counter import is_retry, when_and_where
@@ -83,6 +84,7 @@ def redeem(staff: Principal, raw_code: str, *, store_id: int | None, now: dateti
     db.session.flush()
     record_event(coupon.member_id, JourneyKind.COUPON_REDEEMED, store_id=store, occurred_at=now,
                  coupon_id=coupon.id, batch_id=batch.id, redemption_id=redemption.id, staff_id=staff.staff_id)
+    count_after_commit(COUPONS_REDEEMED.labels(channel="counter"))
     return redemption, True
 
 

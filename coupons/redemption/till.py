@@ -29,6 +29,7 @@ from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.journey import JourneyKind, record_event
+from shop.metrics import COUPONS_REDEEMED, count_after_commit
 from shop.orders.models import Fulfilment
 from shop.pricing import Discount, PricingRequest
 
@@ -71,6 +72,7 @@ class TillCouponDiscountProvider:
                            errors={"coupon_code": ["Used."]})
         record_event(request.member_id, JourneyKind.COUPON_REDEEMED, store_id=request.store_id, occurred_at=now,
                      coupon_id=coupon_id, batch_id=discount.details["batch_id"], order_id=order_id)
+        count_after_commit(COUPONS_REDEEMED.labels(channel="till"))
 
 
 def _coupon_shown(raw: str, request: PricingRequest, now: datetime):

@@ -32,6 +32,7 @@ from shop.bills.models import BillDifference, BillRun, DifferenceKind, Resolutio
 from shop.config import WECHAT_PAY_ZONE
 from shop.errors import AppError
 from shop.extensions import db
+from shop.metrics import BILL_DIFFERENCES, BILL_RECONCILIATIONS, count_after_commit
 from shop.orders.models import Order, Payment, Refund, RefundStatus
 from shop.orders.payment import apply_wechat_payment, paid_transaction
 from shop.orders.refunds import check_refund
@@ -108,12 +109,15 @@ def reconcile_bill(bill_date: date, now: datetime) -> BillRun:
         _wait(run, now, error.message, RunStatus.FAILED)
         raise
     _store(run, found)
+    for item in found.items:
+        count_after_commit(BILL_DIFFERENCES.labels(resolution=str(item["resolution"])))
     run.bill_found = trade is not None
     run.trade_rows = len(trade.rows) if trade else 0
     run.paid_fen, run.refunded_fen = (trade.settlement_fen, trade.refund_fen) if trade else (0, 0)
     run.fund_rows = len(fund.rows) if fund else 0
     run.fund_income_fen, run.fund_expense_fen = (fund.income_fen, fund.expense_fen) if fund else (0, 0)
     run.status, run.finished_at, run.next_attempt_at, run.last_error = RunStatus.DONE.value, now, None, None
+    count_after_commit(BILL_RECONCILIATIONS.labels(outcome=RunStatus.DONE.value))
     log.info("reconciled the WeChat Pay bill of %s: %s differences", bill_date, len(found.items))
     return run
 
@@ -187,6 +191,7 @@ def _bills(bill_date: date, now: datetime) -> tuple[TradeBill | None, FundBill |
 
 
 def _wait(run: BillRun, now: datetime, reason: str, status: RunStatus) -> None:
+    count_after_commit(BILL_RECONCILIATIONS.labels(outcome=status.value))
     run.status = status.value
     run.last_error = reason[:300]
     run.next_attempt_at = now + timedelta(minutes=current_app.config["WECHATPAY_BILL_RETRY_MINUTES"])

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from rq import Queue, Worker
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from shop.commands import WeChatUnreachable
 from shop.database import utcnow
 from shop.extensions import db, rq_redis_client
 from shop.jobs import QUEUE, run_periodic
+from shop.metrics import multiprocess, serve
 from shop.orders import lifecycle, payment
 from shop.shipping import service as shipping
 from shop.shipping.models import ShippingUpload
@@ -82,6 +84,8 @@ def _counts(summary: dict[str, Any]) -> str:
 @click.option("--every", type=int, default=0, help="Repeat every N seconds (0: once).")
 def sweep(every: int) -> None:
     """Run the periodic work once (or forever, every N seconds): timeouts, reconciliation, expiries."""
+    if every:
+        serve(current_app.config, who="the scheduler")
     while True:
         now = utcnow()
         click.echo(f"{now.isoformat()} {run_periodic(now)}")
@@ -94,6 +98,9 @@ def sweep(every: int) -> None:
 def worker() -> None:
     """Run an RQ worker for the background jobs (JOBS_ASYNC=true), with RQ's scheduler: it queues the
     outbox's retries when their backoff ends."""
+    if serve(current_app.config, who="the RQ worker") and not multiprocess():
+        click.echo("PROMETHEUS_MULTIPROC_DIR is unset: what the jobs count in RQ's work horses (forked per job) "
+                   "is lost; set it to a folder of this worker's own", err=True)
     Worker([Queue(QUEUE, connection=rq_redis_client())], connection=rq_redis_client()).work(with_scheduler=True)
 
 

@@ -21,6 +21,7 @@ from shop.errors import AppError
 from shop.extensions import db
 from shop.members.journey import JourneyKind, record_event
 from shop.members.models import Member
+from shop.metrics import NOTIFIES_REJECTED, PAYMENTS_APPLIED, count_after_commit
 from shop.orders.errors import OrderError
 from shop.orders.making.service import prepares_orders
 from shop.orders.models import Fulfilment, Order, OrderStatus, Payment, Refund, RefundStatus
@@ -91,6 +92,7 @@ def apply_wechat_payment(resource: dict[str, Any], *, source: str, at: datetime)
         db.session.execute(insert(Payment.__table__).values(
             order_id=order.id, transaction_id=transaction_id, amount=amount, outcome="applied", paid_at=at,
             received_at=at, source=source))
+        count_after_commit(PAYMENTS_APPLIED.labels(source=source))
         return "applied"
     if payment_recorded(transaction_id):
         return "duplicate"
@@ -153,7 +155,14 @@ def payment_params(order: Order) -> dict[str, Any] | None:
 
 def handle_pay_notify(headers: dict[str, str], body: bytes, at: datetime) -> str:
     """A WeChat Pay notify: verified and decrypted by the gateway, then applied once."""
-    notify = wechat_pay().parse_notify(headers, body)
+    try:
+        return _apply_notify(wechat_pay().parse_notify(headers, body), at)
+    except AppError as refused:  # forged, garbled, replayed or not ours: each reason is watched
+        NOTIFIES_REJECTED.labels(reason=refused.code.value).inc()
+        raise
+
+
+def _apply_notify(notify: dict[str, Any], at: datetime) -> str:
     resource = notify["resource"]
     if notify["event_type"] == "TRANSACTION.SUCCESS":
         return apply_wechat_payment(resource, source="notify", at=at)

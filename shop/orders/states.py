@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shop.extensions import db
+from shop.metrics import ORDERS, count_after_commit
 from shop.orders.models import Order, OrderStatus
 
 _orders = Order.__table__
@@ -34,6 +35,7 @@ def move(order: Order, *, from_status: OrderStatus | Iterable[OrderStatus], to: 
         return False
     for key, column in _COLUMNS.items():
         set_committed_value(order, key, row._mapping[column])
+    count_after_commit(ORDERS.labels(state=to.value))
     return True
 
 

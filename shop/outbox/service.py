@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from shop.database import dialect_insert, utcnow
 from shop.errors import AppError
 from shop.extensions import db
+from shop.metrics import OUTBOX_FAILED, OUTBOX_OVERDUE
 from shop.outbox.errors import OutboxError
 from shop.outbox.models import MAX_DEDUPE_KEY, MAX_KIND, OutboxEntry, OutboxStatus
 from shop.pagination import paginate
@@ -169,7 +170,10 @@ def backlog(now: datetime, *, overdue_after: timedelta = OVERDUE_AFTER) -> dict[
 def readiness() -> str | None:
     """For /readyz: ``backing_up`` when more work is overdue than ``OUTBOX_READY_MAX_OVERDUE`` allows
     (nothing hands it on: runners gone, the queue lost and no sweep running)."""
-    overdue = backlog(utcnow())["overdue"]
+    counts = backlog(utcnow())
+    overdue = counts["overdue"]
+    OUTBOX_OVERDUE.set(overdue)  # the probe's query is the metric's: a scrape asks the database nothing
+    OUTBOX_FAILED.set(counts["failed"])
     return "backing_up" if overdue > current_app.config["OUTBOX_READY_MAX_OVERDUE"] else None
 
 

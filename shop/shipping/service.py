@@ -23,6 +23,7 @@ from shop.errors import AppError
 from shop.extensions import db
 from shop.jobs import PermanentJobError, enqueue, enqueue_again
 from shop.members.models import Member
+from shop.metrics import SHIPPING_UPLOADS_FAILED
 from shop.orders.models import Order
 from shop.shipping.carriers import require_carrier
 from shop.shipping.errors import ShippingError
@@ -87,6 +88,7 @@ def _refused(upload: ShippingUpload, refused: ShippingRefused, now: datetime) ->
     upload.status = (UploadStatus.PENDING if refused.retriable else UploadStatus.FAILED).value
     upload.updated_at = now
     db.session.commit()
+    SHIPPING_UPLOADS_FAILED.labels(outcome="retrying" if refused.retriable else UploadStatus.FAILED.value).inc()
 
 
 def resend(order_id: int) -> bool:

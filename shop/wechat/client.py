@@ -13,11 +13,13 @@ from __future__ import annotations
 import logging
 
 import redis
+import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.redisstorage import RedisStorage
 
 from shop.config import REAL_WECHAT_API_BASE
+from shop.metrics import wechat_error, wechat_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,17 @@ class RippleWeChatClient(WeChatClient):
         return url
 
     def _request(self, method, url_or_endpoint, **kwargs):
+        try:
+            return self._request_with_fresh_token(method, url_or_endpoint, **kwargs)
+        except WeChatClientException as exc:
+            wechat_error(exc.errcode)
+            raise
+        except requests.RequestException:
+            wechat_unreachable()
+            raise
+
+    def _request_with_fresh_token(self, method, url_or_endpoint, **kwargs):
+        """The request; a token WeChat refused is fetched afresh and the request sent once more."""
         url = self._absolute(url_or_endpoint, kwargs.pop("api_base_url", None))
         params = kwargs.setdefault("params", {})
         if isinstance(params, dict) and url.endswith(TOKENLESS_ENDPOINTS):
