@@ -1,6 +1,6 @@
 """Optional error reports to Sentry: on when SENTRY_DSN is set, otherwise not even imported.
 
-Reports go without personal data (``send_default_pii`` off: no cookies, user or client address) and
+Reports go without personal data (the SDK's ``send_default_pii`` stays off: no cookies, user or client address) and
 pass through the same scrubbing as log lines (shop/log_scrubbing.py): a request body's codes and
 passwords, a local variable holding a token, a phone number in a message. Each report is tagged
 with the request id, so it can be found in the logs.
@@ -38,5 +38,7 @@ def init_sentry(app: Flask) -> None:
     import sentry_sdk  # noqa: PLC0415
     from sentry_sdk.integrations.flask import FlaskIntegration  # noqa: PLC0415
 
+    # send_default_pii is left unset, which is off (setting it at all is deprecated in favour of
+    # data_collection): no cookies, user or client address, and the SDK's own scrubber stays on.
     sentry_sdk.init(dsn=dsn, integrations=[FlaskIntegration()], environment=app.config["RIPPLE_ENV"],
-                    send_default_pii=False, before_send=scrubbed_event, before_breadcrumb=scrubbed_breadcrumb)
+                    before_send=scrubbed_event, before_breadcrumb=scrubbed_breadcrumb)
