@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 SCRUBBED = "[scrubbed]"
@@ -28,6 +29,7 @@ SECRET_TEXT = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)  # the same few dozen field names, on every line
 def is_secret_field(name: str) -> bool:
     return bool(SECRET_FIELD.search(name))
 

@@ -76,8 +76,10 @@ class TextLogFormatter(logging.Formatter):
 
 
 class StandardErrorHandler(logging.StreamHandler):
-    """Writes to the current ``sys.stderr`` (as logging's last-resort handler does), so a stream swapped
-    after the app was built (a test's capture, a daemon's redirection) is the one written to."""
+    """Writes to the process's standard error (file descriptor 2), never to a ``sys.stderr`` swapped in
+    for a while: a command's own output, captured by click's runner or piped by an operator, stays its
+    own, and whatever holds descriptor 2 (a terminal, gunicorn, a container runtime, a test's capture)
+    gets the lines."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -85,11 +87,11 @@ class StandardErrorHandler(logging.StreamHandler):
 
     @property
     def stream(self):
-        return sys.stderr
+        return sys.__stderr__ or sys.stderr  # __stderr__ is None only without a console (pythonw)
 
     @stream.setter
     def stream(self, value) -> None:
-        pass  # always the current sys.stderr
+        pass  # always descriptor 2
 
 
 def configure_logging(config: Mapping[str, Any]) -> None:

@@ -25,8 +25,8 @@ def json_app(app, make_app):
     configure_logging(app.config)
 
 
-def _lines(capsys) -> list[dict]:
-    return [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+def _lines(capfd) -> list[dict]:
+    return [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
 
 
 def _request_lines(lines: list[dict]) -> list[dict]:
@@ -58,12 +58,12 @@ def test_the_app_keeps_the_request_ids_nginx_keeps():
     assert nginx_pattern and nginx_pattern.group(1) == SANE_REQUEST_ID.pattern
 
 
-def test_a_shoppers_request_is_one_json_line_with_its_id_member_status_and_time(json_app, capsys):
+def test_a_shoppers_request_is_one_json_line_with_its_id_member_status_and_time(json_app, capfd):
     client = json_app.test_client()
     token = client.post("/api/v1/auth/wechat-login", json={"code": "alice:1"}).get_json()["token"]
-    capsys.readouterr()
+    capfd.readouterr()
     answer = client.get("/api/v1/me", headers={**bearer(token), "X-Request-ID": "shopper-me-0001"})
-    (line,) = _request_lines(_lines(capsys))
+    (line,) = _request_lines(_lines(capfd))
     assert line["request_id"] == answer.headers["X-Request-ID"] == "shopper-me-0001"
     assert line["member_id"] == answer.get_json()["id"] and "staff_id" not in line
     assert (line["method"], line["path"], line["rule"], line["status"]) == ("GET", "/api/v1/me", "/api/v1/me", 200)
@@ -71,7 +71,7 @@ def test_a_shoppers_request_is_one_json_line_with_its_id_member_status_and_time(
     assert line["time"].endswith("+00:00")
 
 
-def test_a_staff_request_names_the_staff_account_and_its_route(json_app, committed, capsys):
+def test_a_staff_request_names_the_staff_account_and_its_route(json_app, committed, capfd):
     from shop.staff.service import create_staff
     from tests.conftest import STAFF_PASSWORD
 
@@ -79,21 +79,21 @@ def test_a_staff_request_names_the_staff_account_and_its_route(json_app, committ
     staff_id = committed(lambda: create_staff(username="logged-admin", password=STAFF_PASSWORD, role=Role.ADMIN).id)
     token = client.post("/api/v1/auth/staff-login",
                         json={"username": "logged-admin", "password": STAFF_PASSWORD}).get_json()["token"]
-    capsys.readouterr()
+    capfd.readouterr()
     client.get("/api/v1/admin/stores/999999", headers=bearer(token))
-    (line,) = _request_lines(_lines(capsys))
+    (line,) = _request_lines(_lines(capfd))
     assert line["staff_id"] == staff_id and "member_id" not in line
     assert line["status"] == 404 and line["rule"] == "/api/v1/admin/stores/<id:store_id>"
 
 
-def test_an_unhandled_error_is_logged_with_the_request_id_the_500_answer_carries(json_app, capsys):
+def test_an_unhandled_error_is_logged_with_the_request_id_the_500_answer_carries(json_app, capfd):
     def broken():
         raise RuntimeError("a bug")
 
     json_app.add_url_rule("/broken-for-the-test", "broken_for_the_test", broken)
     answer = json_app.test_client().get("/broken-for-the-test", headers={"X-Request-ID": "bug-report-0001"})
     assert answer.status_code == 500 and answer.headers["X-Request-ID"] == "bug-report-0001"
-    lines = _lines(capsys)
+    lines = _lines(capfd)
     (error,) = [line for line in lines if line["message"] == "unhandled error"]
     assert error["level"] == "ERROR" and error["request_id"] == "bug-report-0001"
     assert "RuntimeError: a bug" in error["exc_info"]
@@ -101,13 +101,13 @@ def test_an_unhandled_error_is_logged_with_the_request_id_the_500_answer_carries
     assert request_line["status"] == 500 and request_line["request_id"] == "bug-report-0001"
 
 
-def test_existing_log_calls_keep_their_messages_and_extra_fields_as_json(json_app, capsys):
+def test_existing_log_calls_keep_their_messages_and_extra_fields_as_json(json_app, capfd):
     import logging
 
     with json_app.test_request_context("/", headers={"X-Request-ID": "event-line-0001"}):
         logging.getLogger("shop.orders.payment").info("order %s paid (%s fen, %s)", "R123", 990, "notify",
                                                       extra={"order_number": "R123"})
-    (line,) = _lines(capsys)
+    (line,) = _lines(capfd)
     assert line["message"] == "order R123 paid (990 fen, notify)" and line["logger"] == "shop.orders.payment"
     assert line["order_number"] == "R123" and line["request_id"] == "event-line-0001"
 
