@@ -72,7 +72,6 @@ def main() -> None:
     # SIGTERM (kill, a process manager, a container runtime) ends the process as Ctrl-C does, so the
     # exit handlers run and stop the embedded redis-server instead of leaving it behind.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         stub_url = start_stub(load_config())  # first: the app's WeChat bases are read from what it notes
         app = create_app()

@@ -149,6 +149,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RIPPLE_TEST_DOUBLES", "", "`acknowledged` lets the production profile run against the WeChat "
             "stub on one machine (http and stub credentials, rate limits off, no proxies declared); a warning "
             "is logged at every start. Never set it where real shoppers pay.", production_required=False),
+    Setting("LOG_FORMAT", None, "`json` (one object a line: time, level, logger, message, request id, member or "
+            "staff id, the event's fields) or `text` (readable). Unset: `json` in production, `text` in "
+            "development. Secrets are scrubbed in both (docs/logs.md).", production_required=False),
+    Setting("LOG_LEVEL", "INFO", "Lowest level written (`DEBUG`, `INFO`, `WARNING`, `ERROR`); `WARNING` drops "
+            "the line per request.", production_required=False),
+    Setting("SENTRY_DSN", "", "Send unhandled errors and error log lines to Sentry (or a compatible server), "
+            "scrubbed and without personal data; unset: the SDK is not even imported.", secret=True,
+            production_required=False),
     Setting("TRUSTED_PROXIES", 0, "How many reverse proxies (nginx) stand in front: their X-Forwarded-For "
             "gives the client address that rate limits count by.", int, production_required=False),
     Setting("ORDER_PAYMENT_TIMEOUT_SECONDS", 900, "An order unpaid this long is cancelled (stock and "
@@ -397,6 +405,7 @@ def _check_production(config: dict) -> None:
     if config["RIPPLE_TEST_DOUBLES"] not in ("", TEST_DOUBLES_ACKNOWLEDGED):
         raise ConfigError(f"RIPPLE_TEST_DOUBLES must be unset or {TEST_DOUBLES_ACKNOWLEDGED!r}")
     _check_aes_key(config["WECHAT_OA_AES_KEY"])
+    _check_logging(config)
     _check_rate_limits(config)
     if config["RIPPLE_ENV"] != PRODUCTION:
         return
@@ -436,6 +445,14 @@ def _check_aes_key(key: str) -> None:
     if not valid:
         raise ConfigError("WECHAT_OA_AES_KEY must be the 43-character EncodingAESKey from the official "
                           "account's server settings (or empty for plain mode)")
+
+
+def _check_logging(config: dict) -> None:
+    if config["LOG_FORMAT"] not in (None, "json", "text"):
+        raise ConfigError(f"LOG_FORMAT must be json or text, got {config['LOG_FORMAT']!r}")
+    config["LOG_LEVEL"] = str(config["LOG_LEVEL"]).upper()
+    if config["LOG_LEVEL"] not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {config['LOG_LEVEL']!r}")
 
 
 def _check_rate_limits(config: Mapping[str, Any]) -> None:
@@ -494,6 +511,8 @@ def _derive(config: dict) -> dict:
     if not config["WECHATPAY_NOTIFY_URL"]:
         config["WECHATPAY_NOTIFY_URL"] = f"http://127.0.0.1:{os.environ.get('PORT', '5000')}/wechat/pay/notify"
     config["JWT_SECRET_KEY"] = config["JWT_SECRET_KEY"] or config["SECRET_KEY"]
+    if config["LOG_FORMAT"] is None:
+        config["LOG_FORMAT"] = "json" if production else "text"
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     # Stale connections: shop.database.ping_connections_idle_for.
     config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(config)

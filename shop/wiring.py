@@ -15,7 +15,7 @@ from flask import Flask, send_from_directory
 from flask_smorest import Api, Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shop import metrics, response_headers
+from shop import metrics, request_log, response_headers
 from shop.bills.api import blp as reconciliation_blp
 from shop.bills.cli import add_commands as add_bill_commands
 from shop.bills.service import reconcile_due_bills
@@ -54,6 +54,7 @@ from shop.points.handlers import wire_points
 from shop.points.provider import PointsDiscountProvider
 from shop.pricing import register_discount_provider
 from shop.query_args import refuse_unknown_query_args
+from shop.sentry import init_sentry
 from shop.shipping.api import blp as shipping_blp
 from shop.staff.api import blp as staff_blp
 from shop.staff.cli import staff_cli
@@ -79,13 +80,15 @@ class RippleApi(Api):
 
 def init_app(app: Flask) -> None:
     """JSON, sessions and proxies; extensions; the Api with shop's blueprints; error handlers, headers,
-    receivers, providers, jobs, CLI."""
+    receivers, providers, jobs, CLI. Logging and the request ids first: every later hook may log."""
+    request_log.init_app(app)
+    init_sentry(app)
     app.json = OrjsonProvider(app)
     app.session_interface = CookieSessionOnDemand()
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    metrics.init_app(app)  # first: its timer starts before every other hook
+    metrics.init_app(app)  # before the other hooks: its timer starts first
     _init_extensions(app)
     _register_blueprints(app)
     register_error_handlers(app)  # after Api: our JSON shape replaces flask-smorest's

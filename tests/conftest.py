@@ -39,6 +39,8 @@ WECHATPAY_CERT_SERIAL = "3775B6A45ACD588826D15E583A95F5DD2C1AAF6D"
 WECHATPAY_APIV3_KEY = "test-apiv3-key-0123456789abcdef!"  # 32 characters
 WECHATPAY_PUBLIC_KEY_ID = "PUB_KEY_ID_0112300001092025010100000000"
 
+pytest_plugins = ["tests.log_scan", "pytester"]  # log_scan: the run fails if a secret it made appears in its logs
+
 
 
 def pytest_configure(config) -> None:
