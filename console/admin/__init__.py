@@ -1,4 +1,5 @@
-"""The admin's console pages: staff accounts, the outbox's failed work, the WeChat Pay reconciliation, withdrawals."""
+"""The admin's console pages: staff accounts, the outbox's failed work, the WeChat Pay reconciliation, withdrawals,
+stores and their import."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from flask import Blueprint
 from console.admin.outbox.views import bp as outbox_bp
 from console.admin.reconciliation.views import bp as reconciliation_bp
 from console.admin.staff.views import bp as staff_bp
+from console.admin.stores.views import bp as stores_bp
 from console.admin.withdrawals.views import bp as withdrawals_bp
 
-BLUEPRINTS: tuple[Blueprint, ...] = (staff_bp, outbox_bp, reconciliation_bp, withdrawals_bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (staff_bp, outbox_bp, reconciliation_bp, withdrawals_bp, stores_bp)
