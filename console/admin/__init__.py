@@ -1,14 +1,15 @@
 """The admin's console pages: staff accounts, the outbox's failed work, the WeChat Pay reconciliation, withdrawals,
-stores and their import."""
+stores and their import, orders with their refunds."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 
+from console.admin.orders.views import bp as orders_bp
 from console.admin.outbox.views import bp as outbox_bp
 from console.admin.reconciliation.views import bp as reconciliation_bp
 from console.admin.staff.views import bp as staff_bp
 from console.admin.stores.views import bp as stores_bp
 from console.admin.withdrawals.views import bp as withdrawals_bp
 
-BLUEPRINTS: tuple[Blueprint, ...] = (staff_bp, outbox_bp, reconciliation_bp, withdrawals_bp, stores_bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (staff_bp, outbox_bp, reconciliation_bp, withdrawals_bp, stores_bp, orders_bp)
