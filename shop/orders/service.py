@@ -76,6 +76,16 @@ def own_orders(member_id: int, *, status: str | None) -> Select:
     return statement.where(Order.status == status) if status else statement
 
 
-def all_orders(*, status: str | None) -> Select:
+def all_orders(*, status: str | None, store_id: int | None = None, fulfilment: str | None = None,
+               number: str | None = None) -> Select:
+    """Every order, newest first, narrowed by whichever filters are given (an order number: its start)."""
     statement = select(Order).order_by(Order.id.desc())
-    return statement.where(Order.status == status) if status else statement
+    if status:
+        statement = statement.where(Order.status == status)
+    if store_id:
+        statement = statement.where(Order.store_id == store_id)
+    if fulfilment:
+        statement = statement.where(Order.fulfilment == fulfilment)
+    if number:
+        statement = statement.where(Order.number.startswith(number, autoescape=True))
+    return statement

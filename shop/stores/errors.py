@@ -6,3 +6,4 @@ class StoreError(ErrorCode):
     STORE_CODE_TAKEN = ("store_code_taken", 409)
     IMPORT_INVALID = ("store_import_invalid", 422)
     IMPORT_NOT_UTF8 = ("store_import_not_utf8", 422)
+    IMPORT_NOT_FOUND = ("store_import_not_found", 404)

@@ -66,6 +66,7 @@ from shop.stores.schemas import PHONE_RULE, STORE_CODE_RULE, StoreInputSchema
 
 MAX_ROWS = 20_000
 MAX_FILE_BYTES = 8 * 1024 * 1024  # 20,000 stores of about 200 bytes, with room to spare
+PROGRESS_EVERY = 500  # store lines between two progress reports of an import job
 REQUIRED_COLUMNS = ("code", "name", "address", "city", "lat", "lng")
 COLUMNS = ("code", "name", "address", "city", "district", "lat", "lng", "phone", "timezone", "services",
            "status", "hours", "coord")
@@ -197,6 +198,12 @@ def parse_hours_spec(text: str) -> dict[str, list[list[str]]]:
                     raise HoursError(f"{day} is given more than once")
                 week[day] = [list(item) for item in ranges]
     return normalize_weekly_hours(week)
+
+
+def format_hours_spec(week: dict[str, list[list[str]]]) -> str:
+    """The compact form of weekly hours JSON, as ``parse_hours_spec`` reads it (closed days left out)."""
+    return "; ".join(f"{day} {','.join(f'{start}-{end}' for start, end in week[day])}"
+                     for day in WEEKDAYS if week.get(day))
 
 
 # --- one value per column -------------------------------------------------------------------------
@@ -357,8 +364,17 @@ def _records(text: str) -> Iterator[tuple[int, list[str] | csv.Error]]:
         yield line + 1, exc
 
 
-def parse_stores_csv(text: str) -> CsvParseResult:
-    """Every valid store row of a stores CSV, and every error (never raises on bad input)."""
+def count_lines(text: str) -> int:
+    """The file's lines as the parser numbers them (a quoted cell with line breaks is one line)."""
+    return sum(1 for _ in _records(text.removeprefix("\ufeff")))
+
+
+def parse_stores_csv(text: str, *, progress: Callable[[int], None] | None = None,
+                     every: int = PROGRESS_EVERY) -> CsvParseResult:
+    """Every valid store row of a stores CSV, and every error (never raises on bad input).
+
+    ``progress(line)`` is called after each ``every`` store lines, for a job showing how far it got.
+    """
     result = CsvParseResult()
     records = _records(text.removeprefix("\ufeff"))  # Excel's "CSV UTF-8" starts with a BOM
     _, header = next(records, (1, []))
@@ -382,6 +398,8 @@ def parse_stores_csv(text: str) -> CsvParseResult:
             result.errors.append(LineError(line, None, f"a file holds at most {MAX_ROWS} stores; split it"))
             break
         _parse_line(line, columns, cells, result, first_line_of)
+        if progress is not None and stores % every == 0:
+            progress(line)
     return result
 
 

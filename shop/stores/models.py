@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     false,
 )
@@ -82,3 +83,28 @@ class StoreSetVersion(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger)
+
+
+class StoreImport(db.Model):
+    """A stores CSV imported in the background: its lines checked with the progress kept, then all rows or none.
+
+    ``status``: queued, checking, writing, then imported (the counts) or refused (the errors, nothing written).
+    """
+
+    __tablename__ = "store_imports"
+    __table_args__ = (CheckConstraint("checked_lines <= total_lines", name="checked_within_total"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    text: Mapped[str] = mapped_column(Text, default="")  # the file until it is read; emptied after
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    total_lines: Mapped[int] = mapped_column(Integer)
+    checked_lines: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[list[list[Any]]] = mapped_column(JSON, default=list)  # [line, column or null, message], the first few
+    created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,132 @@
+"""Orders for admins (/console/orders): the list with filters, an order's page with its WeChat Pay state (payments,
+refunds, checks that failed) and its shipping upload, and a refund, whole or by lines, as the admin API allows
+(``shop.orders.refunds.request_refund`` with ``STAFF_REFUNDABLE``). Marketing reads the list and the orders, as
+``GET /api/v1/admin/orders`` allows; only an admin refunds.
+"""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from sqlalchemy import or_, select
+
+from console.admin.orders.forms import RefundForm
+from console.display import yuan
+from console.refusals import console_blueprint, refusal_page
+from console.session import page_for
+from shop.auth import Role, current_principal
+from shop.database import utcnow
+from shop.errors import AppError
+from shop.extensions import db
+from shop.orders import service
+from shop.orders.errors import OrderError
+from shop.orders.models import Fulfilment, Order, OrderStatus, Payment, PaymentCheck
+from shop.orders.refunds import STAFF_REFUNDABLE, request_refund
+from shop.orders.schemas import RefundArgs
+from shop.pagination import paginate
+from shop.stores.models import Store
+
+bp = console_blueprint("console_orders", __name__)
+READERS = (Role.ADMIN, Role.MARKETING)  # as GET /api/v1/admin/orders
+PAGE_SIZE = 20
+STATUSES = [status.value for status in OrderStatus]
+FULFILMENTS = [fulfilment.value for fulfilment in Fulfilment]
+
+
+@bp.route("/orders")
+@page_for(*READERS)
+def orders():
+    filters = {"status": _one_of(request.args.get("status"), STATUSES),
+               "fulfilment": _one_of(request.args.get("fulfilment"), FULFILMENTS),
+               "store_id": request.args.get("store_id", type=int) or None,
+               "number": (request.args.get("number") or "").strip()[:32] or None}
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    found = paginate(service.all_orders(**filters), page=page, page_size=PAGE_SIZE)
+    return render_template("admin/orders/list.html", found=found, filters=filters, statuses=STATUSES,
+                           fulfilments=FULFILMENTS, stores=_store_names(), words=_words(),
+                           pages=max(-(-found["total"] // PAGE_SIZE), 1))
+
+
+@bp.route("/orders/<id:order_id>")
+@page_for(*READERS)
+def order(order_id: int):
+    found = _order(order_id)
+    return _order_page(found) if found is not None else refusal_page(_("No such order."), 404)
+
+
+@bp.route("/orders/<id:order_id>/refund", methods=["POST"])
+@page_for(Role.ADMIN)
+def refund(order_id: int):
+    found = _order(order_id)
+    if found is None:
+        return refusal_page(_("No such order."), 404)
+    form = RefundForm()
+    try:
+        args = RefundArgs().load({"reason": (form.reason.data or "").strip(),
+                                  "lines": RefundForm.lines_of(request.form, [line.id for line in found.lines])})
+        made = request_refund(found, reason=args["reason"], lines=args["lines"],
+                              requested_by=f"staff:{current_principal().staff_id}", allowed=STAFF_REFUNDABLE,
+                              at=utcnow())
+    except ValidationError as invalid:
+        db.session.rollback()
+        return _order_page(_order(order_id), errors=invalid.normalized_messages(), status=422, form=form)
+    except AppError as refusal:
+        db.session.rollback()
+        return _order_page(_order(order_id), refusal=_refusal_words(refusal), status=refusal.status, form=form)
+    db.session.commit()  # the refund goes to WeChat Pay from here, through the outbox
+    db.session.refresh(made)
+    return _order_page(_order(order_id), done=_("Refund %(number)s of %(amount)s asked: now %(status)s.",
+                                                number=made.number, amount=yuan(made.amount),
+                                                status=_words()[made.status]))
+
+
+def _order_page(order: Order, *, done: str | None = None, refusal: str | None = None, errors: dict | None = None,
+                status: int = 200, form: RefundForm | None = None):
+    payments = db.session.scalars(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id)).all()
+    refund_ids = [made.id for made in order.refunds]
+    checks = db.session.scalars(select(PaymentCheck).where(or_(
+        (PaymentCheck.subject == "order") & (PaymentCheck.subject_id == order.id),
+        (PaymentCheck.subject == "refund") & PaymentCheck.subject_id.in_(refund_ids or [0])))).all()
+    return render_template("admin/orders/order.html", order=order, payments=payments, checks=checks,
+                           upload=getattr(order, "shipping_upload", None), stores=_store_names(), words=_words(),
+                           refundable=order.status in {status.value for status in STAFF_REFUNDABLE},
+                           form=form or RefundForm(formdata=None), done=done, refusal=refusal,
+                           errors=errors or {}), status
+
+
+def _refusal_words(refusal: AppError) -> str:
+    """The refund service's refusal in an admin's words."""
+    return {
+        OrderError.NOT_REFUNDABLE: _("This order cannot be refunded in its state."),
+        OrderError.REFUND_IN_PROGRESS: _("A refund of this order is still with WeChat Pay: wait for its answer."),
+        OrderError.REFUND_TOO_LARGE: _("That is more than is left to refund on this order."),
+        OrderError.REFUND_LINE_REPEATED: _("Name each line once."),
+    }.get(refusal.code, refusal.message)
+
+
+def _order(order_id: int) -> Order | None:
+    try:
+        return service.any_order(order_id)
+    except AppError:
+        return None
+
+
+def _one_of(value: str | None, allowed: list[str]) -> str | None:
+    return value if value in allowed else None
+
+
+def _store_names() -> dict[int, str]:
+    return dict(db.session.execute(db.select(Store.id, Store.name).order_by(Store.id)).tuples().all())
+
+
+def _words() -> dict[str, str]:
+    """Order, refund, payment and upload states, and fulfilments, in an admin's words."""
+    return {
+        "pending_payment": _("awaiting payment"), "paid": _("paid"), "preparing": _("preparing"),
+        "ready_for_pickup": _("ready for pickup"), "shipped": _("shipped"), "completed": _("completed"),
+        "cancelled": _("cancelled"), "refunded": _("refunded"),
+        "processing": _("processing"), "succeeded": _("succeeded"), "failed": _("failed"),
+        "pending": _("pending"), "uploaded": _("uploaded"),
+        "pickup": _("pickup"), "delivery": _("delivery"), "in_store": _("in store"),
+    }

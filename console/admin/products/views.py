@@ -1,0 +1,139 @@
+"""Products and their stock per store (/console/products): the list, a product's SKUs with the stores that sell
+each and their own stock, on and off sale. The rules are the catalog's (``set_store_availability``, ``set_on_sale``,
+``StoreAvailabilityArgs``); roles as the admin catalog API: marketing and admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from console.refusals import console_blueprint, refusal_page
+from console.session import page_for
+from shop.auth import Role, current_principal
+from shop.catalog import service
+from shop.catalog.errors import CatalogError
+from shop.catalog.models import Product, ProductStatus
+from shop.catalog.schemas import StoreAvailabilityArgs
+from shop.errors import AppError
+from shop.extensions import db
+from shop.pagination import paginate
+from shop.stores.models import Store
+
+bp = console_blueprint("console_products", __name__)
+CATALOGUERS = (Role.MARKETING, Role.ADMIN)  # as the admin catalog API (shop.catalog.api.MARKETING)
+PAGE_SIZE = 20
+STATUSES = [status.value for status in ProductStatus]
+
+
+@bp.route("/products")
+@page_for(*CATALOGUERS)
+def products():
+    status = request.args.get("status") if request.args.get("status") in STATUSES else None
+    q = (request.args.get("q") or "").strip()[:64] or None
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    found = paginate(service.admin_product_list(status=status, q=q), page=page, page_size=PAGE_SIZE)
+    return render_template("admin/products/list.html", rows=service.admin_summaries(found["items"]), found=found,
+                           status=status, statuses=STATUSES, q=q or "", words=_words(),
+                           pages=max(-(-found["total"] // PAGE_SIZE), 1))
+
+
+@bp.route("/products/<id:product_id>")
+@page_for(*CATALOGUERS)
+def product(product_id: int):
+    found = _product(product_id)
+    return _product_page(found) if found is not None else refusal_page(_("No such product."), 404)
+
+
+@bp.route("/products/<id:product_id>/<any(on_sale, off_sale):state>", methods=["POST"])
+@page_for(*CATALOGUERS)
+def change_sale(product_id: int, state: str):
+    if _product(product_id) is None:
+        return refusal_page(_("No such product."), 404)
+    try:
+        service.set_on_sale(product_id, on_sale=state == "on_sale")
+    except AppError as refusal:
+        db.session.rollback()
+        words = (_("A product needs an active SKU to go on sale.") if refusal.code is CatalogError.NO_ACTIVE_SKU
+                 else refusal.message)
+        return _product_page(_product(product_id), refusal=words, status=refusal.status)
+    db.session.commit()
+    flash(_("On sale: shoppers see it now.") if state == "on_sale" else _("Off sale: shoppers no longer see it."))
+    return redirect(url_for(".product", product_id=product_id))
+
+
+@bp.route("/products/<id:product_id>/skus/<id:sku_id>/stores", methods=["POST"])
+@page_for(*CATALOGUERS)
+def sku_stores(product_id: int, sku_id: int):
+    found = _product(product_id)
+    if found is None or sku_id not in {sku.id for sku in found.skus}:
+        return refusal_page(_("No such product."), 404)
+    try:
+        args = StoreAvailabilityArgs().load({"stores": _stores_sent(sku_id)})
+        service.set_store_availability(sku_id, **args, actor_staff_id=current_principal().staff_id)
+    except ValidationError as invalid:
+        db.session.rollback()
+        return _product_page(_product(product_id), errors={sku_id: _flat(invalid.normalized_messages())}, status=422)
+    except AppError as refusal:
+        db.session.rollback()
+        return _product_page(_product(product_id), errors={sku_id: [refusal.message]}, status=refusal.status)
+    db.session.commit()
+    flash(_("Stores and stock saved."))
+    return redirect(url_for(".product", product_id=product_id, _anchor=f"sku-{sku_id}"))
+
+
+def _stores_sent(sku_id: int) -> list[dict[str, Any]]:
+    """The stores of the form as the API's ``stores``: each listed row, and the one added by its code.
+
+    An empty stock means not counted there (null): the store's orders draw on the central stock.
+    """
+    form = request.form
+    listed = [int(raw) for raw in form.getlist("store") if raw.isdigit()]
+    sent = {store_id: {"store_id": store_id, "available": form.get(f"sells-{store_id}") == "on",
+                       "stock": _number(form.get(f"stock-{store_id}"))} for store_id in listed}
+    added = (form.get("add_code") or "").strip()
+    if added:
+        store_id = db.session.scalar(select(Store.id).where(Store.code == added))
+        if store_id is None:
+            raise ValidationError({"add_code": [_("No store has the code %(code)s.", code=added)]})
+        sent.setdefault(store_id, {"store_id": store_id, "available": True, "stock": None})
+    return list(sent.values())
+
+
+def _number(raw: str | None) -> int | str | None:
+    """Digits as the number the API's strict field takes; empty as null; anything else on to its error."""
+    raw = (raw or "").strip()
+    return None if not raw else int(raw) if raw.isdigit() else raw
+
+
+def _flat(messages: Any) -> list[str]:
+    """The schema's nested messages as lines an admin reads."""
+    if isinstance(messages, dict):
+        return [line for value in messages.values() for line in _flat(value)]
+    if isinstance(messages, list):
+        return [line for value in messages for line in _flat(value)]
+    return [str(messages)]
+
+
+def _product_page(product: Product, *, refusal: str | None = None, errors: dict | None = None, status: int = 200):
+    availability = {sku.id: service.store_availability(sku.id) for sku in product.skus}
+    store_ids = {row.store_id for rows in availability.values() for row in rows}
+    stores = dict(db.session.execute(select(Store.id, Store.name).where(Store.id.in_(store_ids))).tuples().all()
+                  ) if store_ids else {}
+    return render_template("admin/products/product.html", product=product, availability=availability,
+                           stores=stores, refusal=refusal, errors=errors or {}, words=_words()), status
+
+
+def _product(product_id: int) -> Product | None:
+    try:
+        return service.get_product(product_id)
+    except AppError:
+        return None
+
+
+def _words() -> dict[str, str]:
+    return {"on_sale": _("on sale"), "off_sale": _("off sale")}
