@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
-from console.batches.forms import _fen, _whole, yuan_input
+from console.batches.forms import typed_fen, typed_whole, yuan_input
 from referral.policy.models import BindMode, RewardBasis, RewardKind, SharerPolicy
 
 LEVELS = 2  # the fields shown; the policy service refuses more than it allows
@@ -60,11 +60,11 @@ class SettingsForm(FlaskForm):
         """The form as ``PUT /admin/referral/settings`` takes it (the schema checks what was typed)."""
         rates = [_basis_points(self.percent_1.data), _basis_points(self.percent_2.data)]
         return {"sharer_policy": self.sharer_policy.data, "bind_mode": self.bind_mode.data,
-                "protection_days": _whole(self.protection_days.data), "reward_levels": _whole(self.reward_levels.data),
+                "protection_days": typed_whole(self.protection_days.data), "reward_levels": typed_whole(self.reward_levels.data),
                 "reward_kind": self.reward_kind.data, "reward_basis": self.reward_basis.data,
                 "percent_bp": [rate if rate is not None else 0 for rate in rates],
-                "fixed_per_sku": _fixed(self.fixed_per_sku.data), "refund_window_days": _whole(self.refund_window_days.data),
-                "min_withdrawal": _fen(self.min_withdrawal.data), "reward_till_sales": bool(self.reward_till_sales.data)}
+                "fixed_per_sku": _fixed(self.fixed_per_sku.data), "refund_window_days": typed_whole(self.refund_window_days.data),
+                "min_withdrawal": typed_fen(self.min_withdrawal.data), "reward_till_sales": bool(self.reward_till_sales.data)}
 
 
 def percent_input(basis_points: int) -> str:
@@ -90,5 +90,5 @@ def _fixed(raw: str | None) -> dict[str, list[int | str]]:
     for line in (raw or "").replace("：", ":").replace("，", ",").splitlines():
         sku, _colon, amounts = line.partition(":")
         if sku.strip():
-            found[sku.strip()] = [_whole(amount) for amount in amounts.split(",") if amount.strip()]
+            found[sku.strip()] = [typed_whole(amount) for amount in amounts.split(",") if amount.strip()]
     return found
