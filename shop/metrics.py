@@ -136,9 +136,32 @@ def multiprocess() -> bool:
 
 
 def clear_multiprocess_dir() -> None:
-    """Remove what processes of an earlier start left in PROMETHEUS_MULTIPROC_DIR (their pids are gone)."""
+    """Remove what processes that no longer run left in PROMETHEUS_MULTIPROC_DIR (an earlier start's).
+
+    Files of running processes stay: several gunicorn instances on one machine may share the folder
+    and one port (`make run-prod-local`), each emptying it as it starts.
+    """
     for path in glob.glob(os.path.join(os.environ[MULTIPROC_DIR], "*.db")):
-        os.remove(path)
+        if not _running(_writer_pid(path)):
+            os.remove(path)
+
+
+def _writer_pid(path: str) -> int | None:
+    """The pid in a multiprocess file's name (``counter_1234.db``, ``gauge_livesum_1234.db``)."""
+    tail = os.path.basename(path).removesuffix(".db").rpartition("_")[2]
+    return int(tail) if tail.isdigit() else None
+
+
+def _running(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: running
+        return True
+    return True
 
 
 def serve(config: Mapping[str, Any], *, who: str) -> bool:

@@ -18,7 +18,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import ROOT
-from shop.metrics import serve
+from shop.metrics import clear_multiprocess_dir, serve
 from tests.faults.servers import free_port
 
 HEALTHZ = {"endpoint": "/healthz", "method": "GET", "status": "200"}
@@ -148,3 +148,17 @@ def test_one_process_serves_its_own_metrics_and_a_taken_port_is_logged_not_fatal
         assert not serve({"METRICS_HOST": "127.0.0.1", "METRICS_PORT": taken}, who="python app.py")
     assert f"127.0.0.1:{taken} cannot be bound" in caplog.text
     assert not serve({"METRICS_HOST": "127.0.0.1", "METRICS_PORT": 0}, who="python app.py")  # 0: none
+
+
+def test_a_start_forgets_the_files_of_processes_gone_and_keeps_those_of_running_ones(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    running = os.getpid()  # another gunicorn instance's worker, say, sharing the folder
+    for name in (f"counter_{gone.pid}.db", f"gauge_livesum_{gone.pid}.db", f"counter_{running}.db",
+                 f"gauge_livesum_{running}.db"):
+        (tmp_path / name).write_bytes(b"")
+
+    clear_multiprocess_dir()
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == [f"counter_{running}.db", f"gauge_livesum_{running}.db"]
