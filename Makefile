@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test faults browser lint deploy-check check install bench clean
+.PHONY: run test faults browser fuzz audit lint deploy-check check install bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: install
 
 ## The test suite (TEST_DATABASE_URL / TEST_REDIS_URL select PostgreSQL and a Redis server).
 test: install
-	$(BIN)/python -m pytest -m "not faults and not browser"
+	$(BIN)/python -m pytest -m "not faults and not browser and not fuzz"
 
 ## The console in a real browser (Selenium + Debian's chromium/chromium-driver); screenshots in tests/browser/screens/.
 browser: install
@@ -31,6 +31,15 @@ browser: install
 ## The fault scenarios (tests/faults): Redis restarted, emptied or full, jobs lost, WeChat Pay down.
 faults: install
 	$(BIN)/python -m pytest -m faults tests/faults
+
+## Hostile input: schemathesis over every operation of /openapi.json, in-process on SQLite + embedded
+## Redis, with no token, a shopper's and an admin's (FUZZ_EXAMPLES per operation and mode; FUZZ_SEED).
+fuzz: install
+	$(BIN)/python -m pytest -m fuzz tests/fuzz
+
+## pip-audit of the installed (pinned) dependencies; exit 1 a finding, 3 the service could not be asked.
+audit: install
+	BIN=$(BIN) bash .ci/audit-dependencies
 
 ## Static checks: ruff and the import-linter contracts (migrations = models is a test).
 lint: install
