@@ -33,7 +33,7 @@ from shop.members.models import Member
 from shop.staff.service import create_staff
 from tests.fuzz.conftest import World
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 SEED = int(os.environ.get("FUZZ_SEED", "20261207"))
 SHARDS = 6  # operations are dealt round-robin over this many tests per caller, so pytest-xdist can share them
 CALLERS = ("anonymous", "shopper", "admin")
