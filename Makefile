@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run run-prod-local test test-redis-cluster faults browser screenshots prod-local-check lint deploy-check check install bench clean
+.PHONY: run run-prod-local test test-redis-cluster faults browser screenshots fuzz audit prod-local-check lint deploy-check check install bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ run-prod-local: install
 
 ## The test suite (TEST_DATABASE_URL / TEST_REDIS_URL select PostgreSQL and a Redis server).
 test: install
-	$(BIN)/python -m pytest -m "not faults and not browser and not prod_local"
+	$(BIN)/python -m pytest -m "not faults and not browser and not prod_local and not fuzz"
 
 ## The console in a real browser (Selenium + Debian's chromium/chromium-driver); screenshots in tests/browser/screens/.
 browser: install
@@ -56,6 +56,15 @@ faults: install
 ## `make run-prod-local` started, used through nginx and stopped with Ctrl-C (tests/prod_local).
 prod-local-check: install
 	$(BIN)/python -m pytest -m prod_local tests/prod_local
+
+## Hostile input: schemathesis over every operation of /openapi.json, in-process on SQLite + embedded
+## Redis, with no token, a shopper's and an admin's (FUZZ_EXAMPLES per operation and mode; FUZZ_SEED).
+fuzz: install
+	$(BIN)/python -m pytest -m fuzz tests/fuzz
+
+## pip-audit of the installed (pinned) dependencies; exit 1 a finding, 3 the service could not be asked.
+audit: install
+	BIN=$(BIN) bash .ci/audit-dependencies
 
 ## Static checks: ruff and the import-linter contracts (migrations = models is a test).
 lint: install

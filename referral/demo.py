@@ -53,7 +53,7 @@ def seed_referral_demo(now: datetime | None = None) -> list[str]:
     if not skus:
         return []  # no catalog (the shop demo did not run): nothing to buy
     now = now or utcnow()
-    rng = random.Random(20261123)
+    rng = random.Random(20261123)  # noqa: S311 - seeded on purpose: the same demo on every fresh start
     start = now - timedelta(days=DAYS_BACK)
     root = _member(ROOT_LOGIN, NICKNAMES[0], start - timedelta(days=60))
     arrived, shares, levels = {root: start - timedelta(days=60)}, {}, [[root]]

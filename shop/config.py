@@ -21,7 +21,7 @@ from limits import parse_many
 PRODUCTION = "production"
 DEVELOPMENT = "development"
 REAL_WECHAT_API_BASE = "https://api.weixin.qq.com/"
-DEV_SECRET = "dev-only-insecure-secret-change-me"
+DEV_SECRET = "dev-only-insecure-secret-change-me"  # noqa: S105 - development only: production refuses it
 
 # The brand's zone: its business days (a daily limit's day), and a store's zone unless it names another.
 BUSINESS_ZONE_NAME = "Asia/Shanghai"
@@ -36,10 +36,10 @@ MAX_AMOUNT_FEN = 10**12  # any sum a ledger or a withdrawal handles: far above a
 
 # The stub's apps: used only in development, where no real WeChat account is configured.
 STUB_MINIPROGRAM_APPID = "wxstub0miniprogram"
-STUB_MINIPROGRAM_SECRET = "stub-miniprogram-secret"
+STUB_MINIPROGRAM_SECRET = "stub-miniprogram-secret"  # noqa: S105 - the stub's, as the comment says
 STUB_OA_APPID = "wxstub0officialacct"
-STUB_OA_SECRET = "stub-official-account-secret"
-STUB_OA_TOKEN = "stub-oa-token"
+STUB_OA_SECRET = "stub-official-account-secret"  # noqa: S105 - the stub's
+STUB_OA_TOKEN = "stub-oa-token"  # noqa: S105 - the stub's
 
 # WeChat Pay in development: the stub's merchant. The key files are a throwaway set generated once
 # under instance/wechatpay-dev/ (shop.wechat.pay.ensure_dev_keys); production refuses all of these.

@@ -61,7 +61,7 @@ def seed_demo(password: str) -> list[str]:
 
 def demo_stores() -> list[dict]:
     """About 60 stores around four city centres; SH001 stands by People's Square, Shanghai."""
-    rng = random.Random(20261123)
+    rng = random.Random(20261123)  # noqa: S311 - seeded on purpose: the same demo on every fresh start
     stores = []
     for city, ((lat, lng), prefix, districts) in CITIES.items():
         for n in range(1, STORES_PER_CITY + 1):
@@ -124,7 +124,7 @@ DEMO_MENU = {
 
 def seed_demo_catalog(store_ids: list[int]) -> int:
     """About 20 products in a two-level menu, sold at nearly every demo store; the count."""
-    rng = random.Random(7)
+    rng = random.Random(7)  # noqa: S311 - seeded on purpose: the same demo on every fresh start
     count = 0
     for top, subcategories in DEMO_MENU.items():
         parent = create_category(name=top)

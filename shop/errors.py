@@ -122,7 +122,8 @@ def _error_responses(codes: Mapping[str, Mapping[str, Any]]) -> dict[str, dict]:
 
 class ErrorResponses(BasePlugin):
     """apispec plugin: an operation's error responses from the codes its decorators named (``raises``,
-    ``roles_required``), plus ``validation_error`` where its arguments are validated (flask-smorest's 422)."""
+    ``roles_required``), plus ``validation_error`` where its arguments are validated (flask-smorest's 422)
+    and ``bad_request`` where it reads a JSON body (one that does not parse is 400 before any validation)."""
 
     def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
         for operation in (operations or {}).values():
@@ -131,6 +132,9 @@ class ErrorResponses(BasePlugin):
             if "422" in responses or 422 in responses:
                 responses.pop(422, None)
                 codes.update(error_doc(CommonError.VALIDATION_ERROR)[ERRORS_DOC_KEY])
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                codes.update(error_doc(CommonError.BAD_REQUEST, notes={
+                    CommonError.BAD_REQUEST: "the body is not JSON (malformed, not UTF-8)"})[ERRORS_DOC_KEY])
             errors = _error_responses(codes)
             rest = {status: response for status, response in responses.items() if status not in errors}
             default = rest.pop("default", None)

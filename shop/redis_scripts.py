@@ -29,7 +29,7 @@ class RedisScript:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()
+        self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()  # the name EVALSHA knows a script by
 
     def __call__(self, client: redis.Redis, keys: Sequence[Any], args: Sequence[Any]) -> Any:
         try:

@@ -71,7 +71,27 @@ def test_every_endpoint_with_arguments_documents_validation_error_in_our_shape(s
             assert "validation_error" in operation["responses"]["422"]["x-codes"], (method, path)
 
 
+def test_every_endpoint_reading_a_json_body_documents_the_400_of_a_body_that_does_not_parse(spec, client):
+    # Found by the fuzz (tests/fuzz): a body that is not JSON is answered 400 before any validation.
+    answer = client.post("/api/v1/auth/staff-login", data=b"\x00", content_type="application/json")
+    assert (answer.status_code, answer.get_json()["code"]) == (400, "bad_request")
+    for path, method, operation in _operations(spec):
+        if "application/json" in operation.get("requestBody", {}).get("content", {}):
+            assert "bad_request" in _documented_codes(operation).get("400", set()), (method, path)
+
+
+def test_a_decimal_sent_as_a_string_is_a_string_in_the_spec(spec, client, login):
+    # Found by the fuzz: apispec called the tier's multiplier a number while the answer carries "1.0".
+    assert spec["components"]["schemas"]["Tier"]["properties"]["multiplier"]["type"] == "string"
+    token = login("points:1")["token"]
+    tier = client.get("/api/v1/me/points", headers={"Authorization": f"Bearer {token}"}).get_json()["tier"]
+    assert isinstance(tier["multiplier"], str)
+
+
 @pytest.mark.parametrize(("method", "path", "status", "codes"), [
+    # Found by the fuzz: an unknown category filter, a malformed optional Idempotency-Key.
+    ("get", "/api/v1/admin/products", "404", {"category_not_found"}),
+    ("post", "/api/v1/admin/coupon-batches/{batch_id}/issue", "400", {"idempotency_key_required"}),
     ("post", "/api/v1/orders/{order_id}/refund", "409", {"refund_in_progress", "order_not_refundable",
                                                           "refund_exceeds_paid"}),
     ("post", "/api/v1/orders/{order_id}/refund", "404", {"order_not_found"}),

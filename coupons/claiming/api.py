@@ -118,7 +118,8 @@ def my_coupon(coupon_id):
 @blp.doc(parameters=[{**key_doc("Optional: a retry with the same key returns the first job instead of "
                                  "starting another.")[0], "required": False}])
 @raises(CouponError.COUPON_BATCH_NOT_FOUND, CouponError.COUPON_BATCH_WRONG_CHANNEL,
-        CouponError.COUPON_BATCH_NOT_ACTIVE, IdempotencyError.KEY_REUSED)
+        CouponError.COUPON_BATCH_NOT_ACTIVE, IdempotencyError.KEY_REUSED, IdempotencyError.KEY_REQUIRED,
+        notes={IdempotencyError.KEY_REQUIRED: "the key sent is malformed"})
 def issue_to_members(args, batch_id):
     """Issue a targeted batch to members (a background job)
 

@@ -129,6 +129,7 @@ class AdminProducts(MethodView):
     @blp.arguments(AdminProductListArgs, location="query")
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, page_of(AdminProductListItemSchema))
+    @raises(CatalogError.CATEGORY_NOT_FOUND)
     def get(self, filters, page):
         """Every product, on sale or not, with SKU counts, lowest price and stock. Role: marketing, admin."""
         result = paginate(service.admin_product_list(**filters), **page)

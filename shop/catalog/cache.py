@@ -34,7 +34,7 @@ from shop.transactions import after_commit
 
 log = logging.getLogger(__name__)
 
-CATALOG_TOKEN = "catalog:ver"
+CATALOG_TOKEN = "catalog:ver"  # noqa: S105 - a Redis key (the catalog's version token), not a secret
 READ_TTL = 300  # seconds: the longest a missed turnover can serve stale data
 SET_TTL = 24 * 3600
 # Tokens expire too (a lost token only costs a rebuild), so ids that clients make up cannot pile up.
@@ -110,7 +110,8 @@ def cached_json(name: str, params: Any, build: Callable[[], Any], *, product_id:
         client = redis_client()
         keys = [CATALOG_TOKEN] + ([product_token_key(product_id)] if product_id is not None else [])
         # stdlib json: orjson refuses integers beyond 64 bits, which a client can send.
-        digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:24]
+        digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode(),
+                              usedforsecurity=False).hexdigest()[:24]
         key = f"catalog:cache:{name}:{':'.join(_tokens(client, keys))}:{digest}"
         hit = client.get(key)
     except redis.RedisError as exc:

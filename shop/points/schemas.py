@@ -29,7 +29,9 @@ class LedgerEntrySchema(ma.Schema):
 
 class TierSchema(ma.Schema):
     name = ma.fields.String()
+    # apispec calls every Decimal a number; this one is sent as a string, and the spec must say so.
     multiplier = ma.fields.Decimal(as_string=True, metadata={
+        "type": "string", "pattern": r"^\d+(\.\d+)?$",
         "description": "Earning multiplier of the tier, as a decimal string (\"1.2\")."})
     earned_12m = ma.fields.Integer(metadata={
         "description": "Points earned from orders in the trailing 12 months, less what refunds took back; "

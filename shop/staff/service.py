@@ -48,8 +48,8 @@ class StaffAction(StrEnum):
     ENABLED = "enabled"
     ROLE_CHANGED = "role_changed"
     STORES_CHANGED = "stores_changed"
-    PASSWORD_RESET = "password_reset"  # by an admin (API or CLI)
-    PASSWORD_CHANGED = "password_changed"  # by the account itself
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - an audit action's name; by an admin (API or CLI)
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - an audit action's name; by the account itself
     LOCKED = "locked"
     UNLOCKED = "unlocked"
     LOGIN_FAILED = "login_failed"
