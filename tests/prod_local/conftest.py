@@ -37,11 +37,13 @@ def free_port() -> int:
 
 @dataclass
 class Shape:
-    """The running shape: nginx's URL, the metrics URL, the script's process and everything it printed."""
+    """The running shape: nginx's URL, the metrics URL, the script's process, and what it printed on
+    standard output (the API instances' log lines) and standard error (the rest)."""
 
     base_url: str
     metrics_url: str
     process: subprocess.Popen
+    stdout: list[str] = field(default_factory=list)
     output: list[str] = field(default_factory=list)
 
     def listed(self, label: str) -> list[str]:
@@ -65,19 +67,20 @@ class Shape:
 def shape():
     port, metrics_port = free_port(), free_port()
     process = subprocess.Popen(
-        ["bash", "deploy/run-prod-local"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ["bash", "deploy/run-prod-local"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PORT": str(port), "METRICS_PORT": str(metrics_port), "PY": str(ROOT / ".venv/bin/python")},
         start_new_session=True)
     running = Shape(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics", process)
     ready = threading.Event()
 
-    def read() -> None:
-        for line in process.stdout:
-            running.output.append(line.rstrip("\n"))
+    def read(stream, lines: list[str]) -> None:
+        for line in stream:
+            lines.append(line.rstrip("\n"))
             if line.startswith(READY):
                 ready.set()
 
-    threading.Thread(target=read, daemon=True).start()
+    threading.Thread(target=read, args=(process.stdout, running.stdout), daemon=True).start()
+    threading.Thread(target=read, args=(process.stderr, running.output), daemon=True).start()
     deadline = time.monotonic() + START_TIMEOUT_S
     while not ready.wait(1):
         if process.poll() is not None or time.monotonic() > deadline:

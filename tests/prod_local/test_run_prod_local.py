@@ -1,11 +1,15 @@
 """The production shape on one machine: a shopper's calls go through nginx to either API instance, the
 stub stands in for WeChat, and Ctrl-C leaves nothing running."""
 
+import json
 import os
 import socket
+import time
 import uuid
 
 import requests
+
+from tests.test_metrics_exposition import scraped
 
 
 def login(shape, code: str) -> dict:
@@ -33,6 +37,26 @@ def test_nginx_gives_every_answer_a_request_id_and_keeps_a_sane_one(shape):
     kept = requests.get(f"{shape.base_url}/healthz", headers={"X-Request-ID": "load-test-0001"}, timeout=60)
     assert len(made.headers["X-Request-ID"]) >= 16
     assert kept.headers["X-Request-ID"] == "load-test-0001"
+
+
+def test_the_metrics_count_what_both_instances_answered(shape):
+    before = scraped(shape.metrics_url, "ripple_http_requests_total", endpoint="/healthz", status="200")
+    for _ in range(20):
+        assert requests.get(f"{shape.base_url}/healthz", timeout=60).status_code == 200
+
+    assert scraped(shape.metrics_url, "ripple_http_requests_total", endpoint="/healthz", status="200") >= before + 20
+    assert requests.get(f"{shape.base_url}/metrics", timeout=60).status_code == 404  # never on the public port
+
+
+def test_the_api_logs_on_standard_output_are_json_lines_with_request_ids(shape):
+    requests.get(f"{shape.base_url}/healthz", headers={"X-Request-ID": "log-check-0001"}, timeout=60)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        lines = [json.loads(line) for line in shape.stdout if line.startswith("{")]
+        if any(line.get("request_id") == "log-check-0001" for line in lines):
+            return
+        time.sleep(0.5)
+    raise AssertionError("no JSON log line carries the request id: " + "\n".join(shape.stdout[-10:]))
 
 
 def test_the_docs_are_public_and_both_instances_serve(shape):
