@@ -3,6 +3,7 @@
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import requests
 from sqlalchemy import func, select
 
@@ -10,6 +11,8 @@ from coupons.models import Coupon
 from shop.extensions import db, redis_client
 from tests.conftest import bearer
 from tests.coupons.conftest import batch_body, new_key
+
+pytestmark = pytest.mark.pgbouncer  # CI runs it through PgBouncer too (tests/test_transaction_pooling.py)
 
 
 def claim(client, batch_id, token, key=None):
