@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run test faults browser lint deploy-check check install bench clean
+.PHONY: run test faults browser pgbouncer lint deploy-check check install bench backup restore clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,21 @@ browser: install
 ## The fault scenarios (tests/faults): Redis restarted, emptied or full, jobs lost, WeChat Pay down.
 faults: install
 	$(BIN)/python -m pytest -m faults tests/faults
+
+## The tests marked pgbouncer, through PgBouncer in transaction pooling (TEST_DATABASE_URL on its port:
+## .ci/services.sh start_pgbouncer).
+pgbouncer: install
+	DATABASE_TRANSACTION_POOLING=true $(BIN)/python -m pytest -m pgbouncer
+
+## Back up DATABASE_URL (PostgreSQL): backups/ripple-<time>.dump (pg_dump) and its row counts and ledger sums.
+backup: install
+	$(BIN)/flask backup create --directory backups
+
+## Restore BACKUP=backups/ripple-....dump into RESTORE_URL (a new database, made if missing), then check
+## every table's row count and the ledgers' sums against the backup's (docs/database.md).
+restore: install
+	@test -n "$(BACKUP)" -a -n "$(RESTORE_URL)" || { echo "usage: make restore BACKUP=backups/ripple-....dump RESTORE_URL=postgresql+psycopg://..."; exit 2; }
+	$(BIN)/flask backup restore "$(BACKUP)" --into "$(RESTORE_URL)"
 
 ## Static checks: ruff and the import-linter contracts (migrations = models is a test).
 lint: install
