@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run run-prod-local test test-redis-cluster faults browser screenshots fuzz audit prod-local-check lint deploy-check check install bench clean
+.PHONY: run run-prod-local test test-redis-cluster pgbouncer faults browser screenshots fuzz audit prod-local-check lint deploy-check check install bench backup restore clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,21 @@ fuzz: install
 ## pip-audit of the installed (pinned) dependencies; exit 1 a finding, 3 the service could not be asked.
 audit: install
 	BIN=$(BIN) bash .ci/audit-dependencies
+
+## The tests marked pgbouncer, through PgBouncer in transaction pooling (TEST_DATABASE_URL on its port:
+## .ci/services.sh start_pgbouncer).
+pgbouncer: install
+	DATABASE_TRANSACTION_POOLING=true $(BIN)/python -m pytest -m pgbouncer
+
+## Back up DATABASE_URL (PostgreSQL): backups/ripple-<time>.dump (pg_dump) and its row counts and ledger sums.
+backup: install
+	$(BIN)/flask backup create --directory backups
+
+## Restore BACKUP=backups/ripple-....dump into RESTORE_URL (a new database, made if missing), then check
+## every table's row count and the ledgers' sums against the backup's (docs/database.md).
+restore: install
+	@test -n "$(BACKUP)" -a -n "$(RESTORE_URL)" || { echo "usage: make restore BACKUP=backups/ripple-....dump RESTORE_URL=postgresql+psycopg://..."; exit 2; }
+	$(BIN)/flask backup restore "$(BACKUP)" --into "$(RESTORE_URL)"
 
 ## Static checks: ruff and the import-linter contracts (migrations = models is a test).
 lint: install

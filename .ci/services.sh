@@ -8,6 +8,7 @@ install_system_packages() {
     local missing=()
     command -v redis-server >/dev/null || missing+=(redis-server)
     compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+    [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
     # deploy/'s offline checks (.ci/check-deploy): `docker-compose config` and `nginx -t` run without a
     # Docker daemon, so not Docker itself (a recommendation of docker-compose's).
     local tools=()
@@ -61,6 +62,7 @@ stop_services() {
     stop_redis_cluster
     [ -n "$SERVICES_DIR" ] || return 0
     [ -f "$SERVICES_DIR/redis.pid" ] && kill "$(cat "$SERVICES_DIR/redis.pid")" 2>/dev/null || true
+    [ -f "$SERVICES_DIR/pgbouncer/pgbouncer.pid" ] && kill "$(cat "$SERVICES_DIR/pgbouncer/pgbouncer.pid")" 2>/dev/null || true
     [ -d "$SERVICES_DIR/pg" ] && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$SERVICES_DIR/pg" -m immediate stop >/dev/null 2>&1 || true
     rm -rf "$SERVICES_DIR"
     SERVICES_DIR=""
@@ -86,6 +88,37 @@ start_redis() {
     for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
     redis-cli -p "$REDIS_PORT" ping >/dev/null
     export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+}
+
+# Debian's PgBouncer in transaction pooling in front of the cluster of start_postgres, for every database
+# (the tests' per-worker ones too); TEST_DATABASE_URL then goes through it. PgBouncer refuses the startup
+# option that turns JIT off, so the role carries it (docs/database.md).
+start_pgbouncer() {
+    local dir="$SERVICES_DIR/pgbouncer"
+    PGBOUNCER_PORT=$(free_port)
+    mkdir -p "$dir"
+    cat >"$dir/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$PG_PORT
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PGBOUNCER_PORT
+unix_socket_dir =
+auth_type = trust
+auth_file = $dir/users.txt
+pool_mode = transaction
+max_client_conn = 400
+default_pool_size = 20
+logfile = $dir/pgbouncer.log
+pidfile = $dir/pgbouncer.pid
+INI
+    echo '"postgres" ""' >"$dir/users.txt"
+    chown -R postgres "$dir"
+    runuser -u postgres -- "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "ALTER ROLE postgres SET jit = off"
+    runuser -u postgres -- /usr/sbin/pgbouncer -d -q "$dir/pgbouncer.ini" || { cat "$dir/pgbouncer.log"; return 1; }
+    for _ in $(seq 50); do [ -f "$dir/pgbouncer.pid" ] && break; sleep 0.1; done
+    export TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PGBOUNCER_PORT/ripple_test"
+    echo "PgBouncer (transaction pooling) on port $PGBOUNCER_PORT"
 }
 
 start_services() {

@@ -113,6 +113,10 @@ SETTINGS: tuple[Setting, ...] = (
             production_required=False),
     Setting("DATABASE_CONNECT_TIMEOUT_SECONDS", 2, "PostgreSQL: how long to wait for a connection before the "
             "request answers 503 (libpq's connect_timeout; at least 2).", int, production_required=False),
+    Setting("DATABASE_TRANSACTION_POOLING", False, "PostgreSQL is reached through a pooler in transaction mode "
+            "(PgBouncer `pool_mode = transaction`): psycopg then prepares no statements and sends no startup "
+            "options, which such a pooler refuses; set `jit = off` on the role instead "
+            "(`ALTER ROLE ripple SET jit = off`). See docs/database.md.", bool, production_required=False),
     Setting("REDIS_CONNECT_TIMEOUT_SECONDS", 1.0, "How long to wait for a connection to Redis before the request "
             "answers 503.", float, production_required=False),
     Setting("REDIS_TIMEOUT_SECONDS", 2.0, "How long to wait for Redis's answer to a command before the request "
@@ -543,12 +547,23 @@ def _engine_options(config: dict) -> dict:
     and its JIT is off for our connections."""
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if str(config["DATABASE_URL"]).startswith("postgresql"):
+        options["connect_args"] = {**_postgresql_connect_args(config), **options.get("connect_args", {})}
+    return options
+
+
+def _postgresql_connect_args(config: dict) -> dict:
+    """psycopg's connection arguments, directly to PostgreSQL or through a transaction pooler."""
+    connect_args: dict[str, Any] = {"connect_timeout": config["DATABASE_CONNECT_TIMEOUT_SECONDS"]}
+    if config["DATABASE_TRANSACTION_POOLING"]:
+        # Each transaction may run on another server connection: a statement psycopg prepared on one
+        # ("_pg3_0") is unknown on the next. PgBouncer also refuses the `options` startup parameter.
+        connect_args["prepare_threshold"] = None
+    else:
         # Our statements are OLTP and short reports that never gain from JIT: once a plan's estimated cost
         # passes jit_above_cost (a segment preview over 100k members does), compiling it costs more than
         # running it (1.7 s against 0.77 s in the CRM bench).
-        options["connect_args"] = {"connect_timeout": config["DATABASE_CONNECT_TIMEOUT_SECONDS"],
-                                   "options": "-c jit=off", **options.get("connect_args", {})}
-    return options
+        connect_args["options"] = "-c jit=off"
+    return connect_args
 
 
 def settings_table() -> str:

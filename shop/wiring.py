@@ -16,6 +16,7 @@ from flask_smorest import Api, Blueprint
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shop import metrics, request_log, response_headers
+from shop.backups.cli import backup_cli
 from shop.bills.api import blp as reconciliation_blp
 from shop.bills.cli import add_commands as add_bill_commands
 from shop.bills.service import reconcile_due_bills
@@ -96,7 +97,7 @@ def init_app(app: Flask) -> None:
     _wire()
     wire_content(app)
     for command in (staff_cli, stores_cli, catalog_cli, orders_cli, jobs_cli, outbox_cli, points_cli, config_table,
-                    wechat_stub):
+                    wechat_stub, backup_cli):
         app.cli.add_command(command)
 
 

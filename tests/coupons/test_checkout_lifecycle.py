@@ -7,6 +7,7 @@ import threading
 import uuid
 from datetime import timedelta
 
+import pytest
 import requests
 
 from coupons.checkout.lifecycle import consume_for_order, release_for_order
@@ -22,6 +23,8 @@ from tests.coupons.checkout_fixtures import (
     orders_and_stock,
 )
 from tests.orders.conftest import eventually, pickup_basket, place, prepay_id_of, stub_pay
+
+pytestmark = pytest.mark.pgbouncer  # CI runs it through PgBouncer too (tests/test_transaction_pooling.py)
 
 shop, alice, alice_id, clerk = fixtures.shop, fixtures.alice, fixtures.alice_id, fixtures.clerk
 

@@ -12,7 +12,7 @@ from shop.extensions import db, redis_client
 from tests.conftest import bearer
 from tests.coupons.conftest import batch_body, new_key
 
-pytestmark = pytest.mark.redis_cluster  # also run on a Redis Cluster (.ci/run)
+pytestmark = [pytest.mark.redis_cluster, pytest.mark.pgbouncer]  # also run on a Redis Cluster and through PgBouncer (.ci/run)
 
 
 def claim(client, batch_id, token, key=None):

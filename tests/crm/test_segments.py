@@ -15,6 +15,8 @@ from shop.extensions import db
 from tests.crm.conftest import NOW, follow, make_member, paid_order, place, points
 from tests.factories import make_store
 
+pytestmark = pytest.mark.pgbouncer  # CI runs it through PgBouncer too (tests/test_transaction_pooling.py)
+
 T = (NOW - timedelta(days=100)).isoformat()
 
 

@@ -30,6 +30,8 @@ from tests.orders.conftest import (
     wechat_pay_is_back,
 )
 
+pytestmark = pytest.mark.pgbouncer  # CI runs it through PgBouncer too (tests/test_transaction_pooling.py)
+
 
 def status_of(app, order_id: int) -> str:
     with app.app_context():

@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
+
 from shop.database import utcnow
 from shop.jobs import job_kind
 from shop.orders.refunds import send_refund
@@ -19,6 +21,8 @@ from tests.outbox.conftest import (
     wechat_pay_fails,
     wechat_pay_recovers,
 )
+
+pytestmark = pytest.mark.pgbouncer  # CI runs it through PgBouncer too (tests/test_transaction_pooling.py)
 
 
 def test_a_refund_is_written_with_its_request_and_sent_once_after_the_commit(app, stub, paid_order, ask_refund):

@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
 import requests
 from sqlalchemy import select
 
@@ -31,6 +32,8 @@ from tests.outbox.conftest import (
     wechat_pay_fails,
     wechat_pay_recovers,
 )
+
+pytestmark = pytest.mark.pgbouncer  # CI runs it through PgBouncer too (tests/test_transaction_pooling.py)
 
 CLOSE = "/close"
 
