@@ -29,6 +29,12 @@ SECRET_TEXT = re.compile(
 )
 
 
+# A URL's query parameter whose name says it holds a secret (WeChat's `secret=`, `js_code=`,
+# `access_token=`), as an HTTP client's exception quotes the URL it failed to reach.
+SECRET_QUERY = re.compile(
+    r"([?&][A-Za-z_]*(?:secret|token|passw|code|key|signature)[A-Za-z_]*=)[^&\s'\"#]+", re.IGNORECASE)
+
+
 @lru_cache(maxsize=4096)  # the same few dozen field names, on every line
 def is_secret_field(name: str) -> bool:
     return bool(SECRET_FIELD.search(name))
@@ -36,7 +42,7 @@ def is_secret_field(name: str) -> bool:
 
 def scrub_text(text: str) -> str:
     """The text with every value that looks like a secret replaced."""
-    return SECRET_TEXT.sub(SCRUBBED, text)
+    return SECRET_QUERY.sub(rf"\1{SCRUBBED}", SECRET_TEXT.sub(SCRUBBED, text))
 
 
 def scrub(value: Any, name: str = "") -> Any:

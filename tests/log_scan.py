@@ -158,6 +158,12 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
         terminalreporter.line(f"({len(findings)} line(s); the run's logs are in {config.stash[STATE].directory})")
 
 
+def _ordinary(text: str) -> bool:
+    """A value that could be any text's word (a test's wrong password "password", a code "xxxxxxxx"):
+    found in the logs it proves nothing."""
+    return text.isalpha() and text.islower() or len(set(text)) < 4
+
+
 def _words(text: str) -> set[str]:
     words = set()
     for word in WORD.findall(text):
@@ -171,11 +177,13 @@ def find_leaks(directory: Path) -> list[tuple[str, str, str]]:
     """(test, what, line) for every log line of the run that holds a remembered secret."""
     values: dict[str, str] = {}
     for path in directory.glob("values-*.json"):
-        values.update(json.loads(path.read_text()))
+        values.update((value, kind) for value, kind in json.loads(path.read_text()).items() if not _ordinary(value))
     logs = [path.read_text(encoding="utf-8") for path in sorted(directory.glob("logs-*.jsonl"))]
     plain = {value for value in values if WORD.fullmatch(value)}
     odd = [value for value in values if value not in plain]  # spaces, quotes, newlines: searched as text
-    suspects = {value for value in plain if value in set().union(*map(_words, logs))} if logs else set()
+    # Once, not once per remembered value; the lines naming each test are the scan's own, not logs.
+    words = set().union(*(_words(line) for text in logs for line in text.splitlines() if not line.startswith("#test ")))
+    suspects = plain & words
     suspects |= {value for value in odd if any(value in text for text in logs)}
     if not suspects:
         return []

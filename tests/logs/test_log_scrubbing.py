@@ -54,3 +54,11 @@ def test_numbers_that_are_not_mobile_numbers_stay():
         == "order 202612071234567890 of 12345678901 fen at 13:45, id 138123456"
     assert scrub({"nested": [{"session_key": "k"}, {"ok": "13812345678"}], "has_phone": True}) \
         == {"nested": [{"session_key": SCRUBBED}, {"ok": SCRUBBED}], "has_phone": True}
+
+
+def test_an_http_clients_error_quoting_wechats_url_keeps_no_secret_or_login_code():
+    failed = ("WeChat unreachable during login: HTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded "
+              "with url: /sns/jscode2session?appid=wx1&secret=app-secret-1&js_code=alice%3A1&grant_type=x")
+    message = json.loads(JsonLogFormatter().format(_record(failed)))["message"]
+    assert "app-secret-1" not in message and "alice%3A1" not in message
+    assert f"appid=wx1&secret={SCRUBBED}&js_code={SCRUBBED}&grant_type=x" in message

@@ -27,8 +27,13 @@ class SentryStandIn(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        if self.headers.get("Content-Encoding") == "gzip":
+        encoding = self.headers.get("Content-Encoding")
+        if encoding == "gzip":
             body = gzip.decompress(body)
+        elif encoding == "br":  # sentry-sdk prefers brotli when the package is there (locust brings it)
+            import brotli  # noqa: PLC0415 - only then
+
+            body = brotli.decompress(body)
         for line in body.splitlines()[1:]:  # the envelope's header, then item headers and payloads
             item = json.loads(line)
             if "exception" in item or "message" in item or "logentry" in item:
