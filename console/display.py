@@ -1,4 +1,4 @@
-"""How the console shows money, times and its language: one Jinja filter each, one home each."""
+"""How the console shows money, times and its language: one Jinja filter each (and one for states in words), one home each."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, request
 from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
 
 from shop.config import BUSINESS_ZONE_NAME
 
@@ -30,6 +31,25 @@ def local_time(at: datetime | None, zone: str | None = None) -> str:
     if at is None:
         return ""
     return at.astimezone(ZoneInfo(zone or BUSINESS_ZONE_NAME)).strftime("%Y-%m-%d %H:%M")
+
+
+def state_words() -> dict[str, str]:
+    """Order, refund, payment, shipping-upload and coupon states, and fulfilments, in the reader's words."""
+    return {
+        "pending_payment": _("awaiting payment"), "paid": _("paid"), "preparing": _("preparing"),
+        "ready_for_pickup": _("ready for pickup"), "shipped": _("shipped"), "completed": _("completed"),
+        "cancelled": _("cancelled"), "refunded": _("refunded"),
+        "processing": _("processing"), "succeeded": _("succeeded"), "failed": _("failed"),
+        "pending": _("pending"), "uploaded": _("uploaded"),
+        "pickup": _("pickup"), "delivery": _("delivery"), "in_store": _("in store"),
+        "available": _("available"), "locked": _("held by an unpaid order"), "used": _("used"),
+        "expired": _("expired"),
+    }
+
+
+def state(value: str | None) -> str:
+    """A state in words (the value itself when it has none)."""
+    return state_words().get(value or "", value or "")
 
 
 def start_of_local_day(now: datetime, zone: str | None = None) -> datetime:
@@ -64,3 +84,4 @@ def init_app(app: Flask) -> None:
     app.context_processor(lambda: {"language": get_locale().language})
     app.jinja_env.filters["yuan"] = yuan
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["state"] = state

@@ -82,7 +82,7 @@ def change(batch_id: int, action: str):
             return refusal_page(_("No such coupon batch."), 404)
         return refusal_page(_state_refusal(batch_id, action), refusal.status)
     db.session.commit()
-    flash(_DONE[action]())
+    flash(_activated(service.batch_detail(batch_id)["channel"]) if action == "activate" else _DONE[action]())
     return redirect(url_for(".batch", batch_id=batch_id))
 
 
@@ -198,8 +198,19 @@ def _state_refusal(batch_id: int, action: str) -> str:
             "end": _("Only an active or a paused batch can be ended; this one is %(state)s.", state=now)}[action]
 
 
-_DONE = {"activate": lambda: _("Activated: shoppers can claim it now."),
-         "pause": lambda: _("Paused: no new claims until it is activated again."),
+def _activated(channel: str) -> str:
+    """What activation means for the batch's channel: only a public batch is claimed by shoppers themselves."""
+    return {
+        "public": _("Activated: shoppers can claim it now."),
+        "targeted": _("Activated: it can now be issued to a list of members or a segment."),
+        "new_member": _("Activated: members who register from now on receive it."),
+        "follower": _("Activated: members who follow the official account from now on receive it."),
+        "friend_purchase": _("Activated: sharers receive it when a friend they brought pays a first order."),
+        "exchange_code": _("Activated: its exchange codes can now be exchanged into shoppers' wallets."),
+    }.get(channel, _("Activated."))
+
+
+_DONE = {"pause": lambda: _("Paused: no new claims until it is activated again."),
          "end": lambda: _("Ended for good: coupons already claimed stay valid.")}
 
 

@@ -86,7 +86,8 @@ def test_a_refund_without_a_reason_or_with_a_wrong_quantity_is_refused_beside_th
     assert admin.post("/console/orders/999999/refund?lang=en", {"reason": "x"}).status_code == 404
 
 
-def test_a_shipped_orders_page_shows_its_shipping_upload(client, stub, shop, alice, admin, staff_token):  # noqa: F811
+def test_a_shipped_orders_page_shows_its_shipping_upload(  # noqa: F811
+        client, stub, shop, alice, admin, staff_token, live_server):  # noqa: F811
     order = paid_delivery(client, stub, shop, alice)
     shipped_by_sf(client, order["id"], staff_token(Role.ADMIN))
     page = text_of(admin.get(f"/console/orders/{order['id']}?lang=en"))
@@ -116,3 +117,72 @@ def test_a_clerk_sees_no_orders_pages(app, browser, account, shop, paid):  # noq
 def test_a_refund_without_its_csrf_token_is_refused(app, paid, admin):
     assert admin.post(f"/console/orders/{paid['id']}/refund", {"reason": "x"}, csrf=False).status_code == 400
     assert refunds_of(app, paid["id"]) == []
+
+
+def status_of(app, order_id: int) -> str:
+    with app.app_context():
+        return db.session.get(Order, order_id).status
+
+
+def test_an_admin_ships_a_delivery_order_by_express_sees_the_upload_then_marks_it_delivered(
+        app, client, stub, shop, alice, admin, live_server):  # noqa: F811
+    order = paid_delivery(client, stub, shop, alice)
+    page = text_of(admin.get(f"/console/orders/{order['id']}?lang=en"))
+    assert 'id="ship"' in page and 'id="complete"' not in page and '<option value="SF">' in page
+    shipped = admin.post(f"/console/orders/{order['id']}/ship?lang=en",
+                         {"logistics_type": "1", "carrier": "SF", "tracking_no": "SF1234567890"})
+    assert shipped.status_code == 200 and "Shipped. Upload to WeChat:" in text_of(shipped)
+    assert "SF SF1234567890" in text_of(shipped) and 'id="ship"' not in text_of(shipped)
+    assert status_of(app, order["id"]) == "shipped"
+    assert eventually(lambda: "uploaded" in text_of(admin.get(f"/console/orders/{order['id']}?lang=en")))
+    delivered = admin.post(f"/console/orders/{order['id']}/complete?lang=en", {})
+    assert delivered.status_code == 200 and "Delivered: the order is completed." in text_of(delivered)
+    assert status_of(app, order["id"]) == "completed"
+    again = admin.post(f"/console/orders/{order['id']}/complete?lang=en", {})
+    assert again.status_code == 409 and "cannot take that step" in text_of(again)
+
+
+def test_a_same_city_delivery_needs_no_carrier(app, client, stub, shop, alice, admin, live_server):  # noqa: F811
+    order = paid_delivery(client, stub, shop, alice)
+    shipped = admin.post(f"/console/orders/{order['id']}/ship?lang=en", {"logistics_type": "2"})
+    assert shipped.status_code == 200 and status_of(app, order["id"]) == "shipped"
+
+
+def test_a_shipment_without_its_details_is_refused_beside_the_fields_and_changes_nothing(
+        app, client, stub, shop, alice, admin, live_server):  # noqa: F811
+    order = paid_delivery(client, stub, shop, alice)
+    missing = admin.post(f"/console/orders/{order['id']}/ship?lang=en", {"logistics_type": "1", "carrier": "SF"})
+    assert missing.status_code == 422 and 'id="tracking_no-error"' in text_of(missing)
+    assert "Required for express" in text_of(missing)
+    unknown = admin.post(f"/console/orders/{order['id']}/ship?lang=en",
+                         {"logistics_type": "1", "carrier": "NOPE", "tracking_no": "1"})
+    assert unknown.status_code == 422 and 'id="carrier-error"' in text_of(unknown)
+    wrong_kind = admin.post(f"/console/orders/{order['id']}/ship?lang=en", {"logistics_type": "9"})
+    assert wrong_kind.status_code == 422 and "field-error" in text_of(wrong_kind)
+    assert status_of(app, order["id"]) == "paid"
+
+
+def test_a_pickup_order_is_not_shipped(app, paid, admin):
+    assert 'id="ship"' not in text_of(admin.get(f"/console/orders/{paid['id']}?lang=en"))
+    refused = admin.post(f"/console/orders/{paid['id']}/ship?lang=en", {"logistics_type": "2"})
+    assert refused.status_code == 409 and status_of(app, paid["id"]) == "ready_for_pickup"
+
+
+def test_only_an_admin_ships_and_completes_and_only_with_the_csrf_token(
+        app, client, stub, shop, alice, admin, browser, account, live_server):  # noqa: F811
+    order = paid_delivery(client, stub, shop, alice)
+    body = {"logistics_type": "1", "carrier": "SF", "tracking_no": "SF1"}
+    marketer = browser()
+    marketer.login(account(Role.MARKETING))
+    assert 'id="ship"' not in text_of(marketer.get(f"/console/orders/{order['id']}?lang=en"))
+    assert marketer.post(f"/console/orders/{order['id']}/ship", body).status_code == 403
+    clerk = browser()
+    clerk.login(account(Role.STAFF, [shop.store_id]))
+    clerk.get("/console/counter")
+    assert clerk.post(f"/console/orders/{order['id']}/ship", body).status_code == 403
+    assert admin.post(f"/console/orders/{order['id']}/ship", body, csrf=False).status_code == 400
+    assert status_of(app, order["id"]) == "paid"
+    assert admin.post(f"/console/orders/{order['id']}/ship", body).status_code == 200
+    assert marketer.post(f"/console/orders/{order['id']}/complete", {}).status_code == 403
+    assert admin.post(f"/console/orders/{order['id']}/complete", {}, csrf=False).status_code == 400
+    assert status_of(app, order["id"]) == "shipped"

@@ -165,3 +165,20 @@ def test_a_draft_is_edited_in_the_same_form_and_a_live_batch_is_not(marketer, ap
     marketer.post(f"{BATCHES}/{batch_id}/activate")
     refused = marketer.get(f"{BATCHES}/{batch_id}/edit?lang=en")
     assert refused.status_code == 409 and "Only a draft can be edited" in text_of(refused)
+
+
+@pytest.mark.parametrize("channel, said", [
+    ("public", "shoppers can claim it now"),
+    ("targeted", "issued to a list of members or a segment"),
+    ("new_member", "members who register from now on receive it"),
+    ("follower", "follow the official account from now on"),
+    ("friend_purchase", "when a friend they brought pays a first order"),
+    ("exchange_code", "exchange codes can now be exchanged"),
+])
+def test_activation_says_what_it_means_for_the_batchs_channel(marketer, channel, said):
+    created = marketer.post(f"{BATCHES}/new?lang=en", draft(channel=channel))
+    batch_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    assert marketer.post(f"{BATCHES}/{batch_id}/activate").status_code == 302
+    page = text_of(marketer.get(f"{BATCHES}/{batch_id}?lang=en"))
+    assert said in page
+    assert (channel == "public") == ("shoppers can claim it now" in page)

@@ -247,3 +247,24 @@ def test_a_clerk_may_not_use_marketings_actions_and_nothing_changes(signed_in, s
 def test_the_marketing_pages_speak_chinese_first(marketer):
     assert "会员漏斗" in text_of(marketer.get("/console/funnel?lang=zh_CN"))
     assert "新建分群" in text_of(marketer.get("/console/segments/new"))  # the language chosen is kept
+
+
+def _alice_with_a_coupon() -> dict:
+    from coupons.models import Coupon, CouponBatch
+    ids = _people()
+    batch = CouponBatch(name="welcome", kind="amount_off", amount_off=100, total=10, status="active")
+    db.session.add(batch)
+    db.session.flush()
+    db.session.add(Coupon(batch_id=batch.id, member_id=ids["alice"], sequence=1, issue_number=1, claim_day=NOW.date(),
+                          source="public", status="available", valid_from=NOW - timedelta(days=1),
+                          expires_at=NOW + timedelta(days=3650)))
+    return ids
+
+
+def test_a_members_page_says_order_and_coupon_states_in_words_in_both_languages(marketer, committed):
+    ids = committed(_alice_with_a_coupon)
+    english = marketer.get(f"/console/members/{ids['alice']}?lang=en").get_data(as_text=True)
+    assert "<td>refunded</td>" in english and "<td>available</td>" in english and "available: 1" in english
+    chinese = marketer.get(f"/console/members/{ids['alice']}?lang=zh_CN").get_data(as_text=True)
+    assert "<td>已退款</td>" in chinese and "<td>可用</td>" in chinese and "可用: 1" in chinese
+    assert "<td>paid</td>" not in chinese and "<td>available</td>" not in chinese

@@ -18,3 +18,19 @@ class RefundForm(FlaskForm):
         chosen = [{"line_id": line_id, "quantity": int(quantity) if quantity.isdigit() else quantity}
                   for line_id, quantity in typed if quantity.strip("0")]
         return chosen or None
+
+
+class ShipForm(FlaskForm):
+    """How the goods left: by express (a carrier of WeChat's list and a tracking number) or same-city delivery."""
+
+    logistics_type = StringField(_l("How it goes"), default="1")  # WeChat's numbers: 1 express, 2 same-city
+    kinds = (("1", _l("Express")), ("2", _l("Same-city delivery")))
+    carrier = StringField(_l("Carrier"))
+    tracking_no = StringField(_l("Tracking number"))
+
+    def as_api(self) -> dict[str, int | str | None]:
+        """The form as the API's ``ShipArgs`` reads it (empty text: not given)."""
+        kind = (self.logistics_type.data or "1").strip()
+        return {"logistics_type": int(kind) if kind.isdigit() else kind,
+                "carrier": (self.carrier.data or "").strip() or None,
+                "tracking_no": (self.tracking_no.data or "").strip() or None}

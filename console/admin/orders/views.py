@@ -1,7 +1,8 @@
 """Orders for admins (/console/orders): the list with filters, an order's page with its WeChat Pay state (payments,
 refunds, checks that failed) and its shipping upload, and a refund, whole or by lines, as the admin API allows
-(``shop.orders.refunds.request_refund`` with ``STAFF_REFUNDABLE``). Marketing reads the list and the orders, as
-``GET /api/v1/admin/orders`` allows; only an admin refunds.
+(``shop.orders.refunds.request_refund`` with ``STAFF_REFUNDABLE``); a paid delivery order shipped and a shipped one
+completed (``shop.orders.lifecycle``, the API's ``ShipArgs``). Marketing reads the list and the orders, as
+``GET /api/v1/admin/orders`` allows; only an admin refunds, ships and completes.
 """
 
 from __future__ import annotations
@@ -11,21 +12,25 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import or_, select
 
-from console.admin.orders.forms import RefundForm
-from console.display import yuan
+from console.admin.orders.forms import RefundForm, ShipForm
+from console.display import state_words, yuan
 from console.refusals import console_blueprint, refusal_page
 from console.session import page_for
 from shop.auth import Role, current_principal
 from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db
-from shop.orders import service
+from shop.orders import lifecycle, service
 from shop.orders.errors import OrderError
 from shop.orders.models import Fulfilment, Order, OrderStatus, Payment, PaymentCheck
 from shop.orders.refunds import STAFF_REFUNDABLE, request_refund
 from shop.orders.schemas import RefundArgs
 from shop.pagination import paginate
+from shop.shipping.carriers import delivery_list
+from shop.shipping.errors import ShippingError
+from shop.shipping.schemas import ShipArgs
 from shop.stores.models import Store
+from shop.wechat.errors import WeChatError
 
 bp = console_blueprint("console_orders", __name__)
 READERS = (Role.ADMIN, Role.MARKETING)  # as GET /api/v1/admin/orders
@@ -81,8 +86,48 @@ def refund(order_id: int):
                                                 status=_words()[made.status]))
 
 
+@bp.route("/orders/<id:order_id>/ship", methods=["POST"])
+@page_for(Role.ADMIN)
+def ship(order_id: int):
+    found = _order(order_id)
+    if found is None:
+        return refusal_page(_("No such order."), 404)
+    form = ShipForm()
+    try:
+        args = ShipArgs().load(form.as_api())
+        lifecycle.ship(found, at=utcnow(), **args)
+    except ValidationError as invalid:
+        db.session.rollback()
+        return _order_page(_order(order_id), ship_errors=invalid.normalized_messages(), status=422, ship_form=form)
+    except AppError as refusal:
+        db.session.rollback()
+        return _order_page(_order(order_id), refusal=_refusal_words(refusal), ship_errors=refusal.errors or {},
+                           status=refusal.status, ship_form=form)
+    db.session.commit()  # WeChat is told from here, through the outbox
+    shipped = _order(order_id)
+    upload = getattr(shipped, "shipping_upload", None)
+    return _order_page(shipped, done=_("Shipped. Upload to WeChat: %(state)s.", state=_words()[upload.status])
+                       if upload is not None else _("Shipped. Nothing to upload: WeChat Pay took no money for it."))
+
+
+@bp.route("/orders/<id:order_id>/complete", methods=["POST"])
+@page_for(Role.ADMIN)
+def complete(order_id: int):
+    found = _order(order_id)
+    if found is None:
+        return refusal_page(_("No such order."), 404)
+    try:
+        lifecycle.complete_delivery(found, at=utcnow())
+    except AppError as refusal:
+        db.session.rollback()
+        return _order_page(_order(order_id), refusal=_refusal_words(refusal), status=refusal.status)
+    db.session.commit()
+    return _order_page(_order(order_id), done=_("Delivered: the order is completed."))
+
+
 def _order_page(order: Order, *, done: str | None = None, refusal: str | None = None, errors: dict | None = None,
-                status: int = 200, form: RefundForm | None = None):
+                status: int = 200, form: RefundForm | None = None, ship_errors: dict | None = None,
+                ship_form: ShipForm | None = None):
     payments = db.session.scalars(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id)).all()
     refund_ids = [made.id for made in order.refunds]
     checks = db.session.scalars(select(PaymentCheck).where(or_(
@@ -92,7 +137,25 @@ def _order_page(order: Order, *, done: str | None = None, refusal: str | None = 
                            upload=getattr(order, "shipping_upload", None), stores=_store_names(), words=_words(),
                            refundable=order.status in {status.value for status in STAFF_REFUNDABLE},
                            form=form or RefundForm(formdata=None), done=done, refusal=refusal,
-                           errors=errors or {}), status
+                           errors=errors or {}, ship_form=ship_form or ShipForm(formdata=None),
+                           ship_errors=ship_errors or {}, **_shipping_choices(order)), status
+
+
+def _shipping_choices(order: Order) -> dict:
+    """Whether the ship form is offered (a paid delivery order) and WeChat's carriers for it.
+
+    The carriers come from WeChat (cached); when it cannot say, the admin types the code and the ship
+    action asks again.
+    """
+    shippable = order.fulfilment == Fulfilment.DELIVERY.value and order.status == OrderStatus.PAID.value
+    carriers: list[dict[str, str]] = []
+    if shippable:
+        try:
+            carriers = delivery_list()
+        except AppError:
+            carriers = []
+    return {"shippable": shippable, "carriers": carriers,
+            "completable": order.fulfilment == Fulfilment.DELIVERY.value and order.status == OrderStatus.SHIPPED.value}
 
 
 def _refusal_words(refusal: AppError) -> str:
@@ -102,6 +165,10 @@ def _refusal_words(refusal: AppError) -> str:
         OrderError.REFUND_IN_PROGRESS: _("A refund of this order is still with WeChat Pay: wait for its answer."),
         OrderError.REFUND_TOO_LARGE: _("That is more than is left to refund on this order."),
         OrderError.REFUND_LINE_REPEATED: _("Name each line once."),
+        OrderError.NOT_SHIPPABLE: _("This order cannot take that step in its state (someone may have just done it)."),
+        ShippingError.DETAILS_REQUIRED: _("An express shipment needs its carrier and tracking number."),
+        ShippingError.CARRIER_UNKNOWN: _("WeChat does not know that carrier code."),
+        WeChatError.UNAVAILABLE: _("WeChat cannot be reached to check the carrier: try again in a minute."),
     }.get(refusal.code, refusal.message)
 
 
@@ -122,11 +189,4 @@ def _store_names() -> dict[int, str]:
 
 def _words() -> dict[str, str]:
     """Order, refund, payment and upload states, and fulfilments, in an admin's words."""
-    return {
-        "pending_payment": _("awaiting payment"), "paid": _("paid"), "preparing": _("preparing"),
-        "ready_for_pickup": _("ready for pickup"), "shipped": _("shipped"), "completed": _("completed"),
-        "cancelled": _("cancelled"), "refunded": _("refunded"),
-        "processing": _("processing"), "succeeded": _("succeeded"), "failed": _("failed"),
-        "pending": _("pending"), "uploaded": _("uploaded"),
-        "pickup": _("pickup"), "delivery": _("delivery"), "in_store": _("in store"),
-    }
+    return state_words()

@@ -1,6 +1,8 @@
 """Products and their stock per store (/console/products): the list, a product's SKUs with the stores that sell
-each and their own stock, on and off sale. The rules are the catalog's (``set_store_availability``, ``set_on_sale``,
-``StoreAvailabilityArgs``); roles as the admin catalog API: marketing and admin.
+each and their own stock, on and off sale; a product and its SKUs created and edited, stock adjusted with its
+ledger. The rules are the catalog's (``create_product``, ``update_product``, ``set_store_availability``,
+``set_on_sale``, ``stock.adjust_stock``; the API's ``ProductCreateArgs``, ``ProductPatchArgs``,
+``StoreAvailabilityArgs``, ``StockAdjustmentArgs``); roles as the admin catalog API: marketing and admin.
 """
 
 from __future__ import annotations
@@ -12,13 +14,20 @@ from flask_babel import gettext as _
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from console.admin.products import forms
+from console.batches.forms import yuan_input
 from console.refusals import console_blueprint, refusal_page
 from console.session import page_for
 from shop.auth import Role, current_principal
-from shop.catalog import service
+from shop.catalog import service, stock
 from shop.catalog.errors import CatalogError
-from shop.catalog.models import Product, ProductStatus
-from shop.catalog.schemas import StoreAvailabilityArgs
+from shop.catalog.models import ADJUSTMENT_REASONS, Product, ProductStatus
+from shop.catalog.schemas import (
+    ProductCreateArgs,
+    ProductPatchArgs,
+    StockAdjustmentArgs,
+    StoreAvailabilityArgs,
+)
 from shop.errors import AppError
 from shop.extensions import db
 from shop.pagination import paginate
@@ -27,6 +36,7 @@ from shop.stores.models import Store
 bp = console_blueprint("console_products", __name__)
 CATALOGUERS = (Role.MARKETING, Role.ADMIN)  # as the admin catalog API (shop.catalog.api.MARKETING)
 PAGE_SIZE = 20
+LEDGER_ROWS = 10  # the latest movements a SKU's card shows
 STATUSES = [status.value for status in ProductStatus]
 
 
@@ -40,6 +50,76 @@ def products():
     return render_template("admin/products/list.html", rows=service.admin_summaries(found["items"]), found=found,
                            status=status, statuses=STATUSES, q=q or "", words=_words(),
                            pages=max(-(-found["total"] // PAGE_SIZE), 1))
+
+
+@bp.route("/products/new", methods=["GET", "POST"])
+@page_for(*CATALOGUERS)
+def new_product():
+    if request.method == "GET":
+        return _form_page(None)
+    rows = forms.new_rows(request.form, 0, forms.NEW_ROWS_WHEN_CREATING)
+    body = {**forms.product_fields(request.form), "skus": [values for _row, values in rows],
+            "status": ProductStatus.ON_SALE.value if request.form.get("on_sale") == "on" else ProductStatus.OFF_SALE.value}
+    try:
+        made = service.create_product(**ProductCreateArgs().load(body), actor_staff_id=current_principal().staff_id)
+    except ValidationError as invalid:
+        db.session.rollback()
+        return _form_page(None, messages=invalid.normalized_messages(), rows=[row for row, _values in rows])
+    except AppError as refusal:
+        db.session.rollback()
+        return _form_page(None, messages=refusal.errors or {"skus": [refusal.message]}, status=refusal.status)
+    db.session.commit()
+    flash(_("Product created."))
+    return redirect(url_for(".product", product_id=made.id))
+
+
+@bp.route("/products/<id:product_id>/edit", methods=["GET", "POST"])
+@page_for(*CATALOGUERS)
+def edit_product(product_id: int):
+    found = _product(product_id)
+    if found is None:
+        return refusal_page(_("No such product."), 404)
+    if request.method == "GET":
+        return _form_page(found)
+    sku_ids = [sku.id for sku in found.skus]
+    rows = forms.existing_rows(request.form, sku_ids) + forms.new_rows(request.form, len(sku_ids),
+                                                                        forms.NEW_ROWS_WHEN_EDITING)
+    body = {**forms.product_fields(request.form), "skus": [values for _row, values in rows]}
+    try:
+        service.update_product(product_id, **ProductPatchArgs().load(body),
+                               actor_staff_id=current_principal().staff_id)
+    except ValidationError as invalid:
+        db.session.rollback()
+        return _form_page(_product(product_id), messages=invalid.normalized_messages(),
+                          rows=[row for row, _values in rows])
+    except AppError as refusal:
+        db.session.rollback()
+        return _form_page(_product(product_id), messages=refusal.errors or {"skus": [refusal.message]},
+                          status=refusal.status)
+    db.session.commit()
+    flash(_("Product saved."))
+    return redirect(url_for(".product", product_id=product_id))
+
+
+@bp.route("/products/<id:product_id>/skus/<id:sku_id>/stock", methods=["POST"])
+@page_for(*CATALOGUERS)
+def adjust_stock(product_id: int, sku_id: int):
+    found = _product(product_id)
+    if found is None or sku_id not in {sku.id for sku in found.skus}:
+        return refusal_page(_("No such product."), 404)
+    try:
+        args = StockAdjustmentArgs().load(forms.adjustment(request.form))
+        stock.adjust_stock(sku_id, **args, actor_staff_id=current_principal().staff_id)
+    except ValidationError as invalid:
+        db.session.rollback()
+        return _product_page(_product(product_id), adjust_errors={sku_id: invalid.normalized_messages()}, status=422)
+    except AppError as refusal:
+        db.session.rollback()
+        return _product_page(_product(product_id), adjust_errors={sku_id: {"_schema": [refusal.message]}},
+                             status=refusal.status)
+    db.session.commit()
+    flash(_("Stock adjusted."))
+    return redirect(url_for(".product", product_id=product_id, _anchor=f"sku-{sku_id}"))
 
 
 @bp.route("/products/<id:product_id>")
@@ -119,13 +199,32 @@ def _flat(messages: Any) -> list[str]:
     return [str(messages)]
 
 
-def _product_page(product: Product, *, refusal: str | None = None, errors: dict | None = None, status: int = 200):
+def _form_page(product: Product | None, *, messages: dict | None = None, rows: list[int] | None = None,
+               status: int | None = None):
+    """The product's form: as saved (or empty) on a GET, as typed with the API's messages in place after a refusal."""
+    messages = messages or {}
+    typed = request.form if request.method == "POST" else None
+    first_new = len(product.skus) if product is not None else 0
+    count = forms.NEW_ROWS_WHEN_EDITING if product is not None else forms.NEW_ROWS_WHEN_CREATING
+    return render_template("admin/products/form.html", product=product, typed=typed,
+                           categories=service.admin_category_tree(), spec_text=forms.spec_text,
+                           new_rows=range(first_new, first_new + count), general=forms.general_errors(messages),
+                           row_errors=forms.row_errors(messages, rows or []), yuan_input=yuan_input
+                           ), status or (422 if messages else 200)
+
+
+def _product_page(product: Product, *, refusal: str | None = None, errors: dict | None = None, status: int = 200,
+                  adjust_errors: dict | None = None):
     availability = {sku.id: service.store_availability(sku.id) for sku in product.skus}
-    store_ids = {row.store_id for rows in availability.values() for row in rows}
+    ledgers = {sku.id: db.session.scalars(stock.ledger(sku.id).limit(LEDGER_ROWS)).all() for sku in product.skus}
+    store_ids = {row.store_id for rows in availability.values() for row in rows} | {
+        movement.store_id for movements in ledgers.values() for movement in movements if movement.store_id}
     stores = dict(db.session.execute(select(Store.id, Store.name).where(Store.id.in_(store_ids))).tuples().all()
                   ) if store_ids else {}
     return render_template("admin/products/product.html", product=product, availability=availability,
-                           stores=stores, refusal=refusal, errors=errors or {}, words=_words()), status
+                           stores=stores, refusal=refusal, errors=errors or {}, words=_words(), ledgers=ledgers,
+                           adjust_errors=adjust_errors or {}, reasons=[reason.value for reason in ADJUSTMENT_REASONS]
+                           ), status
 
 
 def _product(product_id: int) -> Product | None:
@@ -136,4 +235,8 @@ def _product(product_id: int) -> Product | None:
 
 
 def _words() -> dict[str, str]:
-    return {"on_sale": _("on sale"), "off_sale": _("off sale")}
+    """Sale states and stock reasons in an admin's words."""
+    return {"on_sale": _("on sale"), "off_sale": _("off sale"),
+            "received": _("goods received"), "correction": _("count correction"), "damaged": _("damaged"),
+            "lost": _("lost"), "other": _("other"), "initial": _("initial stock"), "stocktake": _("stocktake"),
+            "reserved": _("taken by an order"), "returned": _("given back by an order")}
