@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from console.batches.forms import typed_fen, typed_whole, yuan_input
 from referral.policy.models import BindMode, RewardBasis, RewardKind, SharerPolicy
@@ -16,8 +17,8 @@ from referral.policy.models import BindMode, RewardBasis, RewardKind, SharerPoli
 LEVELS = 2  # the fields shown; the policy service refuses more than it allows
 
 
-def _choices(words: dict[str, Any]) -> list[tuple[str, Any]]:
-    return list(words.items())
+def _choices(words: dict[str, Any]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in words.items()]
 
 
 class SettingsForm(FlaskForm):
@@ -30,8 +31,8 @@ class SettingsForm(FlaskForm):
         BindMode.PROTECTED.value: _l("Protected: a newer share may re-bind after some days"),
         BindMode.REGISTRATION_ONLY.value: _l("Only a share that brings a new member binds")}))
     protection_days = StringField(_l("Protection days (protected binding)"))
-    reward_levels = SelectField(_l("Levels rewarded"), choices=lambda: [("1", _l("1 level: the sharer")),
-                                                                        ("2", _l("2 levels: the sharer and theirs"))])
+    reward_levels = SelectField(_l("Levels rewarded"), choices=lambda: _choices({
+        "1": _l("1 level: the sharer"), "2": _l("2 levels: the sharer and theirs")}))
     reward_kind = SelectField(_l("Reward"), choices=lambda: _choices({
         RewardKind.POINTS.value: _l("Points"), RewardKind.COMMISSION.value: _l("Commission (money)")}))
     reward_basis = SelectField(_l("Reward basis"), choices=lambda: _choices({

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from console.admin.staff.forms import StoreChoices
@@ -41,12 +42,13 @@ class StoreForm(FlaskForm):
     lat = StringField(_l("Latitude (degrees)"))
     lng = StringField(_l("Longitude (degrees)"))
     coord = SelectField(_l("Coordinate system of these numbers"), choices=[
-        ("gcj02", _l("GCJ-02 (WeChat, Tencent and Amap maps)")), ("wgs84", _l("WGS-84 (GPS): converted to GCJ-02"))])
+        SelectChoice("gcj02", _l("GCJ-02 (WeChat, Tencent and Amap maps)")),
+        SelectChoice("wgs84", _l("WGS-84 (GPS): converted to GCJ-02"))])
     phone = StringField(_l("Phone"))
     timezone = StringField(_l("Time zone"), default="Asia/Shanghai")
-    services = ServiceChoices(_l("Services"), choices=lambda: list(service_words().items()), validate_choice=False,
+    services = ServiceChoices(_l("Services"), choices=lambda: [SelectChoice(*item) for item in service_words().items()], validate_choice=False,
                               coerce=str)
-    status = SelectField(_l("Status"), choices=lambda: [(status, status_words()[status]) for status in STATUSES])
+    status = SelectField(_l("Status"), choices=lambda: [SelectChoice(status, status_words()[status]) for status in STATUSES])
     hours = StringField(_l("Weekly hours"))
     prepares_orders = BooleanField(_l("The store prepares pickup orders (clerks mark them ready)"))
 
