@@ -6,6 +6,7 @@ Rewards are recomputed with referral's own rule (``reward_amount``) from the set
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -91,7 +92,8 @@ def rewards_equal_rates_of_paid_minus_refunded(connection: Connection) -> tuple[
         "FROM referral_settings WHERE id = 1")).mappings().first()
     if settings_row is None:
         return 0, ["no referral settings row: defaults, no rewards expected to check"]
-    settings = SimpleNamespace(**settings_row)
+    settings = SimpleNamespace(**{key: json.loads(value) if key in ("percent_bp", "fixed_per_sku") and
+                                  isinstance(value, str) else value for key, value in settings_row.items()})
     rewards: dict[tuple[int, int], list[Any]] = defaultdict(list)
     for reward in rows(connection, "SELECT order_line_id, level, beneficiary_id, amount, reversed_amount "
                                    "FROM referral_rewards"):
@@ -103,7 +105,7 @@ def rewards_equal_rates_of_paid_minus_refunded(connection: Connection) -> tuple[
         JOIN order_lines l ON l.order_id = s.order_id""")
     bad, seen = [], set()
     for line in lines:
-        chain = line.chain if isinstance(line.chain, list) else []
+        chain = json.loads(line.chain) if isinstance(line.chain, str) else (line.chain or [])  # SQLite: text
         rewarded = bool(chain) and (settings.reward_till_sales or line.fulfilment != "in_store")
         for level in range(1, 3):
             seen.add((line.line_id, level))
