@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run run-prod-local test test-redis-cluster pgbouncer faults browser screenshots fuzz audit prod-local-check lint deploy-check check install bench backup restore clean
+.PHONY: run run-prod-local test test-redis-cluster pgbouncer faults browser screenshots fuzz audit prod-local-check lint deploy-check check install bench load backup restore clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,12 @@ deploy-check: install
 ## `make bench BENCH=claims` (or nearby, checkout, referral) runs only those.
 bench: install
 	@bash tests/bench/run $(BENCH)
+
+## The load proof: the whole journey under locust against run-prod-local, then the invariants from its database
+## (tests/bench/load_run; LOAD_USERS, LOAD_SECONDS); one JSON line per figure, a report in deploy/reports/.
+load: install
+	$(BIN)/python -m pip install --quiet -e '.[load]'
+	PY=$(BIN)/python bash tests/bench/load_run
 
 check: test lint deploy-check
 
