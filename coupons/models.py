@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -160,7 +161,10 @@ class CouponRedemption(db.Model):
     """A coupon redeemed at a store's counter by a clerk; reverted within minutes if scanned by mistake."""
 
     __tablename__ = "coupon_redemptions"
-    __table_args__ = (Index("ix_coupon_redemptions_store_id_redeemed_at", "store_id", "redeemed_at"),)
+    __table_args__ = (Index("ix_coupon_redemptions_store_id_redeemed_at", "store_id", "redeemed_at"),
+                      # Redeemed once: at most one standing (not reverted) redemption per coupon.
+                      Index("uq_coupon_redemptions_coupon_id_standing", "coupon_id", unique=True,
+                            postgresql_where=text("reverted_at IS NULL"), sqlite_where=text("reverted_at IS NULL")))
 
     id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True)
     coupon_id: Mapped[int] = mapped_column(ForeignKey("coupons.id"), index=True)

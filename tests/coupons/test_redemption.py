@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from coupons.models import Coupon, CouponRedemption, CouponStatus
 from coupons.redemption import code
@@ -418,3 +419,20 @@ def test_the_stores_redemptions_since_a_moment_leave_out_the_earlier_ones(app, c
         listed = redemption.list_redemptions(as_clerk(stores[0]), store_id=stores[0], page=1, page_size=50,
                                              since=since)
         assert [item["redemption"].id for item in listed["items"]] == [later]
+
+
+def test_the_database_refuses_a_second_standing_redemption_of_a_coupon_but_not_one_after_a_revert(
+        app, client, in_store_coupon, stores, clerk_of):
+    coupon = in_store_coupon()
+    redeemed = post_redeem(client, clerk_of(stores[0]), shown_code(client, coupon)).get_json()
+    with app.app_context():
+        first = db.session.get(CouponRedemption, redeemed["id"])
+        second = {"coupon_id": coupon.id, "store_id": stores[0], "staff_id": first.staff_id}
+        db.session.add(CouponRedemption(**second))  # past the service, as a bug or a hand-written script would
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
+        db.session.execute(update(CouponRedemption).where(CouponRedemption.id == redeemed["id"])
+                           .values(reverted_at=datetime.now(UTC)))
+        db.session.add(CouponRedemption(**second))  # redeemed again after the revert: allowed
+        db.session.commit()
