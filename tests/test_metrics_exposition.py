@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app import ROOT
 from shop.metrics import clear_multiprocess_dir, serve
-from tests.faults.servers import free_port
+from tests.faults.servers import free_port, quit_gunicorn
 
 HEALTHZ = {"endpoint": "/healthz", "method": "GET", "status": "200"}
 
@@ -56,7 +56,10 @@ class Gunicorn:
         return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def start(self) -> Gunicorn:
-        (self.folder / "counter_1.db").write_bytes(b"left by an earlier start")  # gunicorn empties the folder
+        gone = subprocess.Popen([sys.executable, "-c", "pass"])  # a worker of an earlier start, since exited
+        gone.wait()
+        self.left_behind = self.folder / f"counter_{gone.pid}.db"
+        self.left_behind.write_bytes(b"left by an earlier start")  # gunicorn removes it
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
@@ -79,13 +82,7 @@ class Gunicorn:
         return {int(path.stem.rsplit("_", 1)[1]) for path in self.folder.glob("counter_*.db")}
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        quit_gunicorn(self.process)
 
 
 @pytest.fixture
@@ -109,7 +106,7 @@ def healthz_from_many_connections(url: str, count: int) -> None:
 def test_gunicorns_master_serves_both_workers_metrics_on_their_own_port_and_keeps_a_dead_workers(gunicorn):
     before = scraped(gunicorn.metrics_url, "ripple_http_requests_total", **HEALTHZ)
     assert before >= 1  # the start's own probes
-    assert not (gunicorn.folder / "counter_1.db").exists()
+    assert not gunicorn.left_behind.exists()
     sent = 0
     while len(gunicorn.worker_pids()) < 2 and sent < 400:  # until both workers have answered some
         healthz_from_many_connections(gunicorn.url, 40)

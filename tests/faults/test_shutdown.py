@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.faults.servers import free_port
+from tests.faults.servers import free_port, quit_gunicorn
 from tests.faults.slow_app import STARTED_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,14 +62,7 @@ class Gunicorn:
         return self.process.wait(30)
 
     def kill(self) -> None:
-        """Stop it and its workers (SIGQUIT: the arbiter kills them too, unlike a SIGKILL of the arbiter)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        quit_gunicorn(self.process)
 
 
 @pytest.fixture
