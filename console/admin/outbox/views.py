@@ -54,8 +54,7 @@ def _page(*, done: str | None = None, refusal: str | None = None, status: int = 
     page = max(1, request.args.get("page", 1, type=int) or 1)
     found = outbox.list_entries(status=shown, kind=None, page=page, page_size=PAGE_SIZE)
     return render_template("admin/outbox/entries.html", found=found, shown=shown, statuses=STATUSES,
-                           status_word=_status_word, done=done, refusal=refusal,
-                           last_page=max(1, -(-found["total"] // PAGE_SIZE))), status
+                           status_word=_status_word, done=done, refusal=refusal), status
 
 
 def _status_word(status: str) -> str:

@@ -48,8 +48,7 @@ def products():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     found = paginate(service.admin_product_list(status=status, q=q), page=page, page_size=PAGE_SIZE)
     return render_template("admin/products/list.html", rows=service.admin_summaries(found["items"]), found=found,
-                           status=status, statuses=STATUSES, q=q or "", words=_words(),
-                           pages=max(-(-found["total"] // PAGE_SIZE), 1))
+                           status=status, statuses=STATUSES, q=q or "", words=_words())
 
 
 @bp.route("/products/new", methods=["GET", "POST"])

@@ -51,7 +51,7 @@ def stores():
     now = utcnow()
     rows = [service.store_detail(store, now) for store in found["items"]]
     return render_template("admin/stores/list.html", rows=rows, found=found, status=status, statuses=STATUSES,
-                           q=q or "", status_words=status_words(), pages=max(-(-found["total"] // PAGE_SIZE), 1))
+                           q=q or "", status_words=status_words())
 
 
 @bp.route("/stores/new", methods=["GET", "POST"])
