@@ -43,7 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     coupons.init_app(app)
     referral.init_app(app)
     crm.init_app(app)
-    console.init_app(app)
+    console.init_app(app, crm=crm.facade)
     app.cli.command("seed-demo")(seed_demo_command)
     shop.wiring.finish(app)
     return app

@@ -1,14 +1,17 @@
 """The console: server-rendered pages for store staff, marketing and admins (Jinja, htmx, our own CSS).
 
 It stands on ``shop``, ``coupons``, ``referral`` and ``crm`` and calls their services (never their
-HTTP API); it holds no business rule of its own. Nothing imports it but app.py (the import contracts
-keep it so). Each capability is a sub-package with ``views.py`` (a blueprint made by
+HTTP API); it holds no business rule of its own. Nothing imports it but app.py, and it does not import
+``crm`` either (only app.py may): app.py hands it the CRM's facade (``console.crm_services``). The import
+contracts keep both so. Each capability is a sub-package with ``views.py`` (a blueprint made by
 ``console.refusals.console_blueprint``: CSRF on its posts) and ``forms.py`` (Flask-WTF); templates
 live in ``console/templates``, assets (vendored at pinned versions, with their licences) in
 ``console/static``, catalogues in ``console/translations``.
 """
 
 from __future__ import annotations
+
+from types import ModuleType
 
 from flask import Blueprint, Flask
 
@@ -18,6 +21,7 @@ from console.auth.views import bp as auth_bp
 from console.batches.issuing import bp as issuing_bp
 from console.batches.views import bp as batches_bp
 from console.counter.views import bp as counter_bp
+from console.crm_services import attach as attach_crm
 from console.home.views import bp as home_bp
 from console.members.views import bp as members_bp
 from console.referral.views import bp as referral_bp
@@ -37,8 +41,10 @@ ASSETS = Blueprint("console", __name__, template_folder="templates", static_fold
                    static_url_path="/console/static")
 
 
-def init_app(app: Flask) -> None:
-    """Wire the console: its pages, CSRF on their forms only, Flask-Babel and the money and time filters."""
+def init_app(app: Flask, *, crm: ModuleType) -> None:
+    """Wire the console: its pages, CSRF on their forms only, Flask-Babel and the money and time filters; ``crm``
+    is the CRM's facade (``crm.facade``) its marketing pages call."""
+    attach_crm(app, crm)
     # CSRFProtect checks nothing by itself: each console blueprint asks for the check before its views,
     # so the JSON API (bearer tokens, no cookies) keeps working without a token.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False

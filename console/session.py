@@ -10,7 +10,7 @@ than ``CONSOLE_IDLE_MINUTES`` ends at its next request.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
@@ -53,9 +53,10 @@ def signed_in() -> Principal | None:
                      password_change_required=state.must_change_password)
 
 
-def page_for(*roles: Role) -> Callable:
-    """Open the page (or action) only to these roles: others see 403; no session goes to the login page."""
-    allowed = frozenset(roles)
+def page_for(*roles: Role, roles_of: Callable[[], Iterable[Role]] | None = None) -> Callable:
+    """Open the page (or action) only to these roles (or those ``roles_of`` gives when asked): others see 403; no
+    session goes to the login page."""
+    fixed = frozenset(roles)
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -69,12 +70,11 @@ def page_for(*roles: Role) -> Callable:
                 return redirect(login)
             if principal.password_change_required:  # an admin set the password: the account chooses its own first
                 return redirect(url_for("console_auth.password"))
-            if principal.role not in allowed:
+            if principal.role not in (frozenset(roles_of()) if roles_of else fixed):
                 abort(403)
             g.principal = principal  # what shop.auth.current_principal and the rate limits' keys read
             return view(*args, **kwargs)
 
-        wrapper.console_roles = allowed
         return wrapper
 
     return decorator

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Flask
 
 from coupons.claiming.targeted import SOURCES
+from crm import facade
 from crm.campaigns import service as campaigns
 from crm.campaigns.api import blp as campaigns_blp
 from crm.funnel import service as funnel
@@ -33,7 +34,7 @@ from shop.jobs import PERIODIC
 from shop.members.privacy import purge_deleted_identities
 from shop.wiring import api_of
 
-__all__ = ["BLUEPRINTS", "init_app"]
+__all__ = ["BLUEPRINTS", "facade", "init_app"]
 
 BLUEPRINTS: tuple = (journey_api.blp, privacy_api.blp, tags_blp, segments_blp, members_blp, funnel_blp,
                       campaigns_blp, o2o_blp)

@@ -2,7 +2,7 @@
 that htmx polls while the job runs; exchange codes generated and downloaded as CSV.
 
 The rules are the services' and the API schemas': ``IssueArgs``, ``SegmentIssueArgs`` and ``ExchangeCodesArgs``
-read what the forms send; ``coupons.claiming.targeted`` and ``crm.segments.service.issue_batch`` start the job
+read what the forms send; ``coupons.claiming.targeted`` and the CRM's ``segments.issue_batch`` start the job
 (handed to a runner after the commit, as the API's); ``coupons.claiming.exchange`` makes and exports the codes.
 """
 
@@ -26,15 +26,13 @@ from marshmallow import ValidationError
 
 from console.batches.forms import ExchangeCodesForm, IssueToMembersForm, IssueToSegmentForm
 from console.batches.views import MARKETERS, detail_page
+from console.crm_services import crm
 from console.refusals import console_blueprint
 from console.session import page_for
 from coupons.batches import service
 from coupons.claiming import exchange, targeted
 from coupons.claiming.schemas import ExchangeCodesArgs, IssueArgs
 from coupons.errors import CouponError
-from crm.errors import CrmError
-from crm.segments import service as segments
-from crm.segments.schemas import SegmentIssueArgs
 from shop.auth import current_principal
 from shop.database import utcnow
 from shop.errors import AppError
@@ -48,7 +46,7 @@ _WORDS = {
     CouponError.COUPON_BATCH_NOT_ACTIVE: _l("This batch is not active (or outside its dates): activate it first."),
     CouponError.COUPON_BATCH_WRONG_CHANNEL: _l("This batch's channel does not allow this."),
     CouponError.COUPON_BATCH_STATE_CONFLICT: _l("This batch has ended: it gets no more codes."),
-    CrmError.SEGMENT_NOT_FOUND: _l("No such segment: choose another."),
+    "segment_not_found": _l("No such segment: choose another."),  # the CRM's code, stable as its API's
 }
 SKIP_WORDS = {"unknown_member": _l("no such member"), "already_issued": _l("listed twice"),
               "limit_reached": _l("holds the most per member"), "out_of_stock": _l("all coupons issued"),
@@ -74,10 +72,10 @@ def issue_to_members(batch_id: int):
 def issue_to_segment(batch_id: int):
     form = IssueToSegmentForm()
     try:
-        sent = SegmentIssueArgs().load(form.api_body(batch_id))
+        sent = crm().SegmentIssueArgs().load(form.api_body(batch_id))
         if form.segment_id.data is None:
-            raise AppError(CrmError.SEGMENT_NOT_FOUND, "Choose a segment.")
-        job = segments.issue_batch(form.segment_id.data, batch_id, staff_id=current_principal().staff_id,
+            raise AppError(crm().CrmError.SEGMENT_NOT_FOUND, "Choose a segment.")
+        job = crm().segments.issue_batch(form.segment_id.data, batch_id, staff_id=current_principal().staff_id,
                                    now=utcnow(), holdout_percent=sent["holdout_percent"])
     except (ValidationError, AppError) as wrong:
         return _refused(batch_id, wrong, to_segment=form)

@@ -8,9 +8,9 @@ from typing import Any
 from wtforms.fields.choices import SelectChoice
 
 from console.batches.forms import ExchangeCodesForm, IssueToMembersForm, IssueToSegmentForm
+from console.crm_services import crm
 from coupons.claiming import targeted
 from coupons.models import BatchChannel
-from crm.segments import service as segments
 from shop.pagination import MAX_PAGE_SIZE
 
 RECENT_JOBS = 5
@@ -21,7 +21,7 @@ def issuing_context(batch: dict[str, Any], given: dict[str, Any]) -> dict[str, A
     if batch["channel"] == BatchChannel.TARGETED.value:
         to_segment = given.get("to_segment") or IssueToSegmentForm(formdata=None)
         to_segment.segment_id.choices = [SelectChoice(segment["id"], segment["name"]) for segment in
-                                         segments.list_segments(page=1, page_size=MAX_PAGE_SIZE)["items"]]
+                                         crm().segments.list_segments(page=1, page_size=MAX_PAGE_SIZE)["items"]]
         jobs = targeted.list_jobs(batch["id"], page=1, page_size=RECENT_JOBS)["items"]
         return {"to_members": given.get("to_members") or IssueToMembersForm(formdata=None), "to_segment": to_segment,
                 "jobs": jobs, "errors": given.get("errors", {}), "refusal": given.get("refusal")}

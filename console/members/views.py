@@ -2,7 +2,7 @@
 view (profile, follow, tier and points, orders, coupons, referrer and downline, tags, the journey paged) with
 their manual tags added and removed there.
 
-What a member is and shows is the CRM's member service (``crm.members.service``); phone numbers are masked for
+What a member is and shows is the CRM's member service (``crm().members``); phone numbers are masked for
 marketing as the API masks them (only admins see the number).
 """
 
@@ -12,15 +12,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
+from console.crm_services import crm, crm_page
 from console.refusals import console_blueprint, refusal_page
 from console.reports.period import field_errors
-from console.session import page_for
-from crm.errors import CrmError
-from crm.members import service
-from crm.members.api import ROLES
-from crm.members.schemas import CrmJourneyArgs, CrmMemberListArgs
-from crm.segments import service as segments
-from crm.tags import service as tags
 from shop.auth import Role, current_principal
 from shop.database import storable_id, utcnow
 from shop.errors import AppError
@@ -32,46 +26,46 @@ SEARCH = ("q", "tag", "segment_id", "page")
 
 
 @bp.route("/members")
-@page_for(*ROLES)
+@crm_page("MEMBER_ROLES")
 def members():
     asked = {name: request.args[name].strip() for name in SEARCH if (request.args.get(name) or "").strip()}
     found, errors = None, {}
     try:
-        found = service.list_members(**CrmMemberListArgs().load(asked), full_phone=_admin(), now=utcnow())
+        found = crm().members.list_members(**crm().CrmMemberListArgs().load(asked), full_phone=_admin(), now=utcnow())
     except (ValidationError, AppError) as wrong:
         db.session.rollback()
         errors = field_errors(wrong)
-        if isinstance(wrong, AppError) and wrong.code is CrmError.SEGMENT_NOT_FOUND:
+        if isinstance(wrong, AppError) and wrong.code is crm().CrmError.SEGMENT_NOT_FOUND:
             errors = {"segment_id": [_("No such segment.")]}
     return render_template("members/list.html", found=found, asked=asked, errors=errors,
-                           segments=segments.list_segments(page=1, page_size=MAX_PAGE_SIZE)["items"]), \
+                           segments=crm().segments.list_segments(page=1, page_size=MAX_PAGE_SIZE)["items"]), \
         422 if errors else 200
 
 
 @bp.route("/members/<id:member_id>")
-@page_for(*ROLES)
+@crm_page("MEMBER_ROLES")
 def member(member_id: int):
     try:
-        shown = service.member_view(member_id, full_phone=_admin(), now=utcnow())
-        journey = service.journey(member_id, **CrmJourneyArgs().load(
+        shown = crm().members.member_view(member_id, full_phone=_admin(), now=utcnow())
+        journey = crm().members.journey(member_id, **crm().CrmJourneyArgs().load(
             {"page": request.args.get("journey_page", "1")}))
     except AppError:
         abort(404)
     except ValidationError:
         return refusal_page(_("No such page of the journey."), 422)
-    manual = tags.list_tags(kind="manual", page=1, page_size=MAX_PAGE_SIZE)["items"]
+    manual = crm().tags.list_tags(kind="manual", page=1, page_size=MAX_PAGE_SIZE)["items"]
     return render_template("members/member.html", member=shown, journey=journey, manual=manual,
                            manual_ids={tag["name"]: tag["id"] for tag in manual})
 
 
 @bp.route("/members/<id:member_id>/tags/<id:tag_id>/<any(add, remove):action>", methods=["POST"])
-@page_for(*ROLES)
+@crm_page("MEMBER_ROLES")
 def change_tag(member_id: int, tag_id: int, action: str):
     return _change_tag(member_id, tag_id, action)
 
 
 @bp.route("/members/<id:member_id>/tags", methods=["POST"])
-@page_for(*ROLES)
+@crm_page("MEMBER_ROLES")
 def add_tag(member_id: int):
     """The member page's menu of manual tags: add the chosen one."""
     tag_id = request.form.get("tag_id", type=int)
@@ -84,12 +78,12 @@ def _change_tag(member_id: int, tag_id: int, action: str):
     """Add or take off one manual tag for this member (the tag service's refusals as pages)."""
     try:
         if action == "add":
-            changed = tags.tag_member(tag_id, member_id, now=utcnow())
+            changed = crm().tags.tag_member(tag_id, member_id, now=utcnow())
         else:
-            changed = tags.untag_member(tag_id, member_id)
+            changed = crm().tags.untag_member(tag_id, member_id)
     except AppError as wrong:
         db.session.rollback()
-        if wrong.code is CrmError.TAG_COMPUTED:
+        if wrong.code is crm().CrmError.TAG_COMPUTED:
             return refusal_page(_("A computed tag is kept by its rule; it cannot be set by hand."), 409)
         return refusal_page(_("No such member or tag."), 404)
     db.session.commit()

@@ -10,9 +10,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from crm.campaigns.service import default_range
-from crm.o2o.schemas import PeriodDaysArgs
-from crm.rollups.service import business_day
+from console.crm_services import crm
 from referral.analytics.schemas import PeriodArgs
 from referral.analytics.service import Period
 from shop.config import BUSINESS_ZONE
@@ -22,10 +20,10 @@ from shop.errors import AppError
 
 def days_asked(args) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """``{"from", "to"}`` as dates from the query (the last 30 business days when absent) and the field errors."""
-    first, last = default_range(business_day(utcnow()))
+    first, last = crm().default_range(crm().business_day(utcnow()))
     raw = {"from": args.get("from") or first.isoformat(), "to": args.get("to") or last.isoformat()}
     try:
-        loaded = PeriodDaysArgs().load(raw)
+        loaded = crm().PeriodDaysArgs().load(raw)
     except ValidationError as wrong:
         return raw, field_errors(wrong)
     return {"from": loaded["first"], "to": loaded["last"]}, {}

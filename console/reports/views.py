@@ -2,7 +2,7 @@
 stores' O2O results (/console/o2o, one store at /console/o2o/stores/<id>), each over a range of business days
 chosen on the page, with the time its figures were built (``as_of``) and its charts.
 
-Every figure and refusal is the report services' (``crm.funnel``, ``crm.campaigns``, ``crm.o2o``) read through
+Every figure and refusal is the CRM's report services' (``crm().funnel``, ``.campaigns``, ``.o2o``) read through
 the API's own argument schemas, so a range or filter they refuse is shown beside its input.
 """
 
@@ -16,16 +16,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
+from console.crm_services import crm, crm_page
 from console.refusals import console_blueprint
 from console.reports.period import days_asked, field_errors, referral_period
-from console.session import page_for
-from crm.campaigns import service as campaigns
-from crm.campaigns.queries import FIGURES as CAMPAIGN_FIGURES
-from crm.funnel import service as funnel_service
-from crm.funnel.schemas import FunnelArgs
-from crm.o2o import service as o2o
-from crm.o2o.api import ROLES
-from crm.o2o.schemas import StoresO2OArgs
 from referral.analytics import service as referral
 from shop.database import utcnow
 from shop.errors import AppError
@@ -52,7 +45,7 @@ O2O_PAGE_SIZE = 20
 
 
 @bp.route("/funnel")
-@page_for(*ROLES)
+@crm_page("REPORT_ROLES")
 def funnel():
     days, errors = days_asked(request.args)
     filters = {name: request.args[name].strip() for name in ("store_id", "campaign", "share_id")
@@ -60,8 +53,8 @@ def funnel():
     report = None
     if not errors:
         try:
-            asked = FunnelArgs().load({"from": days["from"].isoformat(), "to": days["to"].isoformat(), **filters})
-            report = funnel_service.funnel(asked.pop("from_"), asked.pop("to"), now=utcnow(), **asked)
+            asked = crm().FunnelArgs().load({"from": days["from"].isoformat(), "to": days["to"].isoformat(), **filters})
+            report = crm().funnel.funnel(asked.pop("from_"), asked.pop("to"), now=utcnow(), **asked)
         except (ValidationError, AppError) as wrong:
             db.session.rollback()
             errors = field_errors(wrong)
@@ -71,7 +64,7 @@ def funnel():
 
 
 @bp.route("/campaigns")
-@page_for(*ROLES)
+@crm_page("REPORT_ROLES")
 def campaign():
     days, errors = days_asked(request.args)
     label = (request.args.get("campaign") or "").strip()
@@ -81,7 +74,7 @@ def campaign():
             known = referral.campaign_figures(referral_period(days), page=1, page_size=MAX_PAGE_SIZE)["items"]
             if label:
                 CampaignLabel().load({"campaign": label})
-                report = campaigns.campaign_report(label, days["from"], days["to"], now=utcnow())
+                report = crm().campaigns.campaign_report(label, days["from"], days["to"], now=utcnow())
         except (ValidationError, AppError) as wrong:
             db.session.rollback()
             errors = field_errors(wrong)
@@ -91,17 +84,17 @@ def campaign():
 
 
 @bp.route("/o2o")
-@page_for(*ROLES)
+@crm_page("REPORT_ROLES")
 def stores():
     days, errors = days_asked(request.args)
     rank_by = request.args.get("rank_by") or "till_sales_fen"
     report = None
     if not errors:
         try:
-            asked = StoresO2OArgs().load({"from": days["from"].isoformat(), "to": days["to"].isoformat(),
+            asked = crm().StoresO2OArgs().load({"from": days["from"].isoformat(), "to": days["to"].isoformat(),
                                           "rank_by": rank_by, "page": request.args.get("page", "1"),
                                           "page_size": str(O2O_PAGE_SIZE)})
-            report = o2o.ranked_stores(asked["first"], asked["last"], rank_by=asked["rank_by"], page=asked["page"],
+            report = crm().o2o.ranked_stores(asked["first"], asked["last"], rank_by=asked["rank_by"], page=asked["page"],
                                        page_size=asked["page_size"])
         except (ValidationError, AppError) as wrong:
             db.session.rollback()
@@ -116,13 +109,13 @@ def stores():
 
 
 @bp.route("/o2o/stores/<id:store_id>")
-@page_for(*ROLES)
+@crm_page("REPORT_ROLES")
 def store(store_id: int):
     days, errors = days_asked(request.args)
     report = None
     if not errors:
         try:
-            report = o2o.store_report(store_id, days["from"], days["to"])
+            report = crm().o2o.store_report(store_id, days["from"], days["to"])
         except AppError as wrong:
             db.session.rollback()
             if not wrong.errors:
@@ -141,4 +134,4 @@ def _campaign_chart(report: dict[str, Any]) -> dict[str, Any]:
     shown = ("opens", "new_members", "paid_orders", "coupons_used")
     return {"kind": "line", "categories": [day["day"].isoformat()[5:] for day in report["series"]],
             "series": [{"name": str(CAMPAIGN_LABELS[name]), "data": [day[name] for day in report["series"]]}
-                       for name in shown if name in CAMPAIGN_FIGURES]}
+                       for name in shown if name in crm().CAMPAIGN_FIGURES]}

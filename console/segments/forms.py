@@ -1,5 +1,5 @@
 """The segment builder: rows of conditions (field, op, value, and for order figures a period in days) joined by
-``all`` or ``any``, read into the rule language of ``crm.segments.rules``.
+``all`` or ``any``, read into the rule language of the CRM's segment rules (``SEGMENT_FIELDS``).
 
 The form only turns what a person types into the rule's JSON (yuan into fen for spend, a day into the start of
 that business day, a comma list for ``in``); whether the rule is right is the rule checker's to say, and its
@@ -15,7 +15,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 
 from console.batches.forms import typed_fen, typed_whole
-from crm.segments.rules import CONSENT_STATES, FIELDS
+from console.crm_services import crm
 from shop.config import BUSINESS_ZONE
 
 ROWS = 6  # conditions the builder offers; a rule with more is written through the API
@@ -77,11 +77,10 @@ def rows_of(rule: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:
 
 
 def _leaf(row: dict[str, str]) -> dict[str, Any]:
-    field = FIELDS.get(row["field"])
     leaf: dict[str, Any] = {"field": row["field"], "op": row["op"]}
     if row["value"]:
         typed = [part.strip() for part in re.split(r"[,，]", row["value"]) if part.strip()]
-        values = [_value(row["field"], field.kind if field else "text", part) for part in typed]
+        values = [_value(row["field"], _kind(row["field"]) or "text", part) for part in typed]
         leaf["value"] = values if row["op"] == "in" else (values[0] if values else row["value"])
     if row["period"]:
         leaf["period_days"] = typed_whole(row["period"])
@@ -112,7 +111,7 @@ def _typed_back(leaf: dict[str, Any]) -> str:
             shown.append(f"{value // 100}.{value % 100:02d}")
         elif isinstance(value, bool):
             shown.append("true" if value else "false")
-        elif FIELDS.get(leaf["field"]) and FIELDS[leaf["field"]].kind == "time" and isinstance(value, str):
+        elif _kind(leaf["field"]) == "time" and isinstance(value, str):
             shown.append(value[:10])
         else:
             shown.append("" if value is None else str(value))
@@ -122,10 +121,12 @@ def _typed_back(leaf: dict[str, Any]) -> str:
 def field_choices() -> list[dict[str, Any]]:
     """Each field with its label, its ops and what its value takes, for the builder's menus and hints."""
     return [{"name": name, "label": FIELD_LABELS.get(name, name), "ops": field.ops, "kind": field.kind,
-             "period": field.period} for name, field in FIELDS.items()]
+             "period": field.period} for name, field in crm().SEGMENT_FIELDS.items()]
 
 
-CONSENTS = CONSENT_STATES
+def _kind(name: str) -> str | None:
+    field = crm().SEGMENT_FIELDS.get(name)
+    return field.kind if field else None
 
 
 def rule_in_words(rule: dict[str, Any]) -> list[str] | None:

@@ -1,7 +1,7 @@
 """Marketing's segments (/console/segments): the saved ones with how many members each holds, a builder whose
 count and sample follow the rule as it changes (htmx), saving it by name, deleting one.
 
-The count, the sample and every refusal are the segment service's (``crm.segments.service``) and its rule
+The count, the sample and every refusal are the CRM's segment service's (``crm().segments``) and its rule
 checker's; the page only places the errors beside the rows they name.
 """
 
@@ -11,6 +11,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
+from console.crm_services import crm, crm_page
 from console.refusals import console_blueprint, refusal_page
 from console.reports.period import field_errors
 from console.segments.forms import (
@@ -25,11 +26,6 @@ from console.segments.forms import (
     rule_in_words,
     rule_of,
 )
-from console.session import page_for
-from crm.errors import CrmError
-from crm.segments import service
-from crm.segments.api import ROLES
-from crm.segments.schemas import SegmentArgs
 from shop.auth import current_principal
 from shop.database import storable_id, utcnow
 from shop.errors import AppError
@@ -41,10 +37,10 @@ MAX_PAGES = 100_000  # as shop.pagination.PageArgs
 
 
 @bp.route("/segments")
-@page_for(*ROLES)
+@crm_page("SEGMENT_ROLES")
 def segments():
     page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGES)
-    listing = service.list_segments(page=page, page_size=PAGE_SIZE)
+    listing = crm().segments.list_segments(page=page, page_size=PAGE_SIZE)
     # No count per row: each is a pass over the members; the members page filtered by the segment says it.
     rows = [{**segment, "words": rule_in_words(segment["rule"])} for segment in listing["items"]]
     return render_template("segments/list.html", rows=rows, listing=listing,
@@ -52,20 +48,20 @@ def segments():
 
 
 @bp.route("/segments/new", methods=["GET", "POST"])
-@page_for(*ROLES)
+@crm_page("SEGMENT_ROLES")
 def new():
     if request.method == "GET":
         match, rows = rows_of(_copied_rule())
         return _builder(name="", match=match, rows=rows)
     rows, match, name = rows_from(request.form), request.form.get("match", "all"), request.form.get("name", "")
     try:
-        sent = SegmentArgs().load({"name": name, "rule": rule_of(match, rows)})
-        service.create_segment(sent["name"], sent["rule"], staff_id=current_principal().staff_id,
+        sent = crm().SegmentArgs().load({"name": name, "rule": rule_of(match, rows)})
+        crm().segments.create_segment(sent["name"], sent["rule"], staff_id=current_principal().staff_id,
                                now=utcnow())
     except (ValidationError, AppError) as wrong:
         db.session.rollback()
         errors = field_errors(wrong)
-        if isinstance(wrong, AppError) and wrong.code is CrmError.SEGMENT_NAME_TAKEN:
+        if isinstance(wrong, AppError) and wrong.code is crm().CrmError.SEGMENT_NAME_TAKEN:
             errors = {"name": [_("A segment with this name exists: pick another name.")]}
         return _builder(name=name, match=match, rows=rows, errors=errors, status=422)
     db.session.commit()
@@ -74,14 +70,14 @@ def new():
 
 
 @bp.route("/segments/preview")
-@page_for(*ROLES)
+@crm_page("SEGMENT_ROLES")
 def preview():
     """How many members the rule holds now and the newest of them, or where the rule is wrong (htmx)."""
     rows = rows_from(request.args)
     if not filled_rows(rows):
         return render_template("segments/_preview.html", found=None, by_row={}, whole=[], now=utcnow())
     try:
-        found = service.preview(rule_of(request.args.get("match", "all"), rows), now=utcnow())
+        found = crm().segments.preview(rule_of(request.args.get("match", "all"), rows), now=utcnow())
     except AppError as wrong:
         db.session.rollback()
         by_row, whole = errors_by_row(field_errors(wrong), rows)
@@ -90,10 +86,10 @@ def preview():
 
 
 @bp.route("/segments/<id:segment_id>/delete", methods=["POST"])
-@page_for(*ROLES)
+@crm_page("SEGMENT_ROLES")
 def delete(segment_id: int):
     try:
-        service.delete_segment(segment_id)
+        crm().segments.delete_segment(segment_id)
     except AppError:
         db.session.rollback()
         return refusal_page(_("No such segment."), 404)
@@ -107,7 +103,7 @@ def _copied_rule() -> dict:
     copied = request.args.get("from_segment", type=int)
     if copied and storable_id(copied):
         try:
-            return service.get_segment(copied).rule
+            return crm().segments.get_segment(copied).rule
         except AppError:
             return {}
     return {}
