@@ -40,8 +40,21 @@ def is_secret_field(name: str) -> bool:
     return bool(SECRET_FIELD.search(name))
 
 
+ELEVEN_DIGITS = re.compile(r"[0-9]{11}")
+
+
+def may_hold_secret(text: str) -> bool:
+    """What every pattern above needs before it can match (a JWT's ``eyJ``, ``bearer``, ``PRIVATE KEY``, a
+    mobile number's 11 digits, a query's ``=``): tested first, as most log text holds none of them and the
+    patterns' own search costs about ten times as much (it ran on every field of every request's line)."""
+    return ("=" in text or "eyJ" in text or "PRIVATE KEY" in text or "bearer" in text.lower()
+            or ELEVEN_DIGITS.search(text) is not None)
+
+
 def scrub_text(text: str) -> str:
     """The text with every value that looks like a secret replaced."""
+    if not may_hold_secret(text):
+        return text
     return SECRET_QUERY.sub(rf"\1{SCRUBBED}", SECRET_TEXT.sub(SCRUBBED, text))
 
 
