@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 READY = "run-prod-local: ready on "
 START_TIMEOUT_S = 600
 P99_TARGET_MS = 250
+SETUP = "setup: "  # steps named so are not the journey (the clerk's login): no p99 target, failures count
 
 
 def setting(name: str, default: int) -> int:
@@ -220,7 +221,8 @@ def targets(figures: list[dict[str, Any]]) -> dict[str, Any]:
     """The issue's targets over this run: no errors, p99 under 250 ms per step, every invariant kept."""
     steps = [f for f in figures if f["figure"] == "step" and f["step"] != "Aggregated"]
     failures = sum(f["failures"] for f in steps)
-    slow = [f["step"] for f in steps if f["p99_ms"] is not None and f["p99_ms"] >= P99_TARGET_MS]
+    slow = [f["step"] for f in steps if f["p99_ms"] is not None and f["p99_ms"] >= P99_TARGET_MS
+            and not f["step"].startswith(SETUP)]
     broken = [f["figure"] for f in figures if "violations" in f and f["violations"]]
     journeys = next((f["requests"] for f in steps if f["step"] == "till sale"), 0)
     return {"figure": "targets", "failures": failures, "steps_p99_over_250ms": slow, "invariants_broken": broken,
