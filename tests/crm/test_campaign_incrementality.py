@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from coupons.models import Coupon, CouponIssueAssignment, CouponIssueJob
+from crm.rollups.service import business_day
 from shop.extensions import db
 from tests.crm.campaign_rows import batch, coupon, event
 from tests.crm.conftest import make_member, paid_order
@@ -102,7 +103,7 @@ def test_a_job_of_the_campaign_run_with_a_holdout_gives_its_control_group_no_cou
     batch_id = active_batch(channel="targeted", total=100, campaign="spring")
     job = client.post(f"/api/v1/admin/coupon-batches/{batch_id}/issue", headers=marketing,
                       json={"member_ids": members, "holdout_percent": 50, "holdout_seed": "x"}).get_json()
-    today = datetime.now(UTC).date()
+    today = business_day(datetime.now(UTC))  # the report's days are the business zone's, not UTC's
     report = client.get(f"/api/v1/admin/campaigns/spring?from={today - timedelta(days=1)}&to={today}",
                         headers=marketing).get_json()
     (result,) = report["incrementality"]
