@@ -28,13 +28,13 @@ FIELD_LABELS = {
     "tier": _l("Tier"), "points_balance": _l("Points balance"), "referral_depth": _l("Depth in the referral tree"),
     "downline_size": _l("Downline size"), "marketing_consent": _l("Marketing consent")}
 OP_LABELS = {"=": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥", "has": _l("has"), "in": _l("is one of")}
-ROW_ERROR = re.compile(r"^\$\.(?:all|any)\[(\d+)\](?:\.(\w+))?$")
+ROW_ERROR = re.compile(r"^\$\.(?:all|any)\[(\d+)\](?:\.not)?(?:\.(\w+))?$")
+PARTS = ("field", "op", "value", "period", "negate")
 
 
 def rows_from(formdata) -> list[dict[str, str]]:
-    """The builder's rows as typed (``field_0``, ``op_0``, ``value_0``, ``period_0`` ...)."""
-    return [{part: (formdata.get(f"{part}_{index}") or "").strip() for part in ("field", "op", "value", "period")}
-            for index in range(ROWS)]
+    """The builder's rows as typed (``field_0``, ``op_0``, ``value_0``, ``period_0``, the ``negate_0`` box ...)."""
+    return [{part: (formdata.get(f"{part}_{index}") or "").strip() for part in PARTS} for index in range(ROWS)]
 
 
 def rule_of(match: str, rows: list[dict[str, str]]) -> dict[str, Any]:
@@ -64,16 +64,24 @@ def errors_by_row(errors: dict[str, list[str]], rows: list[dict[str, str]]) -> t
 
 
 def rows_of(rule: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:
-    """A saved rule back into the builder's rows, when it is one flat group of conditions (else empty rows)."""
+    """A saved rule back into the builder's rows, when it is one group of conditions, each maybe negated (else
+    empty rows)."""
     match = next((key for key in MATCHES if key in rule), None)
     leaves = rule.get(match) if match else None
-    blank = [{"field": "", "op": "", "value": "", "period": ""} for _ in range(ROWS)]
-    if not isinstance(leaves, list) or len(leaves) > ROWS or not all("field" in leaf for leaf in leaves):
+    blank = [dict.fromkeys(PARTS, "") for _ in range(ROWS)]
+    if not isinstance(leaves, list) or len(leaves) > ROWS or not all(_condition(leaf) for leaf in leaves):
         return "all", blank
-    for index, leaf in enumerate(leaves):
+    for index, wrapped in enumerate(leaves):
+        leaf = _condition(wrapped)
         blank[index] = {"field": leaf["field"], "op": leaf.get("op", ""), "value": _typed_back(leaf),
-                        "period": str(leaf.get("period_days") or "")}
+                        "period": str(leaf.get("period_days") or ""), "negate": "1" if "not" in wrapped else ""}
     return match, blank
+
+
+def _condition(leaf: Any) -> dict[str, Any] | None:
+    """The condition of a row: the leaf itself, or the one a ``not`` holds; None for anything deeper."""
+    inner = leaf.get("not") if isinstance(leaf, dict) and "not" in leaf else leaf
+    return inner if isinstance(inner, dict) and "field" in inner else None
 
 
 def _leaf(row: dict[str, str]) -> dict[str, Any]:
@@ -84,7 +92,7 @@ def _leaf(row: dict[str, str]) -> dict[str, Any]:
         leaf["value"] = values if row["op"] == "in" else (values[0] if values else row["value"])
     if row["period"]:
         leaf["period_days"] = typed_whole(row["period"])
-    return leaf
+    return {"not": leaf} if row.get("negate") else leaf
 
 
 def _value(name: str, kind: str, typed: str) -> Any:
@@ -130,12 +138,14 @@ def _kind(name: str) -> str | None:
 
 
 def rule_in_words(rule: dict[str, Any]) -> list[str] | None:
-    """A flat rule as the builder's words (``Spend (yuan) ≥ 20.00``), one a condition; None for a nested one."""
+    """A flat rule as the builder's words (``Spend (yuan) ≥ 20.00``, ``not: Tag has vip``), one a condition; None
+    for a nested one."""
     match, rows = rows_of(rule)
     filled = [row for row in rows if row["field"]]
     if not filled:
         return None
-    return [" ".join(part for part in (str(FIELD_LABELS.get(row["field"], row["field"])),
+    return [" ".join(part for part in (str(_l("not:")) if row["negate"] else "",
+                                       str(FIELD_LABELS.get(row["field"], row["field"])),
                                        str(OP_LABELS.get(row["op"], row["op"])), row["value"],
                                        _period_words(row["period"])) if part) for row in filled]
 

@@ -74,6 +74,22 @@ def test_the_segment_preview_counts_members_as_the_rule_changes_and_names_a_wron
     assert "Condition 1: Not a valid" in wrong or "Condition 1: A whole number." in wrong
 
 
+def test_a_negated_condition_counts_the_members_who_do_not_match_it_and_is_saved_and_copied_as_such(
+        marketer, committed, app):
+    people(committed)  # Alice has spent 30 yuan and carries vip, Parent and Bob neither
+    rule = {"match": "all", "field_0": "tag", "op_0": "has", "value_0": "vip", "negate_0": "1"}
+    assert 'id="preview-count">2<' in text_of(marketer.get("/console/segments/preview", query_string=rule))
+    wrong = text_of(marketer.get("/console/segments/preview", query_string={**rule, "op_0": "<"}))
+    assert "Condition 1:" in wrong  # the checker's error under `not` still finds its row
+    assert marketer.post("/console/segments/new", {"name": "Not vip", **rule}).status_code == 302
+    with app.app_context():
+        segment_id, saved = db.session.query(Segment.id, Segment.rule).one()
+    assert saved == {"all": [{"not": {"field": "tag", "op": "has", "value": "vip"}}]}
+    assert "not: Tag has vip" in text_of(marketer.get("/console/segments"))
+    copied = text_of(marketer.get(f"/console/segments/new?from_segment={segment_id}"))
+    assert 'name="negate_0" value="1" checked' in copied and 'value="vip"' in copied
+
+
 def test_a_segment_is_saved_by_name_a_taken_name_and_a_wrong_row_are_shown_in_place_and_it_lists_its_members(
         marketer, committed, app):
     alice = people(committed)["alice"]
