@@ -1,13 +1,16 @@
-"""How the console shows money, times and its language: one Jinja filter each (and one for states in words), one home each."""
+"""How the console shows money, times, days and its language: one Jinja filter each (and one for states in words), one
+home each."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, format_date, get_locale
 from flask_babel import gettext as _
 
 from shop.config import BUSINESS_ZONE_NAME
@@ -52,6 +55,22 @@ def state(value: str | None) -> str:
     return state_words().get(value or "", value or "")
 
 
+def day_words(day: date) -> str:
+    """A calendar day with its weekday in the reader's language (``2026-10-01 周四``, ``2026-10-01 Thu``)."""
+    return format_date(day, "yyyy-MM-dd EEE")
+
+
+def local_date(at: datetime, zone: str | None = None) -> date:
+    """The calendar day ``at`` falls on in the store's zone (the business zone when none is named)."""
+    return at.astimezone(ZoneInfo(zone or BUSINESS_ZONE_NAME)).date()
+
+
+def from_today(dated: Iterable[Any], now: datetime, zone: str | None = None) -> list[Any]:
+    """The items with a ``day`` (a store's dated exceptions) from today on, today as the store's zone counts days."""
+    today = local_date(now, zone)
+    return [item for item in dated if item.day >= today]
+
+
 def start_of_local_day(now: datetime, zone: str | None = None) -> datetime:
     """The UTC instant today began in the store's zone (the business zone when none is named)."""
     local = now.astimezone(ZoneInfo(zone or BUSINESS_ZONE_NAME))
@@ -84,4 +103,5 @@ def init_app(app: Flask) -> None:
     app.context_processor(lambda: {"language": get_locale().language})
     app.jinja_env.filters["yuan"] = yuan
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["day"] = day_words
     app.jinja_env.filters["state"] = state

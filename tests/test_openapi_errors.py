@@ -101,6 +101,7 @@ def test_a_decimal_sent_as_a_string_is_a_string_in_the_spec(spec, client, login)
     ("post", "/api/v1/staff/pickups", "404", {"pickup_code_invalid"}),
     ("post", "/api/v1/auth/staff-login", "401", {"staff_login_failed"}),
     ("post", "/api/v1/admin/stores", "409", {"store_code_taken"}),
+    ("delete", "/api/v1/admin/stores/{store_id}", "409", {"store_has_history"}),
     ("post", "/api/v1/me/withdrawals", "409", {"commission_insufficient", "withdrawal_already_open"}),
     ("post", "/api/v1/me/withdrawals", "400", {"idempotency_key_required"}),
     ("post", "/api/v1/admin/referral/members/{member_id}/rebind", "409", {"referral_cycle"}),

@@ -12,7 +12,7 @@ import hashlib
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from console.display import start_of_local_day
+from console.display import from_today, start_of_local_day
 from console.refusals import console_blueprint, refusal_page
 from console.session import page_for
 from console.store.refusals import clerk_words
@@ -166,6 +166,7 @@ def _sales(store: Store, *, status: int = 200, **said):
 @bp.route("/store/hours", methods=["GET"])
 @page_for(Role.STAFF)
 def hours():
-    """The store's weekly hours, whether it is open now, and its dated exceptions (read only)."""
-    store = _store()
-    return _page("store/hours.html", store, detail=stores.store_detail(store, utcnow()))
+    """The store's weekly hours, whether it is open now, and its dated exceptions from today on (read only)."""
+    store, now = _store(), utcnow()
+    detail = stores.store_detail(store, now)
+    return _page("store/hours.html", store, detail=detail, upcoming=from_today(detail["exceptions"], now, store.timezone))

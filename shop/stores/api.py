@@ -112,9 +112,14 @@ class AdminStore(MethodView):
 
     @roles_required(Role.ADMIN)
     @blp.response(204)
-    @raises(StoreError.STORE_NOT_FOUND)
+    @raises(StoreError.STORE_NOT_FOUND, StoreError.STORE_HAS_HISTORY)
     def delete(self, store_id):
-        """Delete a store entered by mistake (close a real one instead). Role: admin."""
+        """Delete a store entered by mistake (close a real one instead)
+
+        A store that kept records refer to (orders, till sales, redemptions, stock movements, members'
+        home store, store shares) is refused: 409 `store_has_history`, the tables in `details.kept_by`;
+        close it instead. Its hours exceptions, stock rows and staff assignments go with it. Role: admin.
+        """
         service.delete_store(store_id)
         db.session.commit()
 

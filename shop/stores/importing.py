@@ -202,8 +202,18 @@ def parse_hours_spec(text: str) -> dict[str, list[list[str]]]:
 
 def format_hours_spec(week: dict[str, list[list[str]]]) -> str:
     """The compact form of weekly hours JSON, as ``parse_hours_spec`` reads it (closed days left out)."""
-    return "; ".join(f"{day} {','.join(f'{start}-{end}' for start, end in week[day])}"
-                     for day in WEEKDAYS if week.get(day))
+    return "; ".join(f"{day} {format_day_spec(week[day])}" for day in WEEKDAYS if week.get(day))
+
+
+def parse_day_spec(text: str) -> list[list[str]]:
+    """One day's ranges of "10:00-16:00" or "10:00-14:00,17:00-21:00" ("closed": none), the weekly grammar's
+    times alone (a dated exception); HoursError if wrong."""
+    return _group_ranges(text.strip().lower().translate(_FULL_WIDTH))
+
+
+def format_day_spec(ranges: list[list[str]]) -> str:
+    """One day's ranges as ``parse_day_spec`` reads them."""
+    return ",".join(f"{start}-{end}" for start, end in ranges)
 
 
 # --- one value per column -------------------------------------------------------------------------

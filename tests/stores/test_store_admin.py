@@ -12,6 +12,7 @@ from shop.stores.models import Store
 from shop.stores.versions import database_version
 from tests.conftest import bearer
 from tests.factories import EVERY_DAY_9_TO_21
+from tests.orders.conftest import alice, pickup_basket, place, shop  # noqa: F401
 
 NEARBY = "/api/v1/stores/nearby?lat=31.2304&lng=121.4737&radius_m=2000"
 NEW_STORE = {"code": "SH900", "name": "Ripple Xintiandi", "address": "181 Taicang Road", "city": "Shanghai",
@@ -65,6 +66,16 @@ def test_moving_closing_suspending_reopening_and_deleting_keep_the_index_in_step
     assert client.delete(url, headers=staff_token(Role.ADMIN)).status_code == 204
     assert nearby_names(client) == []
     assert client.get(f"/api/v1/stores/{store_id}").status_code == 404
+
+
+def test_a_store_with_orders_is_not_deleted_and_the_refusal_says_to_close_it(client, staff_token, shop, alice):  # noqa: F811
+    assert place(client, alice, pickup_basket(shop)).status_code == 201
+    url = f"/api/v1/admin/stores/{shop.store_id}"
+    refused = client.delete(url, headers=staff_token(Role.ADMIN))
+    assert refused.status_code == 409 and refused.get_json()["code"] == "store_has_history"
+    assert "orders" in refused.get_json()["details"]["kept_by"] and "close it instead" in refused.get_json()["message"]
+    assert client.get(f"/api/v1/stores/{shop.store_id}").status_code == 200
+    assert client.delete(f"/api/v1/admin/stores/{shop.other_store_id}", headers=staff_token(Role.ADMIN)).status_code == 204
 
 
 def test_a_change_that_rolls_back_leaves_the_index_alone(app, client, marketing):

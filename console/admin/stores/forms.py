@@ -1,6 +1,6 @@
-"""The store form (the fields of the admin store API, positions as numbers with their coordinate system) and the
-CSV upload. The fields' rules are the API schema's (``StoreInputSchema``), checked by the view; these forms carry
-the labels and the CSRF token."""
+"""The store form (the fields of the admin store API, positions as numbers with their coordinate system), a dated
+day's hours (the exception API's) and the CSV upload. The fields' rules are the API schemas' (``StoreInputSchema``,
+``HoursExceptionArgs``), checked by the view; these forms carry the labels and the CSRF token."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from console.admin.staff.forms import StoreChoices
-from shop.stores.importing import format_hours_spec
+from shop.stores.importing import format_day_spec, format_hours_spec, parse_day_spec
+from shop.stores.models import StoreHoursException
 from shop.stores.schemas import SERVICES, STATUSES
 
 TEXT_FIELDS = ("code", "name", "address", "city", "district", "phone", "timezone")
@@ -70,6 +71,34 @@ class StoreForm(FlaskForm):
                     services=[name for name in self.services.data or [] if name in SERVICES],
                     status=self.status.data, prepares_orders=bool(self.prepares_orders.data))
         return body
+
+
+class ExceptionForm(FlaskForm):
+    """One dated day's hours, in the store's zone; its fields are named ``exception-...`` beside the store form's."""
+
+    day = StringField(_l("Date"))
+    closed = RadioField(_l("That day the store is"), default="closed", choices=[
+        SelectChoice("closed", _l("Closed all day")), SelectChoice("open", _l("Open these hours"))])
+    hours = StringField(_l("Hours that day"))
+    note = StringField(_l("Note"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, prefix="exception", **kwargs)
+
+    @classmethod
+    def of_exception(cls, exception: StoreHoursException) -> ExceptionForm:
+        """The form filled from a saved day, to change it."""
+        return cls(formdata=None, day=exception.day.isoformat(), closed="open" if exception.hours else "closed",
+                   hours=format_day_spec(exception.hours), note=exception.note or "")
+
+    def ranges(self) -> list[list[str]]:
+        """The hours as the API's ``hours`` (none when closed all day); HoursError if they cannot be read."""
+        if self.closed.data != "open":
+            return []
+        return parse_day_spec(self.hours.data or "")
+
+    def note_text(self) -> str | None:
+        return (self.note.data or "").strip() or None
 
 
 class ImportForm(FlaskForm):

@@ -1,18 +1,29 @@
-"""Stores (/console/stores): the list, a store's form (positions as numbers, their coordinate system stated), and
-the CSV import (/console/stores/import) followed on a page whose progress bar moves while the job runs, its errors
-in a table by line. The rules are the store API's (``StoreInputSchema``, ``shop.stores.service``) and the import's
-(``shop.stores.import_jobs``); roles as the API: marketing and admin.
+"""Stores (/console/stores): the list, a store's form (positions as numbers, their coordinate system stated), its
+dated exceptions (a holiday, a day closed or with other hours), closing it for good and deleting it (each asked
+first), and the CSV import (/console/stores/import) followed on a page whose progress bar moves while the job runs,
+its errors in a table by line. The rules are the store API's (``StoreInputSchema``, ``HoursExceptionArgs``,
+``shop.stores.service``) and the import's (``shop.stores.import_jobs``); roles as the API: marketing and admin,
+deleting admin only.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+import marshmallow as ma
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from marshmallow import ValidationError
 
-from console.admin.stores.forms import ImportForm, StoreForm, service_words, status_words
+from console.admin.stores.forms import (
+    ExceptionForm,
+    ImportForm,
+    StoreForm,
+    service_words,
+    status_words,
+)
+from console.display import day_words, from_today
 from console.refusals import console_blueprint, refusal_page
 from console.session import page_for
 from shop.auth import Role, current_principal
@@ -24,10 +35,12 @@ from shop.stores import import_jobs, service
 from shop.stores.errors import StoreError
 from shop.stores.hours import HoursError
 from shop.stores.importing import FORMAT_HELP, MAX_FILE_BYTES, parse_hours_spec
-from shop.stores.schemas import STATUSES, StoreInputSchema
+from shop.stores.schemas import STATUSES, HoursExceptionArgs, StoreInputSchema
 
 bp = console_blueprint("console_stores", __name__)
 STORE_KEEPERS = (Role.MARKETING, Role.ADMIN)  # as the admin store API (shop.stores.api.MARKETING)
+STORE_DELETERS = (Role.ADMIN,)  # as the API's DELETE /admin/stores/<id>
+DAY = ma.fields.Date()  # a day as the exception API's path reads it: 2026-10-01
 PAGE_SIZE = 20
 
 
@@ -76,7 +89,7 @@ def store(store_id: int):
     if detail is None:
         return refusal_page(_("No such store."), 404)
     if request.method == "GET":
-        return _form_page(StoreForm.of_store(detail), store=detail)
+        return _form_page(StoreForm.of_store(detail), store=detail, day_form=_day_to_change(detail))
     form = StoreForm()
     try:
         service.update_store(store_id, _checked(form))
@@ -85,6 +98,88 @@ def store(store_id: int):
     db.session.commit()
     flash(_("Store saved."))
     return redirect(url_for(".store", store_id=store_id))
+
+
+@bp.route("/stores/<id:store_id>/exceptions", methods=["POST"])
+@page_for(*STORE_KEEPERS)
+def set_day(store_id: int):
+    """Set one dated day's hours (closed all day, or other hours), as the exception API's PUT."""
+    detail = _detail(store_id)
+    if detail is None:
+        return refusal_page(_("No such store."), 404)
+    day_form = ExceptionForm()
+    try:
+        day, args = _checked_day(day_form)
+        service.set_exception(store_id, day, args["hours"], args["note"])
+    except ValidationError as wrong:
+        db.session.rollback()
+        return _form_page(StoreForm.of_store(detail), store=detail, day_form=day_form, status=422,
+                          day_errors={field: _lines(problems) for field, problems in wrong.normalized_messages().items()})
+    except AppError as refusal:
+        db.session.rollback()
+        return refusal_page(_store_refusal(refusal), refusal.status)
+    db.session.commit()
+    flash(_("Exception for %(day)s saved.", day=day_words(day)), "exceptions")
+    return redirect(url_for(".store", store_id=store_id, _anchor="exceptions"))
+
+
+@bp.route("/stores/<id:store_id>/exceptions/<string:day>/remove", methods=["POST"])
+@page_for(*STORE_KEEPERS)
+def remove_day(store_id: int, day: str):
+    """Back to the weekly hours that day, as the exception API's DELETE."""
+    try:
+        the_day = DAY.deserialize(day)
+        service.remove_exception(store_id, the_day)
+    except ValidationError:
+        return refusal_page(_("No such day."), 404)
+    except AppError as refusal:
+        db.session.rollback()
+        return refusal_page(_store_refusal(refusal), refusal.status)
+    db.session.commit()
+    flash(_("Exception for %(day)s removed: the weekly hours apply that day.", day=day_words(the_day)), "exceptions")
+    return redirect(url_for(".store", store_id=store_id, _anchor="exceptions"))
+
+
+@bp.route("/stores/<id:store_id>/close", methods=["GET", "POST"])
+@page_for(*STORE_KEEPERS)
+def close(store_id: int):
+    """Close a store for good, asked first (GET); the store leaves the nearby search, its history is kept."""
+    detail = _detail(store_id)
+    if detail is None:
+        return refusal_page(_("No such store."), 404)
+    if request.method == "GET":
+        return _confirm_page("close", detail)
+    try:
+        service.close_store(store_id)
+    except AppError as refusal:
+        db.session.rollback()
+        return _confirm_page("close", detail, refusal=_store_refusal(refusal), status=refusal.status)
+    db.session.commit()
+    flash(_("Store %(code)s closed for good: shoppers no longer find it; its orders and history are kept.",
+            code=detail["code"]))
+    return redirect(url_for(".store", store_id=store_id))
+
+
+@bp.route("/stores/<id:store_id>/delete", methods=["GET", "POST"])
+@page_for(*STORE_DELETERS)
+def delete(store_id: int):
+    """Delete a store entered by mistake, asked first with its code typed; the service refuses one with history."""
+    detail = _detail(store_id)
+    if detail is None:
+        return refusal_page(_("No such store."), 404)
+    if request.method == "GET":
+        return _confirm_page("delete", detail)
+    if (request.form.get("code") or "").strip() != detail["code"]:
+        return _confirm_page("delete", detail, status=422,
+                             refusal=_("Type the store's code, %(code)s, to delete it.", code=detail["code"]))
+    try:
+        service.delete_store(store_id)
+    except AppError as refusal:
+        db.session.rollback()
+        return _confirm_page("delete", detail, refusal=_store_refusal(refusal), status=refusal.status)
+    db.session.commit()
+    flash(_("Store %(code)s deleted.", code=detail["code"]))
+    return redirect(url_for(".stores"))
 
 
 @bp.route("/stores/import", methods=["GET", "POST"])
@@ -149,9 +244,68 @@ def _refused_form(form: StoreForm, wrong: ValidationError | AppError, *, store: 
     return _form_page(form, store=store, errors=errors, status=409 if isinstance(wrong, AppError) else 422)
 
 
-def _form_page(form: StoreForm, *, store: dict | None, errors: dict | None = None, status: int = 200):
+def _form_page(form: StoreForm, *, store: dict | None, errors: dict | None = None, status: int = 200,
+               day_form: ExceptionForm | None = None, day_errors: dict | None = None):
+    """The store's form; a saved store's page adds its upcoming exceptions and the ways to close or delete it."""
+    upcoming = from_today(store["exceptions"], utcnow(), store["timezone"]) if store is not None else []
     return render_template("admin/stores/form.html", form=form, store=store, errors=errors or {},
-                           service_words=service_words()), status
+                           service_words=service_words(), upcoming=upcoming,
+                           day_form=day_form or ExceptionForm(formdata=None), day_errors=day_errors or {},
+                           may_delete=current_principal().role in STORE_DELETERS), status
+
+
+def _day_to_change(store: dict) -> ExceptionForm | None:
+    """The form filled with the day asked for by its Change link (``?day=``), if the store has it."""
+    asked = request.args.get("day")
+    found = next((e for e in store["exceptions"] if e.day.isoformat() == asked), None) if asked else None
+    return ExceptionForm.of_exception(found) if found is not None else None
+
+
+def _checked_day(form: ExceptionForm) -> tuple[date, dict[str, Any]]:
+    """The day and its hours, checked as the exception API checks them (its path's date, ``HoursExceptionArgs``)."""
+    errors: dict[str, list[str]] = {}
+    day = None
+    try:
+        day = DAY.deserialize((form.day.data or "").strip())
+    except ValidationError as wrong:
+        errors["day"] = _lines(wrong.messages)
+    hours: list[list[str]] = []
+    if form.closed.data == "open" and not (form.hours.data or "").strip():
+        errors["hours"] = [_("Write the hours that day, e.g. 10:00-16:00, or choose closed all day.")]
+    else:
+        try:
+            hours = form.ranges()
+        except HoursError as wrong:
+            errors["hours"] = [str(wrong)]
+    try:
+        args = HoursExceptionArgs().load({"hours": hours, "note": form.note_text()})
+    except ValidationError as invalid:
+        errors = {**invalid.normalized_messages(), **errors}
+    if errors:
+        raise ValidationError(errors)
+    return day, args
+
+
+def _lines(problems: Any) -> list[str]:
+    return [str(line) for line in problems] if isinstance(problems, list) else [str(problems)]
+
+
+def _confirm_page(action: str, store: dict, *, refusal: str | None = None, status: int = 200):
+    """The page that asks before closing a store for good or deleting it."""
+    title = (_("Close %(name)s for good?", name=store["name"]) if action == "close"
+             else _("Delete %(name)s?", name=store["name"]))
+    return render_template("admin/stores/confirm.html", action=action, title=title, store=store, refusal=refusal,
+                           status_words=status_words()), status
+
+
+def _store_refusal(refusal: AppError) -> str:
+    """What the store service refused, in an admin's words."""
+    if refusal.code is StoreError.STORE_HAS_HISTORY:
+        return _("This store cannot be deleted: orders, till sales, redemptions, stock movements or members refer "
+                 "to it, and they are kept. Close it for good instead: shoppers no longer find it.")
+    if refusal.code is StoreError.STORE_NOT_FOUND:
+        return _("No such store.")
+    return refusal.message
 
 
 def _import_page(form: ImportForm, *, refusal: str | None = None, status: int = 200):
