@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 
 from referral.errors import ReferralError
@@ -145,3 +145,28 @@ def set_approval(member_id: int, *, approved: bool, staff_id: int | None, reason
                                kind="approved" if approved else "approval_revoked", reason=reason,
                                staff_id=staff_id, created_at=now))
     return approved_at
+
+
+def sharer_standing(member_id: int) -> dict[str, Any]:
+    """A member as a sharer: approved since when, whether they earn under today's policy, the members below them."""
+    member = existing_member(member_id)
+    node = db.session.get(ReferralNode, member_id)
+    policy = load_settings().sharer_policy
+    return {"member_id": member.id, "nickname": member.nickname, "policy": policy, "earns": earns(policy, node),
+            "approved_at": node.approved_at if node is not None else None,
+            "descendants": node.descendants if node is not None else 0}
+
+
+def approved_sharers() -> Select:
+    """Members approved as sharers who earn, newest approval first: rows of (node, nickname), for paginate."""
+    return (select(ReferralNode, Member.nickname).join(Member, Member.id == ReferralNode.member_id)
+            .where(ReferralNode.approved_at.is_not(None))
+            .order_by(ReferralNode.approved_at.desc(), ReferralNode.member_id.desc()))
+
+
+def sharers_to_approve() -> Select:
+    """Members not approved whose shares brought members below them (those an approval would let earn), most first:
+    rows of (node, nickname), for paginate."""
+    return (select(ReferralNode, Member.nickname).join(Member, Member.id == ReferralNode.member_id)
+            .where(ReferralNode.approved_at.is_(None), ReferralNode.descendants > 0)
+            .order_by(ReferralNode.descendants.desc(), ReferralNode.member_id))

@@ -1,4 +1,5 @@
-"""Orders for admins (/console/orders): the list with filters, an order's page with its WeChat Pay state (payments,
+"""Orders for admins (/console/orders): the list with filters (its store found by code or name, never a list of every
+store: see ``store_filter``), an order's page with its WeChat Pay state (payments,
 refunds, checks that failed) and its shipping upload, and a refund, whole or by lines, as the admin API allows
 (``shop.orders.refunds.request_refund`` with ``STAFF_REFUNDABLE``); a paid delivery order shipped and a shipped one
 completed (``shop.orders.lifecycle``, the API's ``ShipArgs``). Marketing reads the list and the orders, as
@@ -13,6 +14,7 @@ from marshmallow import ValidationError
 from sqlalchemy import or_, select
 
 from console.admin.orders.forms import RefundForm, ShipForm
+from console.admin.orders.store_filter import matching_stores, store_filter, store_names
 from console.display import state_words, yuan
 from console.refusals import console_blueprint, refusal_page
 from console.session import page_for
@@ -29,7 +31,6 @@ from shop.pagination import paginate
 from shop.shipping.carriers import delivery_list
 from shop.shipping.errors import ShippingError
 from shop.shipping.schemas import ShipArgs
-from shop.stores.models import Store
 from shop.wechat.errors import WeChatError
 
 bp = console_blueprint("console_orders", __name__)
@@ -42,15 +43,32 @@ FULFILMENTS = [fulfilment.value for fulfilment in Fulfilment]
 @bp.route("/orders")
 @page_for(*READERS)
 def orders():
-    filters = {"status": _one_of(request.args.get("status"), STATUSES),
-               "fulfilment": _one_of(request.args.get("fulfilment"), FULFILMENTS),
-               "store_id": request.args.get("store_id", type=int) or None,
-               "number": (request.args.get("number") or "").strip()[:32] or None}
+    # The store: typed in the filter's text input (a code or a name), or chosen from its suggestions (an id).
+    chosen = store_filter(request.args.get("store"), request.args.get("store_id", type=int))
+    filters = {**_other_filters(), "store_id": chosen.store_id}
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    found = paginate(service.all_orders(**filters), page=page, page_size=PAGE_SIZE)
+    # A store asked for but not found (or not yet chosen among several) lists no order rather than every store's.
+    found = paginate(service.all_orders(**filters), page=page, page_size=PAGE_SIZE) if chosen.problem is None \
+        else {"items": [], "total": 0, "page": 1, "page_size": PAGE_SIZE}
     return render_template("admin/orders/list.html", found=found, filters=filters, statuses=STATUSES,
-                           fulfilments=FULFILMENTS, stores=_store_names(), words=_words(),
+                           fulfilments=FULFILMENTS, chosen=chosen, words=_words(),
+                           stores=store_names({order.store_id for order in found["items"]}),
                            pages=max(-(-found["total"] // PAGE_SIZE), 1))
+
+
+@bp.route("/orders/stores")
+@page_for(*READERS)
+def store_suggestions():
+    """The stores matching what is typed in the list's store filter (htmx, while the admin types)."""
+    return render_template("admin/orders/_store_suggestions.html", chosen=matching_stores(request.args.get("store")),
+                           filters=_other_filters())
+
+
+def _other_filters() -> dict[str, str | None]:
+    """The list's filters but the store: kept by the store suggestions' links."""
+    return {"status": _one_of(request.args.get("status"), STATUSES),
+            "fulfilment": _one_of(request.args.get("fulfilment"), FULFILMENTS),
+            "number": (request.args.get("number") or "").strip()[:32] or None}
 
 
 @bp.route("/orders/<id:order_id>")
@@ -134,7 +152,8 @@ def _order_page(order: Order, *, done: str | None = None, refusal: str | None = 
         (PaymentCheck.subject == "order") & (PaymentCheck.subject_id == order.id),
         (PaymentCheck.subject == "refund") & PaymentCheck.subject_id.in_(refund_ids or [0])))).all()
     return render_template("admin/orders/order.html", order=order, payments=payments, checks=checks,
-                           upload=getattr(order, "shipping_upload", None), stores=_store_names(), words=_words(),
+                           upload=getattr(order, "shipping_upload", None), stores=store_names({order.store_id}),
+                           words=_words(),
                            refundable=order.status in {status.value for status in STAFF_REFUNDABLE},
                            form=form or RefundForm(formdata=None), done=done, refusal=refusal,
                            errors=errors or {}, ship_form=ship_form or ShipForm(formdata=None),
@@ -181,10 +200,6 @@ def _order(order_id: int) -> Order | None:
 
 def _one_of(value: str | None, allowed: list[str]) -> str | None:
     return value if value in allowed else None
-
-
-def _store_names() -> dict[int, str]:
-    return dict(db.session.execute(db.select(Store.id, Store.name).order_by(Store.id)).tuples().all())
 
 
 def _words() -> dict[str, str]:

@@ -21,11 +21,15 @@ def _choices(words: dict[str, Any]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in words.items()]
 
 
+def sharer_policy_words() -> dict[str, Any]:
+    """Each sharer policy in an admin's words."""
+    return {SharerPolicy.EVERYONE.value: _l("Every member who shares"),
+            SharerPolicy.APPROVED.value: _l("Only sharers an admin approved"),
+            SharerPolicy.FIRST_PAID_ORDER.value: _l("Members who have paid an order")}
+
+
 class SettingsForm(FlaskForm):
-    sharer_policy = SelectField(_l("Who earns"), choices=lambda: _choices({
-        SharerPolicy.EVERYONE.value: _l("Every member who shares"),
-        SharerPolicy.APPROVED.value: _l("Only sharers an admin approved"),
-        SharerPolicy.FIRST_PAID_ORDER.value: _l("Members who have paid an order")}))
+    sharer_policy = SelectField(_l("Who earns"), choices=lambda: _choices(sharer_policy_words()))
     bind_mode = SelectField(_l("How friends bind"), choices=lambda: _choices({
         BindMode.FIRST_TOUCH.value: _l("First touch: the first sharer keeps the friend"),
         BindMode.PROTECTED.value: _l("Protected: a newer share may re-bind after some days"),
@@ -93,3 +97,9 @@ def _fixed(raw: str | None) -> dict[str, list[int | str]]:
         if sku.strip():
             found[sku.strip()] = [typed_whole(amount) for amount in amounts.split(",") if amount.strip()]
     return found
+
+
+class ApprovalForm(FlaskForm):
+    """Approving a member as a sharer who earns; the reason is kept in the member's history."""
+
+    reason = StringField(_l("Why (kept in the member's history; optional)"))
