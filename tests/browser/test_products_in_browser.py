@@ -42,3 +42,43 @@ def test_an_admin_creates_a_product_in_yuan_and_the_form_reads_on_a_phone(
     width = chrome.execute_script("return document.documentElement.scrollWidth")
     assert width <= 390, "the product form must not scroll sideways on a phone"
     screenshot(chrome, "3-phone-chinese")
+
+
+def test_an_admin_arranges_a_products_images_enter_saves_and_the_pages_read_on_a_phone(
+        chrome, screenshot, live_server, shop, account):  # noqa: F811
+    wait = WebDriverWait(chrome, WAIT_SECONDS)
+    chrome.get(f"{live_server}/console/login?lang=en")
+    chrome.find_element(By.ID, "username").send_keys(account(Role.ADMIN))
+    chrome.find_element(By.ID, "password").send_keys("counter-password-1", Keys.ENTER)
+    wait.until(seen.url_contains("/console/"))
+    chrome.get(f"{live_server}/console/products?lang=en")
+    chrome.find_element(By.LINK_TEXT, "Latte").click()
+    chrome.find_element(By.PARTIAL_LINK_TEXT, "Edit the product").click()
+    for url in ("https://img.example.cn/a.png", "https://img.example.cn/b.png"):
+        chrome.find_element(By.ID, "image-new").send_keys(url)
+        chrome.find_element(By.CSS_SELECTOR, "button[name=image_action][value=add]").click()
+        wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, ".state.waiting"), "not saved yet"))
+    before = chrome.find_element(By.ID, "image-1")
+    chrome.find_element(By.CSS_SELECTOR, "button[name=image_action][value='up-2']").click()
+    wait.until(seen.staleness_of(before))
+    assert [chrome.find_element(By.ID, f"image-{row}").get_attribute("value").rsplit("/", 1)[1]
+            for row in range(3)] == ["p.png", "b.png", "a.png"]
+    assert chrome.execute_script("return window.scrollY") > 0  # back at the images, not the top of the page
+    screenshot(chrome, "4-images-arranged")
+    chrome.find_element(By.ID, "title").send_keys(" grande", Keys.ENTER)  # Enter saves, moving no image
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, ".state.done"), "Product saved."))
+    assert chrome.find_element(By.TAG_NAME, "h1").text.startswith("Latte grande")
+    cover = chrome.find_element(By.CSS_SELECTOR, "img.cover").get_attribute("src")
+    assert cover == "https://img.example.cn/p.png"  # the factory's first image stays the cover
+    product_page = chrome.current_url.split("#")[0]
+
+    chrome.set_window_size(390, 844)  # a phone
+    edit_page = product_page.split("?")[0] + "/edit?lang=zh_CN"
+    ledger_link = chrome.find_element(By.PARTIAL_LINK_TEXT, "whole stock ledger").get_attribute("href")
+    for page in (edit_page, ledger_link, f"{live_server}/console/categories", f"{live_server}/console/products"):
+        chrome.get(page)
+        width = chrome.execute_script("return document.documentElement.scrollWidth")
+        assert width <= 390, f"{page} must not scroll sideways on a phone"
+    chrome.get(edit_page)
+    chrome.execute_script("document.getElementById('images').scrollIntoView()")
+    screenshot(chrome, "5-images-on-a-phone")

@@ -1,14 +1,17 @@
 """A product's form as the admin API's bodies: ``ProductCreateArgs`` and ``ProductPatchArgs`` (prices typed in yuan,
-sent as fen), and a stock adjustment as ``StockAdjustmentArgs``. The schemas and the catalog service judge them."""
+sent as fen; image URLs as a list the admin arranges), and a stock adjustment as ``StockAdjustmentArgs``. The schemas
+and the catalog service judge them."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from marshmallow import validate
 from werkzeug.datastructures import MultiDict
 
 from console.batches.forms import typed_fen, typed_whole
+from shop.catalog.schemas import ProductPatchArgs
 
 NEW_ROWS_WHEN_CREATING = 3
 NEW_ROWS_WHEN_EDITING = 1
@@ -36,9 +39,54 @@ def spec_text(spec: dict[str, str] | None) -> str:
 
 
 def product_fields(form: MultiDict) -> dict[str, Any]:
-    """Title, subtitle and category as the API reads them (an empty subtitle is none)."""
+    """Title, subtitle, description, images and category as the API reads them (an empty text is none)."""
     return {"title": form.get("title", ""), "subtitle": (form.get("subtitle") or "").strip() or None,
+            "description": (form.get("description") or "").strip() or None, "image_urls": typed_images(form),
             "category_id": typed_whole(form.get("category_id")) or form.get("category_id", "")}
+
+
+def typed_images(form: MultiDict) -> list[str]:
+    """The image URLs in the order of the form's rows; a blank row adds none."""
+    return [url.strip() for url in form.getlist("image") if url.strip()]
+
+
+def image_action(form: MultiDict) -> tuple[str, int] | None:
+    """The image button pressed (``up-2``, ``down-0``, ``remove-1``, ``add``) as (what, row); none: saving."""
+    what, _dash, row = (form.get("image_action") or "").partition("-")
+    if what == "add":
+        return ("add", 0)
+    return (what, int(row)) if what in ("up", "down", "remove") and row.isascii() and row.isdigit() else None
+
+
+def arranged(urls: list[str], action: tuple[str, int]) -> list[str]:
+    """The image list after a button: a row moved up or down, or removed (``add`` keeps what was typed)."""
+    what, row = action
+    urls = list(urls)
+    if not 0 <= row < len(urls):
+        return urls
+    if what == "remove":
+        del urls[row]
+    elif what == "up" and row > 0:
+        urls[row - 1], urls[row] = urls[row], urls[row - 1]
+    elif what == "down" and row < len(urls) - 1:
+        urls[row], urls[row + 1] = urls[row + 1], urls[row]
+    return urls
+
+
+def image_rules() -> dict[str, Any]:
+    """How many images the API takes and the URL schemes it accepts, read from its schema to say them in the form."""
+    field = ProductPatchArgs().fields["image_urls"]
+    schemes = next(rule.schemes for rule in field.inner.validators if isinstance(rule, validate.URL))
+    return {"count": field.max_length, "schemes": ", ".join(f"{scheme}://" for scheme in sorted(schemes))}
+
+
+def image_errors(messages: dict) -> dict[int, list[str]]:
+    """The schema's messages about single image URLs, by their row."""
+    nested = messages.get("image_urls")
+    if not isinstance(nested, dict):
+        return {}
+    return {index: [str(line) for line in lines] if isinstance(lines, list) else [str(lines)]
+            for index, lines in nested.items() if isinstance(index, int)}
 
 
 def typed_row(form: MultiDict, row: int) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Products and their stock per store (/console/products): the list, a product's SKUs with the stores that sell
-each and their own stock, on and off sale; a product and its SKUs created and edited, stock adjusted with its
-ledger. The rules are the catalog's (``create_product``, ``update_product``, ``set_store_availability``,
-``set_on_sale``, ``stock.adjust_stock``; the API's ``ProductCreateArgs``, ``ProductPatchArgs``,
-``StoreAvailabilityArgs``, ``StockAdjustmentArgs``); roles as the admin catalog API: marketing and admin.
+each and their own stock, on and off sale; a product (its description, images and category) and its SKUs created
+and edited, stock adjusted, and a SKU's whole stock ledger page by page. The rules are the catalog's
+(``create_product``, ``update_product``, ``set_store_availability``, ``set_on_sale``, ``stock.adjust_stock``,
+``stock.ledger``; the API's ``ProductCreateArgs``, ``ProductPatchArgs``, ``StoreAvailabilityArgs``,
+``StockAdjustmentArgs``, ``StoreArgs``, ``PageArgs``); roles as the admin catalog API: marketing and admin.
 """
 
 from __future__ import annotations
@@ -21,34 +22,46 @@ from console.session import page_for
 from shop.auth import Role, current_principal
 from shop.catalog import service, stock
 from shop.catalog.errors import CatalogError
-from shop.catalog.models import ADJUSTMENT_REASONS, Product, ProductStatus
+from shop.catalog.models import ADJUSTMENT_REASONS, Product, ProductStatus, StockMovement
 from shop.catalog.schemas import (
+    AdminProductListArgs,
     ProductCreateArgs,
     ProductPatchArgs,
     StockAdjustmentArgs,
+    StoreArgs,
     StoreAvailabilityArgs,
 )
 from shop.errors import AppError
 from shop.extensions import db
-from shop.pagination import paginate
+from shop.pagination import PageArgs, paginate
+from shop.staff.models import StaffAccount
 from shop.stores.models import Store
 
 bp = console_blueprint("console_products", __name__)
 CATALOGUERS = (Role.MARKETING, Role.ADMIN)  # as the admin catalog API (shop.catalog.api.MARKETING)
 PAGE_SIZE = 20
-LEDGER_ROWS = 10  # the latest movements a SKU's card shows
+LEDGER_ROWS = 10  # the latest movements a SKU's card shows; its ledger page has them all
+LEDGER_PAGE_SIZE = 50
 STATUSES = [status.value for status in ProductStatus]
 
 
 @bp.route("/products")
 @page_for(*CATALOGUERS)
 def products():
-    status = request.args.get("status") if request.args.get("status") in STATUSES else None
-    q = (request.args.get("q") or "").strip()[:64] or None
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    found = paginate(service.admin_product_list(status=status, q=q), page=page, page_size=PAGE_SIZE)
+    """Every product, on sale or not; by state, part of the title or category (the admin API's filters)."""
+    try:
+        filters = AdminProductListArgs().load(_asked("status", "q", "category_id"))
+        page = PageArgs().load({**_asked("page"), "page_size": PAGE_SIZE})
+        listed = service.admin_product_list(**filters)
+    except ValidationError as invalid:
+        return refusal_page(" ".join(_flat(invalid.normalized_messages())), 422)
+    except AppError as refusal:  # the list's only refusal: category_not_found
+        return refusal_page(_("No such category."), refusal.status)
+    found = paginate(listed, **page)
     return render_template("admin/products/list.html", rows=service.admin_summaries(found["items"]), found=found,
-                           status=status, statuses=STATUSES, q=q or "", words=_words())
+                           status=filters["status"], statuses=STATUSES, q=filters["q"] or "",
+                           category_id=filters["category_id"], categories=service.admin_category_tree(),
+                           words=_words())
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
@@ -56,6 +69,8 @@ def products():
 def new_product():
     if request.method == "GET":
         return _form_page(None)
+    if forms.image_action(request.form) is not None:
+        return _arranged_form(None)
     rows = forms.new_rows(request.form, 0, forms.NEW_ROWS_WHEN_CREATING)
     body = {**forms.product_fields(request.form), "skus": [values for _row, values in rows],
             "status": ProductStatus.ON_SALE.value if request.form.get("on_sale") == "on" else ProductStatus.OFF_SALE.value}
@@ -80,6 +95,8 @@ def edit_product(product_id: int):
         return refusal_page(_("No such product."), 404)
     if request.method == "GET":
         return _form_page(found)
+    if forms.image_action(request.form) is not None:
+        return _arranged_form(found)
     sku_ids = [sku.id for sku in found.skus]
     rows = forms.existing_rows(request.form, sku_ids) + forms.new_rows(request.form, len(sku_ids),
                                                                         forms.NEW_ROWS_WHEN_EDITING)
@@ -119,6 +136,28 @@ def adjust_stock(product_id: int, sku_id: int):
     db.session.commit()
     flash(_("Stock adjusted."))
     return redirect(url_for(".product", product_id=product_id, _anchor=f"sku-{sku_id}"))
+
+
+@bp.route("/products/<id:product_id>/skus/<id:sku_id>/ledger")
+@page_for(*CATALOGUERS)
+def sku_ledger(product_id: int, sku_id: int):
+    """A SKU's whole stock ledger, newest first, a page at a time (one store's rows with ``store_id``)."""
+    found = _product(product_id)
+    sku = next((sku for sku in found.skus if sku.id == sku_id), None) if found is not None else None
+    if sku is None:
+        return refusal_page(_("No such product."), 404)
+    try:
+        filters = StoreArgs().load(_asked("store_id"))
+        page = PageArgs().load({**_asked("page"), "page_size": LEDGER_PAGE_SIZE})
+    except ValidationError as invalid:
+        return refusal_page(" ".join(_flat(invalid.normalized_messages())), 422)
+    shown = paginate(stock.ledger(sku_id, **filters), **page)
+    availability = service.store_availability(sku_id)
+    stores = _store_names({row.store_id for row in availability} | _ledger_stores(shown["items"]) |
+                          ({filters["store_id"]} if filters["store_id"] else set()))
+    return render_template("admin/products/ledger.html", product=found, sku=sku, found=shown, stores=stores,
+                           availability=availability, store_id=filters["store_id"], words=_words(),
+                           actors=_actor_names(shown["items"]))
 
 
 @bp.route("/products/<id:product_id>")
@@ -165,13 +204,18 @@ def sku_stores(product_id: int, sku_id: int):
     return redirect(url_for(".product", product_id=product_id, _anchor=f"sku-{sku_id}"))
 
 
+def _asked(*names: str) -> dict[str, str]:
+    """The query's parameters of these names that are not blank, for the API's schema to read."""
+    return {name: request.args[name] for name in names if (request.args.get(name) or "").strip()}
+
+
 def _stores_sent(sku_id: int) -> list[dict[str, Any]]:
     """The stores of the form as the API's ``stores``: each listed row, and the one added by its code.
 
     An empty stock means not counted there (null): the store's orders draw on the central stock.
     """
     form = request.form
-    listed = [int(raw) for raw in form.getlist("store") if raw.isdigit()]
+    listed = [int(raw) for raw in form.getlist("store") if raw.isascii() and raw.isdigit()]
     sent = {store_id: {"store_id": store_id, "available": form.get(f"sells-{store_id}") == "on",
                        "stock": _number(form.get(f"stock-{store_id}"))} for store_id in listed}
     added = (form.get("add_code") or "").strip()
@@ -186,7 +230,7 @@ def _stores_sent(sku_id: int) -> list[dict[str, Any]]:
 def _number(raw: str | None) -> int | str | None:
     """Digits as the number the API's strict field takes; empty as null; anything else on to its error."""
     raw = (raw or "").strip()
-    return None if not raw else int(raw) if raw.isdigit() else raw
+    return None if not raw else int(raw) if raw.isascii() and raw.isdigit() else raw
 
 
 def _flat(messages: Any) -> list[str]:
@@ -198,32 +242,68 @@ def _flat(messages: Any) -> list[str]:
     return [str(messages)]
 
 
+def _arranged_form(product: Product | None):
+    """The form again, as typed, with its images moved, removed or added by the button pressed (nothing saved).
+
+    The images are checked by the API's schema at once, so a wrong URL shows its message before the save.
+    """
+    images = forms.arranged(forms.typed_images(request.form), forms.image_action(request.form))
+    try:
+        ProductPatchArgs(only=("image_urls",)).load({"image_urls": images})
+    except ValidationError as invalid:
+        return _form_page(product, messages=invalid.normalized_messages(), images=images, arranging=True, status=200)
+    return _form_page(product, images=images, arranging=True)
+
+
 def _form_page(product: Product | None, *, messages: dict | None = None, rows: list[int] | None = None,
-               status: int | None = None):
+               status: int | None = None, images: list[str] | None = None, arranging: bool = False):
     """The product's form: as saved (or empty) on a GET, as typed with the API's messages in place after a refusal."""
     messages = messages or {}
     typed = request.form if request.method == "POST" else None
+    if images is None:
+        images = forms.typed_images(request.form) if typed is not None else list(product.image_urls or []
+                                                                                 ) if product else []
     first_new = len(product.skus) if product is not None else 0
     count = forms.NEW_ROWS_WHEN_EDITING if product is not None else forms.NEW_ROWS_WHEN_CREATING
     return render_template("admin/products/form.html", product=product, typed=typed,
                            categories=service.admin_category_tree(), spec_text=forms.spec_text,
                            new_rows=range(first_new, first_new + count), general=forms.general_errors(messages),
-                           row_errors=forms.row_errors(messages, rows or []), yuan_input=yuan_input
-                           ), status or (422 if messages else 200)
+                           row_errors=forms.row_errors(messages, rows or []), yuan_input=yuan_input,
+                           images=images, image_errors=forms.image_errors(messages), image_rules=forms.image_rules(),
+                           arranging=arranging), status or (422 if messages else 200)
 
 
 def _product_page(product: Product, *, refusal: str | None = None, errors: dict | None = None, status: int = 200,
                   adjust_errors: dict | None = None):
     availability = {sku.id: service.store_availability(sku.id) for sku in product.skus}
     ledgers = {sku.id: db.session.scalars(stock.ledger(sku.id).limit(LEDGER_ROWS)).all() for sku in product.skus}
-    store_ids = {row.store_id for rows in availability.values() for row in rows} | {
-        movement.store_id for movements in ledgers.values() for movement in movements if movement.store_id}
-    stores = dict(db.session.execute(select(Store.id, Store.name).where(Store.id.in_(store_ids))).tuples().all()
-                  ) if store_ids else {}
+    stores = _store_names({row.store_id for rows in availability.values() for row in rows} | {
+        store_id for movements in ledgers.values() for store_id in _ledger_stores(movements)})
     return render_template("admin/products/product.html", product=product, availability=availability,
                            stores=stores, refusal=refusal, errors=errors or {}, words=_words(), ledgers=ledgers,
-                           adjust_errors=adjust_errors or {}, reasons=[reason.value for reason in ADJUSTMENT_REASONS]
+                           adjust_errors=adjust_errors or {}, reasons=[reason.value for reason in ADJUSTMENT_REASONS],
+                           category=service.get_category(product.category_id),
+                           actors=_actor_names([movement for movements in ledgers.values() for movement in movements])
                            ), status
+
+
+def _ledger_stores(movements: list[StockMovement]) -> set[int]:
+    return {movement.store_id for movement in movements if movement.store_id}
+
+
+def _store_names(store_ids: set[int]) -> dict[int, str]:
+    if not store_ids:
+        return {}
+    return dict(db.session.execute(select(Store.id, Store.name).where(Store.id.in_(store_ids))).tuples().all())
+
+
+def _actor_names(movements: list[StockMovement]) -> dict[int, str]:
+    """Who moved the stock by hand, by account id (orders' movements have none)."""
+    ids = {movement.actor_staff_id for movement in movements if movement.actor_staff_id}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(StaffAccount.id, StaffAccount.username)
+                                   .where(StaffAccount.id.in_(ids))).tuples().all())
 
 
 def _product(product_id: int) -> Product | None:
