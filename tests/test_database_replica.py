@@ -13,7 +13,9 @@ import pytest
 from sqlalchemy import Engine, event, func, insert, make_url, select, text
 from sqlalchemy.exc import DBAPIError
 
+from coupons.batches import service as batches
 from coupons.batches import stats
+from coupons.batches.schemas import BatchArgs
 from coupons.models import Coupon
 from shop.auth import Role
 from shop.config import REPLICA_BIND, ConfigError, load_config
@@ -203,6 +205,17 @@ def test_a_report_sees_committed_rows_only_never_the_request_s_unfinished_writes
     with app.app_context():  # without a replica the report is read in the request's session, as before
         _uncommitted_coupon(batch_id)
         assert stats.batch_stats(batch_id, now=datetime.now(UTC))["issued"] == 1
+        db.session.rollback()
+
+
+def test_a_batch_made_a_moment_ago_not_yet_on_the_replica_has_zero_figures_not_a_404(replica_app):
+    """The batch a stats request names is looked up on the primary (here: not even committed, as if the replica
+    had not caught up); its figures come from the replica."""
+    with replica_app.app_context():
+        batch = batches.create_batch(BatchArgs().load(batch_body()), staff_id=None, now=datetime.now(UTC))
+        figures = stats.batch_stats(batch.id, now=datetime.now(UTC))
+        assert figures["issued"] == 0 and figures["redeemed_in_store_by_store"] == []
+        assert [day["claimed"] for day in stats.batch_days(batch.id, now=datetime.now(UTC))] == [0] * stats.DAYS_SHOWN
         db.session.rollback()
 
 
