@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from limits import parse_many
+from sqlalchemy.engine import make_url
 
 PRODUCTION = "production"
 DEVELOPMENT = "development"
@@ -50,6 +51,8 @@ STUB_WECHATPAY_CERT_SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
 STUB_WECHATPAY_APIV3_KEY = "ripple-dev-apiv3-key-not-secret!"  # 32 characters, as WeChat Pay wants
 STUB_WECHATPAY_PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001092025010100000000"
 
+
+REPLICA_BIND = "replica"  # DATABASE_REPLICA_URL's engine among Flask-SQLAlchemy's binds (shop/replica.py)
 
 # The one switch that lets the production shape run against the stub on one machine.
 TEST_DOUBLES_ACKNOWLEDGED = "acknowledged"
@@ -117,6 +120,11 @@ SETTINGS: tuple[Setting, ...] = (
             "(PgBouncer `pool_mode = transaction`): psycopg then prepares no statements and sends no startup "
             "options, which such a pooler refuses; set `jit = off` on the role instead "
             "(`ALTER ROLE ripple SET jit = off`). See docs/database.md.", bool, production_required=False),
+    Setting("DATABASE_REPLICA_URL", None, "A read-only replica of DATABASE_URL (a PostgreSQL hot standby; the same "
+            "URL form and options) that serves the reports: referral analytics, coupon batch stats, the funnel, "
+            "campaign and store reports, segment previews. Their figures then lag the primary by the replication "
+            "delay, and they answer 503 while the replica is down. Unset: DATABASE_URL serves them. See "
+            "docs/database.md.", production_required=False),
     Setting("REDIS_CONNECT_TIMEOUT_SECONDS", 1.0, "How long to wait for a connection to Redis before the request "
             "answers 503.", float, production_required=False),
     Setting("REDIS_TIMEOUT_SECONDS", 2.0, "How long to wait for Redis's answer to a command before the request "
@@ -417,8 +425,9 @@ def _check_production(config: dict) -> None:
         if setting.name in config["EMBEDDED"]:
             raise ConfigError(f"RIPPLE_ENV=production refuses the embedded default of {setting.name}: "
                               f"set {setting.name} ({setting.description})")
-    if str(config["DATABASE_URL"]).startswith("sqlite"):
-        raise ConfigError("RIPPLE_ENV=production needs PostgreSQL: set DATABASE_URL to a postgresql+psycopg:// URL")
+    for name in ("DATABASE_URL", "DATABASE_REPLICA_URL"):
+        if str(config[name] or "").startswith("sqlite"):
+            raise ConfigError(f"RIPPLE_ENV=production needs PostgreSQL: set {name} to a postgresql+psycopg:// URL")
     for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
         if config[name] is not None or name == "SECRET_KEY":
             _check_key(name, str(config[name]))
@@ -519,7 +528,10 @@ def _derive(config: dict) -> dict:
         config["LOG_FORMAT"] = "json" if production else "text"
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     # Stale connections: shop.database.ping_connections_idle_for.
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(config)
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(config, "DATABASE_URL",
+                                                          config.get("SQLALCHEMY_ENGINE_OPTIONS"))
+    if config["DATABASE_REPLICA_URL"]:
+        config["SQLALCHEMY_BINDS"] = {REPLICA_BIND: _replica_engine(config)}
     # The console's session cookie: never read by scripts, not sent on other sites' posts, HTTPS-only in production.
     secure = config["CONSOLE_COOKIE_SECURE"]
     config["SESSION_COOKIE_SECURE"] = production if secure is None else secure
@@ -542,16 +554,26 @@ def _derive(config: dict) -> dict:
     return config
 
 
-def _engine_options(config: dict) -> dict:
-    """SQLAlchemy's engine options: a PostgreSQL that does not answer fails a connection within the timeout,
-    and its JIT is off for our connections."""
-    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-    if str(config["DATABASE_URL"]).startswith("postgresql"):
-        options["connect_args"] = {**_postgresql_connect_args(config), **options.get("connect_args", {})}
+def _engine_options(config: dict, name: str, options: Mapping[str, Any] | None = None) -> dict:
+    """SQLAlchemy's engine options for the database at setting ``name``: a PostgreSQL that does not answer fails a
+    connection within the timeout, and its JIT is off for our connections."""
+    options = dict(options or {})
+    if str(config[name]).startswith("postgresql"):
+        options["connect_args"] = {**_postgresql_connect_args(config, name), **options.get("connect_args", {})}
     return options
 
 
-def _postgresql_connect_args(config: dict) -> dict:
+def _replica_engine(config: dict) -> dict:
+    """The replica's engine (a Flask-SQLAlchemy bind): DATABASE_URL's options and, on PostgreSQL, every transaction
+    READ ONLY (a report writes nothing, even on a replica URL that names a writable database) at one snapshot
+    (REPEATABLE READ: a report's counts, pages and `as_of` agree with each other)."""
+    options = _engine_options(config, "DATABASE_REPLICA_URL")
+    if str(config["DATABASE_REPLICA_URL"]).startswith("postgresql"):
+        options.update(isolation_level="REPEATABLE READ", execution_options={"postgresql_readonly": True})
+    return {"url": config["DATABASE_REPLICA_URL"], **options}
+
+
+def _postgresql_connect_args(config: dict, name: str) -> dict:
     """psycopg's connection arguments, directly to PostgreSQL or through a transaction pooler."""
     connect_args: dict[str, Any] = {"connect_timeout": config["DATABASE_CONNECT_TIMEOUT_SECONDS"]}
     if config["DATABASE_TRANSACTION_POOLING"]:
@@ -561,9 +583,16 @@ def _postgresql_connect_args(config: dict) -> dict:
     else:
         # Our statements are OLTP and short reports that never gain from JIT: once a plan's estimated cost
         # passes jit_above_cost (a segment preview over 100k members does), compiling it costs more than
-        # running it (1.7 s against 0.77 s in the CRM bench).
-        connect_args["options"] = "-c jit=off"
+        # running it (1.7 s against 0.77 s in the CRM bench). The URL's own `options` (connect_args would
+        # replace them) follow.
+        connect_args["options"] = " ".join(("-c jit=off", *_url_options(config, name)))
     return connect_args
+
+
+def _url_options(config: dict, name: str) -> tuple[str, ...]:
+    """The `options` startup parameters the URL at setting ``name`` carries (`?options=-c%20...`)."""
+    options = make_url(str(config[name])).query.get("options", ())
+    return (options,) if isinstance(options, str) else tuple(options)
 
 
 def settings_table() -> str:

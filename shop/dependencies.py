@@ -1,5 +1,5 @@
-"""The parts Ripple depends on (the database, Redis): which errors say one is down, how to probe it,
-and one log line when an outage starts and one when it ends.
+"""The parts Ripple depends on (the database, the reports' replica, Redis): which errors say one is down,
+how to probe it, and one log line when an outage starts and one when it ends.
 
 A dependency that is unreachable, times out or refuses writes (Redis out of memory or a read-only
 replica; PostgreSQL shutting down, out of connections or disk) is not a bug in a request: it answers
@@ -20,12 +20,14 @@ import redis
 from flask import Flask, current_app
 from sqlalchemy import exc, text
 
+from shop.config import REPLICA_BIND
 from shop.extensions import db, redis_client
 
 log = logging.getLogger(__name__)
 
 DATABASE = "database"
 REDIS = "redis"
+REPLICA = "database replica"  # DATABASE_REPLICA_URL, which serves the reports (shop/replica.py)
 RECHECK_SECONDS = 1.0
 PROBE_KEY = "ripple:probe"  # written (and expiring at once) to see that Redis accepts writes
 
@@ -43,8 +45,15 @@ _POSTGRES_DOWN = {"08", "53", "57", "58"}
 _SQLITE_DOWN = {5, 6, 7, 8, 10, 13, 14}
 
 
+class ReplicaUnavailable(exc.SQLAlchemyError):
+    """The reports' replica is down: raised from the driver's error by shop.replica.reading_replica, so that the
+    outage is the replica's, not the primary's."""
+
+
 def down_dependency(error: BaseException) -> str | None:
-    """The dependency ``error`` says is down (DATABASE or REDIS), or None: any other error is a bug."""
+    """The dependency ``error`` says is down (DATABASE, REPLICA or REDIS), or None: any other error is a bug."""
+    if isinstance(error, ReplicaUnavailable):
+        return REPLICA
     for cause in (error, error.__cause__):
         if isinstance(cause, redis.exceptions.RedisError) and _redis_down(cause):
             return REDIS
@@ -94,12 +103,18 @@ def probe_database() -> None:
         connection.execute(text("SELECT 1"))
 
 
+def probe_replica() -> None:
+    """Raise unless the reports' replica answers a query."""
+    with db.engines[REPLICA_BIND].connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
 def probe_redis() -> None:
     """Raise unless Redis accepts a write (PING still answers when it is out of memory or read-only)."""
     redis_client().set(PROBE_KEY, b"1", px=1000)
 
 
-PROBES: dict[str, Callable[[], None]] = {DATABASE: probe_database, REDIS: probe_redis}
+PROBES: dict[str, Callable[[], None]] = {DATABASE: probe_database, REPLICA: probe_replica, REDIS: probe_redis}
 
 
 @dataclass

@@ -55,6 +55,7 @@ from shop.points.handlers import wire_points
 from shop.points.provider import PointsDiscountProvider
 from shop.pricing import register_discount_provider
 from shop.query_args import refuse_unknown_query_args
+from shop.replica import init_replica
 from shop.sentry import init_sentry
 from shop.shipping.api import blp as shipping_blp
 from shop.staff.api import blp as staff_blp
@@ -120,6 +121,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         use_real_sqlite_transactions(db.engine)
         ping_connections_idle_for(db.engine, POOL_PING_AFTER_IDLE_S)
+    init_replica(app, ping_after_idle_s=POOL_PING_AFTER_IDLE_S)  # the reports' DATABASE_REPLICA_URL, if set
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True)
     jwt.init_app(app)
     init_limiter(app, redis_handle)  # only the per-request work our per-view limits need

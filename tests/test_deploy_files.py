@@ -136,6 +136,15 @@ def test_every_variable_the_deploy_files_set_is_one_the_app_reads():
             assert set(service.get("environment") or {}) <= allowed, name
 
 
+def test_the_optional_settings_the_kubernetes_templates_offer_commented_out_are_settings_too():
+    """An operator uncomments them as they are (the reports' replica, in the Secret): a wrong name would be set
+    and never read."""
+    offered = {name for path in K8S.glob("*.yaml")
+               for name in re.findall(r"^\s*#\s*([A-Z][A-Z0-9_]+):\s", path.read_text(), re.MULTILINE)}
+    assert "DATABASE_REPLICA_URL" in offered
+    assert offered <= SETTING_NAMES, sorted(offered - SETTING_NAMES)
+
+
 def test_the_image_sets_only_what_python_and_flask_need():
     names = set()
     for block in re.findall(r"^ENV\s+((?:.*\\\n)*.*)$", (DEPLOY / "Dockerfile").read_text(), re.M):

@@ -18,6 +18,7 @@ from shop.database import utcnow
 from shop.errors import raises
 from shop.extensions import db
 from shop.pagination import page_of
+from shop.replica import documented_replica_report
 
 blp = Blueprint("coupon_batches", __name__, url_prefix="/api/v1", description=(
     "Coupon batches for marketing. Amounts are integer fen. A batch is `draft` (editable), then `active` "
@@ -57,6 +58,7 @@ def list_batches(args):
 @roles_required(*ADMIN_ROLES)
 @blp.response(200, AdminBatchDetailSchema)
 @raises(CouponError.COUPON_BATCH_NOT_FOUND)
+@documented_replica_report()
 def batch_detail(batch_id):
     """A batch with its counts and `stats` (as `GET .../stats`). 404 `coupon_batch_not_found`. Role: marketing, admin."""
     return {**service.batch_detail(batch_id), "stats": stats.batch_stats(batch_id, now=utcnow())}
@@ -66,13 +68,15 @@ def batch_detail(batch_id):
 @roles_required(*ADMIN_ROLES)
 @blp.response(200, BatchStatsSchema)
 @raises(CouponError.COUPON_BATCH_NOT_FOUND)
+@documented_replica_report()
 def batch_stats(batch_id):
     """A batch's results
 
     Issued (`claimed` in the claim center, the rest by channel), available, locked, used (online, and
     redeemed in store per store), expired, reverted redemptions, the GMV of the orders that used its coupons
     online and the discount its used coupons gave (fen). Figures are live, counted from the coupons,
-    orders and redemptions. 404 `coupon_batch_not_found`. Role: marketing, admin.
+    orders and redemptions (of the reports' replica when there is one). 404 `coupon_batch_not_found`.
+    Role: marketing, admin.
     """
     return stats.batch_stats(batch_id, now=utcnow())
 

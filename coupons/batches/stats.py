@@ -1,7 +1,9 @@
 """A batch's results for marketing: what was issued, how, and what it brought in and cost.
 
 Three aggregate queries whatever the batch's size: the coupons (with the orders that used them
-online), the coupons by channel, and the in-store redemptions by store.
+online), the coupons by channel, and the in-store redemptions by store. They read the reports' replica
+when there is one (shop/replica.py); the batch itself is looked up on the primary, so a batch created a
+moment ago, not yet on the replica, has its figures (zeros) rather than a 404.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from coupons.models import BatchChannel, BatchUsage, Coupon, CouponRedemption, C
 from shop.config import BUSINESS_ZONE
 from shop.extensions import db
 from shop.orders.models import Order
+from shop.replica import reading_replica
 
 IN_STORE = BatchUsage.IN_STORE.value  # as coupons.redemption.service says of a coupon redeemed at a counter
 DAYS_SHOWN = 30  # a batch's figures by day: the last month of business days
@@ -69,6 +72,11 @@ def batch_stats(batch_id: int, *, now: datetime) -> dict[str, Any]:
     """Issued (claimed in the claim center vs other channels), locked, used online, redeemed in store
     (per store), expired, reverted, GMV of the orders that used a coupon, and the discount given."""
     get_batch(batch_id)  # 404 for an unknown batch
+    return _batch_stats(batch_id, now)
+
+
+@reading_replica()
+def _batch_stats(batch_id: int, now: datetime) -> dict[str, Any]:
     figures = _coupon_figures(batch_id, now)
     channels = _by_channel(batch_id)
     stores, reverted = _redemptions_by_store(batch_id)
@@ -86,6 +94,11 @@ def batch_days(batch_id: int, *, now: datetime, days: int = DAYS_SHOWN) -> list[
     """Coupons claimed and used (online, in store) per business day (Asia/Shanghai), the last ``days`` days
     up to today, oldest first; two aggregate queries whatever the batch's size."""
     get_batch(batch_id)  # 404 for an unknown batch
+    return _batch_days(batch_id, now, days)
+
+
+@reading_replica()
+def _batch_days(batch_id: int, now: datetime, days: int) -> list[dict[str, Any]]:
     last = now.astimezone(BUSINESS_ZONE).date()
     shown = [last - timedelta(days=back) for back in range(days - 1, -1, -1)]
     claims = dict(db.session.execute(

@@ -10,6 +10,7 @@ from shop.auth import Role, roles_required
 from shop.database import utcnow
 from shop.errors import AppError, CommonError, raises
 from shop.fields import LABEL
+from shop.replica import documented_replica_report
 
 blp = Blueprint("crm_campaigns", __name__, url_prefix="/api/v1/admin", description=(
     "Campaign reports: what a campaign's shares and coupons brought (attribution, from daily rollups with "
@@ -21,6 +22,7 @@ blp = Blueprint("crm_campaigns", __name__, url_prefix="/api/v1/admin", descripti
 @blp.arguments(CampaignReportArgs, location="query")
 @blp.response(200, CampaignReportSchema)
 @raises(CrmError.REPORT_PERIOD_INVALID, CommonError.NOT_FOUND)
+@documented_replica_report()
 def campaign_report(args, campaign):
     """A campaign's figures over business days `from`..`to` (at most 366)
 

@@ -19,6 +19,7 @@ from crm.campaigns.models import CampaignDay
 from crm.campaigns.queries import FIGURES, figures_by_campaign
 from crm.rollups.service import as_of, check_period, day_bounds, days
 from shop.extensions import db
+from shop.replica import reading_replica
 
 ROLLUP = "campaigns"
 
@@ -32,6 +33,7 @@ def build_day(day: date, now: datetime) -> None:
         select(figures.c.campaign, literal(day, Date), *(figures.c[name] for name in FIGURES))))
 
 
+@reading_replica()
 def campaign_report(campaign: str, first: date, last: date, now: datetime) -> dict[str, Any]:
     """The report from the rollup, ``as_of`` its oldest built day (null when a day is not built yet)."""
     check_period(first, last)

@@ -8,6 +8,7 @@ from crm.funnel.schemas import FunnelArgs, FunnelSchema
 from shop.auth import Role, roles_required
 from shop.database import utcnow
 from shop.errors import raises
+from shop.replica import documented_replica_report
 from shop.stores.errors import StoreError
 
 blp = Blueprint("crm_funnel", __name__, url_prefix="/api/v1/admin", description=(
@@ -19,6 +20,7 @@ blp = Blueprint("crm_funnel", __name__, url_prefix="/api/v1/admin", description=
 @blp.arguments(FunnelArgs, location="query")
 @blp.response(200, FunnelSchema)
 @raises(CrmError.REPORT_PERIOD_INVALID, StoreError.STORE_NOT_FOUND)
+@documented_replica_report()
 def get_funnel(args):
     """Members who joined (first login) in the business days `from`..`to`, then made a first paid order
     (online or at a till), shared, had a friend bound under them and had a friend pay: counts, conversion

@@ -20,6 +20,7 @@ from crm.funnel.queries import FOLLOWED, JOINED, STEPS
 from crm.rollups.service import as_of, business_day, check_period, day_bounds, days
 from shop.errors import AppError
 from shop.extensions import db
+from shop.replica import reading_replica
 from shop.stores.errors import StoreError
 from shop.stores.models import Store
 
@@ -45,6 +46,7 @@ def _check_store(store_id: int | None) -> None:
         raise AppError(StoreError.STORE_NOT_FOUND, "No such store.")
 
 
+@reading_replica()
 def funnel(first: date, last: date, *, now: datetime, store_id: int | None = None, campaign: str | None = None,
            share_id: int | None = None) -> dict[str, Any]:
     """The funnel of the members who joined from ``first`` to ``last``, from the rollup.

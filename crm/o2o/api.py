@@ -10,6 +10,7 @@ from crm.o2o import service
 from crm.o2o.schemas import PeriodDaysArgs, StoreO2OSchema, StoresO2OArgs, StoresO2OPageSchema
 from shop.auth import Role, roles_required
 from shop.errors import raises
+from shop.replica import documented_replica_report
 from shop.stores.errors import StoreError
 
 blp = Blueprint("crm_o2o", __name__, url_prefix="/api/v1/admin", description=(
@@ -23,6 +24,7 @@ ROLES = (Role.MARKETING, Role.ADMIN)
 @blp.arguments(StoresO2OArgs, location="query")
 @blp.response(200, StoresO2OPageSchema)
 @raises(CrmError.REPORT_PERIOD_INVALID)
+@documented_replica_report()
 def ranked_stores(args):
     """Every store with its o2o figures, ranked by `rank_by` (default `till_sales_fen`). Role: marketing, admin."""
     return service.ranked_stores(args["first"], args["last"], rank_by=args["rank_by"], page=args["page"],
@@ -34,6 +36,7 @@ def ranked_stores(args):
 @blp.arguments(PeriodDaysArgs, location="query")
 @blp.response(200, StoreO2OSchema)
 @raises(CrmError.REPORT_PERIOD_INVALID, StoreError.STORE_NOT_FOUND)
+@documented_replica_report()
 def store_o2o(args, store_id):
     """One store's o2o figures over the business days `from` to `to`. Role: marketing, admin."""
     return service.store_report(store_id, args["first"], args["last"])

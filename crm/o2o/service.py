@@ -21,6 +21,7 @@ from crm.rollups.models import RollupDay
 from crm.rollups.service import as_of, check_period
 from shop.extensions import db
 from shop.pagination import paginate
+from shop.replica import reading_replica
 from shop.stores.models import Store
 from shop.stores.service import get_store
 
@@ -79,6 +80,7 @@ def _store(store: Any) -> dict[str, Any]:
     return {"id": store.id, "name": store.name, "city": store.city}
 
 
+@reading_replica()
 def store_report(store_id: int, first: date, last: date) -> dict[str, Any]:
     """One store's figures over the period (404 for an unknown store)."""
     check_period(first, last)
@@ -87,6 +89,7 @@ def store_report(store_id: int, first: date, last: date) -> dict[str, Any]:
     return {**_freshness(first, last), "store": _store(store), **figures}
 
 
+@reading_replica()
 def ranked_stores(first: date, last: date, *, rank_by: str, page: int, page_size: int) -> dict[str, Any]:
     """Every store with its figures over the period, highest ``rank_by`` first (ties: lower store id)."""
     check_period(first, last)

@@ -21,6 +21,7 @@ from shop.auth import Role, current_principal, roles_required
 from shop.database import utcnow
 from shop.errors import raises
 from shop.extensions import db
+from shop.replica import documented_replica_report
 
 blp = Blueprint("crm_segments", __name__, url_prefix="/api/v1/admin", description=(
     "Segments: saved rules over members. A rule is `{\"all\": [...]}`, `{\"any\": [...]}`, `{\"not\": rule}` "
@@ -42,6 +43,7 @@ ROLES = (Role.MARKETING, Role.ADMIN)
 @blp.arguments(RuleArgs)
 @blp.response(200, PreviewSchema)
 @raises(CrmError.SEGMENT_RULE_INVALID)
+@documented_replica_report()
 def preview(args):
     """How many members a rule holds, and a sample. Role: marketing, admin."""
     return service.preview(args["rule"], now=utcnow())

@@ -19,6 +19,7 @@ from shop.database import utcnow
 from shop.errors import AppError
 from shop.extensions import db
 from shop.members.models import Member
+from shop.replica import reading_replica
 
 SAMPLE_SIZE = 20
 TARGET_PAGE = 1000
@@ -42,6 +43,7 @@ def count(rule: dict, now: datetime) -> int:
     return db.session.scalar(select(func.count()).select_from(rules.members_of(rule, now).subquery()))
 
 
+@reading_replica()
 def preview(rule: dict, *, now: datetime) -> dict[str, Any]:
     """How many members the rule holds, and the newest few of them: one statement, so the rule's sets
     (a grouped pass over a period's orders) are computed once for both."""

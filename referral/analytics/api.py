@@ -23,6 +23,7 @@ from referral.errors import ReferralError
 from shop.auth import Role, current_member_id, roles_required
 from shop.errors import raises
 from shop.pagination import PageArgs, page_of
+from shop.replica import documented_replica_report
 
 blp = Blueprint("referral_analytics", __name__, url_prefix="/api/v1", description=(
     "How sharing spreads. A shopper sees their own downline and shares; marketing and admins see figures "
@@ -67,6 +68,7 @@ def my_shares(args):
 @roles_required(*ADMIN_ROLES)
 @blp.arguments(TopSharerArgs, location="query")
 @blp.response(200, page_of(SharerSchema))
+@documented_replica_report()
 def top_sharers(args):
     """Top sharers in a period
 
@@ -82,6 +84,7 @@ def top_sharers(args):
 @roles_required(*ADMIN_ROLES)
 @blp.arguments(ShareFigureArgs, location="query")
 @blp.response(200, page_of(ShareFiguresSchema))
+@documented_replica_report()
 def share_figures(args):
     """Figures per share in a period
 
@@ -98,6 +101,7 @@ def share_figures(args):
 @roles_required(*ADMIN_ROLES)
 @blp.arguments(CampaignFigureArgs, location="query")
 @blp.response(200, page_of(CampaignFiguresSchema))
+@documented_replica_report()
 def campaign_figures(args):
     """Figures per campaign in a period
 
@@ -112,6 +116,7 @@ def campaign_figures(args):
 @roles_required(*ADMIN_ROLES)
 @blp.arguments(PeriodArgs, location="query")
 @blp.response(200, ViralCoefficientSchema)
+@documented_replica_report()
 def k_factor(args):
     """The viral coefficient K of a period
 
@@ -132,6 +137,7 @@ def k_factor(args):
 @roles_required(*ADMIN_ROLES)
 @blp.arguments(PeriodArgs, location="query")
 @blp.response(200, RippleSchema)
+@documented_replica_report()
 def ripple(args):
     """How far shares ripple: the depth of the members bound in a period
 
@@ -147,6 +153,7 @@ def ripple(args):
 @blp.arguments(SubtreeArgs, location="query")
 @blp.response(200, SubtreeSchema)
 @raises(ReferralError.REFERRAL_MEMBER_NOT_FOUND)
+@documented_replica_report()
 def subtree(args, member_id):
     """Any member's subtree, to draw
 

@@ -37,6 +37,7 @@ from shop.errors import AppError
 from shop.extensions import db
 from shop.members.models import Member
 from shop.pagination import paginate
+from shop.replica import reading_replica
 
 closure = ReferralClosure.__table__
 nodes = ReferralNode.__table__
@@ -79,7 +80,7 @@ def _gmv() -> ColumnElement[int]:
     return snapshots.c.amount_paid - snapshots.c.refunded
 
 
-# --- the shopper's own view -----------------------------------------------------------------------
+# --- the shopper's own view, from the primary: a share just made or a friend just bound shows at once --
 
 def my_downline(member_id: int, *, level: int, page: int, page_size: int) -> dict[str, Any]:
     """The member's place, counts and GMV per level (1, 2) and of the whole subtree, and a page of one level."""
@@ -123,7 +124,7 @@ def my_shares(member_id: int, *, page: int, page_size: int) -> dict[str, Any]:
                     page=page, page_size=page_size, rows=True)
 
 
-# --- marketing ------------------------------------------------------------------------------------
+# --- marketing, from the reports' replica when there is one (shop/replica.py) -----------------------
 
 def _figures_by(key: Any, share_filter: list[ColumnElement[bool]], period: Period | None):
     """Share figures grouped by ``key`` (a column of shares: its id, or the campaign), as a subquery.
@@ -160,6 +161,7 @@ def _share_rows(figures) -> Select:
             .select_from(figures.join(shares, shares.c.id == figures.c.key)))
 
 
+@reading_replica()
 def share_figures(period: Period, *, campaign: str | None, sharer_id: int | None, sort: str, page: int,
                   page_size: int) -> dict[str, Any]:
     """Per share: opens, unique openers, binds, orders and GMV in the period, best first by ``sort``."""
@@ -174,6 +176,7 @@ def share_figures(period: Period, *, campaign: str | None, sharer_id: int | None
                     page=page, page_size=page_size, rows=True)
 
 
+@reading_replica()
 def campaign_figures(period: Period, *, page: int, page_size: int) -> dict[str, Any]:
     """Per campaign (shares without one together, as null): shares and sharers, opens, unique openers, binds,
     orders and GMV in the period, by GMV."""
@@ -183,6 +186,7 @@ def campaign_figures(period: Period, *, page: int, page_size: int) -> dict[str, 
     return paginate(statement, page=page, page_size=page_size, rows=True)
 
 
+@reading_replica()
 def top_sharers(period: Period, *, sort: str, page: int, page_size: int) -> dict[str, Any]:
     """Sharers by what they brought in the period: shares made, binds, their level-1 friends' orders and GMV,
     rewards (points and commission, net of reversals)."""
@@ -213,6 +217,7 @@ def top_sharers(period: Period, *, sort: str, page: int, page_size: int) -> dict
     return paginate(statement, page=page, page_size=page_size, rows=True)
 
 
+@reading_replica()
 def viral_coefficient(period: Period) -> dict[str, Any]:
     """K = new members brought per sharer x sharers per member (see the API description for each term)."""
     brought = (select(history.c.member_id, history.c.share_id)
@@ -232,6 +237,7 @@ def viral_coefficient(period: Period) -> dict[str, Any]:
             "k": per_sharer * sharing_rate if per_sharer is not None and sharing_rate is not None else None}
 
 
+@reading_replica()
 def ripple(period: Period) -> dict[str, Any]:
     """How deep in the tree the members bound in the period sit: members per depth, the deepest, the mean."""
     rows = db.session.execute(select(nodes.c.depth, func.count().label("members"))
@@ -244,6 +250,7 @@ def ripple(period: Period) -> dict[str, Any]:
             "depths": [{"depth": row.depth, "members": row.members} for row in rows]}
 
 
+@reading_replica()
 def subtree(member_id: int, *, max_level: int | None, page: int, page_size: int) -> dict[str, Any]:
     """Any member's subtree: the summary from the node's counters, and a page of its nodes, shallowest first."""
     try:
