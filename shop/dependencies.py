@@ -22,6 +22,7 @@ from sqlalchemy import exc, text
 
 from shop.config import REPLICA_BIND
 from shop.extensions import db, redis_client
+from shop.redis_connections import keys_on_every_master
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,20 @@ REPLICA = "database replica"  # DATABASE_REPLICA_URL, which serves the reports (
 RECHECK_SECONDS = 1.0
 PROBE_KEY = "ripple:probe"  # written (and expiring at once) to see that Redis accepts writes
 
-_REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, redis.exceptions.ReadOnlyError,
-               redis.exceptions.OutOfMemoryError, redis.exceptions.ClusterDownError, redis.exceptions.TryAgainError)
+# What says Redis (a server, a Sentinel master, a Cluster's node or slot) cannot serve now. A Cluster client
+# raises them after its own retries and a fresh look at which node serves which slot.
+_REDIS_DOWN = (redis.exceptions.ConnectionError,  # refused, reset, or no connection left (MaxConnectionsError)
+               redis.exceptions.TimeoutError, redis.exceptions.ReadOnlyError, redis.exceptions.OutOfMemoryError,
+               # CLUSTERDOWN (a slot's master lost), MASTERDOWN, and slots moving faster than the client
+               # could follow their redirections ("TTL exhausted")
+               redis.exceptions.ClusterError,
+               redis.exceptions.TryAgainError,  # a slot half migrated
+               redis.exceptions.SlotNotCoveredError)  # no master known for a slot
+# A Cluster client's plain RedisClusterException is down when its fresh look at the slots finds no node
+# answering, a slot no master serves, or nodes that disagree (slots moving); its other plain ones (keys
+# of several slots in one call, a command it cannot route) are bugs.
+_CLUSTER_UNSERVED = ("Redis Cluster cannot be connected", "All slots are not covered",
+                     "startup_nodes could not agree")
 # Redis's refusals as they reach us inside a script's error ("... -OOM command not allowed ...").
 _REDIS_REFUSALS = {"OOM": "out_of_memory", "READONLY": "read_only", "MASTERDOWN": "unavailable",
                    "LOADING": "unavailable", "CLUSTERDOWN": "unavailable", "TRYAGAIN": "unavailable"}
@@ -55,16 +68,20 @@ def down_dependency(error: BaseException) -> str | None:
     if isinstance(error, ReplicaUnavailable):
         return REPLICA
     for cause in (error, error.__cause__):
-        if isinstance(cause, redis.exceptions.RedisError) and _redis_down(cause):
+        if redis_down(cause):
             return REDIS
         if isinstance(cause, exc.SQLAlchemyError) and _database_down(cause):
             return DATABASE
     return None
 
 
-def _redis_down(error: redis.exceptions.RedisError) -> bool:
-    return isinstance(error, _REDIS_DOWN) or (isinstance(error, redis.exceptions.ResponseError)
-                                              and _redis_refusal(error) is not None)
+def redis_down(error: BaseException | None) -> bool:
+    """Whether ``error`` says Redis cannot serve now (any other Redis error is a bug)."""
+    if isinstance(error, _REDIS_DOWN):
+        return True
+    if isinstance(error, redis.exceptions.ResponseError):
+        return _redis_refusal(error) is not None
+    return type(error) is redis.exceptions.RedisClusterException and str(error).startswith(_CLUSTER_UNSERVED)
 
 
 def _redis_refusal(error: redis.exceptions.ResponseError) -> str | None:
@@ -110,8 +127,11 @@ def probe_replica() -> None:
 
 
 def probe_redis() -> None:
-    """Raise unless Redis accepts a write (PING still answers when it is out of memory or read-only)."""
-    redis_client().set(PROBE_KEY, b"1", px=1000)
+    """Raise unless Redis accepts a write (PING still answers when it is out of memory or read-only); on a
+    Cluster, unless every master does: one lost leaves its slots unserved, and soon the whole Cluster down."""
+    client = redis_client()
+    for key in keys_on_every_master(client, PROBE_KEY):
+        client.set(key, b"1", px=1000)
 
 
 PROBES: dict[str, Callable[[], None]] = {DATABASE: probe_database, REPLICA: probe_replica, REDIS: probe_redis}

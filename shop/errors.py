@@ -20,7 +20,6 @@ from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
-import redis
 from apispec import BasePlugin
 from flask import Flask, Response, request
 from flask_smorest import Blueprint
@@ -29,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 
 from shop.dependencies import down_dependency, outages
 from shop.extensions import db
+from shop.redis_connections import REDIS_ERRORS
 
 log = logging.getLogger(__name__)
 MAX_ERRORS_SHOWN = 20  # a list of 450,000 bad elements once answered 20 MB of errors
@@ -301,5 +301,5 @@ def register_error_handlers(app: Flask) -> None:
     """Make every error JSON, including those raised before a view runs."""
     app.register_error_handler(AppError, handle_app_error)
     app.register_error_handler(HTTPException, handle_http_exception)
-    for family in (SQLAlchemyError, redis.exceptions.RedisError):
+    for family in (SQLAlchemyError, *REDIS_ERRORS):
         app.register_error_handler(family, handle_dependency_error)

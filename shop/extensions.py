@@ -21,7 +21,14 @@ from sqlalchemy.engine import make_url
 
 from shop.config import ConfigError
 from shop.database import Base
-from shop.redis_connections import AnyRedis, RedisUrlError, is_cluster_url, redis_from_url
+from shop.redis_connections import (
+    REDIS_ERRORS,
+    AnyRedis,
+    RedisUrlError,
+    is_cluster_url,
+    keys_on_every_master,
+    redis_from_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +149,7 @@ def rq_redis_client() -> redis.Redis:
 
 class LimiterStorage(RedisStorage):
     """The rate limiter's counts on the app's Redis client (a server, Sentinel master or Cluster), checked
-    by a write.
+    by a write (to every master of a Cluster).
 
     While Redis is away Flask-Limiter counts in memory (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) and
     asks this ``check`` now and then whether it is back. The stock check is a PING, which a Redis out
@@ -163,9 +170,12 @@ class LimiterStorage(RedisStorage):
         self.initialize_storage(uri)
 
     def check(self) -> bool:
+        client = self.get_connection()
         try:
-            return bool(self.get_connection().set(f"{self.key_prefix}:probe", b"1", px=1000))
-        except redis.RedisError:
+            # On a Cluster every master: one that is lost fails the counts kept on its slots.
+            return all(client.set(key, b"1", px=1000)
+                       for key in keys_on_every_master(client, f"{self.key_prefix}:probe"))
+        except REDIS_ERRORS:
             return False
 
 

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import redis
 from redis.cluster import ClusterNode, RedisCluster
+from redis.exceptions import RedisClusterException
 from redis.sentinel import Sentinel
 
 SENTINEL_SCHEME = "redis+sentinel"
@@ -22,6 +23,12 @@ CLUSTER_SCHEME = "redis+cluster"
 DEFAULT_PORT = {SENTINEL_SCHEME: 26379, CLUSTER_SCHEME: 6379}
 
 AnyRedis = redis.Redis | RedisCluster
+
+# Every error our clients raise. A Cluster client's own (SlotNotCoveredError, and the plain one it raises
+# when no node answers or a slot has no node) are RedisClusterExceptions, not RedisErrors: an
+# ``except redis.RedisError`` alone lets them through.
+REDIS_ERRORS = (redis.exceptions.RedisError, RedisClusterException)
+_SLOT_SEARCH = 1 << 16  # hash tags tried to find a key on each master: 16,384 slots, all met long before
 
 
 class RedisUrlError(ValueError):
@@ -39,6 +46,21 @@ def is_cluster_url(url: str) -> bool:
 def is_cluster(client: Any) -> bool:
     """Whether ``client`` talks to a Redis Cluster (keys on several nodes, no per-client connection pool)."""
     return isinstance(client, RedisCluster)
+
+
+def keys_on_every_master(client: AnyRedis, key: str) -> list[str]:
+    """``key`` on one server; on a Cluster, one key per master (``key:{n}``, ``n`` found so the key's slot
+    is that master's), so a probe that writes them all hears from every master."""
+    if not is_cluster(client):
+        return [key]
+    masters = {node.name for node in client.get_primaries()}
+    found: dict[str, str] = {}
+    for n in range(_SLOT_SEARCH):
+        tagged = f"{key}:{{{n}}}"
+        found.setdefault(client.get_node_from_key(tagged).name, tagged)  # SlotNotCoveredError: a slot has no master
+        if masters <= found.keys():
+            break
+    return list(found.values())
 
 
 def redis_from_url(url: str, **options: Any) -> AnyRedis:

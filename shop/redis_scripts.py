@@ -5,7 +5,7 @@ costs more CPU than the round trip itself: about 20 us a call, measured in-proce
 (the nearby search, the coupon claim gate) is sent by its SHA1 over a connection the thread keeps
 for its life, outside the pool. On a connection or timeout error (the connection is then closed,
 and reopens on next use) the call goes through the client instead, with its retries; a server
-that does not know the script (restarted, flushed) is given it once. On a Redis Cluster the
+that does not know the script (restarted, flushed) is given it once, by EVAL. On a Redis Cluster the
 call goes through the client, which routes it by its keys (all under one hash tag). As with redis-py's own
 retries, a reply lost to a connection error means the script may run twice: the claim gate then
 hands out a number no row gets (fewer coupons, never more) until its next rebuild frees it.
@@ -35,8 +35,9 @@ class RedisScript:
         try:
             return self._evalsha(client, keys, args)
         except redis.exceptions.NoScriptError:
-            client.script_load(self.source)
-            return self._evalsha(client, keys, args)
+            # EVAL goes to the keys' node only, which keeps the script: a Cluster client's SCRIPT LOAD goes
+            # to every master and fails while any one is lost, even for keys the others serve.
+            return client.eval(self.source, len(keys), *keys, *args)
 
     def _evalsha(self, client: redis.Redis, keys: Sequence[Any], args: Sequence[Any]) -> Any:
         pool = getattr(client, "connection_pool", None)

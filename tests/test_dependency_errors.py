@@ -6,10 +6,12 @@ import sqlite3
 import psycopg
 import pytest
 import redis
+from redis.exceptions import CrossSlotTransactionError, RedisClusterException
 from sqlalchemy import exc
 
 from shop.config import load_config
-from shop.dependencies import DATABASE, REDIS, down_dependency, down_reason
+from shop.dependencies import DATABASE, REDIS, down_dependency, down_reason, redis_down
+from shop.redis_connections import REDIS_ERRORS
 from tests.faults.servers import free_port
 
 
@@ -119,3 +121,78 @@ def test_a_dependency_down_is_503_with_retry_after_and_logged_once_a_misuse_is_a
     assert [r.getMessage().split(" (")[0] for r in outage] == ["redis unavailable"] and not outage[0].exc_info
     assert misused.status_code == 500 and misused.get_json()["code"] == "internal_error"
     assert [r.exc_info[0] for r in caplog.records if r.exc_info] == [redis.exceptions.ResponseError]
+
+
+def _no_cluster_node_answers() -> RedisClusterException:
+    """What a Cluster client raises when no node it knows answers (as redis-py builds it)."""
+    try:
+        raise RedisClusterException("Redis Cluster cannot be connected. Please provide at least one reachable "
+                                    "node: Error 111 connecting to 127.0.0.1:7000.") from (
+            redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:7000. Connection refused."))
+    except RedisClusterException as error:
+        return error
+
+
+# Each way a Redis Cluster says it cannot serve, as its client raises it after its own retries.
+CLUSTER_DOWN = {
+    "clusterdown": lambda: redis.exceptions.ClusterDownError("The cluster is down"),
+    "slot not served": lambda: redis.exceptions.ClusterDownError("Hash slot not served"),
+    "masterdown": lambda: redis.exceptions.MasterDownError("Link with MASTER is down and replica-serve-stale-data "
+                                                           "is set to 'no'."),
+    "slots moving past the client's redirections": lambda: redis.exceptions.ClusterError("TTL exhausted."),
+    "slot half migrated": lambda: redis.exceptions.TryAgainError("Multiple keys request during rehashing of slot"),
+    "slot not covered": lambda: redis.exceptions.SlotNotCoveredError('Slot "1234" is not covered by the cluster.'),
+    "no connection left to a node": lambda: redis.exceptions.MaxConnectionsError("Too many connections"),
+    "node lost": lambda: redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:7001. Connection refused."),
+    "slots not covered on a fresh look": lambda: RedisClusterException(
+        "All slots are not covered after query all startup_nodes. 10923 of 16384 covered..."),
+    "no node answers": _no_cluster_node_answers,
+    "nodes disagree on the slots": lambda: RedisClusterException(
+        "startup_nodes could not agree on a valid slots cache: 127.0.0.1:7000 vs 127.0.0.1:7001 on slot: 5"),
+}
+# The Cluster client used wrongly: bugs, never hidden as an outage.
+CLUSTER_MISUSED = {
+    "keys of several slots": lambda: redis.exceptions.ClusterCrossSlotError("Keys in request don't hash to the same slot"),
+    "a transaction across slots": lambda: CrossSlotTransactionError("All keys involved in a cluster transaction "
+                                                                    "must map to the same slot"),
+    "a command it cannot route": lambda: RedisClusterException("No way to dispatch this command to Redis Cluster. "
+                                                               "Missing key."),
+}
+
+
+@pytest.mark.parametrize("case", CLUSTER_DOWN)
+def test_every_way_a_cluster_cannot_serve_is_redis_down(case):
+    error = CLUSTER_DOWN[case]()
+    assert isinstance(error, REDIS_ERRORS)  # caught wherever we catch Redis's errors (caches, the nearby search)
+    assert redis_down(error) and down_dependency(error) == REDIS
+    assert down_reason(error) == "unavailable"
+
+
+@pytest.mark.parametrize("case", CLUSTER_MISUSED)
+def test_a_cluster_client_used_wrongly_is_a_bug(case):
+    error = CLUSTER_MISUSED[case]()
+    assert isinstance(error, REDIS_ERRORS)
+    assert not redis_down(error) and down_dependency(error) is None
+
+
+@pytest.fixture
+def failing_cluster_views(make_app):
+    app = make_app()
+
+    @app.get("/slot-not-covered")
+    def slot_not_covered():
+        raise redis.exceptions.SlotNotCoveredError('Slot "1234" is not covered by the cluster.')
+
+    @app.get("/cluster-misused")
+    def cluster_misused():
+        raise RedisClusterException("No way to dispatch this command to Redis Cluster. Missing key.")
+
+    return app
+
+
+def test_a_cluster_error_that_is_no_redis_error_is_still_503_when_down_and_500_when_a_bug(failing_cluster_views):
+    client = failing_cluster_views.test_client()
+    down, misused = client.get("/slot-not-covered"), client.get("/cluster-misused")
+    assert down.status_code == 503 and down.headers["Retry-After"] == "5"
+    assert down.get_json()["code"] == "service_unavailable"
+    assert misused.status_code == 500 and misused.get_json()["code"] == "internal_error"

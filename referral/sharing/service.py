@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-import redis
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -26,6 +25,7 @@ from shop.errors import AppError
 from shop.extensions import db, redis_client
 from shop.members.journey import JourneyKind, record_event
 from shop.members.models import Member
+from shop.redis_connections import REDIS_ERRORS
 from shop.wechat.content_security import CheckScene
 from shop.wechat.gateway import MiniProgramGateway
 
@@ -159,7 +159,7 @@ def poster_png(share: Share | StoreShare, gateway: MiniProgramGateway) -> bytes:
     png = gateway.wxa_code(share.scene, page=page_of(share))
     try:
         redis_client().set(key, png, ex=POSTER_TTL_SECONDS)
-    except redis.RedisError as exc:  # a cache: serve the image anyway
+    except REDIS_ERRORS as exc:  # a cache: serve the image anyway
         log.warning("poster cache write failed: %s", exc)
     return png
 
@@ -167,6 +167,6 @@ def poster_png(share: Share | StoreShare, gateway: MiniProgramGateway) -> bytes:
 def _cache_get(key: str) -> bytes | None:
     try:
         return redis_client().get(key)
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         log.warning("poster cache read failed: %s", exc)
         return None

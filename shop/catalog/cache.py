@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from shop.catalog.models import Product, ProductStatus, Sku, StoreSku
 from shop.extensions import db, redis_client
+from shop.redis_connections import REDIS_ERRORS
 from shop.transactions import after_commit
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ def cached_json(name: str, params: Any, build: Callable[[], Any], *, product_id:
                               usedforsecurity=False).hexdigest()[:24]
         key = f"catalog:cache:{name}:{':'.join(_tokens(client, keys))}:{digest}"
         hit = client.get(key)
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         log.warning("catalog cache unavailable, reading the database: %s", exc)
         return orjson.dumps(build())
     if hit is not None:
@@ -122,7 +123,7 @@ def cached_json(name: str, params: Any, build: Callable[[], Any], *, product_id:
     body = orjson.dumps(build())
     try:
         client.set(key, body, ex=READ_TTL)
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         log.warning("catalog cache not written: %s", exc)
     return body
 
@@ -135,7 +136,7 @@ def store_ids_selling(product_id: int) -> set[int]:
         client = redis_client()
         token = _tokens(client, [product_token_key(product_id)])[0]
         members = client.smembers(stores_key(product_id, token))
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         log.warning("catalog store sets unavailable, reading the database: %s", exc)
         return _committed_stores([product_id]).get(product_id, set())
     if members:
@@ -143,7 +144,7 @@ def store_ids_selling(product_id: int) -> set[int]:
     store_ids = _committed_stores([product_id]).get(product_id, set())
     try:
         _write_set(client, product_id, token, store_ids)
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         log.warning("catalog store set not written: %s", exc)
     return store_ids
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-import redis
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
@@ -14,6 +13,7 @@ from shop.extensions import db, redis_client
 from shop.orders.errors import OrderError
 from shop.orders.lifecycle import expire_if_due, settle
 from shop.orders.models import Order, OrderStatus
+from shop.redis_connections import REDIS_ERRORS
 
 log = logging.getLogger(__name__)
 ASK_ON_READ_EVERY_SECONDS = 3  # a shopper's reads of a payable order ask WeChat Pay at most this often
@@ -59,7 +59,7 @@ def _may_ask_wechat_pay(order_id: int) -> bool:
     try:
         return bool(redis_client().set(f"orders:ask-wechat-pay:{order_id}", 1, nx=True,
                                        ex=ASK_ON_READ_EVERY_SECONDS))
-    except redis.RedisError as error:
+    except REDIS_ERRORS as error:
         log.debug("order %s read without asking WeChat Pay: Redis %s", order_id, error)  # readiness reports it
         return False
 

@@ -9,10 +9,10 @@ import json
 import logging
 
 from flask import current_app
-from redis.exceptions import RedisError
 
 from shop.errors import AppError
 from shop.extensions import redis_client
+from shop.redis_connections import REDIS_ERRORS
 from shop.shipping.errors import ShippingError
 from shop.wechat.shipping import shipping_gateway
 
@@ -42,7 +42,7 @@ def _cached() -> list[dict[str, str]] | None:
     try:
         raw = redis_client().get(CACHE_KEY)
         return json.loads(raw) if raw else None
-    except (RedisError, ValueError) as error:
+    except (*REDIS_ERRORS, ValueError) as error:
         log.info("carrier list not read from Redis (%s); asking WeChat", type(error).__name__)
         return None
 
@@ -51,5 +51,5 @@ def _keep(carriers: list[dict[str, str]]) -> None:
     try:
         redis_client().set(CACHE_KEY, json.dumps(carriers, ensure_ascii=False),
                            ex=current_app.config["SHIPPING_DELIVERY_LIST_CACHE_SECONDS"])
-    except RedisError as error:
+    except REDIS_ERRORS as error:
         log.info("carrier list not kept in Redis (%s)", type(error).__name__)

@@ -25,8 +25,10 @@ from redis.lock import Lock
 from sqlalchemy import ColumnElement, Row, select
 from sqlalchemy.orm import selectinload
 
+from shop.dependencies import redis_down
 from shop.extensions import db, redis_client
 from shop.fields import MAX_LATITUDE
+from shop.redis_connections import REDIS_ERRORS
 from shop.stores.cards import CARD_COLUMNS, card_exceptions, encode_card, row_card
 from shop.stores.models import Store, StoreHoursException
 from shop.stores.versions import bump_version, database_version, seen_version
@@ -206,8 +208,13 @@ def _lock(client: redis.Redis) -> Lock:
 
 def _release(lock: Lock) -> None:
     """Release the lock if it is still ours (it may have expired, or Redis gone away)."""
-    with contextlib.suppress(redis.exceptions.LockError, redis.ConnectionError, redis.TimeoutError):
+    try:
         lock.release()
+    except redis.exceptions.LockError:
+        pass  # expired, and perhaps taken by another rebuild
+    except REDIS_ERRORS as error:
+        if not redis_down(error):
+            raise
 
 
 def _rebuild(client: redis.Redis, lock: Lock, version: int) -> int:
@@ -241,7 +248,7 @@ def _rebuild(client: redis.Redis, lock: Lock, version: int) -> int:
             raise RebuildLost("the rebuild lost its lock before swapping its index in")
     finally:
         if not swapped:
-            with contextlib.suppress(redis.RedisError):
+            with contextlib.suppress(*REDIS_ERRORS):
                 client.unlink(staging_geo, staging_card)
     log.info("nearby index rebuilt: %d open stores at store-set version %d in %.2f s",
              count, version, time.perf_counter() - started)

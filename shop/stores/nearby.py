@@ -32,8 +32,10 @@ from typing import Any
 import redis
 from sqlalchemy import select
 
+from shop.dependencies import redis_down
 from shop.errors import AppError, CommonError
 from shop.extensions import db, redis_client
+from shop.redis_connections import REDIS_ERRORS
 from shop.redis_scripts import RedisScript
 from shop.stores.cards import CARD_COLUMNS, card_exceptions, read_card, row_card
 from shop.stores.coordinates import EARTH_RADIUS_M, haversine_m
@@ -106,7 +108,8 @@ def nearby_stores(*, lat: float, lng: float, radius_m: int, limit: int, at: date
     """Open stores near a GCJ-02 point, nearest first: from the index, else from the database.
 
     The database answers while the index is missing or stale (and is being rebuilt) or Redis is
-    unreachable; never an empty list from an index that lost its stores.
+    down (shop/dependencies.py says which errors mean that, a Cluster's too); never an empty list
+    from an index that lost its stores.
     """
     keeper = index_keeper()
     try:
@@ -115,7 +118,9 @@ def nearby_stores(*, lat: float, lng: float, radius_m: int, limit: int, at: date
                               known_version=keeper.seen.get())
     except IndexNotReady:
         keeper.index_not_ready()
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
+    except REDIS_ERRORS as exc:
+        if not redis_down(exc):
+            raise
         keeper.redis_unreachable(exc)
     else:
         keeper.index_ready()

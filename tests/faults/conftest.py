@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 
 from shop.extensions import redis_client
 from shop.jobs import QUEUE
-from tests.faults.servers import RedisServer, free_port
+from tests.faults.servers import RedisClusterServers, RedisServer, free_port
 
 HERE = Path(__file__).resolve().parent
 
@@ -119,4 +119,27 @@ def queued_target(queued_app, own_redis) -> Target:
 
     yield Target(base_url=server.url, redis=own_redis, app=queued_app, restart_app=server.restart,
                  extra={"run_worker": run_worker})
+    server.stop()
+
+
+@pytest.fixture
+def own_redis_cluster(request, tmp_path) -> RedisClusterServers:
+    """A Redis Cluster of this test's own (three masters on loopback), stopped when it ends; parametrize it
+    indirectly with RedisClusterServers' options (``{"node_timeout_ms": 60_000}``) to change them."""
+    cluster = RedisClusterServers(tmp_path / "cluster", **getattr(request, "param", {}))
+    try:
+        yield cluster.start()
+    finally:
+        cluster.close()
+
+
+@pytest.fixture
+def cluster_target(make_app, own_redis, own_redis_cluster) -> Target:
+    """``target`` with REDIS_URL naming ``own_redis_cluster`` (``extra["cluster"]``); RQ's queues, which
+    cannot run on a Cluster, on ``own_redis`` (``redis``)."""
+    app = make_app(REDIS_URL=own_redis_cluster.url, RQ_REDIS_URL=own_redis.url)
+    server = _LiveServer(app)
+    server.start()
+    yield Target(base_url=server.url, redis=own_redis, app=app, restart_app=server.restart,
+                 extra={"cluster": own_redis_cluster})
     server.stop()

@@ -8,6 +8,7 @@ each scenario starts its own ``redis-server`` process (the binary CI installs, e
 from __future__ import annotations
 
 import contextlib
+import random
 import shutil
 import signal
 import socket
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 import redis
+from redis.crc import key_slot
 
 
 def redis_server_binary() -> str:
@@ -113,3 +115,117 @@ class RedisServer:
 
     def close(self) -> None:
         self.kill()
+
+
+CLUSTER_SLOTS = 16384
+CLUSTER_NODE_TIMEOUT_MS = 1000  # how long a master may be silent before the others count it failed
+
+
+def free_cluster_port() -> int:
+    """A free loopback port whose cluster bus port (10000 higher) is free too."""
+    for _ in range(200):
+        port = random.randint(20000, 55000)
+        with socket.socket() as node, socket.socket() as bus:
+            try:
+                node.bind(("127.0.0.1", port))
+                bus.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free pair of ports for a cluster node")
+
+
+class RedisClusterNode(RedisServer):
+    """A redis-server in cluster mode; its cluster file (its id, slots and peers) stays in its folder, so
+    ``start`` after ``kill`` brings the same master back, empty."""
+
+    def __init__(self, directory: Path, node_timeout_ms: int = CLUSTER_NODE_TIMEOUT_MS) -> None:
+        super().__init__(directory)
+        self.port = free_cluster_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.node_timeout_ms = node_timeout_ms
+
+    def start(self, *extra: str) -> RedisClusterNode:
+        return super().start("--cluster-enabled", "yes", "--cluster-config-file", str(self.directory / "nodes.conf"),
+                             "--cluster-node-timeout", str(self.node_timeout_ms), *extra)
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None
+
+    def cluster_info(self) -> dict[str, str]:
+        """CLUSTER INFO as text fields (empty if the node does not answer)."""
+        with contextlib.suppress(redis.RedisError, OSError), redis.Redis(port=self.port, socket_timeout=2) as client:
+            text = client.execute_command("CLUSTER INFO")
+            text = text.decode() if isinstance(text, bytes) else text
+            if isinstance(text, dict):
+                return {str(key): str(value) for key, value in text.items()}
+            return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        return {}
+
+
+class RedisClusterServers:
+    """A Redis Cluster of three masters (no replicas), each a redis-server of the test's own on loopback,
+    the slots split evenly; a master is lost with ``owner(key).kill()`` and comes back with its ``start()``."""
+
+    def __init__(self, directory: Path, masters: int = 3, node_timeout_ms: int = CLUSTER_NODE_TIMEOUT_MS) -> None:
+        self.nodes = [RedisClusterNode(directory / f"node-{n}", node_timeout_ms) for n in range(masters)]
+        bounds = [CLUSTER_SLOTS * n // masters for n in range(masters + 1)]
+        self.slots = [range(bounds[n], bounds[n + 1]) for n in range(masters)]
+
+    @property
+    def url(self) -> str:
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{node.port}" for node in self.nodes)
+
+    def start(self) -> RedisClusterServers:
+        for node, slots in zip(self.nodes, self.slots, strict=True):
+            node.start().client().execute_command("CLUSTER ADDSLOTS", *slots)
+        first = self.nodes[0].client()
+        for node in self.nodes[1:]:
+            first.execute_command("CLUSTER MEET", "127.0.0.1", node.port)
+        self.wait_until("ok")
+        return self
+
+    def owner(self, key: str) -> RedisClusterNode:
+        """The master whose slots hold ``key``."""
+        slot = key_slot(key.encode())
+        return next(node for node, slots in zip(self.nodes, self.slots, strict=True) if slot in slots)
+
+    def wait_until(self, state: str, seconds: float = 20) -> None:
+        """Until every running master says the cluster is ``state`` (ok: every slot served, and known to all)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            infos = [node.cluster_info() for node in self.nodes if node.running]
+            if all(info.get("cluster_state") == state for info in infos) and (
+                    state != "ok" or all(info.get("cluster_known_nodes") == str(len(self.nodes)) for info in infos)):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"the cluster did not become {state} within {seconds} s")
+
+    def uncover(self, slot: int, seconds: float = 10) -> None:
+        """Leave ``slot`` served by no master (each node forgets who serves it), until ``cover``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            # The owner first; a node that heard its claim again (a message in flight) forgets it again.
+            remembering = [node for node in sorted(self.nodes, key=lambda node: slot not in self._slots_of(node))
+                           if node.cluster_info().get("cluster_slots_assigned") == str(CLUSTER_SLOTS)]
+            if not remembering:
+                self.wait_until("fail")
+                return
+            for node in remembering:
+                with contextlib.suppress(redis.ResponseError):  # already forgotten meanwhile
+                    node.client().execute_command("CLUSTER DELSLOTS", slot)
+            time.sleep(0.05)
+        raise RuntimeError(f"slot {slot} still served after {seconds} s")
+
+    def cover(self, slot: int, node: RedisClusterNode) -> None:
+        """``node`` serves ``slot`` again; the others learn it from it."""
+        node.client().execute_command("CLUSTER ADDSLOTS", slot)
+        self.wait_until("ok")
+
+    def _slots_of(self, node: RedisClusterNode) -> range:
+        return self.slots[self.nodes.index(node)]
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.close()
