@@ -20,8 +20,8 @@ the shape saturates). Without LOAD_RAMP the run is at LOAD_USERS, and `targets` 
 capacity.
 
 With LOAD_FAULTS=1 (`make load-faults`) it is the faults proof instead: the shape restarts what dies,
-tests/bench/load_faults.py injects its faults during the measured run (LOAD_SECONDS, 180 by default; no
-floor, no ramp), waits for the scheduler's sweeps to settle, and the invariants are checked with that
+tests/bench/load_faults.py injects its faults during the measured run (which it ends FAULT_TAIL_S after the
+last fault; LOAD_SECONDS, 300, at most; no floor, no ramp), waits for the scheduler's sweeps to settle, and the invariants are checked with that
 module's checks added; the report is deploy/reports/load-faults-<UTC time>.json.
 """
 
@@ -136,16 +136,25 @@ def healthz_floor(port: int, seconds: int) -> dict[str, Any]:
             "failures": len(phase.failures), "generator": "python http.client, 2 processes x 8 threads"}
 
 
-def run_locust(base_url: str, stub_url: str, users: int, spawn_rate: int, seconds: int, out: Path) -> list[dict]:
-    """locust headless over the journey; its per-step rows (the last one is the aggregate)."""
+def run_locust(base_url: str, stub_url: str, users: int, spawn_rate: int, seconds: int, out: Path,
+               started: Any = None) -> list[dict]:
+    """locust headless over the journey; its per-step rows (the last one is the aggregate). ``started(process)``
+    is told the locust process (a SIGTERM ends the run early, its statistics kept)."""
     prefix = out / "locust"
     command = [sys.executable, "-m", "locust", "-f", str(ROOT / "tests/bench/journey_locust.py"), "--headless",
                "--host", base_url, "-u", str(users), "-r", str(spawn_rate), "-t", f"{seconds}s",
                "--csv", str(prefix), "--only-summary", "--stop-timeout", "30", "--loglevel", "WARNING"]
     log(" ".join(command[1:]))
-    finished = subprocess.run(command, cwd=ROOT, env={**os.environ, "LOAD_STUB_URL": stub_url},  # noqa: S603
-                              stdout=sys.stderr, stderr=sys.stderr, timeout=seconds + 300, check=False)
-    log(f"locust exited {finished.returncode} (1: some requests failed)")
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "LOAD_STUB_URL": stub_url},  # noqa: S603
+                               stdout=sys.stderr, stderr=sys.stderr)
+    if started is not None:
+        started(process)
+    try:
+        returncode = process.wait(seconds + 300)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    log(f"locust exited {returncode} (1: some requests failed)")
     with open(f"{prefix}_stats.csv", encoding="utf-8") as stats:
         return list(csv.DictReader(stats))
 
@@ -229,7 +238,7 @@ def main() -> int:
 
 def main_with_faults() -> int:
     """The journey under load with load_faults' faults injected, the settle, then every invariant."""
-    users, seconds = setting("LOAD_USERS", 10), setting("LOAD_SECONDS", 180)
+    users, seconds = setting("LOAD_USERS", 10), setting("LOAD_SECONDS", 300)  # at most: it ends after the faults
     spawn_rate = setting("LOAD_SPAWN_RATE", max(users // 5, 1))
     started = datetime.now(UTC)
     figures: list[dict[str, Any]] = [{
@@ -251,7 +260,8 @@ def main_with_faults() -> int:
             load_started = time.time()
             schedule = load_faults.Schedule(parts, load_started, load_started + seconds)
             schedule.start()
-            steps = [step_figure(row) for row in run_locust(base_url, stub_url, users, spawn_rate, seconds, Path(out))]
+            rows = run_locust(base_url, stub_url, users, spawn_rate, seconds, Path(out), started=schedule.stop_with)
+            steps = [step_figure(row) for row in rows]
             load_ended = time.time()
             schedule.join(60)
             events = load_faults.read_events(events_file)

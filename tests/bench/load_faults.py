@@ -55,6 +55,7 @@ AFTER_RECOVERED_S = float(os.environ.get("FAULT_WINDOW_AFTER_S", 8))  # a fault'
 REDIS_DOWN_S = float(os.environ.get("FAULT_REDIS_DOWN_S", 4))
 PAY_DOWN_S = float(os.environ.get("FAULT_PAY_DOWN_S", 15))
 MIN_TAIL_S = 10  # the load after the last fault's window, to see it recovered
+TAIL_S = float(os.environ.get("FAULT_TAIL_S", 30))  # the load is ended this long after the last fault's window
 BACK_TIMEOUT_S = 180  # a killed part must be back within this
 SETUP = "setup: "
 KILLS = {"api_worker_killed", "api_instance_killed"}
@@ -179,8 +180,20 @@ class Schedule(threading.Thread):
         self.parts, self.load_started, self.load_ends = parts, load_started, load_ends
         self.records: list[dict[str, Any]] = []
         self.error: str | None = None
+        self.load: subprocess.Popen | None = None
+
+    def stop_with(self, load: subprocess.Popen) -> None:
+        """The load's process: ended (SIGTERM) TAIL_S after the last fault's window."""
+        self.load = load
 
     def run(self) -> None:
+        self.inject_all()
+        time.sleep(TAIL_S)
+        if self.load is not None and self.load.poll() is None:
+            log(f"ending the load {TAIL_S:.0f} s after the last fault")
+            self.load.send_signal(signal.SIGTERM)
+
+    def inject_all(self) -> None:
         next_at = self.load_started + FIRST_FAULT_AFTER_S
         for name, inject in FAULTS:
             time.sleep(max(next_at - time.time(), 0))
