@@ -86,6 +86,7 @@ class Shape:
             start_new_session=True)
         self.output: list[str] = []
         self.api_errors: list[str] = []  # the instances' JSON log lines at level ERROR or above
+        self.gunicorn_lines: list[str] = []  # gunicorn's own lines (workers booted, exited, timed out)
         self.ready = threading.Event()
         threading.Thread(target=self._read_stderr, daemon=True).start()
         threading.Thread(target=self._read_stdout, daemon=True).start()
@@ -100,6 +101,8 @@ class Shape:
         for line in self.process.stdout:
             if line.startswith("{") and re.search(r'"level":\s*"(ERROR|CRITICAL)"', line):
                 self.api_errors.append(line.strip()[:500])
+            elif not line.startswith("{"):
+                self.gunicorn_lines.append(f"{time.time():.1f} {line.strip()[:300]}")
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -279,6 +282,10 @@ def main_with_faults() -> int:
         figures.append({"figure": "database_counts", **counts})
         restarts = [line for line in shape.output if "starting it again" in line]
         figures.append({"figure": "parts_restarted", "value": len(restarts), "lines": restarts[:10]})
+        nginx = [line for line in shape.output if line.startswith("[nginx]")]
+        figures.append({"figure": "nginx_error_log", "lines": len(nginx), "first_30": [line[:300] for line in nginx[:30]]})
+        gunicorn = [line for line in shape.gunicorn_lines if re.search(r"WARNING|ERROR|CRITICAL|TIMEOUT|exit", line)]
+        figures.append({"figure": "gunicorn_warnings", "lines": len(gunicorn), "first_30": gunicorn[:30]})
         figures.append({"figure": "api_error_log_lines", "value": len(shape.api_errors), "examples": shape.api_errors[:5]})
     finally:
         log("stopping run-prod-local")

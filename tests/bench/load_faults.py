@@ -95,7 +95,7 @@ def wait_for(check, timeout: float, what: str) -> float:
 
 
 def kill_api_worker(parts: Parts) -> dict[str, Any]:
-    master = psutil.Process(parts.pid("api-1"))
+    master = running_part(parts, "api-1")
     workers = master.children()
     victim = workers[0].pid
     started = time.time()
@@ -106,8 +106,8 @@ def kill_api_worker(parts: Parts) -> dict[str, Any]:
 
 
 def kill_api_instance(parts: Parts) -> dict[str, Any]:
-    master_pid = parts.pid("api-2")
-    master = psutil.Process(master_pid)
+    master = running_part(parts, "api-2")
+    master_pid = master.pid
     victims = [master, *master.children(recursive=True)]
     started = time.time()
     for process in victims:
@@ -143,9 +143,15 @@ def pid_of(pidfile: str) -> int:
     return -1
 
 
+def running_part(parts: Parts, name: str) -> psutil.Process:
+    """The part's live process (a part run-prod-local is starting again has a stale pid file for a moment)."""
+    wait_for(lambda: psutil.pid_exists(parts.pid(name)), 60, name)
+    return psutil.Process(parts.pid(name))
+
+
 def kill_rq_worker(parts: Parts) -> dict[str, Any]:
-    worker_pid = parts.pid("worker")
-    worker = psutil.Process(worker_pid)
+    worker = running_part(parts, "worker")
+    worker_pid = worker.pid
     victims = [worker, *worker.children(recursive=True)]  # a work horse running a job dies with it
     started = time.time()
     for process in victims:
