@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := app
 
-.PHONY: run run-prod-local test test-redis-cluster pgbouncer faults browser screenshots fuzz audit prod-local-check lint deploy-check check install bench load backup restore clean
+.PHONY: run run-prod-local test test-redis-cluster pgbouncer faults browser screenshots fuzz audit prod-local-check lint deploy-check check install bench load load-faults backup restore clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -100,6 +100,13 @@ bench: install
 load: install
 	$(BIN)/python -m pip install --quiet -e '.[load]'
 	PY=$(BIN)/python bash tests/bench/load_run
+
+## The faults proof: the same load with the reliability faults injected one after another (an API worker and
+## instance killed, Redis restarted empty, the RQ worker killed, WeChat Pay failing), then the invariants
+## (tests/bench/load_faults.py); a report in deploy/reports/load-faults-*.json.
+load-faults: install
+	$(BIN)/python -m pip install --quiet -e '.[load]'
+	LOAD_FAULTS=1 PY=$(BIN)/python bash tests/bench/load_run
 
 check: test lint deploy-check
 

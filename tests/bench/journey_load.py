@@ -18,6 +18,11 @@ capacity is the best aggregate req/s, and the measured run uses half the users t
 the users stands for half the throughput: with a fixed pause per user, throughput grows with users until
 the shape saturates). Without LOAD_RAMP the run is at LOAD_USERS, and `targets` says it was not at half
 capacity.
+
+With LOAD_FAULTS=1 (`make load-faults`) it is the faults proof instead: the shape restarts what dies,
+tests/bench/load_faults.py injects its faults during the measured run (which it ends FAULT_TAIL_S after the
+last fault; LOAD_SECONDS, 300, at most; no floor, no ramp), waits for the scheduler's sweeps to settle, and the invariants are checked with that
+module's checks added; the report is deploy/reports/load-faults-<UTC time>.json.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.bench import load_faults
 from tests.bench.checkout_load import Call, run_phase
 from tests.bench.journey_invariants import check_all
 
@@ -46,6 +52,8 @@ READY = "run-prod-local: ready on "
 START_TIMEOUT_S = 600
 P99_TARGET_MS = 250
 SETUP = "setup: "  # steps named so are not the journey (the clerk's login): no p99 target, failures count
+FAULTS = os.environ.get("LOAD_FAULTS", "") not in ("", "0")
+SETTLE_S = 90  # after the faulted load: the scheduler sweeps every 60 s
 
 
 def setting(name: str, default: int) -> int:
@@ -78,6 +86,7 @@ class Shape:
             start_new_session=True)
         self.output: list[str] = []
         self.api_errors: list[str] = []  # the instances' JSON log lines at level ERROR or above
+        self.gunicorn_lines: list[str] = []  # gunicorn's own lines (workers booted, exited, timed out)
         self.ready = threading.Event()
         threading.Thread(target=self._read_stderr, daemon=True).start()
         threading.Thread(target=self._read_stdout, daemon=True).start()
@@ -92,6 +101,8 @@ class Shape:
         for line in self.process.stdout:
             if line.startswith("{") and re.search(r'"level":\s*"(ERROR|CRITICAL)"', line):
                 self.api_errors.append(line.strip()[:500])
+            elif not line.startswith("{"):
+                self.gunicorn_lines.append(f"{time.time():.1f} {line.strip()[:300]}")
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -128,16 +139,25 @@ def healthz_floor(port: int, seconds: int) -> dict[str, Any]:
             "failures": len(phase.failures), "generator": "python http.client, 2 processes x 8 threads"}
 
 
-def run_locust(base_url: str, stub_url: str, users: int, spawn_rate: int, seconds: int, out: Path) -> list[dict]:
-    """locust headless over the journey; its per-step rows (the last one is the aggregate)."""
+def run_locust(base_url: str, stub_url: str, users: int, spawn_rate: int, seconds: int, out: Path,
+               started: Any = None) -> list[dict]:
+    """locust headless over the journey; its per-step rows (the last one is the aggregate). ``started(process)``
+    is told the locust process (a SIGTERM ends the run early, its statistics kept)."""
     prefix = out / "locust"
     command = [sys.executable, "-m", "locust", "-f", str(ROOT / "tests/bench/journey_locust.py"), "--headless",
                "--host", base_url, "-u", str(users), "-r", str(spawn_rate), "-t", f"{seconds}s",
                "--csv", str(prefix), "--only-summary", "--stop-timeout", "30", "--loglevel", "WARNING"]
     log(" ".join(command[1:]))
-    finished = subprocess.run(command, cwd=ROOT, env={**os.environ, "LOAD_STUB_URL": stub_url},  # noqa: S603
-                              stdout=sys.stderr, stderr=sys.stderr, timeout=seconds + 300, check=False)
-    log(f"locust exited {finished.returncode} (1: some requests failed)")
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "LOAD_STUB_URL": stub_url},  # noqa: S603
+                               stdout=sys.stderr, stderr=sys.stderr)
+    if started is not None:
+        started(process)
+    try:
+        returncode = process.wait(seconds + 300)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+    log(f"locust exited {returncode} (1: some requests failed)")
     with open(f"{prefix}_stats.csv", encoding="utf-8") as stats:
         return list(csv.DictReader(stats))
 
@@ -177,6 +197,8 @@ def stop_on_sigterm(signum: int, frame: Any) -> None:
 
 def main() -> int:
     signal.signal(signal.SIGTERM, stop_on_sigterm)
+    if FAULTS:
+        return main_with_faults()
     users, seconds = setting("LOAD_USERS", 10), setting("LOAD_SECONDS", 60)
     spawn_rate, floor_seconds = setting("LOAD_SPAWN_RATE", max(users // 10, 1)), setting("LOAD_FLOOR_SECONDS", 10)
     ramp = [int(n) for n in os.environ.get("LOAD_RAMP", "").split(",") if n.strip()]
@@ -217,6 +239,72 @@ def main() -> int:
     return 0 if figures[-1]["met"] else 1
 
 
+def main_with_faults() -> int:
+    """The journey under load with load_faults' faults injected, the settle, then every invariant."""
+    users, seconds = setting("LOAD_USERS", 10), setting("LOAD_SECONDS", 300)  # at most: it ends after the faults
+    spawn_rate = setting("LOAD_SPAWN_RATE", max(users // 5, 1))
+    started = datetime.now(UTC)
+    figures: list[dict[str, Any]] = [{
+        "figure": "run", "mode": "faults", "users": users, "seconds": seconds, "spawn_rate": spawn_rate,
+        "started_at": started.isoformat(), "loadavg_before": [round(x, 2) for x in os.getloadavg()],
+        "cores": os.cpu_count(), "note": "correctness under faults, not latency: the machine is shared"}]
+    os.environ["RESTART"] = "unless-stopped"  # as compose's restart policy: a killed part comes back
+    os.environ.setdefault("LOAD_PAY_RETRY_S", str(int(load_faults.PAY_DOWN_S) + 15))
+    log("starting run-prod-local (RESTART=unless-stopped)")
+    shape = Shape()
+    try:
+        shape.wait_ready()
+        base_url = f"http://127.0.0.1:{shape.port}"
+        stub_url, database_url = shape.listed("WeChat stub"), shape.listed("PostgreSQL")
+        parts = load_faults.Parts(shape.output, shape.listed)
+        with tempfile.TemporaryDirectory() as out:
+            events_file = Path(out) / "events.jsonl"
+            os.environ["LOAD_EVENTS_FILE"] = str(events_file)
+            load_started = time.time()
+            schedule = load_faults.Schedule(parts, load_started, load_started + seconds)
+            schedule.start()
+            rows = run_locust(base_url, stub_url, users, spawn_rate, seconds, Path(out), started=schedule.stop_with)
+            steps = [step_figure(row) for row in rows]
+            load_ended = time.time()
+            schedule.join(60)
+            events = load_faults.read_events(events_file)
+        figures += steps
+        figures += load_faults.analyse(events, schedule.records, load_started, load_ended)
+        if schedule.error:
+            figures.append({"figure": "faults_injected", "violations": 1, "examples": [schedule.error]})
+        log(f"settling: the scheduler's next sweep and the outbox (at most {SETTLE_S} s)")
+        settled = load_faults.settle(shape.output, database_url, SETTLE_S)
+        figures.append(load_faults.outbox_figure(settled))
+        figures.append(settled)
+        log("checking the invariants in the database")
+        invariants, counts = check_all(database_url)
+        figures += invariants
+        figures.append({"figure": "database_counts", **counts})
+        restarts = [line for line in shape.output if "starting it again" in line]
+        figures.append({"figure": "parts_restarted", "value": len(restarts), "lines": restarts[:10]})
+        nginx = [line for line in shape.output if line.startswith("[nginx]")]
+        figures.append({"figure": "nginx_error_log", "lines": len(nginx), "first_30": [line[:300] for line in nginx[:30]]})
+        gunicorn = [line for line in shape.gunicorn_lines if re.search(r"WARNING|ERROR|CRITICAL|TIMEOUT|exit", line)]
+        figures.append({"figure": "gunicorn_warnings", "lines": len(gunicorn), "first_30": gunicorn[:30]})
+        figures.append({"figure": "api_error_log_lines", "value": len(shape.api_errors), "examples": shape.api_errors[:5]})
+    finally:
+        log("stopping run-prod-local")
+        shape.stop()
+    broken = [f["figure"] for f in figures if f.get("violations")]
+    journeys = next((f["requests"] for f in figures if f["figure"] == "step" and f["step"] == "till sale"), 0)
+    figures.append({"figure": "targets", "checks_broken": broken, "journeys_completed": journeys,
+                    "met": not broken and journeys > 0,
+                    "note": "failures inside a fault's window are expected (see each fault); outside them, "
+                            "5xx other than 503 with Retry-After, a broken invariant or a step that did not "
+                            "come back are not"})
+    figures[0]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+    for figure in figures:
+        emit(figure)
+    path = write_report(figures, started)
+    log(f"report written to {path}")
+    return 0 if figures[-1]["met"] else 1
+
+
 def targets(figures: list[dict[str, Any]]) -> dict[str, Any]:
     """The issue's targets over this run: no errors, p99 under 250 ms per step, every invariant kept."""
     steps = [f for f in figures if f["figure"] == "step" and f["step"] != "Aggregated"]
@@ -235,10 +323,11 @@ def targets(figures: list[dict[str, Any]]) -> dict[str, Any]:
 def write_report(figures: list[dict[str, Any]], started: datetime) -> Path:
     directory = Path(os.environ.get("LOAD_REPORT_DIR", ROOT / "deploy/reports"))
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"load-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    kind = "load-faults" if FAULTS else "load"
+    path = directory / f"{kind}-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     ramp = os.environ.get("LOAD_RAMP", "")
-    size = f"LOAD_RAMP={ramp}" if ramp else f"LOAD_USERS={figures[0]['users']}"
-    command = f"{size} LOAD_SECONDS={figures[0]['seconds']} bash tests/bench/load_run"
+    size = f"LOAD_RAMP={ramp}" if ramp and not FAULTS else f"LOAD_USERS={figures[0]['users']}"
+    command = f"{'LOAD_FAULTS=1 ' if FAULTS else ''}{size} LOAD_SECONDS={figures[0]['seconds']} bash tests/bench/load_run"
     path.write_text(json.dumps({"command": command, "figures": figures}, indent=1) + "\n", encoding="utf-8")
     return path
 

@@ -8,18 +8,22 @@ the member code. Every request is named after its step, so locust reports throug
 step. The clerk is the demo brand's (`flask seed-demo`: clerk / ripple-demo at People's Square).
 
 Settings from the environment: LOAD_STUB_URL (the WeChat stub, required), LOAD_CLERK (clerk),
-LOAD_STAFF_PASSWORD (ripple-demo), LOAD_WAIT_S (pause between iterations, 0.5).
+LOAD_STAFF_PASSWORD (ripple-demo), LOAD_WAIT_S (pause between iterations, 0.5). For the faults run
+(tests/bench/load_faults.py): LOAD_EVENTS_FILE (every answer as a JSON line: time, step, status, whether
+a 503 said Retry-After) and LOAD_PAY_RETRY_S (0: an order placed without payment parameters fails the
+journey; N: the shopper taps pay again every 2 s for up to N s, as the step "pay again").
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import time
 import uuid
 
-from locust import HttpUser, constant, task
+from locust import HttpUser, constant, events, task
 from locust.exception import StopUser
 
 STUB_URL = os.environ.get("LOAD_STUB_URL", "").rstrip("/")
@@ -28,6 +32,24 @@ STAFF_PASSWORD = os.environ.get("LOAD_STAFF_PASSWORD", "ripple-demo")
 PEOPLES_SQUARE = {"lat": 31.2310, "lng": 121.4740}  # the demo clerk's store, GCJ-02
 OUT_OF_STOCK = {"coupon_out_of_stock", "coupon_limit_reached"}  # the demo batches are finite: not an error
 PAID_STATES = {"paid", "preparing", "ready_for_pickup"}
+PAY_RETRY_S = float(os.environ.get("LOAD_PAY_RETRY_S", "0"))
+EVENTS_FILE = os.environ.get("LOAD_EVENTS_FILE")
+
+
+if EVENTS_FILE:
+    _events = open(EVENTS_FILE, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - open for the whole run
+
+    @events.request.add_listener
+    def record(request_type, name, response_time, response_length, response=None, exception=None, **kwargs):
+        """Every answer with its time and status (0: no answer at all), for the faults run's windows."""
+        status = getattr(response, "status_code", 0) or 0
+        retry_after = bool(response is not None and getattr(response, "headers", None)
+                           and response.headers.get("Retry-After"))
+        event = {"t": round(time.time(), 3), "step": name, "status": status, "ok": exception is None,
+                 "retry_after": retry_after}
+        if exception is not None:
+            event["error"] = str(exception)[:200]
+        _events.write(json.dumps(event) + "\n")
 
 
 class StepFailed(Exception):
@@ -128,6 +150,7 @@ class Shopper(HttpUser):
             body["coupon_id"] = coupon_id
         placed = self.call("POST", "/api/v1/orders", "order", expect=201, json=body,
                            headers={**shopper, "Idempotency-Key": uuid.uuid4().hex})
+        placed = self.pay_again(shopper, placed)
         if placed.get("payment") is None:
             raise self.fail_step("order", f"no payment parameters: {placed.get('payment_error')}")
         prepay_id = placed["payment"]["package"].removeprefix("prepay_id=")
@@ -139,6 +162,15 @@ class Shopper(HttpUser):
                 return order
             time.sleep(0.25)
         raise self.fail_step("order status", f"order {order_id} still {order['status']} after paying")
+
+    def pay_again(self, shopper: dict, placed: dict) -> dict:
+        """While WeChat Pay cannot give payment parameters, tap pay again (LOAD_PAY_RETRY_S; 0: never)."""
+        deadline = time.monotonic() + PAY_RETRY_S
+        while placed.get("payment") is None and time.monotonic() < deadline:
+            time.sleep(2)
+            placed = self.call("POST", f"/api/v1/orders/{placed['order']['id']}/payment", "pay again",
+                               headers=shopper, expect=200)
+        return placed
 
     def pick_up(self, order: dict) -> None:
         """The clerk looks the pickup code up, then confirms the hand-over."""

@@ -68,7 +68,8 @@ def shape():
     port, metrics_port = free_port(), free_port()
     process = subprocess.Popen(
         ["bash", "deploy/run-prod-local"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PORT": str(port), "METRICS_PORT": str(metrics_port), "PY": str(ROOT / ".venv/bin/python")},
+        env={**os.environ, "PORT": str(port), "METRICS_PORT": str(metrics_port), "PY": str(ROOT / ".venv/bin/python"),
+             "RESTART": "unless-stopped"},  # as compose runs it; Ctrl-C must still stop everything
         start_new_session=True)
     running = Shape(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics", process)
     ready = threading.Event()

@@ -1,12 +1,15 @@
 """The production shape on one machine: a shopper's calls go through nginx to either API instance, the
 stub stands in for WeChat, and Ctrl-C leaves nothing running."""
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import requests
 
@@ -66,6 +69,30 @@ def test_the_docs_are_public_and_both_instances_serve(shape):
     assert len(instances) == 2
     for instance in instances:
         assert requests.get(f"{instance}readyz", timeout=60).status_code == 200
+
+
+def test_a_killed_api_instance_is_started_again_while_nginx_sends_to_the_other(shape):
+    pids = Path(next(word for line in shape.output if line.strip().startswith("process ids")
+                     for word in line.split() if word.endswith("/pids/")))
+    second = shape.listed("API instances")[1]
+    master = int((pids / "api-2.pid").read_text())
+    doomed = [master, *subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()]
+    for pid in doomed:
+        os.kill(int(pid), signal.SIGKILL)  # its machine lost: no graceful shutdown
+
+    for _ in range(20):
+        assert requests.get(f"{shape.base_url}/healthz", timeout=60).status_code == 200
+    deadline = time.monotonic() + 300  # booting an instance on a busy 2-core machine
+    while time.monotonic() < deadline:
+        # Refused until its master binds the port; then held in the backlog until a worker has loaded the app.
+        with contextlib.suppress(requests.ConnectionError, requests.Timeout):
+            if requests.get(f"{second}readyz", timeout=10).status_code == 200:
+                break
+        time.sleep(1)
+    else:
+        raise AssertionError("api-2 was not started again:\n" + "\n".join(shape.output[-20:]))
+    assert int((pids / "api-2.pid").read_text()) != master
+    assert shape.process.poll() is None
 
 
 def test_ctrl_c_stops_every_process_of_the_shape(shape):
