@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as seen
-from selenium.webdriver.support.ui import WebDriverWait
 
 from shop.auth import Role
-from tests.browser.test_counter_in_browser import AA_CONTRAST, WAIT_SECONDS, contrast
+from tests.browser.test_counter_in_browser import AA_CONTRAST, contrast, log_in
 from tests.console.conftest import account, alice, shop  # noqa: F401
 
 
 def test_an_admin_creates_a_clerk_sees_the_password_once_and_the_page_reads_on_a_phone(
         chrome, screenshot, live_server, shop, account):  # noqa: F811
     account(Role.STAFF, [shop.store_id])
-    wait = WebDriverWait(chrome, WAIT_SECONDS)
-    chrome.get(f"{live_server}/console/login?lang=en")
-    chrome.find_element(By.ID, "username").send_keys(account(Role.ADMIN))
-    chrome.find_element(By.ID, "password").send_keys("counter-password-1", Keys.ENTER)
-    wait.until(seen.url_contains("/console/"))
+    wait = log_in(chrome, live_server, account(Role.ADMIN), lands="/console/")
     chrome.find_element(By.LINK_TEXT, "Staff").click()
     wait.until(seen.url_contains("/console/staff"))
     for field in ("username", "display_name", "role", "password"):  # every input has its label

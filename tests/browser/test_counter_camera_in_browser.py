@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import segno
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as seen
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from shop.auth import Role
 from shop.database import utcnow
 from shop.till import member_code
+from tests.browser.test_counter_in_browser import log_in
 from tests.console.conftest import account, alice, alice_id, shop  # noqa: F401
 
 WAIT_SECONDS = 15
@@ -40,11 +40,7 @@ def test_a_clerk_reads_a_members_qr_code_with_the_camera_and_records_a_till_sale
     with app.app_context():
         payload = member_code.shown_code(alice_id, utcnow()).qr_payload
     chrome = chrome_with_camera(qr_frame(payload))
-    wait = WebDriverWait(chrome, WAIT_SECONDS)
-    chrome.get(f"{live_server}/console/login?lang=en")
-    chrome.find_element(By.ID, "username").send_keys(account(Role.STAFF, [shop.store_id]))
-    chrome.find_element(By.ID, "password").send_keys("counter-password-1", Keys.ENTER)
-    wait.until(seen.url_contains("/console/counter"))
+    wait = log_in(chrome, live_server, account(Role.STAFF, [shop.store_id]))
 
     camera = wait.until(seen.element_to_be_clickable((By.ID, "camera-button")))
     assert camera.text == "Camera"

@@ -79,12 +79,14 @@ def test_a_clerk_scans_a_pickup_code_hands_the_order_over_and_is_refused_the_sec
     screenshot(chrome, "6-phone-chinese")
 
 
-def log_in(chrome, live_server: str, username: str) -> WebDriverWait:
+def log_in(chrome, live_server: str, username: str, *, lands: str = "/console/counter") -> WebDriverWait:
+    """Log in through the form (English) and wait for the page the account lands on: a clerk's counter, others'
+    start page (``lands="/console/"``)."""
     wait = WebDriverWait(chrome, WAIT_SECONDS)
     chrome.get(f"{live_server}/console/login?lang=en")
     chrome.find_element(By.ID, "username").send_keys(username)
     chrome.find_element(By.ID, "password").send_keys("counter-password-1", Keys.ENTER)
-    wait.until(seen.url_contains("/console/counter"))
+    wait.until(seen.url_contains(lands))
     return wait
 
 

@@ -5,20 +5,15 @@ from __future__ import annotations
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as seen
-from selenium.webdriver.support.ui import WebDriverWait
 
 from shop.auth import Role
-from tests.browser.test_counter_in_browser import WAIT_SECONDS
+from tests.browser.test_counter_in_browser import log_in
 from tests.console.conftest import account, shop  # noqa: F401
 
 
 def test_an_admin_creates_a_product_in_yuan_and_the_form_reads_on_a_phone(
         chrome, screenshot, live_server, shop, account):  # noqa: F811
-    wait = WebDriverWait(chrome, WAIT_SECONDS)
-    chrome.get(f"{live_server}/console/login?lang=en")
-    chrome.find_element(By.ID, "username").send_keys(account(Role.ADMIN))
-    chrome.find_element(By.ID, "password").send_keys("counter-password-1", Keys.ENTER)
-    wait.until(seen.url_contains("/console/"))
+    wait = log_in(chrome, live_server, account(Role.ADMIN), lands="/console/")
     chrome.get(f"{live_server}/console/products/new?lang=en")
     for field in ("title", "category_id", "sku-0-spec", "sku-0-price", "sku-0-stock"):  # every input has its label
         assert chrome.find_element(By.CSS_SELECTOR, f"label[for={field}]").text
@@ -46,11 +41,7 @@ def test_an_admin_creates_a_product_in_yuan_and_the_form_reads_on_a_phone(
 
 def test_an_admin_arranges_a_products_images_enter_saves_and_the_pages_read_on_a_phone(
         chrome, screenshot, live_server, shop, account):  # noqa: F811
-    wait = WebDriverWait(chrome, WAIT_SECONDS)
-    chrome.get(f"{live_server}/console/login?lang=en")
-    chrome.find_element(By.ID, "username").send_keys(account(Role.ADMIN))
-    chrome.find_element(By.ID, "password").send_keys("counter-password-1", Keys.ENTER)
-    wait.until(seen.url_contains("/console/"))
+    wait = log_in(chrome, live_server, account(Role.ADMIN), lands="/console/")
     chrome.get(f"{live_server}/console/products?lang=en")
     chrome.find_element(By.LINK_TEXT, "Latte").click()
     chrome.find_element(By.PARTIAL_LINK_TEXT, "Edit the product").click()

@@ -6,25 +6,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
 from console.display import local_date
 from shop.auth import Role
 from shop.database import utcnow
-from tests.browser.test_counter_in_browser import AA_CONTRAST, WAIT_SECONDS, contrast
+from tests.browser.test_counter_in_browser import AA_CONTRAST, WAIT_SECONDS, contrast, log_in
 from tests.console.conftest import account, shop  # noqa: F401
 from tests.console.test_admin_stores import WRONG_LINE_3
 
 
 def test_an_admin_imports_a_csv_with_a_wrong_line_and_sees_the_line_in_the_table(
         chrome, screenshot, live_server, account, tmp_path):  # noqa: F811
-    wait = WebDriverWait(chrome, WAIT_SECONDS)
-    chrome.get(f"{live_server}/console/login?lang=en")
-    chrome.find_element(By.ID, "username").send_keys(account(Role.ADMIN))
-    chrome.find_element(By.ID, "password").send_keys("counter-password-1", Keys.ENTER)
-    wait.until(seen.url_contains("/console/"))
+    wait = log_in(chrome, live_server, account(Role.ADMIN), lands="/console/")
     chrome.find_element(By.LINK_TEXT, "Stores").click()
     chrome.find_element(By.LINK_TEXT, "Import a CSV").click()
     wait.until(seen.url_contains("/console/stores/import"))
@@ -54,10 +49,7 @@ def test_an_admin_imports_a_csv_with_a_wrong_line_and_sees_the_line_in_the_table
 def test_an_admin_closes_a_store_for_a_day_on_a_phone(chrome, screenshot, live_server, shop, account):  # noqa: F811
     wait = WebDriverWait(chrome, WAIT_SECONDS)
     chrome.set_window_size(390, 844)
-    chrome.get(f"{live_server}/console/login?lang=en")
-    chrome.find_element(By.ID, "username").send_keys(account(Role.ADMIN))
-    chrome.find_element(By.ID, "password").send_keys("counter-password-1", Keys.ENTER)
-    wait.until(seen.url_contains("/console/"))
+    wait = log_in(chrome, live_server, account(Role.ADMIN), lands="/console/")
     chrome.get(f"{live_server}/console/stores/{shop.store_id}?lang=en")
     for field in ("exception-day", "exception-note", "exception-hours"):
         assert chrome.find_element(By.CSS_SELECTOR, f"label[for={field}]").text
