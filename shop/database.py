@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -117,3 +119,19 @@ def as_loaded(obj: _T) -> _T:
     """
     make_transient_to_detached(obj)
     return obj
+
+
+
+@contextmanager
+def keeping_loaded(session: Any, keep: bool = True) -> Iterator[None]:
+    """Commits inside the block do not expire what the session holds, so answering does not read it back.
+
+    Only for rows this request wrote and no one else knows yet (a new order, a new till sale): the
+    database holds just what the session wrote, so reading it again after a commit would be wasted.
+    """
+    expire = session.expire_on_commit
+    session.expire_on_commit = expire and not keep
+    try:
+        yield
+    finally:
+        session.expire_on_commit = expire

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, literal, select, update
+from sqlalchemy import JSON, BigInteger, Boolean, bindparam, select, text, update
 from sqlalchemy.engine import Row
 
 from referral.rewards.models import OrderSnapshot, Reward
 from referral.tree import service as tree
 from referral.tree.models import ReferralNode
-from shop.database import UTCDateTime, dialect_insert
+from shop.database import UTCDateTime
 from shop.extensions import db
 from shop.orders.models import Order, OrderLine, Refund
 
@@ -21,8 +21,6 @@ rewards = Reward.__table__
 nodes = ReferralNode.__table__
 lines_table = OrderLine.__table__
 orders = Order.__table__
-SNAPSHOT_COLUMNS = ["order_id", "member_id", "parent_id", "share_id", "chain", "amount_paid", "refunded",
-                    "first_order", "paid_at"]
 
 
 def node_of(member_id: int) -> Row:
@@ -35,22 +33,27 @@ def node_of(member_id: int) -> Row:
     return row
 
 
+# Text, built once: SQLAlchemy cannot cache an INSERT ... SELECT ... ON CONFLICT construct and compiled it
+# on every paid order (the one statement of a till sale compiled per call). PostgreSQL and SQLite spell it
+# alike; the typed binds give psycopg its casts. The values come with the order's row, so a signal about an
+# order that does not exist records nothing.
+_INSERT_SNAPSHOT = text(
+    "INSERT INTO referral_order_snapshots (order_id, member_id, parent_id, share_id, chain, amount_paid, refunded, "
+    "first_order, paid_at) SELECT id, :member_id, :parent_id, :share_id, :chain, :amount_paid, 0, :first_order, "
+    ":paid_at FROM orders WHERE id = :order_id ON CONFLICT (order_id) DO NOTHING RETURNING order_id"
+).bindparams(*(bindparam(name, type_=BigInteger()) for name in ("member_id", "parent_id", "share_id", "amount_paid",
+                                                                "order_id")),
+             bindparam("chain", type_=JSON()), bindparam("first_order", type_=Boolean()),
+             bindparam("paid_at", type_=UTCDateTime()))
+
+
 def insert_snapshot(*, order_id: int, member_id: int, node: Row, chain: list[int], amount_paid: int,
                     first_order: bool, paid_at: datetime) -> bool:
     """Record the paid order's snapshot; False when it was there already (or no such order exists)."""
-    # Taken from the order's row, so a signal about an order that does not exist records nothing.
-    snapshot = select(orders.c.id, literal(member_id, BigInteger()), literal(node.parent_id, BigInteger()),
-                      literal(node.share_id, BigInteger()), literal(chain, JSON()), literal(amount_paid, BigInteger()),
-                      literal(0, BigInteger()), literal(first_order, Boolean()), literal(paid_at, UTCDateTime())
-                      ).where(orders.c.id == order_id)
-    inserted = db.session.execute(_insert_ignore(snapshots, SNAPSHOT_COLUMNS, snapshot)
-                                  .returning(snapshots.c.order_id)).first()
+    inserted = db.session.execute(_INSERT_SNAPSHOT, {
+        "order_id": order_id, "member_id": member_id, "parent_id": node.parent_id, "share_id": node.share_id,
+        "chain": chain, "amount_paid": amount_paid, "first_order": first_order, "paid_at": paid_at}).first()
     return inserted is not None
-
-
-def _insert_ignore(table, columns: list[str], rows):
-    """INSERT ... SELECT ... ON CONFLICT DO NOTHING (with RETURNING: no row when it was there already)."""
-    return dialect_insert(db.session)(table).from_select(columns, rows).on_conflict_do_nothing()
 
 
 def order_lines(order_id: int) -> list[Row]:

@@ -41,7 +41,7 @@ def set_home_store(member_id: int, store_id: int, *, source: HomeStoreSource, at
 
 
 def on_store_purchase(sender: Any, **kw: Any) -> None:
-    """An order paid or completed at a store (a delivery order has none): the first makes it home."""
+    """An order paid at a store (a delivery order has none): the first makes it home."""
     store_id = kw.get("store_id")
     if store_id is not None:
         set_home_store(kw["member_id"], store_id, source=HomeStoreSource.PURCHASE, at=kw.get("paid_at") or utcnow())
@@ -49,5 +49,6 @@ def on_store_purchase(sender: Any, **kw: Any) -> None:
 
 def wire_home_store() -> None:
     """Connect the receivers (idempotent: connecting again changes nothing)."""
+    # Payment only: an order is completed at its store after it was paid there, so a second receiver on
+    # order_completed found the home store set and cost every till sale an UPDATE that changed nothing.
     events.order_paid.connect(on_store_purchase)
-    events.order_completed.connect(on_store_purchase)

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from shop import rate_limits, rotating_codes
 from shop.auth import Role, current_member_id, current_principal, roles_required
 from shop.catalog.errors import CatalogError
-from shop.database import utcnow
+from shop.database import keeping_loaded, utcnow
 from shop.errors import raises
 from shop.extensions import db, limiter
 from shop.orders.errors import OrderError
@@ -116,7 +116,8 @@ def record_sale(body):
     """
     done, created = till.record_sale(current_principal(), till.Sale.from_body(body), now=utcnow())
     view = till.sale_view(done)
-    db.session.commit()
+    with keeping_loaded(db.session(), keep=created):  # a new sale is answered as written, not read back
+        db.session.commit()
     return view, 201 if created else 200
 
 

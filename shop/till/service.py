@@ -26,6 +26,7 @@ import orjson
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from shop import events, pricing
 from shop.auth import Principal
@@ -196,6 +197,7 @@ def _insert_order(quote: pricing.Quote, titles: dict[int, tuple[str, dict]], sto
                                      unit_price=line.unit_price, quantity=line.quantity, subtotal=line.subtotal,
                                      discount=share, amount_payable=line.subtotal - share, refunded_quantity=0,
                                      refunded_amount=0))
+    set_committed_value(order, "refunds", [])  # a new order has none: no query to find that out
     db.session.add(order)
     db.session.flush()
     return order

@@ -8,13 +8,13 @@ from sqlalchemy import func, select
 
 from referral.sharing.models import ShareOpen, StoreShare, StoreShareOpen
 from referral.tree.models import BindHistory
-from shop import events
 from shop.auth import Role
 from shop.extensions import db
-from shop.members.models import JourneyEvent, Member
+from shop.members.models import JourneyEvent
 from tests.conftest import bearer
 from tests.orders.conftest import place, prepay_id_of, stub_pay
 from tests.referral.share_steps import open_share, parent
+from tests.till.conftest import code_of, sell
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -133,16 +133,13 @@ def test_a_delivery_order_makes_no_home_store(client, stub, shop, alice, live_se
     assert me(client, alice)["home_store_id"] is None
 
 
-def test_a_till_sale_at_a_store_makes_it_home_through_the_order_signal(app, client, shop, alice):
-    """The till sale (another part of the issue) records an order paid at a store: its signal is enough."""
+def test_a_till_sale_at_a_store_makes_it_home(app, client, shop, alice, staff_token):
+    """A till sale is an order paid at the store: its payment is the first store purchase."""
     member_id = me(client, alice)["id"]
-    with app.app_context():
-        events.order_completed.send(None, order_id=1, member_id=member_id, store_id=shop.other_store_id)
-        events.order_paid.send(None, order_id=2, member_id=member_id, amount_paid=100, first_paid_order=False,
-                               store_id=shop.store_id, paid_at=None)
-        db.session.commit()
-        assert db.session.get(Member, member_id).home_store_id == shop.other_store_id
-    assert me(client, alice)["home_store_source"] == "purchase"
+    clerk = staff_token(Role.STAFF, store_ids=[shop.other_store_id])
+    assert sell(client, clerk, code_of(app, member_id), amount=1200).status_code == 201
+    assert (me(client, alice)["home_store_id"], me(client, alice)["home_store_source"]) == (
+        shop.other_store_id, "purchase")
 
 
 def test_a_clerk_gets_the_poster_of_their_stores_share_and_not_of_another_stores(client, shop, staff_token):

@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 import requests
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, event, func, select, update
 
 from shop.auth import Role
 from shop.database import utcnow
@@ -207,3 +207,24 @@ def test_the_stores_sales_since_a_moment_are_listed_latest_first_with_their_void
         assert [view["sale"].receipt_no for view in listed] == ["R-NEW"]
         assert listed[0]["voidable_until"] == listed[0]["sale"].created_at + till.void_window()
         assert till.sales_since(shop.other_store_id, utcnow() - timedelta(days=2)) == []
+
+
+def test_a_sale_is_answered_as_written_with_statements_sqlalchemy_compiled_once(app, client, clerk, alice_id):
+    """The till's hot path (issue 18's load): nothing read back after the commit, nothing compiled per sale."""
+    for _ in range(2):  # SQLAlchemy compiles each statement once (a member's first sale takes a few more)
+        assert sell(client, clerk, code_of(app, alice_id)).status_code == 201
+    code, sent = code_of(app, alice_id), []
+
+    def seen(conn, cursor, statement, parameters, context, executemany) -> None:
+        hit = getattr(context, "cache_hit", None)
+        sent.append((statement.split()[0].upper(), hit is not None and hit.name in ("NO_CACHE_KEY", "CACHE_MISS")))
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        recorded = sell(client, clerk, code, amount=4200)
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    assert recorded.status_code == 201 and recorded.get_json()["order"]["amount_paid"] == 4200
+    assert [kind for kind, compiled in sent if compiled] == []
+    last_write = max(i for i, (kind, _) in enumerate(sent) if kind in ("INSERT", "UPDATE"))
+    assert [kind for kind, _ in sent[last_write + 1:]] == []  # the sale, its order, lines and refunds not read back
