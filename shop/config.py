@@ -540,6 +540,9 @@ def _derive(config: dict) -> dict:
     config["RATELIMIT_HEADERS_ENABLED"] = True
     # Rate limits fail open while Redis is away: each process counts in its own memory meanwhile (logged once).
     config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = True
+    # A count made after the answer (``deduct_when``: wrong codes) that meets Redis going away loses that one
+    # count, logged, instead of turning the answer into a 500; the next check falls back to memory.
+    config["RATELIMIT_SWALLOW_ERRORS"] = True
     config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     config["API_TITLE"] = "Ripple API"
     config["API_VERSION"] = "v1"

@@ -14,10 +14,10 @@
 
 The targets (issue 18): no errors, and p99 under 250 ms per step at half the measured capacity. With
 LOAD_RAMP (user counts, e.g. 5,10,20,40) short runs at each count come first (LOAD_RAMP_SECONDS each):
-capacity is the best aggregate req/s, and the measured run uses half the users that reached it (half
-the users stands for half the throughput: with a fixed pause per user, throughput grows with users until
-the shape saturates). Without LOAD_RAMP the run is at LOAD_USERS, and `targets` says it was not at half
-capacity.
+capacity is the best aggregate req/s, and the measured run is paced to half of it: the users that reached
+it, each starting a journey at most as often as makes half the journeys a second of that run (locust's
+constant_throughput). Without LOAD_RAMP the run is at LOAD_USERS with a fixed pause, and `targets` says it
+was not at half capacity.
 
 With LOAD_FAULTS=1 (`make load-faults`) it is the faults proof instead: the shape restarts what dies,
 tests/bench/load_faults.py injects its faults during the measured run (which it ends FAULT_TAIL_S after the
@@ -41,7 +41,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from tests.bench import load_faults
 from tests.bench.checkout_load import Call, run_phase
@@ -52,6 +52,7 @@ READY = "run-prod-local: ready on "
 START_TIMEOUT_S = 600
 P99_TARGET_MS = 250
 SETUP = "setup: "  # steps named so are not the journey (the clerk's login): no p99 target, failures count
+JOURNEY_START = "login"  # the first step of every journey: its rate is the rate of journeys
 FAULTS = os.environ.get("LOAD_FAULTS", "") not in ("", "0")
 SETTLE_S = 90  # after the faulted load: the scheduler sweeps every 60 s
 
@@ -140,15 +141,19 @@ def healthz_floor(port: int, seconds: int) -> dict[str, Any]:
 
 
 def run_locust(base_url: str, stub_url: str, users: int, spawn_rate: int, seconds: int, out: Path,
-               started: Any = None) -> list[dict]:
+               started: Any = None, journeys_per_s_per_user: float | None = None) -> list[dict]:
     """locust headless over the journey; its per-step rows (the last one is the aggregate). ``started(process)``
-    is told the locust process (a SIGTERM ends the run early, its statistics kept)."""
+    is told the locust process (a SIGTERM ends the run early, its statistics kept). ``journeys_per_s_per_user``
+    paces each user (locust's constant_throughput) instead of the fixed pause."""
     prefix = out / "locust"
     command = [sys.executable, "-m", "locust", "-f", str(ROOT / "tests/bench/journey_locust.py"), "--headless",
                "--host", base_url, "-u", str(users), "-r", str(spawn_rate), "-t", f"{seconds}s",
                "--csv", str(prefix), "--only-summary", "--stop-timeout", "30", "--loglevel", "WARNING"]
     log(" ".join(command[1:]))
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "LOAD_STUB_URL": stub_url},  # noqa: S603
+    env = {**os.environ, "LOAD_STUB_URL": stub_url}
+    if journeys_per_s_per_user is not None:
+        env["LOAD_JOURNEYS_PER_S_PER_USER"] = f"{journeys_per_s_per_user:.5f}"
+    process = subprocess.Popen(command, cwd=ROOT, env=env,  # noqa: S603
                                stdout=sys.stderr, stderr=sys.stderr)
     if started is not None:
         started(process)
@@ -162,23 +167,36 @@ def run_locust(base_url: str, stub_url: str, users: int, spawn_rate: int, second
         return list(csv.DictReader(stats))
 
 
-def find_capacity(base_url: str, stub_url: str, ramp: list[int], seconds: int, figures: list[dict]) -> int:
-    """Short runs at each user count of LOAD_RAMP; capacity is the best aggregate req/s, the users for
-    the measured run half of the count that reached it (at least 1)."""
-    best_rate, best_users = 0.0, ramp[0]
+class Pace(NamedTuple):
+    """How the measured run is driven: this many users, each starting a journey at most this often."""
+
+    users: int
+    journeys_per_s_per_user: float
+
+
+def find_capacity(base_url: str, stub_url: str, ramp: list[int], seconds: int, figures: list[dict]) -> Pace:
+    """Short runs at each user count of LOAD_RAMP; capacity is the best aggregate req/s. The measured run
+    is paced to half of it: as many users as reached it, each starting journeys at the rate that makes
+    half the journeys a second the capacity ran (a flat curve saturates already at the smallest count, so
+    half the users would not be half the load)."""
+    best_rate, best_users, best_journeys_per_s = 0.0, ramp[0], 0.0
     for users in ramp:
         with tempfile.TemporaryDirectory() as out:
             rows = run_locust(base_url, stub_url, users, max(users // 2, 1), seconds, Path(out))
         total = step_figure(rows[-1])
+        journeys_per_s = next((step_figure(row)["requests_per_s"] for row in rows if row["Name"] == JOURNEY_START), 0.0)
         figures.append({"figure": "ramp", "users": users, "requests_per_s": total["requests_per_s"],
-                        "p99_ms": total["p99_ms"], "failures": total["failures"]})
+                        "journeys_per_s": journeys_per_s, "p99_ms": total["p99_ms"], "failures": total["failures"]})
         if total["requests_per_s"] > best_rate * 1.05:
-            best_rate, best_users = total["requests_per_s"], users
+            best_rate, best_users, best_journeys_per_s = total["requests_per_s"], users, journeys_per_s
+    pace = Pace(best_users, round(best_journeys_per_s / 2 / best_users, 5))
     # Saturated: a larger count than the best one did not add 5 %; otherwise the ramp stopped short of
     # the capacity, and the run below is at half of a lower bound.
     figures.append({"figure": "capacity_requests_per_s", "value": best_rate, "at_users": best_users,
-                    "saturated": best_users != ramp[-1], "measured_run_users": max(best_users // 2, 1)})
-    return max(best_users // 2, 1)
+                    "journeys_per_s": best_journeys_per_s, "saturated": best_users != ramp[-1],
+                    "measured_run": {"users": pace.users, "journeys_per_s": round(best_journeys_per_s / 2, 3),
+                                     "journeys_per_s_per_user": pace.journeys_per_s_per_user}})
+    return pace
 
 
 def step_figure(row: dict[str, str]) -> dict[str, Any]:
@@ -215,12 +233,15 @@ def main() -> int:
         stub_url, database_url = shape.listed("WeChat stub"), shape.listed("PostgreSQL")
         log(f"measuring the healthz floor for {floor_seconds} s")
         figures.append(healthz_floor(shape.port, floor_seconds))
+        pace = None
         if ramp:
-            users = find_capacity(base_url, stub_url, ramp, setting("LOAD_RAMP_SECONDS", 30), figures)
-            spawn_rate = max(users // 10, 1)
-            figures[0].update(users=users, spawn_rate=spawn_rate)
+            pace = find_capacity(base_url, stub_url, ramp, setting("LOAD_RAMP_SECONDS", 30), figures)
+            users, spawn_rate = pace.users, max(pace.users // 10, 1)
+            figures[0].update(users=users, spawn_rate=spawn_rate, journeys_per_s_per_user=pace.journeys_per_s_per_user)
         with tempfile.TemporaryDirectory() as out:
-            steps = [step_figure(row) for row in run_locust(base_url, stub_url, users, spawn_rate, seconds, Path(out))]
+            steps = [step_figure(row) for row in run_locust(
+                base_url, stub_url, users, spawn_rate, seconds, Path(out),
+                journeys_per_s_per_user=pace.journeys_per_s_per_user if pace else None)]
         figures += steps
         log("checking the invariants in the database")
         invariants, counts = check_all(database_url)

@@ -8,7 +8,8 @@ the member code. Every request is named after its step, so locust reports throug
 step. The clerk is the demo brand's (`flask seed-demo`: clerk / ripple-demo at People's Square).
 
 Settings from the environment: LOAD_STUB_URL (the WeChat stub, required), LOAD_CLERK (clerk),
-LOAD_STAFF_PASSWORD (ripple-demo), LOAD_WAIT_S (pause between iterations, 0.5). For the faults run
+LOAD_STAFF_PASSWORD (ripple-demo), LOAD_WAIT_S (pause between iterations, 0.5), LOAD_JOURNEYS_PER_S_PER_USER
+(instead of the pause: each user starts a journey at most this often). For the faults run
 (tests/bench/load_faults.py): LOAD_EVENTS_FILE (every answer as a JSON line: time, step, status, whether
 a 503 said Retry-After) and LOAD_PAY_RETRY_S (0: an order placed without payment parameters fails the
 journey; N: the shopper taps pay again every 2 s for up to N s, as the step "pay again").
@@ -23,7 +24,7 @@ import random
 import time
 import uuid
 
-from locust import HttpUser, constant, events, task
+from locust import HttpUser, constant, constant_throughput, events, task
 from locust.exception import StopUser
 
 STUB_URL = os.environ.get("LOAD_STUB_URL", "").rstrip("/")
@@ -59,7 +60,10 @@ class StepFailed(Exception):
 class Shopper(HttpUser):
     """A shopper's whole journey per iteration, with a friend and the clerk at the counter."""
 
-    wait_time = constant(float(os.environ.get("LOAD_WAIT_S", "0.5")))
+    # Paced (LOAD_JOURNEYS_PER_S_PER_USER: a journey started at most that often, whatever the answers' speed)
+    # for a run at a chosen throughput; else a fixed pause, and throughput grows with users until saturation.
+    wait_time = (constant_throughput(float(os.environ["LOAD_JOURNEYS_PER_S_PER_USER"]))
+                 if os.environ.get("LOAD_JOURNEYS_PER_S_PER_USER") else constant(float(os.environ.get("LOAD_WAIT_S", "0.5"))))
 
     def on_start(self) -> None:
         if not STUB_URL:
