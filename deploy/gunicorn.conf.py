@@ -37,6 +37,11 @@ max_requests_jitter = 20000
 # nearby search (measured by the nearby benchmark's profile). GUNICORN_ACCESSLOG=- turns it on.
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
+# The app is loaded once, in the master, before it listens: an instance that restarts refuses connections
+# (nginx passes them to the other instance at once) until it can answer, instead of taking them into its
+# backlog while its workers import the app (on a busy machine that outlasted nginx's read timeout: 504s in
+# the production-shape faults run). A killed worker is replaced by a fork, in milliseconds.
+preload_app = True
 # gunicorn's control socket (one path per user) is not used, and several instances on one machine
 # (`make run-prod-local`) would fight over it.
 control_socket_disable = True
@@ -57,14 +62,9 @@ def on_starting(server):
 
 def when_ready(server):
     """Serve every worker's metrics from the master, on their own port."""
-    from shop.config import ConfigError, load_config  # noqa: PLC0415
     from shop.metrics import serve  # noqa: PLC0415
 
-    try:
-        config = load_config()
-    except ConfigError:
-        return  # each worker says which variable is wrong, and none starts
-    serve(config, who="gunicorn")
+    serve(server.app.wsgi().config, who="gunicorn")  # the app loaded (preload_app), its settings checked
 
 
 def child_exit(server, worker):
@@ -72,6 +72,13 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess  # noqa: PLC0415
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_fork(server, worker):
+    """Database connections the master opened while loading the app stay its own: each worker opens its own."""
+    from shop.extensions import forget_inherited_connections  # noqa: PLC0415
+
+    forget_inherited_connections(server.app.wsgi())
 
 
 def post_worker_init(worker):

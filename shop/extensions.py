@@ -113,6 +113,17 @@ class RedisHandle:
                 continue
 
 
+def forget_inherited_connections(app: Flask) -> None:
+    """In a process forked from the one that made ``app``: leave the parent's pooled database connections to it.
+
+    A connection shared by two processes mixes their conversations. Redis clients need nothing: redis-py
+    pools notice the new process and connect anew.
+    """
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
+
+
 def database_named(url: str) -> str:
     """The database ``url`` names, the same however it is spelled: a SQLite file by its absolute path,
     any other without its password."""

@@ -78,8 +78,9 @@ class Gunicorn:
         raise AssertionError(f"gunicorn did not start:\n{self.log.read_text()}")
 
     def worker_pids(self) -> set[int]:
-        """The workers that have counted something (each writes files named by its pid)."""
-        return {int(path.stem.rsplit("_", 1)[1]) for path in self.folder.glob("counter_*.db")}
+        """The workers that have counted something (each writes files named by its pid); not the master, whose
+        files are there since it loaded the app (preload_app) but count nothing."""
+        return {int(path.stem.rsplit("_", 1)[1]) for path in self.folder.glob("counter_*.db")} - {self.process.pid}
 
     def stop(self) -> None:
         quit_gunicorn(self.process)

@@ -1,7 +1,9 @@
 """What test_shutdown.py serves under gunicorn (``tests.faults.slow_app:create()``): the app from the
 environment, plus a slow view that only the tests have (product code has none). The view counts its
-start in Redis, so the test knows when the request is in flight."""
+start in Redis, so the test knows when the request is in flight. SLOW_APP_LOAD_SECONDS makes loading the
+app take that much longer, as importing it does on a busy machine."""
 
+import os
 import time
 
 from flask import Flask, request
@@ -13,6 +15,7 @@ STARTED_KEY = "test:slow-requests-started"
 
 
 def create() -> Flask:
+    time.sleep(float(os.environ.get("SLOW_APP_LOAD_SECONDS", "0")))
     app = create_app()
 
     @app.get("/test/slow")

@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 class Gunicorn:
     """gunicorn serving tests/faults/slow_app.py on a free loopback port, with the deploy config."""
 
-    def __init__(self, folder: Path, redis_url: str, drain_seconds: float) -> None:
+    def __init__(self, folder: Path, redis_url: str, database_url: str, drain_seconds: float,
+                 load_seconds: float = 0) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = folder / "gunicorn.log"
@@ -33,15 +34,21 @@ class Gunicorn:
                      "GUNICORN_THREADS": "4", "GUNICORN_GRACEFUL_TIMEOUT": "20",
                      "SHUTDOWN_DRAIN_SECONDS": str(drain_seconds), "RIPPLE_ENV": "development",
                      "RIPPLE_INSTANCE_PATH": str(folder / "instance"), "REDIS_URL": redis_url,
-                     "DATABASE_URL": os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{folder}/ripple.db"}
+                     "DATABASE_URL": database_url,
+                     "SLOW_APP_LOAD_SECONDS": str(load_seconds)}
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> Gunicorn:
+    def launch(self) -> Gunicorn:
+        """Start gunicorn without waiting for it."""
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
                  "--no-control-socket",  # not the user's ~/.gunicorn/gunicorn.ctl
                  "tests.faults.slow_app:create()"], cwd=ROOT, env=self._env, stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def start(self) -> Gunicorn:
+        self.launch()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text()
@@ -66,11 +73,12 @@ class Gunicorn:
 
 
 @pytest.fixture
-def gunicorn(tmp_path, own_redis):
+def gunicorn(tmp_path, own_redis, app):
+    """Start gunicorn on the suite's database (``app`` migrated it), with this test's own Redis."""
     started: list[Gunicorn] = []
 
     def start(drain_seconds: float = 0) -> Gunicorn:
-        started.append(Gunicorn(tmp_path, own_redis.url, drain_seconds))  # stopped below even if it never got ready
+        started.append(Gunicorn(tmp_path, own_redis.url, app.config["DATABASE_URL"], drain_seconds))  # stopped below even if it never got ready
         return started[-1].start()
 
     yield start
@@ -151,3 +159,21 @@ def test_with_a_drain_readiness_fails_first_while_requests_are_still_served(guni
     assert drain <= outcomes[first_refused][0] < drain + 2.0, outcomes
     assert set(met[first_refused:]) == {"refused"}, outcomes
     assert server.wait() == 0
+
+
+def test_a_starting_instance_refuses_connections_until_its_app_can_answer(tmp_path, own_redis, app):
+    """The app is loaded before gunicorn listens: nginx meets a refusal and asks the other instance at once,
+    instead of a connection waiting in the backlog while the workers import the app (504s under load)."""
+    server = Gunicorn(tmp_path, own_redis.url, app.config["DATABASE_URL"], drain_seconds=0,
+                      load_seconds=3).launch()
+    launched, outcomes = time.monotonic(), []
+    try:
+        while not outcomes or outcomes[-1][1] != "served":
+            assert time.monotonic() - launched < 60 and server.process.poll() is None, (outcomes, server.log.read_text())
+            outcomes.append((time.monotonic() - launched, _new_connection(server.port)))
+            time.sleep(0.05)
+    finally:
+        server.kill()
+
+    assert {outcome for _, outcome in outcomes} == {"refused", "served"}, outcomes
+    assert outcomes[-1][0] >= 3  # served only once the app had loaded
