@@ -259,3 +259,31 @@ def test_a_replica_connection_that_died_while_idle_is_replaced_before_a_report_u
         with replica.connect() as connection:
             assert connection.scalar(text("SELECT 1")) == 1
             assert connection.connection.dbapi_connection is not dead
+
+
+def test_a_report_the_standby_cancels_for_replication_answers_503_to_ask_again(replica_app, staff_token):
+    """A hot standby cancels a query whose rows the primary's changes replace (SQLSTATE 40001, "conflict with
+    recovery"): the report answers 503 with Retry-After (it was a 500), and the next one reads as usual."""
+    if replica_app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("a recovery conflict is PostgreSQL's")
+    cancelled = []
+
+    def standby_cancels_once(connection, cursor, statement, parameters, context, executemany):
+        if cancelled or not statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            return statement, parameters
+        cancelled.append(statement)
+        return ("DO $$ BEGIN RAISE EXCEPTION 'canceling statement due to conflict with recovery' "
+                "USING ERRCODE = 'serialization_failure'; END $$"), {}
+
+    client, marketing = replica_app.test_client(), staff_token(Role.MARKETING)
+    with replica_app.app_context():
+        replica = db.engines[REPLICA_BIND]
+    event.listen(replica, "before_cursor_execute", standby_cancels_once, retval=True)
+    try:
+        first = client.get(f"/api/v1/admin/funnel?{DAYS}", headers=marketing)
+    finally:
+        event.remove(replica, "before_cursor_execute", standby_cancels_once)
+    assert cancelled
+    assert (first.status_code, first.get_json()["code"]) == (503, "service_unavailable")
+    assert first.headers["Retry-After"]
+    assert client.get(f"/api/v1/admin/funnel?{DAYS}", headers=marketing).status_code == 200
