@@ -43,6 +43,13 @@ def test_nginx_gives_every_answer_a_request_id_and_keeps_a_sane_one(shape):
     assert kept.headers["X-Request-ID"] == "load-test-0001"
 
 
+def test_what_nginx_refuses_itself_is_a_json_error_not_its_html_page(shape):
+    too_large = requests.post(f"{shape.base_url}/api/v1/events", data=b"x" * (2 * 1024 * 1024),
+                              headers={"Content-Type": "application/json"}, timeout=60)
+    assert too_large.status_code == 413 and too_large.headers["Content-Type"].startswith("application/json")
+    assert too_large.json()["code"] == "payload_too_large" and too_large.headers["X-Request-ID"]
+
+
 def test_the_metrics_count_what_both_instances_answered(shape):
     before = scraped(shape.metrics_url, "ripple_http_requests_total", endpoint="/healthz", status="200")
     for _ in range(20):
