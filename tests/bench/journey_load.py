@@ -243,21 +243,13 @@ def main() -> int:
                 base_url, stub_url, users, spawn_rate, seconds, Path(out),
                 journeys_per_s_per_user=pace.journeys_per_s_per_user if pace else None)]
         figures += steps
-        log("checking the invariants in the database")
-        invariants, counts = check_all(database_url)
-        figures += invariants
-        figures.append({"figure": "database_counts", **counts})
-        figures.append({"figure": "api_error_log_lines", "value": len(shape.api_errors), "examples": shape.api_errors[:5]})
+        figures += invariant_figures(database_url)
+        figures.append(api_errors_figure(shape))
     finally:
         log("stopping run-prod-local")
         shape.stop()
     figures.append(targets(figures))
-    figures[0]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
-    for figure in figures:
-        emit(figure)
-    path = write_report(figures, started)
-    log(f"report written to {path}")
-    return 0 if figures[-1]["met"] else 1
+    return report(figures, started)
 
 
 def main_with_faults() -> int:
@@ -297,17 +289,14 @@ def main_with_faults() -> int:
         settled = load_faults.settle(shape.output, database_url, SETTLE_S)
         figures.append(load_faults.outbox_figure(settled))
         figures.append(settled)
-        log("checking the invariants in the database")
-        invariants, counts = check_all(database_url)
-        figures += invariants
-        figures.append({"figure": "database_counts", **counts})
+        figures += invariant_figures(database_url)
         restarts = [line for line in shape.output if "starting it again" in line]
         figures.append({"figure": "parts_restarted", "value": len(restarts), "lines": restarts[:10]})
         nginx = [line for line in shape.output if line.startswith("[nginx]")]
         figures.append({"figure": "nginx_error_log", "lines": len(nginx), "first_30": [line[:300] for line in nginx[:30]]})
         gunicorn = [line for line in shape.gunicorn_lines if re.search(r"WARNING|ERROR|CRITICAL|TIMEOUT|exit", line)]
         figures.append({"figure": "gunicorn_warnings", "lines": len(gunicorn), "first_30": gunicorn[:30]})
-        figures.append({"figure": "api_error_log_lines", "value": len(shape.api_errors), "examples": shape.api_errors[:5]})
+        figures.append(api_errors_figure(shape))
     finally:
         log("stopping run-prod-local")
         shape.stop()
@@ -318,6 +307,22 @@ def main_with_faults() -> int:
                     "note": "failures inside a fault's window are expected (see each fault); outside them, "
                             "5xx other than 503 with Retry-After, a broken invariant or a step that did not "
                             "come back are not"})
+    return report(figures, started)
+
+
+def invariant_figures(database_url: str) -> list[dict[str, Any]]:
+    """The load's invariants read from the run's database, and what the run left there."""
+    log("checking the invariants in the database")
+    invariants, counts = check_all(database_url)
+    return [*invariants, {"figure": "database_counts", **counts}]
+
+
+def api_errors_figure(shape: Shape) -> dict[str, Any]:
+    return {"figure": "api_error_log_lines", "value": len(shape.api_errors), "examples": shape.api_errors[:5]}
+
+
+def report(figures: list[dict[str, Any]], started: datetime) -> int:
+    """Print the figures, write the report; the exit status (0: the last figure, the targets, met)."""
     figures[0]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     for figure in figures:
         emit(figure)
