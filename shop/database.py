@@ -121,7 +121,6 @@ def as_loaded(obj: _T) -> _T:
     return obj
 
 
-
 @contextmanager
 def keeping_loaded(session: Any, keep: bool = True) -> Iterator[None]:
     """Commits inside the block do not expire what the session holds, so answering does not read it back.
