@@ -2,7 +2,8 @@
 
 Every console blueprint is made by ``console_blueprint``: CSRF checked before each of its POSTs
 (Flask-WTF's ``CSRFProtect``, scoped to the console: the JSON API keeps its bearer tokens and no
-CSRF), and its refusals (a form without a valid token, a page the role may not open) rendered as pages.
+CSRF), and its refusals (a form without a valid token, a page the role may not open) rendered as pages, as is the
+reports' replica being down (the API answers the same outage in JSON).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import Forbidden
 
 from console.display import remember_language
+from shop.dependencies import ReplicaUnavailable
+from shop.errors import handle_dependency_error
 
 csrf = CSRFProtect()
 
@@ -24,6 +27,7 @@ def console_blueprint(name: str, import_name: str) -> Blueprint:
     blueprint.after_request(remember_language)
     blueprint.register_error_handler(CSRFError, _expired_form)
     blueprint.register_error_handler(Forbidden, _forbidden)
+    blueprint.register_error_handler(ReplicaUnavailable, _figures_unavailable)
     return blueprint
 
 
@@ -45,3 +49,12 @@ def _expired_form(error: CSRFError):
 
 def _forbidden(error: Forbidden):
     return refusal_page(_("Your account may not open this page."), 403)
+
+
+def _figures_unavailable(error: ReplicaUnavailable):
+    """The reports' replica is down: a console page (503, Retry-After) instead of the API's JSON."""
+    # The API's handler counts the outage (logged once, probed until it ends) and ends the transaction.
+    _json, status, headers = handle_dependency_error(error)
+    page = refusal_page(_("The figures are unavailable for a moment: try again in a minute."), status)
+    page.headers.update(headers)
+    return page

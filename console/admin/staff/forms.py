@@ -7,7 +7,6 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from shop.staff.models import STAFF_ROLES
 
@@ -17,18 +16,17 @@ def role_choices() -> list[SelectChoice]:
     return [SelectChoice(role, names[role]) for role in STAFF_ROLES]
 
 
-class StoreChoices(SelectMultipleField):
-    """The stores a clerk works at, as checkboxes (a phone lists them one a line)."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+class StoreIds(SelectMultipleField):
+    """The stores a clerk works at, by id: the page lists the chosen ones (never a brand's every store) as hidden
+    inputs with their names, and ``store`` searches for more (see ``store_choice``)."""
 
 
 class AccountForm(FlaskForm):
     """An account's role and stores (what ``update_staff`` changes)."""
 
     role = SelectField(_l("Role"), choices=role_choices)
-    store_ids = StoreChoices(_l("Stores (clerks)"), coerce=int, validate_choice=False)
+    store_ids = StoreIds(_l("Stores (clerks)"), coerce=int, validate_choice=False)
+    store = StringField(_l("Add a store"))  # searched, never saved: see store_choice.store_step
 
 
 class CreateForm(AccountForm):

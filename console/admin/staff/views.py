@@ -1,5 +1,5 @@
-"""Staff accounts for admins (/console/staff): the list, a new account, role and stores, disable and enable,
-a new password shown once, unlock. The same services as the API and ``flask staff``, audited ``via: console``.
+"""Staff accounts for admins (/console/staff): the list, a new account, role and stores (chosen by a typed code or
+name, never from a list of every store: see ``store_choice``), disable and enable, a new password shown once, unlock. The same services as the API and ``flask staff``, audited ``via: console``.
 """
 
 from __future__ import annotations
@@ -7,9 +7,10 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_babel import gettext as _
 from marshmallow import ValidationError
-from wtforms.fields.choices import SelectChoice
 
+from console.admin.orders.store_filter import matching_stores, store_names
 from console.admin.staff.forms import AccountForm, CreateForm
+from console.admin.staff.store_choice import StoreStep, chosen_stores, store_step
 from console.refusals import console_blueprint
 from console.session import page_for
 from shop.auth import Role, current_principal
@@ -21,7 +22,6 @@ from shop.staff.errors import StaffError
 from shop.staff.models import StaffAccount
 from shop.staff.schemas import AdminStaffCreateArgs, StaffPatchArgs
 from shop.stores.errors import StoreError
-from shop.stores.models import Store
 
 bp = console_blueprint("console_staff", __name__)
 NO_STORE = {"Cache-Control": "no-store"}  # a page showing a new password stays out of every cache
@@ -30,13 +30,16 @@ NO_STORE = {"Cache-Control": "no-store"}  # a page showing a new password stays 
 @bp.route("/staff", methods=["GET"])
 @page_for(Role.ADMIN)
 def accounts():
-    return _list_page(_with_stores(CreateForm(formdata=None, role=Role.STAFF.value)))
+    return _list_page(CreateForm(formdata=None, role=Role.STAFF.value))
 
 
 @bp.route("/staff", methods=["POST"])
 @page_for(Role.ADMIN)
 def create():
-    form = _with_stores(CreateForm())
+    form = CreateForm()
+    step = store_step(form, request.form)
+    if step is not None:  # a store added, removed or searched: the form again, nothing saved
+        return _list_page(form, step=step)
     if not form.validate_on_submit():
         return _list_page(form, refusal=_("Check the fields marked below."), status=400)
     chosen = form.password.data or None
@@ -67,14 +70,33 @@ def account(staff_id: int):
 @bp.route("/staff/<id:staff_id>/change", methods=["POST"])
 @page_for(Role.ADMIN)
 def change(staff_id: int):
+    form = AccountForm()
+    step = store_step(form, request.form)
+    if step is not None:  # a store added, removed or searched: the form again, nothing saved
+        return _act(staff_id, lambda: (staff.get_staff(staff_id), None, None), form=form, step=step)
+
     def changed():
-        form = _with_stores(AccountForm())
         if not form.validate_on_submit():
             raise ValidationError({"role": [_("Choose a role.")]})
         changes = StaffPatchArgs().load({"role": form.role.data, "store_ids": form.store_ids.data or []})
         return staff.update_staff(staff_id, changes, _origin()), _("Role and stores saved."), None
 
     return _act(staff_id, changed)
+
+
+@bp.route("/staff/stores", methods=["POST"])
+@page_for(Role.ADMIN)
+def store_choice():
+    """The form's stores after one of their buttons (htmx swaps this fieldset only)."""
+    form = AccountForm()
+    return _stores_fieldset(form, store_step(form, request.form) or StoreStep())
+
+
+@bp.route("/staff/stores/matches", methods=["GET"])
+@page_for(Role.ADMIN)
+def store_matches():
+    """The stores matching what is typed in the form's store box (htmx, while the admin types)."""
+    return render_template("admin/staff/_store_matches.html", found=matching_stores(request.args.get("store")))
 
 
 @bp.route("/staff/<id:staff_id>/disable", methods=["POST"])
@@ -107,9 +129,9 @@ def unlock(staff_id: int):
     return _act(staff_id, lambda: (staff.unlock(staff_id, _origin()), _("Account unlocked."), None))
 
 
-def _act(staff_id: int, action):
+def _act(staff_id: int, action, *, form: AccountForm | None = None, step: StoreStep | None = None):
     """Run an action (a GET's is only a read; the blueprint checked a POST's CSRF token), commit it, and show
-    the account with what happened."""
+    the account with what happened (with ``form`` and ``step``: the form as the admin is editing it)."""
     try:
         account, done, password = action()
     except AppError as refusal:
@@ -121,7 +143,7 @@ def _act(staff_id: int, action):
         db.session.rollback()
         return _account_page(staff.get_staff(staff_id), refusal=_("Check the role and the stores."), status=422)
     db.session.commit()
-    return _account_page(account, done=done, password=password)
+    return _account_page(account, done=done, password=password, form=form, step=step)
 
 
 def refusal_words(refusal: AppError) -> str:
@@ -137,27 +159,31 @@ def refusal_words(refusal: AppError) -> str:
     return words.get(refusal.code, refusal.message)
 
 
-def _list_page(form: CreateForm, *, refusal: str | None = None, status: int = 200, field_errors=None):
+def _list_page(form: CreateForm, *, refusal: str | None = None, status: int = 200, field_errors=None,
+               step: StoreStep | None = None):
     accounts = db.session.scalars(staff.staff_list()).all()
+    named = store_names({store_id for account in accounts for store_id in account.store_ids})
     return render_template("admin/staff/list.html", accounts=accounts, form=form, refusal=refusal, now=utcnow(),
-                           stores=_store_names(), field_errors=field_errors or {}), status
+                           stores=named, field_errors=field_errors or {}, **_store_choice(form, step)), status
 
 
 def _account_page(account: StaffAccount, *, done: str | None = None, refusal: str | None = None,
-                  password: str | None = None, status: int = 200):
-    form = _with_stores(AccountForm(formdata=None, role=account.role, store_ids=account.store_ids))
+                  password: str | None = None, status: int = 200, form: AccountForm | None = None,
+                  step: StoreStep | None = None):
+    form = form or AccountForm(formdata=None, role=account.role, store_ids=account.store_ids)
     page = render_template("admin/staff/account.html", account=account, form=form, done=done,
-                           refusal=refusal, password=password, now=utcnow(), stores=_store_names())
+                           refusal=refusal, password=password, now=utcnow(), **_store_choice(form, step))
     return page, status, NO_STORE if password else {}
 
 
-def _with_stores(form):
-    form.store_ids.choices = [SelectChoice(store_id, name) for store_id, name in _store_names().items()]
-    return form
+def _stores_fieldset(form: AccountForm, step: StoreStep):
+    return render_template("admin/staff/_stores.html", form=form, **_store_choice(form, step))
 
 
-def _store_names() -> dict[int, str]:
-    return dict(db.session.execute(db.select(Store.id, Store.name).order_by(Store.id)).all())
+def _store_choice(form: AccountForm, step: StoreStep | None) -> dict:
+    """What the form's stores fieldset shows: the chosen stores, what the search found, and a note."""
+    step = step or StoreStep()
+    return {"chosen": chosen_stores(form.store_ids.data), "found": step.found, "store_note": step.note}
 
 
 def _origin() -> staff.Origin:

@@ -9,11 +9,10 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, RadioField, SelectField, StringField
+from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from console.admin.staff.forms import StoreChoices
 from shop.stores.importing import format_day_spec, format_hours_spec, parse_day_spec
 from shop.stores.models import StoreHoursException
 from shop.stores.schemas import SERVICES, STATUSES
@@ -29,7 +28,9 @@ def service_words() -> dict[str, str]:
     return {"pickup": _l("Pickup"), "dine_in": _l("Dine in"), "delivery": _l("Delivery")}
 
 
-class ServiceChoices(StoreChoices):
+class ServiceChoices(SelectMultipleField):
+    """A store's services, as checkboxes (a phone lists them one a line)."""
+
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
