@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from shop.config import REPLICA_BIND
 from shop.database import ping_connections_idle_for
 from shop.dependencies import DATABASE, ReplicaUnavailable, down_dependency
-from shop.errors import AppError, CommonError, raises
+from shop.errors import CommonError, raises
 from shop.extensions import db
 
 _READING = "ripple_reading_replica"  # marks the replica's session in its info
@@ -53,13 +53,11 @@ def reading_replica() -> Iterator[None]:
     try:
         yield
     except SQLAlchemyError as error:
-        if _cancelled_for_recovery(error):
-            raise AppError(CommonError.SERVICE_UNAVAILABLE, "The reports' replica cancelled this report to apply the "
-                           "primary's changes under it; ask again in a moment.") from error
-        if down_dependency(error) != DATABASE:
+        if not _cancelled_for_recovery(error) and down_dependency(error) != DATABASE:
             raise
         # The app's handler answers 503 with Retry-After (shop/errors.py) for the replica's outage, not the
-        # primary's; and no view's `except AppError` mistakes it for a refusal of what was asked.
+        # primary's; and no view's `except AppError` mistakes it for a refusal of what was asked. A report
+        # the standby cancelled is a moment's outage: logged, and over at the first probe.
         raise ReplicaUnavailable(next(iter(str(error).strip().splitlines()), "")) from error
     finally:
         if primary is None:
@@ -73,7 +71,7 @@ def _cancelled_for_recovery(error: SQLAlchemyError) -> bool:
     """A hot standby cancelled the query: replaying the primary's changes needed rows it was reading.
 
     PostgreSQL says so with SQLSTATE 40001 (a READ ONLY report meets no other serialization failure). The
-    replica is up and the next try usually passes: 503 with Retry-After, not an outage and not a 500.
+    next try usually passes: 503 with Retry-After, not a 500.
     """
     return getattr(getattr(error, "orig", None), "sqlstate", None) == "40001"
 

@@ -9,7 +9,7 @@ from sqlalchemy import make_url
 
 from shop.auth import Role
 from shop.config import REPLICA_BIND
-from shop.dependencies import REPLICA, outages
+from shop.dependencies import DATABASE, REPLICA, outages
 from shop.extensions import db
 from tests.console.conftest import ConsoleUser, text_of
 from tests.faults.servers import free_port
@@ -76,3 +76,22 @@ def test_the_api_keeps_its_json_and_the_consoles_other_pages_go_on(replica_down,
     assert answer.status_code == 503 and answer.get_json()["code"] == "service_unavailable"
     assert int(answer.headers["Retry-After"]) > 0
     assert marketer.get("/console/segments?lang=en").status_code == 200  # not a report: the primary's
+
+
+def test_with_the_database_down_a_page_is_a_console_page_not_the_apis_json(app, make_app, account, tmp_path):
+    """Any part down, not only the replica: the console says so in its layout (htmx swaps 503s in)."""
+    user = ConsoleUser(app.test_client())
+    assert user.login(account(Role.MARKETING)).status_code == 302
+    primary = make_url(app.config["DATABASE_URL"])
+    unreachable = (primary.set(host="127.0.0.1", port=free_port()) if primary.get_backend_name() == "postgresql"
+                   else primary.set(database=str(tmp_path / "no-such-folder" / "ripple.db")))
+    down = make_app(DATABASE_URL=unreachable.render_as_string(hide_password=False))
+    same_browser = down.test_client()
+    cookie = app.config["SESSION_COOKIE_NAME"]
+    same_browser.set_cookie(cookie, user.client.get_cookie(cookie).value)
+    page = same_browser.get("/console/segments?lang=en")
+    body = text_of(page)
+    assert page.status_code == 503 and page.mimetype == "text/html" and int(page.headers["Retry-After"]) > 0, body[:300]
+    assert "A service the console depends on is unavailable for a moment" in body and "<html" in body
+    with down.app_context():
+        outages().end(DATABASE)
