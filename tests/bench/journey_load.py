@@ -112,6 +112,11 @@ class Shape:
                 self.stop()
                 raise SystemExit("run-prod-local did not get ready:\n" + "\n".join(self.output[-40:]))
 
+    def addresses(self) -> tuple[str, str, str]:
+        """Once ready: nginx's base URL, the WeChat stub's and PostgreSQL's."""
+        self.wait_ready()
+        return f"http://127.0.0.1:{self.port}", self.listed("WeChat stub"), self.listed("PostgreSQL")
+
     def listed(self, label: str) -> str:
         """The URL on the summary line ``label`` (e.g. "WeChat stub", "PostgreSQL")."""
         return next(word for line in self.output if line.strip().startswith(label)
@@ -228,9 +233,7 @@ def main() -> int:
     log("starting run-prod-local")
     shape = Shape()
     try:
-        shape.wait_ready()
-        base_url = f"http://127.0.0.1:{shape.port}"
-        stub_url, database_url = shape.listed("WeChat stub"), shape.listed("PostgreSQL")
+        base_url, stub_url, database_url = shape.addresses()
         log(f"measuring the healthz floor for {floor_seconds} s")
         figures.append(healthz_floor(shape.port, floor_seconds))
         pace = None
@@ -266,9 +269,7 @@ def main_with_faults() -> int:
     log("starting run-prod-local (RESTART=unless-stopped)")
     shape = Shape()
     try:
-        shape.wait_ready()
-        base_url = f"http://127.0.0.1:{shape.port}"
-        stub_url, database_url = shape.listed("WeChat stub"), shape.listed("PostgreSQL")
+        base_url, stub_url, database_url = shape.addresses()
         parts = load_faults.Parts(shape.output, shape.listed)
         with tempfile.TemporaryDirectory() as out:
             events_file = Path(out) / "events.jsonl"
