@@ -77,6 +77,15 @@ def browser(app):
 
 
 @pytest.fixture
+def admin(browser, account):
+    """An admin logged in to the console, reading it in English (remembered from ``?lang=en``)."""
+    user = browser()
+    assert user.login(account(Role.ADMIN)).status_code == 302
+    assert user.get("/console/staff?lang=en").status_code == 200
+    return user
+
+
+@pytest.fixture
 def clerk_at_counter(browser, account, shop):
     """A clerk of the shop's store, logged in to the console."""
     user = browser()

@@ -13,14 +13,6 @@ from tests.factories import make_category
 
 
 @pytest.fixture
-def admin(browser, account):
-    user = browser()
-    assert user.login(account(Role.ADMIN)).status_code == 302
-    user.get("/console/categories?lang=en")
-    return user
-
-
-@pytest.fixture
 def drinks(app) -> dict[str, int]:
     """Drinks with Coffee and Tea under it, and Bakery on its own."""
     with app.app_context():

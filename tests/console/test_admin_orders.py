@@ -15,14 +15,6 @@ from tests.orders.test_shipping import paid_delivery, shipped_by_sf
 
 
 @pytest.fixture
-def admin(browser, account):
-    user = browser()
-    assert user.login(account(Role.ADMIN)).status_code == 302
-    user.get("/console/orders?lang=en")
-    return user
-
-
-@pytest.fixture
 def paid(client, stub, shop, alice, live_server) -> dict:  # noqa: F811
     return paid_order(client, stub, alice, pickup_basket(shop))
 

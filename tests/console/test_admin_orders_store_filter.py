@@ -16,13 +16,6 @@ BRAND_STORES = 3000
 
 
 @pytest.fixture
-def admin(browser, account):
-    user = browser()
-    assert user.login(account(Role.ADMIN)).status_code == 302
-    return user
-
-
-@pytest.fixture
 def brand(app, shop):  # noqa: F811
     """The shop's two stores among 3,000 more on Nanjing Road, Wujiang Road and elsewhere."""
     streets = ("Nanjing Road", "Wujiang Road", "Huaihai Road")

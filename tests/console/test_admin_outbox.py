@@ -26,13 +26,6 @@ def failed_refund(app, stub, paid_order, ask_refund):  # noqa: F811
     return order, number, entry_for(app, number)["id"]
 
 
-@pytest.fixture
-def admin(browser, account):
-    user = browser()
-    assert user.login(account(Role.ADMIN)).status_code == 302
-    return user
-
-
 def test_an_admin_sees_failed_work_with_its_last_error_and_sends_it_again(app, admin, failed_refund):
     order, number, entry_id = failed_refund
     page = admin.get("/console/outbox?lang=en")

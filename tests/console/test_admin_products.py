@@ -19,14 +19,6 @@ from tests.factories import make_category, make_product
 from tests.orders.conftest import shop  # noqa: F401
 
 
-@pytest.fixture
-def admin(browser, account):
-    user = browser()
-    assert user.login(account(Role.ADMIN)).status_code == 302
-    user.get("/console/products?lang=en")
-    return user
-
-
 def at_store(app, sku_id: int) -> dict[int, tuple[bool, int | None]]:
     with app.app_context():
         return {row.store_id: (row.available, row.stock)

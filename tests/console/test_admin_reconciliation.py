@@ -16,13 +16,6 @@ from tests.orders.test_bill_reconciliation import (  # noqa: F401
 )
 
 
-@pytest.fixture
-def admin(browser, account):
-    user = browser()
-    assert user.login(account(Role.ADMIN)).status_code == 302
-    return user
-
-
 def test_a_day_with_a_payment_missing_from_the_bill_shows_it_to_look_at_with_its_amount(
         app, client, stub, login, buying, admin):  # noqa: F811
     order = paid_order(client, stub, buying, shopper(login, "alice"))

@@ -20,14 +20,6 @@ SHARERS = "/console/referral/sharers"
 
 
 @pytest.fixture
-def admin(browser, account):
-    user = browser()
-    assert user.login(account(Role.ADMIN)).status_code == 302
-    user.get(f"{SHARERS}?lang=en")
-    return user
-
-
-@pytest.fixture
 def members(app) -> dict[str, int]:
     """Under the policy of approved sharers: Mei brought two friends, Bo one, Lan nobody; nobody is approved."""
     with app.app_context():

@@ -17,15 +17,6 @@ from tests.console.conftest import text_of
 NEW_PASSWORD = re.compile(r'<code id="new-password">([^<]+)</code>')
 
 
-@pytest.fixture
-def admin(browser, account):
-    """An admin logged in to the console, on the staff page."""
-    user = browser()
-    assert user.login(account(Role.ADMIN)).status_code == 302
-    assert user.get("/console/staff?lang=en").status_code == 200
-    return user
-
-
 def account_of(app, username: str) -> StaffAccount:
     with app.app_context():
         found = db.session.scalar(select(StaffAccount).where(StaffAccount.username == username))

@@ -14,7 +14,6 @@ from shop.staff.models import StaffAccount, StaffAudit
 from shop.stores.models import Store
 from tests.console.conftest import text_of
 from tests.console.test_admin_orders_store_filter import brand  # noqa: F401 (the 3,000 stores)
-from tests.console.test_admin_staff import admin  # noqa: F401 (an admin on the staff page)
 
 CHOSEN = re.compile(r'<input type="hidden" name="store_ids" value="(\d+)">')
 ADD_BUTTONS = re.compile(r'name="add_store" value="(\d+)"')
@@ -146,7 +145,7 @@ def test_htmx_suggests_while_typing_and_its_buttons_swap_the_stores_only(app, br
     assert chosen_on(removed) == [shop.other_store_id]
 
 
-def test_only_an_admin_searches_stores_for_the_staff_form_and_with_the_forms_token(browser, account, shop, admin):  # noqa: F811
+def test_only_an_admin_searches_stores_for_the_staff_form_and_with_the_forms_token(browser, account, shop, admin):
     for role in (Role.STAFF, Role.MARKETING):
         user = browser()
         user.login(account(role, [shop.store_id] if role is Role.STAFF else None))
@@ -156,6 +155,6 @@ def test_only_an_admin_searches_stores_for_the_staff_form_and_with_the_forms_tok
     assert admin.post("/console/staff/stores", {"add_store": str(shop.store_id)}, csrf=False).status_code == 400
 
 
-def test_the_store_choice_reads_in_chinese(admin):  # noqa: F811
+def test_the_store_choice_reads_in_chinese(admin):
     page = text_of(admin.get("/console/staff?lang=zh_CN"))
     assert "添加门店" in page and "查找" in page

@@ -25,14 +25,6 @@ from tests.orders.conftest import pickup_basket, place
 NEARBY = "/api/v1/stores/nearby?lat=31.2304&lng=121.4737&radius_m=2000"
 
 
-@pytest.fixture
-def admin(browser, account):
-    user = browser()
-    assert user.login(account(Role.ADMIN)).status_code == 302
-    user.get("/console/stores?lang=en")
-    return user
-
-
 def page_of(store_id: int) -> str:
     return f"/console/stores/{store_id}"
 

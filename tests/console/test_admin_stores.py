@@ -26,14 +26,6 @@ WRONG_LINE_3 = (HEADER + "\n"
                 "SH102,Store two,2 Road,Shanghai,,91.5,121.47,,,pickup,,daily 09:00-21:00\n")
 
 
-@pytest.fixture
-def admin(browser, account):
-    user = browser()
-    assert user.login(account(Role.ADMIN)).status_code == 302
-    user.get("/console/stores?lang=en")
-    return user
-
-
 def upload(user, text: str | bytes, *, name: str = "stores.csv", csrf: bool = True):
     raw = text.encode() if isinstance(text, str) else text
     return user.post("/console/stores/import?lang=en", {"file": (io.BytesIO(raw), name)}, csrf=csrf,

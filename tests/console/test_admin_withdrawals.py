@@ -10,14 +10,6 @@ from tests.referral.rewards.conftest import buy, chain, configure, release_after
 from tests.referral.rewards.test_withdrawals import _ask, _commission, earned  # noqa: F401
 
 
-@pytest.fixture
-def admin(browser, account):
-    user = browser()
-    assert user.login(account(Role.ADMIN)).status_code == 302
-    user.get("/console/withdrawals?lang=en")
-    return user
-
-
 def test_an_admin_approves_a_withdrawal_and_its_transfer_is_sent(client, stub, earned, admin):  # noqa: F811
     withdrawal = _ask(client, earned.bob, 300).get_json()
     listed = text_of(admin.get("/console/withdrawals?lang=en"))
