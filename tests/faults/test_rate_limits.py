@@ -51,7 +51,8 @@ def test_with_redis_down_a_clerk_typing_wrong_pickup_codes_is_still_held_back(ta
 
 def test_redis_lost_between_answering_a_wrong_code_and_counting_it_still_answers_the_wrong_code(target, caplog):
     """A wrong code is counted after its answer is made (Flask-Limiter's ``deduct_when``): Redis going away
-    in that instant loses the one count, not the answer (it was a 500, seen in the production-shape faults)."""
+    in that instant loses the one count, not the answer (it was a 503 and an unhandled-error traceback in the log,
+    seen in the production-shape faults)."""
     token = _clerk_token(target)
 
     def redis_dies_once_answered(response):
